@@ -1,0 +1,628 @@
+//! The exact event JSON Lambda sends (SEMANTICS §4), built on demand from the stream and the
+//! trace: key order as in AWS's examples, Kinesis `data` in base64, DynamoDB images in typed
+//! attribute form, window strings without milliseconds.
+
+use base64::Engine as _;
+use md5::{Digest as _, Md5};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::handlers::Request;
+use crate::model::{EventName, Source, iso_seconds};
+use crate::stream::Stream;
+
+/// Lambda's synchronous invocation payload limit, 6 MB (SEMANTICS §3).
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KinesisData<'a> {
+    kinesis_schema_version: &'static str,
+    partition_key: &'a str,
+    sequence_number: &'a str,
+    data: String,
+    approximate_arrival_timestamp: Box<RawValue>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KinesisRecord<'a> {
+    kinesis: KinesisData<'a>,
+    event_source: &'static str,
+    event_version: &'static str,
+    #[serde(rename = "eventID")]
+    event_id: String,
+    event_name: &'static str,
+    invoke_identity_arn: &'a str,
+    aws_region: &'a str,
+    #[serde(rename = "eventSourceARN")]
+    event_source_arn: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DdbData<'a> {
+    approximate_creation_date_time: i64,
+    keys: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_image: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old_image: Option<Value>,
+    sequence_number: &'a str,
+    size_bytes: u64,
+    stream_view_type: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DdbRecord<'a> {
+    #[serde(rename = "eventID")]
+    event_id: String,
+    event_name: &'static str,
+    event_version: &'static str,
+    event_source: &'static str,
+    aws_region: &'a str,
+    dynamodb: DdbData<'a>,
+    #[serde(rename = "eventSourceARN")]
+    event_source_arn: &'a str,
+}
+
+#[derive(Serialize)]
+struct WindowJson {
+    start: String,
+    end: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    #[serde(rename = "Records")]
+    records: Vec<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<WindowJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard_id: Option<&'a str>,
+    #[serde(rename = "eventSourceARN", skip_serializing_if = "Option::is_none")]
+    event_source_arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_final_invoke_for_window: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_window_terminated_early: Option<bool>,
+}
+
+/// ARNs and names that every record of a stream repeats, computed once.
+#[derive(Clone, Debug)]
+pub struct EventContext {
+    /// Stream ARN (`eventSourceARN`).
+    pub source_arn: String,
+    /// `invokeIdentityArn`.
+    pub role_arn: String,
+    /// `awsRegion`.
+    pub region: String,
+    /// Seed for DynamoDB event ids.
+    pub seed: u64,
+}
+
+impl EventContext {
+    /// The context of a stream.
+    pub fn new(stream: &Stream, seed: u64) -> Self {
+        Self {
+            source_arn: match stream.source {
+                Source::Kinesis => stream.meta.kinesis_arn(),
+                Source::Dynamodb => stream.meta.dynamodb_arn(stream.created_ms),
+            },
+            role_arn: stream.meta.role_arn(),
+            region: stream.meta.region.clone(),
+            seed,
+        }
+    }
+}
+
+/// `approximateArrivalTimestamp`: epoch seconds with three decimals, as in AWS's example
+/// (`1607497475.000`).
+pub fn arrival_timestamp_text(ts_ms: i64) -> String {
+    let sign = if ts_ms < 0 { "-" } else { "" };
+    let abs = ts_ms.unsigned_abs();
+    format!("{sign}{}.{:03}", abs / 1000, abs % 1000)
+}
+
+fn raw(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).unwrap_or_else(|_| {
+        RawValue::from_string("null".into()).expect("null is valid JSON")
+    })
+}
+
+/// One Kinesis record as it appears in `Records`.
+fn kinesis_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
+    let shard = &stream.shards[stream.shard_of(i)];
+    let seq = stream.seq(i);
+    let rec = KinesisRecord {
+        kinesis: KinesisData {
+            kinesis_schema_version: "1.0",
+            partition_key: stream.partition_key(i),
+            sequence_number: &seq,
+            data: base64::engine::general_purpose::STANDARD.encode(stream.payload(i)),
+            approximate_arrival_timestamp: raw(arrival_timestamp_text(stream.ts_ms[i])),
+        },
+        event_source: "aws:kinesis",
+        event_version: "1.0",
+        event_id: format!("{}:{}", shard.id, seq),
+        event_name: "aws:kinesis:record",
+        invoke_identity_arn: &ctx.role_arn,
+        aws_region: &ctx.region,
+        event_source_arn: &ctx.source_arn,
+    };
+    serde_json::to_string(&rec).unwrap_or_default()
+}
+
+/// Converts plain JSON into DynamoDB's typed attribute form.
+pub fn marshal(v: &Value) -> Value {
+    let typed = |t: &str, v: Value| {
+        let mut m = Map::new();
+        m.insert(t.into(), v);
+        Value::Object(m)
+    };
+    match v {
+        Value::Null => typed("NULL", Value::Bool(true)),
+        Value::Bool(b) => typed("BOOL", Value::Bool(*b)),
+        Value::Number(n) => typed("N", Value::String(n.to_string())),
+        Value::String(s) => typed("S", Value::String(s.clone())),
+        Value::Array(a) => typed("L", Value::Array(a.iter().map(marshal).collect())),
+        Value::Object(o) => typed("M", Value::Object(marshal_item(o))),
+    }
+}
+
+/// Marshals every attribute of an item.
+pub fn marshal_item(item: &Map<String, Value>) -> Map<String, Value> {
+    item.iter().map(|(k, v)| (k.clone(), marshal(v))).collect()
+}
+
+/// DynamoDB's item-size rules, applied to typed attributes (for `SizeBytes`).
+fn attribute_size(v: &Value) -> u64 {
+    let Value::Object(m) = v else { return 1 };
+    let Some((t, inner)) = m.iter().next() else {
+        return 1;
+    };
+    match (t.as_str(), inner) {
+        ("S", Value::String(s)) => s.len() as u64,
+        ("N", Value::String(s)) => {
+            let digits = s.bytes().filter(u8::is_ascii_digit).count() as u64;
+            digits.div_ceil(2) + 1
+        }
+        ("L", Value::Array(a)) => 3 + a.iter().map(|e| 1 + attribute_size(e)).sum::<u64>(),
+        ("M", Value::Object(o)) => {
+            3 + o
+                .iter()
+                .map(|(k, e)| 1 + k.len() as u64 + attribute_size(e))
+                .sum::<u64>()
+        }
+        _ => 1,
+    }
+}
+
+fn image_size(image: &Map<String, Value>) -> u64 {
+    image
+        .iter()
+        .map(|(k, v)| k.len() as u64 + attribute_size(v))
+        .sum()
+}
+
+fn parse_item(bytes: &[u8]) -> Map<String, Value> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => m,
+        Ok(other) => {
+            let mut m = Map::new();
+            m.insert("value".into(), other);
+            m
+        }
+        Err(_) => {
+            let mut m = Map::new();
+            m.insert(
+                "value".into(),
+                Value::String(String::from_utf8_lossy(bytes).into_owned()),
+            );
+            m
+        }
+    }
+}
+
+/// Deterministic 32-hex DynamoDB `eventID`.
+pub fn ddb_event_id(seed: u64, shard: usize, seq: &str) -> String {
+    let d = Md5::digest(format!("tumblescope:event:{seed}:{shard}:{seq}").as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One DynamoDB Streams record as it appears in `Records`.
+fn dynamodb_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
+    let shard = stream.shard_of(i);
+    let seq = stream.seq(i);
+    let view = stream.meta.view_type;
+    let event = stream.event_name(i);
+    let item = parse_item(stream.payload(i));
+    let old = stream.old_image(i).map(parse_item);
+    let key_attr = &stream.meta.key_attribute;
+    let key_value = item
+        .get(key_attr)
+        .or_else(|| old.as_ref().and_then(|o| o.get(key_attr)))
+        .map(marshal)
+        .unwrap_or_else(|| marshal(&Value::String(stream.partition_key(i).to_owned())));
+    let mut keys = Map::new();
+    keys.insert(key_attr.clone(), key_value);
+
+    let (new_image, old_image) = match event {
+        EventName::Insert => (view.has_new().then(|| marshal_item(&item)), None),
+        EventName::Modify => (
+            view.has_new().then(|| marshal_item(&item)),
+            if view.has_old() {
+                old.as_ref().map(marshal_item)
+            } else {
+                None
+            },
+        ),
+        EventName::Remove => (
+            None,
+            view.has_old()
+                .then(|| marshal_item(old.as_ref().unwrap_or(&item))),
+        ),
+    };
+    let size = image_size(&keys)
+        + new_image.as_ref().map_or(0, image_size)
+        + old_image.as_ref().map_or(0, image_size);
+    let rec = DdbRecord {
+        event_id: ddb_event_id(ctx.seed, shard, &seq),
+        event_name: event.as_str(),
+        event_version: "1.1",
+        event_source: "aws:dynamodb",
+        aws_region: &ctx.region,
+        dynamodb: DdbData {
+            approximate_creation_date_time: stream.ts_ms[i].div_euclid(1000),
+            keys: Value::Object(keys),
+            new_image: new_image.map(Value::Object),
+            old_image: old_image.map(Value::Object),
+            sequence_number: &seq,
+            size_bytes: size,
+            stream_view_type: view.as_str(),
+        },
+        event_source_arn: &ctx.source_arn,
+    };
+    serde_json::to_string(&rec).unwrap_or_default()
+}
+
+/// Compact JSON of record `i` as it appears in an event's `Records`.
+pub fn record_json(stream: &Stream, ctx: &EventContext, i: usize) -> String {
+    match stream.source {
+        Source::Kinesis => kinesis_record(stream, ctx, i),
+        Source::Dynamodb => dynamodb_record(stream, ctx, i),
+    }
+}
+
+/// The whole event of a request, compact.
+pub fn event_json(req: &Request<'_>) -> String {
+    let ctx = EventContext::new(req.stream, req.settings.seed);
+    event_json_with(req, &ctx)
+}
+
+/// The whole event of a request, reusing a precomputed context.
+pub fn event_json_with(req: &Request<'_>, ctx: &EventContext) -> String {
+    let stream = req.stream;
+    let records = req
+        .records
+        .clone()
+        .map(|i| raw(record_json(stream, ctx, i)))
+        .collect();
+    let env = match req.window {
+        None => Envelope {
+            records,
+            window: None,
+            state: None,
+            shard_id: None,
+            event_source_arn: None,
+            is_final_invoke_for_window: None,
+            is_window_terminated_early: None,
+        },
+        Some(w) => Envelope {
+            records,
+            window: Some(WindowJson {
+                start: iso_seconds(w.start_ms),
+                end: iso_seconds(w.end_ms),
+            }),
+            state: Some(raw(req.state.to_json_string())),
+            shard_id: Some(&stream.shards[req.shard].id),
+            event_source_arn: Some(&ctx.source_arn),
+            is_final_invoke_for_window: Some(req.is_final),
+            is_window_terminated_early: Some(req.is_early),
+        },
+    };
+    serde_json::to_string(&env).unwrap_or_default()
+}
+
+/// Pretty-prints compact JSON with two-space indents, keeping key order.
+pub fn pretty(compact: &str) -> String {
+    serde_json::from_str::<Value>(compact)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| compact.to_owned())
+}
+
+// ----------------------------------------------------------------------------
+
+/// Exact compact sizes of records and envelopes, without building them, for the 6 MB limit.
+#[derive(Clone, Debug)]
+pub struct Sizer {
+    source: Source,
+    ctx: EventContext,
+    /// Kinesis: size of a record with empty key, data and sequence number and `0.000` time, per
+    /// shard (shard ids can differ in length).
+    kinesis_fixed: Vec<usize>,
+    /// JSON-escaped length of each interned partition key.
+    key_len: Vec<u32>,
+    /// Envelope with no records and state `{}`, per shard.
+    envelope_fixed: Vec<usize>,
+}
+
+fn escaped_len(s: &str) -> usize {
+    serde_json::to_string(s).map_or(s.len() + 2, |t| t.len())
+}
+
+impl Sizer {
+    /// Precomputes the fixed parts for a stream.
+    pub fn new(stream: &Stream, seed: u64) -> Self {
+        let ctx = EventContext::new(stream, seed);
+        let kinesis_fixed = stream
+            .shards
+            .iter()
+            .map(|shard| {
+                let rec = KinesisRecord {
+                    kinesis: KinesisData {
+                        kinesis_schema_version: "1.0",
+                        partition_key: "",
+                        sequence_number: "",
+                        data: String::new(),
+                        approximate_arrival_timestamp: raw("0.000".into()),
+                    },
+                    event_source: "aws:kinesis",
+                    event_version: "1.0",
+                    event_id: format!("{}:", shard.id),
+                    event_name: "aws:kinesis:record",
+                    invoke_identity_arn: &ctx.role_arn,
+                    aws_region: &ctx.region,
+                    event_source_arn: &ctx.source_arn,
+                };
+                serde_json::to_string(&rec).map_or(0, |s| s.len())
+            })
+            .collect();
+        let envelope_fixed = stream
+            .shards
+            .iter()
+            .map(|shard| {
+                let env = Envelope {
+                    records: Vec::new(),
+                    window: Some(WindowJson {
+                        start: iso_seconds(0),
+                        end: iso_seconds(0),
+                    }),
+                    state: Some(raw("{}".into())),
+                    shard_id: Some(&shard.id),
+                    event_source_arn: Some(&ctx.source_arn),
+                    is_final_invoke_for_window: Some(false),
+                    is_window_terminated_early: Some(false),
+                };
+                serde_json::to_string(&env).map_or(0, |s| s.len())
+            })
+            .collect();
+        Self {
+            source: stream.source,
+            key_len: stream.keys.iter().map(|k| escaped_len(k) as u32).collect(),
+            ctx,
+            kinesis_fixed,
+            envelope_fixed,
+        }
+    }
+
+    /// Compact size of record `i` in `Records`.
+    #[inline]
+    pub fn record_len(&self, stream: &Stream, shard: usize, i: usize) -> usize {
+        match self.source {
+            Source::Kinesis => {
+                let seq_len = match &stream.seqs {
+                    crate::stream::Seqs::Generated => 56,
+                    crate::stream::Seqs::Stored { .. } => stream.seq(i).len(),
+                };
+                let ts = stream.ts_ms[i];
+                let ts_len = arrival_timestamp_text(ts).len();
+                self.kinesis_fixed[shard]
+                    + self.key_len[stream.key[i] as usize] as usize
+                    + 2 * seq_len
+                    + stream.payload_len(i).div_ceil(3) * 4
+                    + ts_len
+                    - 5
+            }
+            Source::Dynamodb => record_json(stream, &self.ctx, i).len(),
+        }
+    }
+
+    /// An upper bound of any record's size, cheap to compute: lets the engine skip per-record
+    /// sizing when `BatchSize` records can never reach the limit.
+    pub fn record_len_bound(&self, stream: &Stream) -> usize {
+        let max_payload = (0..stream.len())
+            .map(|i| stream.payload_len(i))
+            .max()
+            .unwrap_or(0);
+        let max_key = self.key_len.iter().copied().max().unwrap_or(0) as usize;
+        let max_seq = match &stream.seqs {
+            crate::stream::Seqs::Generated => 56,
+            crate::stream::Seqs::Stored { text, .. } => text.len().min(4096),
+        };
+        let fixed = self.kinesis_fixed.iter().copied().max().unwrap_or(0) + 2 * max_seq + 24;
+        match self.source {
+            Source::Kinesis => fixed + max_key + max_payload.div_ceil(3) * 4,
+            // Typing every value at most multiplies the text by ten; up to three images.
+            Source::Dynamodb => {
+                let max_old = stream
+                    .ddb
+                    .old_images
+                    .iter()
+                    .map(|e| (e.2 - e.1) as usize)
+                    .max()
+                    .unwrap_or(0);
+                1024 + self.ctx.source_arn.len() + max_key * 10 + 20 * max_payload + 10 * max_old
+            }
+        }
+    }
+
+    /// Compact size of an event on `shard` with `n` records totalling `records_len` bytes and a
+    /// state of `state_len` bytes.
+    pub fn event_len(&self, shard: usize, n: usize, records_len: usize, state_len: usize) -> usize {
+        self.envelope_fixed[shard] + records_len + n.saturating_sub(1) + state_len - 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Window;
+    use crate::settings::Settings;
+    use crate::sim::state::State;
+    use crate::stream::{InputRecord, StreamBuilder, StreamMeta};
+    use serde_json::json;
+
+    fn stream(source: Source, keys: &[&str]) -> Stream {
+        let mut b = StreamBuilder::new(source, 2, StreamMeta::default());
+        for (i, k) in keys.iter().enumerate() {
+            b.push(InputRecord {
+                ts_ms: 1_607_497_475_000 + i as i64 * 1234,
+                partition_key: (*k).into(),
+                data: format!(r#"{{"ID":"{k}","sales":{i},"note":"é\""}}"#).into_bytes(),
+                ..Default::default()
+            });
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn kinesis_sizes_are_exact() {
+        let s = stream(Source::Kinesis, &["a", "key with \"quotes\"", "ü", "k3", "k4"]);
+        let sizer = Sizer::new(&s, 1);
+        let ctx = EventContext::new(&s, 1);
+        let settings = Settings::default();
+        for (shard_idx, shard) in s.shards.iter().enumerate() {
+            let mut total = 0;
+            for i in shard.range.clone() {
+                let text = record_json(&s, &ctx, i);
+                assert_eq!(sizer.record_len(&s, shard_idx, i), text.len(), "{text}");
+                total += text.len();
+            }
+            let state = State::from_map(json!({"sales": 12345}).as_object().unwrap().clone());
+            let req = Request {
+                stream: &s,
+                settings: &settings,
+                shard: shard_idx,
+                records: shard.range.clone(),
+                window: Some(Window::containing(s.ts_ms[0], 30_000)),
+                state: &state,
+                is_final: false,
+                is_early: false,
+                n: 1,
+                attempt: 1,
+            };
+            let ev = event_json(&req);
+            assert_eq!(
+                sizer.event_len(shard_idx, shard.range.len(), total, state.json_len()),
+                ev.len()
+            );
+            assert!(sizer.record_len_bound(&s) >= total / shard.range.len().max(1));
+        }
+    }
+
+    #[test]
+    fn kinesis_record_has_aws_shape() {
+        let s = stream(Source::Kinesis, &["1"]);
+        let ctx = EventContext::new(&s, 1);
+        let v: Value = serde_json::from_str(&record_json(&s, &ctx, 0)).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "kinesis",
+                "eventSource",
+                "eventVersion",
+                "eventID",
+                "eventName",
+                "invokeIdentityArn",
+                "awsRegion",
+                "eventSourceARN"
+            ]
+        );
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(v["kinesis"]["data"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(data, s.payload(0));
+        assert!(
+            record_json(&s, &ctx, 0).contains("\"approximateArrivalTimestamp\":1607497475.000")
+        );
+        assert_eq!(
+            v["eventID"].as_str().unwrap(),
+            format!("{}:{}", s.shards[s.shard_of(0)].id, s.seq(0))
+        );
+    }
+
+    #[test]
+    fn dynamodb_images_follow_view_type() {
+        let mut b = StreamBuilder::new(Source::Dynamodb, 1, StreamMeta::default());
+        b.push(InputRecord {
+            ts_ms: 1_000_999,
+            partition_key: "o-1".into(),
+            data: br#"{"ID":"o-1","sales":42,"tags":["a"],"ok":true,"n":null}"#.to_vec(),
+            event_name: EventName::Modify,
+            old_image: Some(br#"{"ID":"o-1","sales":40}"#.to_vec()),
+            ..Default::default()
+        });
+        b.push(InputRecord {
+            ts_ms: 1_001_000,
+            partition_key: "o-2".into(),
+            data: br#"{"ID":"o-2","sales":1}"#.to_vec(),
+            event_name: EventName::Remove,
+            ..Default::default()
+        });
+        let s = b.finish();
+        let ctx = EventContext::new(&s, 1);
+        let v: Value = serde_json::from_str(&record_json(&s, &ctx, 0)).unwrap();
+        assert_eq!(v["eventName"], "MODIFY");
+        assert_eq!(v["eventVersion"], "1.1");
+        assert_eq!(v["dynamodb"]["ApproximateCreationDateTime"], 1000);
+        assert_eq!(v["dynamodb"]["Keys"], json!({"ID": {"S": "o-1"}}));
+        assert_eq!(
+            v["dynamodb"]["NewImage"],
+            json!({"ID": {"S": "o-1"}, "sales": {"N": "42"}, "tags": {"L": [{"S": "a"}]},
+                   "ok": {"BOOL": true}, "n": {"NULL": true}})
+        );
+        assert_eq!(v["dynamodb"]["OldImage"]["sales"], json!({"N": "40"}));
+        assert_eq!(v["eventID"].as_str().unwrap().len(), 32);
+        let r: Value = serde_json::from_str(&record_json(&s, &ctx, 1)).unwrap();
+        assert!(r["dynamodb"].get("NewImage").is_none());
+        assert_eq!(r["dynamodb"]["OldImage"]["sales"], json!({"N": "1"}));
+    }
+
+    #[test]
+    fn windowless_events_have_only_records() {
+        let s = stream(Source::Kinesis, &["a"]);
+        let settings = Settings::default();
+        let state = State::empty();
+        let req = Request {
+            stream: &s,
+            settings: &settings,
+            shard: s.shard_of(0),
+            records: 0..1,
+            window: None,
+            state: &state,
+            is_final: false,
+            is_early: false,
+            n: 1,
+            attempt: 1,
+        };
+        let v: Value = serde_json::from_str(&event_json(&req)).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,702 @@
+//! Built-in aggregation handlers: sum, count, min, max and average of a numeric field, optionally
+//! grouped and filtered by DynamoDB `eventName`. No runtime needed.
+//!
+//! They behave like a hand-written Lambda handler: they add the batch into `state`, return
+//! `{ state }`, and on the final invocation write one result row to an output table. Two
+//! implementations exist: a fast path over the stream's columns (used by the engine) and
+//! [`Builtin::handle_event`], which works on the event JSON like a real function. Tests check
+//! that both show the same thing.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use super::{HandlerError, Invoked, Request, Response, Write};
+use crate::jsonpath::{self, Path};
+use crate::model::{EventName, Source, Window, iso_seconds};
+use crate::settings::Settings;
+use crate::sim::state::{Acc, AggOp, AggState, State, js_number};
+use crate::stream::Stream;
+
+/// Table the built-ins write their results to.
+pub const RESULTS_TABLE: &str = "tumblescope-results";
+
+/// How records are grouped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    /// By partition key (DynamoDB: the item key).
+    PartitionKey,
+    /// By a field of the payload (DynamoDB: of `NewImage`).
+    Field(Path),
+}
+
+/// A parsed `builtin:` handler spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltinSpec {
+    /// The aggregation.
+    pub op: AggOp,
+    /// The numeric field (Kinesis: dotted path into the JSON payload; DynamoDB: attribute path in
+    /// `NewImage`). `None` only for `count`.
+    pub path: Option<Path>,
+    /// Grouping.
+    pub group_by: Option<GroupBy>,
+    /// Only these DynamoDB event names (all when `None`).
+    pub events: Option<Vec<EventName>>,
+}
+
+impl BuiltinSpec {
+    /// Parses `builtin:<op>[:<path>][:by=pk|<path>][:events=INSERT,MODIFY]`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let rest = spec
+            .strip_prefix("builtin:")
+            .ok_or_else(|| format!("{spec:?} is not a built-in handler spec (builtin:<op>:<field>)"))?;
+        let mut parts = rest.split(':');
+        let op_text = parts.next().unwrap_or_default();
+        let op = AggOp::parse(op_text).ok_or_else(|| {
+            format!("unknown aggregation {op_text:?} in {spec:?}: expected sum, count, min, max or avg")
+        })?;
+        let mut out = Self {
+            op,
+            path: None,
+            group_by: None,
+            events: None,
+        };
+        for part in parts {
+            if let Some(by) = part.strip_prefix("by=") {
+                out.group_by = Some(match by {
+                    "pk" | "partitionKey" | "key" => GroupBy::PartitionKey,
+                    field if !field.is_empty() => GroupBy::Field(Path::parse(&normalise_path(field))),
+                    _ => return Err(format!("empty by= in {spec:?}")),
+                });
+            } else if let Some(list) = part.strip_prefix("events=") {
+                let events = list
+                    .split(',')
+                    .map(|e| {
+                        EventName::parse(e).ok_or_else(|| {
+                            format!("unknown eventName {e:?} in {spec:?}: expected INSERT, MODIFY or REMOVE")
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.events = Some(events);
+            } else if out.path.is_none() && !part.is_empty() {
+                out.path = Some(Path::parse(&normalise_path(part)));
+            } else {
+                return Err(format!("unexpected {part:?} in {spec:?}"));
+            }
+        }
+        if out.path.is_none() && op != AggOp::Count {
+            return Err(format!(
+                "{spec:?} needs a field: e.g. builtin:{}:Item.sales (Kinesis) or builtin:{}:sales (DynamoDB)",
+                op.name(),
+                op.name()
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The key the state uses when not grouped: the field's last segment for sums.
+    pub fn state_key(&self) -> String {
+        match (self.op, &self.path) {
+            (AggOp::Sum, Some(p)) => p.last().to_owned(),
+            (op, _) => op.name().to_owned(),
+        }
+    }
+}
+
+/// Accepts DynamoDB spellings like `NewImage.sales.N` for the attribute `sales`.
+fn normalise_path(p: &str) -> String {
+    let p = p.strip_prefix("NewImage.").unwrap_or(p);
+    let p = p.strip_prefix("dynamodb.NewImage.").unwrap_or(p);
+    for tag in [".N", ".S"] {
+        if let Some(stripped) = p.strip_suffix(tag) {
+            return stripped.to_owned();
+        }
+    }
+    p.to_owned()
+}
+
+impl std::fmt::Display for BuiltinSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "builtin:{}", self.op.name())?;
+        if let Some(p) = &self.path {
+            write!(f, ":{p}")?;
+        }
+        match &self.group_by {
+            Some(GroupBy::PartitionKey) => write!(f, ":by=pk")?,
+            Some(GroupBy::Field(p)) => write!(f, ":by={p}")?,
+            None => {}
+        }
+        if let Some(ev) = &self.events {
+            let names: Vec<_> = ev.iter().map(|e| e.as_str()).collect();
+            write!(f, ":events={}", names.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// A built-in handler, prepared for one stream.
+#[derive(Clone, Debug)]
+pub struct Builtin {
+    spec: BuiltinSpec,
+    /// The value per record (NaN = absent or not numeric).
+    values: Vec<f64>,
+    /// Group id per record (`u32::MAX` = no group label).
+    groups: Vec<u32>,
+    group_names: Vec<String>,
+    /// Per record: passes the event filter.
+    included: Vec<bool>,
+    missing: usize,
+    considered: usize,
+    source: Source,
+}
+
+impl Builtin {
+    /// A handler for `spec`.
+    pub fn new(spec: BuiltinSpec) -> Self {
+        Self {
+            spec,
+            values: Vec::new(),
+            groups: Vec::new(),
+            group_names: Vec::new(),
+            included: Vec::new(),
+            missing: 0,
+            considered: 0,
+            source: Source::Kinesis,
+        }
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &BuiltinSpec {
+        &self.spec
+    }
+
+    fn empty_state(&self) -> AggState {
+        AggState::new(
+            self.spec.op,
+            &self.spec.state_key(),
+            self.spec.group_by.is_some(),
+        )
+    }
+
+    /// Rebuilds typed state from a state object (after carry-over or from JSON).
+    fn state_from_json(&self, m: &Map<String, Value>) -> AggState {
+        let mut agg = self.empty_state();
+        let acc_from = |v: &Value| -> Option<Acc> {
+            match self.spec.op {
+                AggOp::Avg => {
+                    let sum = v.get("sum").and_then(jsonpath::number_from_value)?;
+                    let count = v.get("count").and_then(jsonpath::number_from_value)?;
+                    Some(Acc {
+                        value: sum,
+                        count: count.max(0.0) as u64,
+                    })
+                }
+                _ => jsonpath::number_from_value(v).map(|value| Acc { value, count: 1 }),
+            }
+        };
+        match &mut agg.groups {
+            Some(groups) => {
+                for (k, v) in m {
+                    if let Some(acc) = acc_from(v) {
+                        groups.insert(k.clone(), acc);
+                    }
+                }
+            }
+            None => {
+                let acc = if self.spec.op == AggOp::Avg {
+                    acc_from(&Value::Object(m.clone()))
+                } else {
+                    m.get(&agg.key).and_then(acc_from)
+                };
+                if let Some(acc) = acc {
+                    agg.total = acc;
+                }
+            }
+        }
+        agg
+    }
+
+    fn start_state(&self, state: &State) -> AggState {
+        match state.agg() {
+            Some(a) if a.op == self.spec.op && a.groups.is_some() == self.spec.group_by.is_some() => {
+                a.clone()
+            }
+            _ if state.is_empty() => self.empty_state(),
+            _ => self.state_from_json(&state.to_json()),
+        }
+    }
+
+    /// The row written for a window: `{shardId, windowStart, windowEnd, <key>: value}`.
+    fn result_item(
+        &self,
+        shard_id: &str,
+        window: Option<Window>,
+        state: &Map<String, Value>,
+        early: bool,
+    ) -> Value {
+        let agg = self.state_from_json(state);
+        let mut item = Map::new();
+        item.insert("shardId".into(), Value::String(shard_id.to_owned()));
+        if let Some(w) = window {
+            item.insert("windowStart".into(), Value::String(iso_seconds(w.start_ms)));
+            item.insert("windowEnd".into(), Value::String(iso_seconds(w.end_ms)));
+        }
+        let key = if self.spec.op == AggOp::Avg {
+            "avg".to_owned()
+        } else {
+            agg.key.clone()
+        };
+        let value = match &agg.groups {
+            Some(groups) => Value::Object(
+                groups
+                    .iter()
+                    .filter_map(|(g, acc)| Some((g.clone(), js_number(acc.result(self.spec.op)?))))
+                    .collect(),
+            ),
+            None => agg
+                .total
+                .result(self.spec.op)
+                .map_or(Value::Null, js_number),
+        };
+        item.insert(key, value);
+        if early {
+            item.insert("terminatedEarly".into(), Value::Bool(true));
+        }
+        Value::Object(item)
+    }
+
+    fn write(&self, item: Value) -> Write {
+        Write {
+            table: RESULTS_TABLE.into(),
+            op: "put".into(),
+            item,
+        }
+    }
+
+    fn passes_filter(&self, e: EventName) -> bool {
+        self.spec.events.as_ref().is_none_or(|ev| ev.contains(&e))
+    }
+
+    /// The fold over one batch, on the precomputed columns.
+    fn fold(&self, agg: &mut AggState, records: std::ops::Range<usize>) {
+        let op = self.spec.op;
+        let values = &self.values;
+        match &mut agg.groups {
+            None if self.spec.path.is_none() => {
+                for i in records {
+                    if self.included[i] {
+                        agg.total.add(op, 1.0);
+                    }
+                }
+            }
+            None => {
+                for i in records {
+                    let v = values[i];
+                    if self.included[i] && !v.is_nan() {
+                        agg.total.add(op, v);
+                    }
+                }
+            }
+            Some(groups) => {
+                for i in records {
+                    let g = self.groups[i];
+                    if !self.included[i] || g == u32::MAX {
+                        continue;
+                    }
+                    let v = if self.spec.path.is_none() { 1.0 } else { values[i] };
+                    if v.is_nan() {
+                        continue;
+                    }
+                    let name = &self.group_names[g as usize];
+                    match groups.get_mut(name) {
+                        Some(acc) => acc.add(op, v),
+                        None => {
+                            let mut acc = Acc::default();
+                            acc.add(op, v);
+                            groups.insert(name.clone(), acc);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------
+    // The JSON path: what a real function does with the event.
+
+    /// Handles an event like a deployed function: returns the response JSON and the writes.
+    pub fn handle_event(&self, event: &Value) -> Result<(Value, Vec<Write>), HandlerError> {
+        let records = event
+            .get("Records")
+            .and_then(Value::as_array)
+            .ok_or_else(|| HandlerError::new("TypeError", "event.Records is not an array"))?;
+        let window = event.get("window").map(|w| {
+            let parse = |k: &str| {
+                w.get(k)
+                    .and_then(Value::as_str)
+                    .and_then(crate::model::parse_rfc3339_ms)
+                    .unwrap_or(0)
+            };
+            Window {
+                start_ms: parse("start"),
+                end_ms: parse("end"),
+            }
+        });
+        let shard_id = event
+            .get("shardId")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                records.first().and_then(|r| {
+                    r.get("eventID")
+                        .and_then(Value::as_str)
+                        .and_then(|id| id.split(':').next())
+                        .map(str::to_owned)
+                })
+            })
+            .unwrap_or_default();
+        let flag = |k: &str| event.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let empty = Map::new();
+        let state = event
+            .get("state")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+
+        if window.is_some() && (flag("isFinalInvokeForWindow") || flag("isWindowTerminatedEarly")) {
+            let write = self.write(self.result_item(
+                &shard_id,
+                window,
+                state,
+                flag("isWindowTerminatedEarly"),
+            ));
+            let mut resp = Map::new();
+            resp.insert("state".into(), Value::Object(state.clone()));
+            return Ok((Value::Object(resp), vec![write]));
+        }
+
+        let mut agg = if window.is_some() {
+            self.state_from_json(state)
+        } else {
+            self.empty_state()
+        };
+        for rec in records {
+            let Some((event_name, image, pk)) = self.decode_record(rec) else {
+                continue;
+            };
+            if !self.passes_filter(event_name) {
+                continue;
+            }
+            let v = match &self.spec.path {
+                None => Some(1.0),
+                Some(p) => image
+                    .as_ref()
+                    .and_then(|img| p.lookup(img))
+                    .and_then(jsonpath::number_from_value),
+            };
+            let Some(v) = v else { continue };
+            match &mut agg.groups {
+                None => agg.total.add(self.spec.op, v),
+                Some(groups) => {
+                    let label = match &self.spec.group_by {
+                        Some(GroupBy::Field(p)) => image
+                            .as_ref()
+                            .and_then(|img| p.lookup(img))
+                            .map(jsonpath::label_from_value),
+                        _ => pk,
+                    };
+                    if let Some(label) = label {
+                        groups.entry(label).or_default().add(self.spec.op, v);
+                    }
+                }
+            }
+        }
+        if window.is_none() {
+            let first = records.first().map(record_seq).unwrap_or_default();
+            let last = records.last().map(record_seq).unwrap_or_default();
+            let item = self.batch_item(&shard_id, &first, &last, &agg);
+            return Ok((Value::Null, vec![self.write(item)]));
+        }
+        let mut resp = Map::new();
+        resp.insert("state".into(), Value::Object(agg.to_json()));
+        Ok((Value::Object(resp), Vec::new()))
+    }
+
+    /// Without windows: one row per batch.
+    fn batch_item(&self, shard_id: &str, first_seq: &str, last_seq: &str, agg: &AggState) -> Value {
+        let mut m = Map::new();
+        m.insert("shardId".into(), Value::String(shard_id.to_owned()));
+        m.insert("firstSequenceNumber".into(), Value::String(first_seq.to_owned()));
+        m.insert("lastSequenceNumber".into(), Value::String(last_seq.to_owned()));
+        let state = agg.to_json();
+        let item = self.result_item(shard_id, None, &state, false);
+        if let Value::Object(o) = item {
+            for (k, v) in o {
+                if k != "shardId" {
+                    m.insert(k, v);
+                }
+            }
+        }
+        Value::Object(m)
+    }
+
+    /// `(eventName, image as plain JSON, partition key label)` of an event record.
+    fn decode_record(&self, rec: &Value) -> Option<(EventName, Option<Value>, Option<String>)> {
+        if let Some(k) = rec.get("kinesis") {
+            let data = k.get("data").and_then(Value::as_str)?;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+            let image = serde_json::from_slice::<Value>(&bytes).ok();
+            let pk = k.get("partitionKey").and_then(Value::as_str).map(str::to_owned);
+            return Some((EventName::Insert, image, pk));
+        }
+        let d = rec.get("dynamodb")?;
+        let name = rec
+            .get("eventName")
+            .and_then(Value::as_str)
+            .and_then(EventName::parse)
+            .unwrap_or_default();
+        let image = d.get("NewImage").map(unmarshal_item);
+        let pk = d
+            .get("Keys")
+            .and_then(Value::as_object)
+            .and_then(|k| k.values().next())
+            .map(|v| jsonpath::label_from_value(&unmarshal(v)));
+        Some((name, image, pk))
+    }
+}
+
+fn record_seq(rec: &Value) -> String {
+    rec.pointer("/kinesis/sequenceNumber")
+        .or_else(|| rec.pointer("/dynamodb/SequenceNumber"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Converts one typed DynamoDB attribute back to plain JSON.
+pub fn unmarshal(v: &Value) -> Value {
+    let Some((t, inner)) = v.as_object().and_then(|m| m.iter().next()) else {
+        return Value::Null;
+    };
+    match (t.as_str(), inner) {
+        ("S" | "B", Value::String(s)) => Value::String(s.clone()),
+        ("N", Value::String(s)) => serde_json::from_str::<serde_json::Number>(s)
+            .map(Value::Number)
+            .unwrap_or_else(|_| Value::String(s.clone())),
+        ("BOOL", Value::Bool(b)) => Value::Bool(*b),
+        ("NULL", _) => Value::Null,
+        ("L", Value::Array(a)) => Value::Array(a.iter().map(unmarshal).collect()),
+        ("M", Value::Object(_)) => unmarshal_item(inner),
+        ("SS" | "BS", Value::Array(a)) => Value::Array(a.clone()),
+        ("NS", Value::Array(a)) => Value::Array(
+            a.iter()
+                .map(|n| match n {
+                    Value::String(s) => serde_json::from_str::<serde_json::Number>(s)
+                        .map(Value::Number)
+                        .unwrap_or_else(|_| n.clone()),
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        _ => inner.clone(),
+    }
+}
+
+/// Converts a typed item (`{"a": {"N": "1"}}`) back to plain JSON.
+pub fn unmarshal_item(v: &Value) -> Value {
+    match v.as_object() {
+        Some(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), unmarshal(v))).collect()),
+        None => Value::Null,
+    }
+}
+
+/// The numeric value at `path` in a payload: the fast scanner, with `serde_json` as fallback.
+fn value_of(payload: &[u8], path: &Path, known_json: bool) -> f64 {
+    if known_json {
+        match jsonpath::find(payload, path) {
+            Ok(None) => return f64::NAN,
+            Ok(Some(raw)) => {
+                if let Ok(v) = jsonpath::number_from_raw(raw) {
+                    return v.unwrap_or(f64::NAN);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    serde_json::from_slice::<Value>(payload)
+        .ok()
+        .and_then(|doc| path.lookup(&doc).and_then(jsonpath::number_from_value))
+        .unwrap_or(f64::NAN)
+}
+
+impl super::Handler for Builtin {
+    fn describe(&self) -> String {
+        self.spec.to_string()
+    }
+
+    fn prepare(&mut self, stream: &Stream, _settings: &Settings) -> Result<(), String> {
+        let n = stream.len();
+        self.source = stream.source;
+        self.included = (0..n)
+            .map(|i| self.passes_filter(stream.event_name(i)))
+            .collect();
+        let has_new_image = |i: usize| match stream.source {
+            Source::Kinesis => true,
+            Source::Dynamodb => {
+                stream.meta.view_type.has_new() && stream.event_name(i) != EventName::Remove
+            }
+        };
+        let known_json = stream.payload_is_json;
+        self.values = match &self.spec.path {
+            None => Vec::new(),
+            Some(path) => (0..n)
+                .map(|i| {
+                    if has_new_image(i) {
+                        value_of(stream.payload(i), path, known_json)
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect(),
+        };
+        self.considered = self.included.iter().filter(|x| **x).count();
+        self.missing = if self.spec.path.is_some() {
+            (0..n)
+                .filter(|&i| self.included[i] && self.values[i].is_nan())
+                .count()
+        } else {
+            0
+        };
+        self.group_names.clear();
+        self.groups = match &self.spec.group_by {
+            None => Vec::new(),
+            Some(by) => {
+                let mut ids: BTreeMap<String, u32> = BTreeMap::new();
+                let mut labels = Vec::with_capacity(n);
+                for i in 0..n {
+                    let label = match (by, stream.source) {
+                        (GroupBy::PartitionKey, Source::Kinesis) => {
+                            Some(stream.partition_key(i).to_owned())
+                        }
+                        (GroupBy::PartitionKey, Source::Dynamodb) => Some(ddb_key_label(stream, i)),
+                        (GroupBy::Field(p), _) => {
+                            if has_new_image(i) {
+                                serde_json::from_slice::<Value>(stream.payload(i))
+                                    .ok()
+                                    .and_then(|doc| p.lookup(&doc).map(jsonpath::label_from_value))
+                            } else {
+                                None
+                            }
+                        }
+                    };
+                    labels.push(label.map(|l| {
+                        let next = ids.len() as u32;
+                        *ids.entry(l).or_insert(next)
+                    }));
+                }
+                self.group_names = vec![String::new(); ids.len()];
+                for (name, id) in ids {
+                    self.group_names[id as usize] = name;
+                }
+                labels.into_iter().map(|l| l.unwrap_or(u32::MAX)).collect()
+            }
+        };
+        Ok(())
+    }
+
+    fn invoke(&mut self, req: &Request<'_>) -> Invoked {
+        let shard_id = &req.stream.shards[req.shard].id;
+        if req.window.is_some() && (req.is_final || req.is_early) {
+            let item = self.result_item(shard_id, req.window, &req.state.to_json(), req.is_early);
+            let mut inv = Invoked::ok(Response::with_state(req.state.clone()));
+            inv.writes.push(self.write(item));
+            return inv;
+        }
+        if req.window.is_none() {
+            let mut agg = self.empty_state();
+            self.fold(&mut agg, req.records.clone());
+            let first = req.records.clone().next().map(|i| req.stream.seq(i).into_owned());
+            let last = req.records.clone().last().map(|i| req.stream.seq(i).into_owned());
+            let item = self.batch_item(
+                shard_id,
+                first.as_deref().unwrap_or_default(),
+                last.as_deref().unwrap_or_default(),
+                &agg,
+            );
+            let mut inv = Invoked::ok(Response {
+                state: super::ResponseState::Missing,
+                batch_item_failures: Vec::new(),
+                raw: Some(Value::Null),
+            });
+            inv.writes.push(self.write(item));
+            return inv;
+        }
+        let mut agg = self.start_state(req.state);
+        self.fold(&mut agg, req.records.clone());
+        Invoked::ok(Response::with_state(State::from_agg(agg)))
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if let Some(p) = &self.spec.path
+            && self.missing > 0
+        {
+            let where_ = match self.source {
+                Source::Kinesis => "the JSON payload",
+                Source::Dynamodb => "NewImage",
+            };
+            w.push(format!(
+                "{} of {} records have no numeric {p} in {where_}; {} skipped them",
+                self.missing, self.considered, self.spec
+            ));
+        }
+        w
+    }
+}
+
+/// The label of a DynamoDB record's key, as `Keys` shows it.
+fn ddb_key_label(stream: &Stream, i: usize) -> String {
+    let attr = &stream.meta.key_attribute;
+    let from = |bytes: &[u8]| {
+        serde_json::from_slice::<Value>(bytes)
+            .ok()
+            .and_then(|v| v.get(attr).map(jsonpath::label_from_value))
+    };
+    from(stream.payload(i))
+        .or_else(|| stream.old_image(i).and_then(from))
+        .unwrap_or_else(|| stream.partition_key(i).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_print() {
+        let s = BuiltinSpec::parse("builtin:sum:Item.sales").unwrap();
+        assert_eq!(s.op, AggOp::Sum);
+        assert_eq!(s.path, Some(Path::parse("Item.sales")));
+        assert_eq!(s.state_key(), "sales");
+        assert_eq!(s.to_string(), "builtin:sum:Item.sales");
+        let s = BuiltinSpec::parse("builtin:avg:NewImage.sales.N:by=pk:events=INSERT,MODIFY")
+            .unwrap();
+        assert_eq!(s.path, Some(Path::parse("sales")));
+        assert_eq!(s.group_by, Some(GroupBy::PartitionKey));
+        assert_eq!(s.events, Some(vec![EventName::Insert, EventName::Modify]));
+        assert_eq!(s.to_string(), "builtin:avg:sales:by=pk:events=INSERT,MODIFY");
+        assert_eq!(
+            BuiltinSpec::parse("builtin:count").unwrap().state_key(),
+            "count"
+        );
+        assert!(BuiltinSpec::parse("builtin:sum").unwrap_err().contains("needs a field"));
+        assert!(BuiltinSpec::parse("builtin:median:x").unwrap_err().contains("median"));
+        assert!(BuiltinSpec::parse("builtin:sum:x:events=UPSERT").is_err());
+    }
+
+    #[test]
+    fn unmarshal_round_trips_marshal() {
+        let v = serde_json::json!({"a": 1, "b": "x", "c": [true, null, 2.5], "d": {"e": -3}});
+        let typed = Value::Object(crate::event::marshal_item(v.as_object().unwrap()));
+        assert_eq!(unmarshal_item(&typed), v);
+    }
+}

@@ -1,0 +1,314 @@
+//! The handler interface: Lambda's own. An event goes in, a response (or an error) comes out,
+//! plus what the function logged and wrote on the side.
+
+pub mod builtin;
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::Window;
+use crate::settings::Settings;
+use crate::sim::state::State;
+use crate::stream::Stream;
+
+/// One invocation request, with everything needed to build the event Lambda would send.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    /// The stream.
+    pub stream: &'a Stream,
+    /// The run's settings.
+    pub settings: &'a Settings,
+    /// Shard index.
+    pub shard: usize,
+    /// The records carried (indices into the stream).
+    pub records: Range<usize>,
+    /// The window, or `None` without tumbling windows.
+    pub window: Option<Window>,
+    /// Input `state`.
+    pub state: &'a State,
+    /// `isFinalInvokeForWindow`.
+    pub is_final: bool,
+    /// `isWindowTerminatedEarly`.
+    pub is_early: bool,
+    /// Global invocation number (1-based), which also seeds the request id.
+    pub n: u32,
+    /// Attempt of this delivery (1 = first).
+    pub attempt: u32,
+}
+
+impl Request<'_> {
+    /// The event exactly as Lambda sends it (compact JSON).
+    pub fn event_json(&self) -> String {
+        crate::event::event_json(self)
+    }
+
+    /// Deterministic UUID-shaped `awsRequestId`.
+    pub fn request_id(&self) -> String {
+        request_id(self.settings.seed, self.n)
+    }
+}
+
+/// A UUID-shaped request id derived from the seed and invocation number.
+pub fn request_id(seed: u64, n: u32) -> String {
+    use md5::{Digest as _, Md5};
+    let d = Md5::digest(format!("tumblescope:request:{seed}:{n}").as_bytes());
+    let h: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// An error the function raised, as Lambda reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandlerError {
+    /// `errorType`, e.g. `TypeError`, `Runtime.ExitError`, `Sandbox.Timedout`.
+    pub error_type: String,
+    /// `errorMessage`.
+    pub error_message: String,
+    /// `stackTrace` lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack_trace: Vec<String>,
+}
+
+impl HandlerError {
+    /// An error with no stack.
+    pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
+        Self {
+            error_type: error_type.into(),
+            error_message: error_message.into(),
+            stack_trace: Vec::new(),
+        }
+    }
+}
+
+/// A write the function made to a (simulated) table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Write {
+    /// Table name.
+    pub table: String,
+    /// `put`, `update`, `delete`, ...
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub op: String,
+    /// The item (or key, for deletes).
+    pub item: Value,
+}
+
+/// The `state` part of a response.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResponseState {
+    /// No `state` key (or no response object at all).
+    Missing,
+    /// A `state` that is not a JSON object.
+    Invalid(String),
+    /// A state object.
+    Present(State),
+}
+
+/// One entry of `batchItemFailures`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemFailure {
+    /// A sequence number.
+    Id(String),
+    /// An entry Lambda treats as failing the whole batch (null/empty id, bad key).
+    Invalid(String),
+}
+
+/// A successful response.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    /// The returned state.
+    pub state: ResponseState,
+    /// Reported failures (only acted on with `ReportBatchItemFailures`).
+    pub batch_item_failures: Vec<ItemFailure>,
+    /// The raw response; `None` when a built-in returned `{"state": ...}` (rendered on demand).
+    pub raw: Option<Value>,
+}
+
+impl Response {
+    /// `{"state": state}`.
+    pub fn with_state(state: State) -> Self {
+        Self {
+            state: ResponseState::Present(state),
+            batch_item_failures: Vec::new(),
+            raw: None,
+        }
+    }
+
+    /// Reads a function's JSON response the way Lambda does (SEMANTICS §5.2, §7.3).
+    pub fn from_json(raw: Value) -> Self {
+        let mut state = ResponseState::Missing;
+        let mut failures = Vec::new();
+        if let Value::Object(obj) = &raw {
+            match obj.get("state") {
+                None => {}
+                Some(Value::Object(m)) => state = ResponseState::Present(State::from_map(m.clone())),
+                Some(other) => {
+                    state = ResponseState::Invalid(format!(
+                        "\"state\" must be a JSON object, got {}",
+                        json_kind(other)
+                    ))
+                }
+            }
+            match obj.get("batchItemFailures") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        failures.push(match item.get("itemIdentifier") {
+                            Some(Value::String(s)) if !s.is_empty() => ItemFailure::Id(s.clone()),
+                            Some(Value::String(_)) => {
+                                ItemFailure::Invalid("empty itemIdentifier".into())
+                            }
+                            Some(Value::Null) => ItemFailure::Invalid("null itemIdentifier".into()),
+                            Some(other) => ItemFailure::Invalid(format!(
+                                "itemIdentifier must be a string, got {}",
+                                json_kind(other)
+                            )),
+                            None => ItemFailure::Invalid(format!(
+                                "batchItemFailures entry without itemIdentifier: {item}"
+                            )),
+                        });
+                    }
+                }
+                Some(other) => failures.push(ItemFailure::Invalid(format!(
+                    "batchItemFailures must be an array, got {}",
+                    json_kind(other)
+                ))),
+            }
+        }
+        Self {
+            state,
+            batch_item_failures: failures,
+            raw: Some(raw),
+        }
+    }
+
+    /// The response JSON as the function returned it.
+    pub fn raw_json(&self) -> Value {
+        match &self.raw {
+            Some(v) => v.clone(),
+            None => {
+                let mut m = serde_json::Map::new();
+                if let ResponseState::Present(s) = &self.state {
+                    m.insert("state".into(), Value::Object(s.to_json()));
+                }
+                Value::Object(m)
+            }
+        }
+    }
+}
+
+/// "a string", "a number", ... for messages.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// What one invocation produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invoked {
+    /// The response, or the error the function raised.
+    pub result: Result<Response, HandlerError>,
+    /// Lines the function printed.
+    pub logs: Vec<String>,
+    /// Table writes the function made.
+    pub writes: Vec<Write>,
+    /// Real wall-clock duration, µs (external handlers; kept apart from the modelled time).
+    pub measured_us: Option<u64>,
+    /// Whether the function hit its timeout.
+    pub timed_out: bool,
+}
+
+impl Invoked {
+    /// A plain success.
+    pub fn ok(response: Response) -> Self {
+        Self {
+            result: Ok(response),
+            logs: Vec::new(),
+            writes: Vec::new(),
+            measured_us: None,
+            timed_out: false,
+        }
+    }
+
+    /// A plain failure.
+    pub fn err(error: HandlerError) -> Self {
+        Self {
+            result: Err(error),
+            logs: Vec::new(),
+            writes: Vec::new(),
+            measured_us: None,
+            timed_out: false,
+        }
+    }
+}
+
+/// A Lambda function as the engine sees it.
+pub trait Handler: Send {
+    /// Short description for reports (`builtin:sum:Item.sales`, `handler.js:handler`).
+    fn describe(&self) -> String;
+
+    /// Called once before a run, with the whole stream (built-ins precompute here).
+    fn prepare(&mut self, _stream: &Stream, _settings: &Settings) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// One synchronous invocation.
+    fn invoke(&mut self, req: &Request<'_>) -> Invoked;
+
+    /// Warnings gathered over the run (e.g. records without the aggregated field).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn responses_are_read_like_lambda_reads_them() {
+        let r = Response::from_json(json!({"state": {"a": 1}}));
+        assert!(matches!(r.state, ResponseState::Present(ref s) if s.json_len() == 7));
+        assert_eq!(Response::from_json(json!(null)).state, ResponseState::Missing);
+        assert_eq!(Response::from_json(json!({"ok": true})).state, ResponseState::Missing);
+        assert!(matches!(
+            Response::from_json(json!({"state": 5})).state,
+            ResponseState::Invalid(_)
+        ));
+        let r = Response::from_json(json!({"state": {}, "batchItemFailures": [
+            {"itemIdentifier": "42"}, {"itemIdentifier": ""}, {"id": "x"}
+        ]}));
+        assert_eq!(r.batch_item_failures[0], ItemFailure::Id("42".into()));
+        assert!(matches!(r.batch_item_failures[1], ItemFailure::Invalid(_)));
+        assert!(matches!(r.batch_item_failures[2], ItemFailure::Invalid(_)));
+        assert!(
+            Response::from_json(json!({"batchItemFailures": null}))
+                .batch_item_failures
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn request_ids_are_uuid_shaped_and_deterministic() {
+        let a = request_id(1, 7);
+        assert_eq!(a, request_id(1, 7));
+        assert_ne!(a, request_id(2, 7));
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+    }
+}

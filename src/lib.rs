@@ -1,0 +1,14 @@
+//! tumblescope: see and test how AWS Lambda processes Kinesis and DynamoDB streams with
+//! tumbling windows.
+//!
+//! The core (everything but `app`) has no egui dependency and builds with
+//! `--no-default-features`.
+
+pub mod event;
+pub mod handlers;
+pub mod jsonpath;
+pub mod model;
+pub mod routing;
+pub mod settings;
+pub mod sim;
+pub mod stream;

@@ -1,0 +1,255 @@
+//! Plain domain types shared by the engine, the formats and the UI.
+//!
+//! Times are integer epoch milliseconds (`i64`) everywhere in the core: floats would make window
+//! arithmetic inexact and traces non-reproducible.
+
+use serde::{Deserialize, Serialize};
+
+/// Which AWS stream the simulated event source mapping reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Kinesis Data Streams: MD5 hash-key routing, base64 `data`.
+    #[default]
+    Kinesis,
+    /// DynamoDB Streams: item images in typed attribute form.
+    Dynamodb,
+}
+
+impl Source {
+    /// Lower-case name as used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kinesis => "kinesis",
+            Self::Dynamodb => "dynamodb",
+        }
+    }
+
+    /// Lambda's documented polling cadence for this source: Kinesis "a base rate of once per
+    /// second", DynamoDB "4 times per second" (SEMANTICS §3).
+    pub fn poll_interval_ms(self) -> i64 {
+        match self {
+            Self::Kinesis => 1_000,
+            Self::Dynamodb => 250,
+        }
+    }
+}
+
+impl std::str::FromStr for Source {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "kinesis" => Ok(Self::Kinesis),
+            "dynamodb" | "ddb" => Ok(Self::Dynamodb),
+            other => Err(format!(
+                "unknown source {other:?}: expected \"kinesis\" or \"dynamodb\""
+            )),
+        }
+    }
+}
+
+/// DynamoDB Streams record type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EventName {
+    /// A new item.
+    #[default]
+    Insert,
+    /// An item changed.
+    Modify,
+    /// An item was deleted.
+    Remove,
+}
+
+impl EventName {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Insert => "INSERT",
+            Self::Modify => "MODIFY",
+            Self::Remove => "REMOVE",
+        }
+    }
+
+    /// Parses the wire spelling (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "INSERT" => Some(Self::Insert),
+            "MODIFY" => Some(Self::Modify),
+            "REMOVE" => Some(Self::Remove),
+            _ => None,
+        }
+    }
+}
+
+/// Which images a DynamoDB stream carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StreamViewType {
+    /// Only the key attributes.
+    KeysOnly,
+    /// The item after the change.
+    NewImage,
+    /// The item before the change.
+    OldImage,
+    /// Both images.
+    #[default]
+    NewAndOldImages,
+}
+
+impl StreamViewType {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeysOnly => "KEYS_ONLY",
+            Self::NewImage => "NEW_IMAGE",
+            Self::OldImage => "OLD_IMAGE",
+            Self::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
+
+    /// Whether `NewImage` appears (on INSERT and MODIFY).
+    pub fn has_new(self) -> bool {
+        matches!(self, Self::NewImage | Self::NewAndOldImages)
+    }
+
+    /// Whether `OldImage` appears (on MODIFY and REMOVE).
+    pub fn has_old(self) -> bool {
+        matches!(self, Self::OldImage | Self::NewAndOldImages)
+    }
+}
+
+impl std::str::FromStr for StreamViewType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().replace('-', "_").as_str() {
+            "KEYS_ONLY" => Ok(Self::KeysOnly),
+            "NEW_IMAGE" => Ok(Self::NewImage),
+            "OLD_IMAGE" => Ok(Self::OldImage),
+            "NEW_AND_OLD_IMAGES" => Ok(Self::NewAndOldImages),
+            other => Err(format!(
+                "unknown stream view type {other:?}: expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES"
+            )),
+        }
+    }
+}
+
+/// A tumbling window `[start, end)` in epoch milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Window {
+    /// Inclusive start.
+    pub start_ms: i64,
+    /// Exclusive end.
+    pub end_ms: i64,
+}
+
+impl Window {
+    /// The epoch-aligned window of length `len_ms` holding `ts_ms` (SEMANTICS §2.2, Q8).
+    pub fn containing(ts_ms: i64, len_ms: i64) -> Self {
+        let start_ms = ts_ms.div_euclid(len_ms) * len_ms;
+        Self {
+            start_ms,
+            end_ms: start_ms + len_ms,
+        }
+    }
+
+    /// Whether `ts_ms` lies in `[start, end)`.
+    pub fn contains(&self, ts_ms: i64) -> bool {
+        self.start_ms <= ts_ms && ts_ms < self.end_ms
+    }
+}
+
+/// Formats epoch milliseconds as Lambda's window strings: ISO-8601 UTC, whole seconds, `Z`
+/// (SEMANTICS §2.3). Milliseconds are truncated, never rounded.
+pub fn iso_seconds(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    match chrono::DateTime::from_timestamp(secs, 0) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        None => format!("{secs}"),
+    }
+}
+
+/// Formats epoch milliseconds as RFC 3339 with milliseconds, for tables and logs.
+pub fn iso_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let nanos = (ms.rem_euclid(1000) * 1_000_000) as u32;
+    match chrono::DateTime::from_timestamp(secs, nanos) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => format!("{ms}ms"),
+    }
+}
+
+/// Clock time of day with milliseconds (`12:00:29.900`), for compact displays.
+pub fn clock_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let nanos = (ms.rem_euclid(1000) * 1_000_000) as u32;
+    match chrono::DateTime::from_timestamp(secs, nanos) {
+        Some(t) => t.format("%H:%M:%S%.3f").to_string(),
+        None => format!("{ms}ms"),
+    }
+}
+
+/// Clock time of day in whole seconds (`12:00:30`).
+pub fn clock_seconds(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp(ms.div_euclid(1000), 0) {
+        Some(t) => t.format("%H:%M:%S").to_string(),
+        None => format!("{ms}ms"),
+    }
+}
+
+/// Parses an RFC 3339 timestamp into epoch milliseconds.
+pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+/// Converts epoch seconds with a fraction to milliseconds, rounding to the nearest millisecond
+/// (`1607497475.987` must become `…987`, not `…986` from binary float error).
+pub fn ms_from_epoch_seconds(secs: f64) -> Option<i64> {
+    if !secs.is_finite() || secs.abs() > 1.0e14 {
+        return None;
+    }
+    Some((secs * 1000.0).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_alignment_matches_aws_doc_example() {
+        // SEMANTICS §2.2: 1607497475 with 120 s windows lands in 07:04:00–07:06:00.
+        let w = Window::containing(1_607_497_475_000, 120_000);
+        assert_eq!(iso_seconds(w.start_ms), "2020-12-09T07:04:00Z");
+        assert_eq!(iso_seconds(w.end_ms), "2020-12-09T07:06:00Z");
+    }
+
+    #[test]
+    fn windows_are_half_open() {
+        let w = Window::containing(30_000, 30_000);
+        assert_eq!(w.start_ms, 30_000);
+        assert!(w.contains(30_000));
+        assert!(!w.contains(60_000));
+        assert_eq!(Window::containing(59_999, 30_000), w);
+    }
+
+    #[test]
+    fn negative_times_floor_correctly() {
+        let w = Window::containing(-1, 30_000);
+        assert_eq!(w.start_ms, -30_000);
+    }
+
+    #[test]
+    fn iso_seconds_truncates_millis() {
+        assert_eq!(iso_seconds(1_000_999), "1970-01-01T00:16:40Z");
+    }
+
+    #[test]
+    fn epoch_seconds_round_to_millis() {
+        assert_eq!(ms_from_epoch_seconds(1607497475.987), Some(1_607_497_475_987));
+        assert_eq!(ms_from_epoch_seconds(f64::NAN), None);
+    }
+}

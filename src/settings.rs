@@ -1,0 +1,349 @@
+//! Event source mapping settings, with AWS's ranges and defaults, plus the simulator's modelling
+//! choices for behaviour AWS does not document (SEMANTICS §12). Every modelling choice is a field
+//! here so users can see it and flip it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Source;
+
+/// Where the close grace for an idle window counts from (SEMANTICS Q2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GraceFrom {
+    /// `window.end + grace` (default).
+    #[default]
+    WindowEnd,
+    /// `last record seen + grace`.
+    LastRecord,
+}
+
+/// What the end of the input means for its shards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndOfInput {
+    /// The shards stay open, as a real stream does when producers stop: the last window closes
+    /// when the grace expires.
+    #[default]
+    Open,
+    /// The shards end (SHARD_END): the last window closes as soon as its records are processed.
+    ShardEnd,
+}
+
+/// All settings of one simulated run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Settings {
+    /// `TumblingWindowInSeconds`, 0–900; 0 means no windows (plain stateless batches).
+    pub tumbling_window_s: u32,
+    /// `BatchSize`, 1–10,000 (default 100).
+    pub batch_size: u32,
+    /// `MaximumBatchingWindowInSeconds`, 0–300.
+    pub max_batching_window_s: u32,
+    /// `ParallelizationFactor`, 1–10; must be 1 with tumbling windows.
+    pub parallelization_factor: u32,
+    /// `MaximumRetryAttempts`, −1 (infinite) to 10,000.
+    pub max_retry_attempts: i32,
+    /// `MaximumRecordAgeInSeconds`, −1 (infinite) to 604,800.
+    pub max_record_age_s: i32,
+    /// `BisectBatchOnFunctionError`.
+    pub bisect_on_error: bool,
+    /// `FunctionResponseTypes: ["ReportBatchItemFailures"]`.
+    pub report_batch_item_failures: bool,
+
+    /// Modelling choice (Q2): an idle window closes this long after its end (0–120 s; AWS:
+    /// "waits for up to 2 minutes").
+    pub close_grace_s: u32,
+    /// Modelling choice (Q2): where the grace counts from.
+    pub grace_from: GraceFrom,
+    /// Not AWS behaviour (Q12): pass each window's final state into the next window, as the
+    /// 2020 blog's running-total figure shows. Teaching mode only.
+    pub carry_state_across_windows: bool,
+    /// Modelling choice (Q5): a final invocation must also return `state` (default: lenient).
+    pub strict_final_state: bool,
+    /// Modelling choice (Q3): the early-termination invocation also has
+    /// `isFinalInvokeForWindow: true`.
+    pub early_termination_is_final: bool,
+    /// Modelling choice (Q1): the final invocation carries the window's last batch instead of
+    /// `Records: []` (only when the window closes right after that batch).
+    pub final_includes_tail_records: bool,
+    /// Modelling choice (Q7): on a partial batch failure, keep the previous state instead of the
+    /// returned one.
+    pub discard_state_on_partial_failure: bool,
+    /// What the end of the input means.
+    pub end_of_input: EndOfInput,
+
+    /// Poll interval in ms; `None` uses the source's (Kinesis 1 s, DynamoDB 250 ms).
+    pub poll_interval_ms: Option<u32>,
+    /// Modelled invocation duration: fixed part, ms.
+    pub duration_base_ms: u32,
+    /// Modelled invocation duration: per record, µs.
+    pub duration_per_record_us: u32,
+    /// First retry backoff, ms; doubles per retry up to `retry_backoff_max_ms`.
+    pub retry_backoff_ms: u32,
+    /// Longest retry backoff, ms.
+    pub retry_backoff_max_ms: u32,
+    /// Simulator limit, not AWS: after this many failed attempts of an invocation that AWS would
+    /// retry forever, the shard is reported as stalled and its simulation stops.
+    pub stall_after_attempts: u32,
+    /// Function timeout for external handlers, ms (Lambda default 3 s).
+    pub timeout_ms: u32,
+    /// Seed for everything random (poll phases, DynamoDB event ids).
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tumbling_window_s: 30,
+            batch_size: 100,
+            max_batching_window_s: 0,
+            parallelization_factor: 1,
+            max_retry_attempts: -1,
+            max_record_age_s: -1,
+            bisect_on_error: false,
+            report_batch_item_failures: false,
+            close_grace_s: 120,
+            grace_from: GraceFrom::WindowEnd,
+            carry_state_across_windows: false,
+            strict_final_state: false,
+            early_termination_is_final: true,
+            final_includes_tail_records: false,
+            discard_state_on_partial_failure: false,
+            end_of_input: EndOfInput::Open,
+            poll_interval_ms: None,
+            duration_base_ms: 8,
+            duration_per_record_us: 100,
+            retry_backoff_ms: 1_000,
+            retry_backoff_max_ms: 60_000,
+            stall_after_attempts: 10,
+            timeout_ms: 3_000,
+            seed: 1,
+        }
+    }
+}
+
+/// A setting outside its valid range.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{setting} = {value} is out of range: {rule}")]
+pub struct SettingError {
+    /// AWS's parameter name (or the simulator's).
+    pub setting: &'static str,
+    /// The rejected value.
+    pub value: String,
+    /// The valid range, in words.
+    pub rule: String,
+}
+
+fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+    errors: &mut Vec<SettingError>,
+    setting: &'static str,
+    value: T,
+    min: T,
+    max: T,
+    extra: &str,
+) {
+    if value < min || value > max {
+        errors.push(SettingError {
+            setting,
+            value: value.to_string(),
+            rule: format!("valid range is {min}–{max}{extra}"),
+        });
+    }
+}
+
+impl Settings {
+    /// Window length in ms, or `None` without tumbling windows.
+    pub fn window_ms(&self) -> Option<i64> {
+        (self.tumbling_window_s > 0).then(|| i64::from(self.tumbling_window_s) * 1000)
+    }
+
+    /// Effective poll interval for a source.
+    pub fn poll_ms(&self, source: Source) -> i64 {
+        self.poll_interval_ms
+            .map(|p| i64::from(p.max(1)))
+            .unwrap_or_else(|| source.poll_interval_ms())
+    }
+
+    /// Every violated rule; empty when the settings are valid.
+    pub fn validate(&self) -> Vec<SettingError> {
+        let mut e = Vec::new();
+        check_range(
+            &mut e,
+            "TumblingWindowInSeconds",
+            self.tumbling_window_s,
+            0,
+            900,
+            " seconds (0 = no tumbling window)",
+        );
+        check_range(&mut e, "BatchSize", self.batch_size, 1, 10_000, "");
+        check_range(
+            &mut e,
+            "MaximumBatchingWindowInSeconds",
+            self.max_batching_window_s,
+            0,
+            300,
+            " seconds",
+        );
+        check_range(
+            &mut e,
+            "ParallelizationFactor",
+            self.parallelization_factor,
+            1,
+            10,
+            "",
+        );
+        if self.tumbling_window_s > 0 && self.parallelization_factor > 1 {
+            e.push(SettingError {
+                setting: "ParallelizationFactor",
+                value: self.parallelization_factor.to_string(),
+                rule: "must be 1 when TumblingWindowInSeconds > 0 (InvalidParameterValueException; \
+                       the exact AWS message is not documented)"
+                    .into(),
+            });
+        } else if self.parallelization_factor > 1 {
+            e.push(SettingError {
+                setting: "ParallelizationFactor",
+                value: self.parallelization_factor.to_string(),
+                rule: "tumblescope simulates one batch at a time per shard; values above 1 \
+                       (AWS allows up to 10 without windows) are not simulated"
+                    .into(),
+            });
+        }
+        check_range(
+            &mut e,
+            "MaximumRetryAttempts",
+            self.max_retry_attempts,
+            -1,
+            10_000,
+            " (-1 = retry until the record expires)",
+        );
+        check_range(
+            &mut e,
+            "MaximumRecordAgeInSeconds",
+            self.max_record_age_s,
+            -1,
+            604_800,
+            " seconds (-1 = infinite)",
+        );
+        check_range(
+            &mut e,
+            "window close grace",
+            self.close_grace_s,
+            0,
+            120,
+            " seconds (AWS: \"waits for up to 2 minutes\")",
+        );
+        check_range(
+            &mut e,
+            "poll interval",
+            self.poll_interval_ms.unwrap_or(1000),
+            1,
+            60_000,
+            " ms",
+        );
+        check_range(
+            &mut e,
+            "stall after attempts",
+            self.stall_after_attempts,
+            1,
+            1_000,
+            "",
+        );
+        check_range(&mut e, "timeout", self.timeout_ms, 1, 900_000, " ms");
+        e
+    }
+
+    /// `Ok` when valid, else all messages joined by newlines.
+    pub fn check(&self) -> Result<(), String> {
+        let errors = self.validate();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+    }
+
+    /// Backoff before retry number `retry` (1-based).
+    pub fn backoff_ms(&self, retry: u32) -> i64 {
+        let base = i64::from(self.retry_backoff_ms);
+        let doubled = base.saturating_mul(1i64 << retry.saturating_sub(1).min(30));
+        doubled.min(i64::from(self.retry_backoff_max_ms.max(self.retry_backoff_ms)))
+    }
+
+    /// Modelled duration of an invocation carrying `records` records.
+    pub fn duration_ms(&self, records: usize) -> i64 {
+        let per_record_us = i64::from(self.duration_per_record_us) * records as i64;
+        i64::from(self.duration_base_ms) + (per_record_us + 999) / 1000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_aws() {
+        let s = Settings::default();
+        assert!(s.validate().is_empty());
+        assert_eq!(s.batch_size, 100);
+        assert_eq!(s.max_retry_attempts, -1);
+        assert_eq!(s.max_record_age_s, -1);
+        assert_eq!(s.poll_ms(Source::Kinesis), 1000);
+        assert_eq!(s.poll_ms(Source::Dynamodb), 250);
+    }
+
+    #[test]
+    fn window_over_900_is_rejected_with_the_range() {
+        let s = Settings {
+            tumbling_window_s: 901,
+            ..Default::default()
+        };
+        let msg = s.check().unwrap_err();
+        assert!(msg.contains("TumblingWindowInSeconds = 901"), "{msg}");
+        assert!(msg.contains("0–900"), "{msg}");
+    }
+
+    #[test]
+    fn parallelization_needs_one_with_windows() {
+        let s = Settings {
+            parallelization_factor: 2,
+            ..Default::default()
+        };
+        assert!(s.check().unwrap_err().contains("must be 1"));
+    }
+
+    #[test]
+    fn every_range_is_checked() {
+        let s = Settings {
+            batch_size: 0,
+            max_batching_window_s: 301,
+            max_retry_attempts: -2,
+            max_record_age_s: 604_801,
+            close_grace_s: 121,
+            ..Default::default()
+        };
+        let names: Vec<_> = s.validate().iter().map(|e| e.setting).collect();
+        assert_eq!(
+            names,
+            [
+                "BatchSize",
+                "MaximumBatchingWindowInSeconds",
+                "MaximumRetryAttempts",
+                "MaximumRecordAgeInSeconds",
+                "window close grace"
+            ]
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let s = Settings::default();
+        assert_eq!(s.backoff_ms(1), 1000);
+        assert_eq!(s.backoff_ms(2), 2000);
+        assert_eq!(s.backoff_ms(10), 60_000);
+    }
+}

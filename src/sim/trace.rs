@@ -1,0 +1,312 @@
+//! The trace of a run: every invocation attempt in processing order, plus per-(shard, window)
+//! results, discarded batches and stalled shards. Event JSON is not stored; it is rebuilt from
+//! the stream on demand (see [`crate::event`]).
+
+use std::ops::Range;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::handlers::{HandlerError, Request, Write};
+use crate::model::Window;
+use crate::settings::Settings;
+use crate::sim::state::State;
+use crate::stream::Stream;
+
+/// What kind of invocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Carries records; state in, state out.
+    Aggregate,
+    /// `isFinalInvokeForWindow: true`: the window closed.
+    Final,
+    /// `isWindowTerminatedEarly: true`: state passed 1 MB.
+    Early,
+}
+
+impl Kind {
+    /// Lower-case name as in the `--events` format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Aggregate => "aggregate",
+            Self::Final => "final",
+            Self::Early => "early",
+        }
+    }
+}
+
+/// Why a batch was cut where it was, or why a window closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// `BatchSize` records were available.
+    BatchSize,
+    /// The next record would have pushed the payload past 6 MB.
+    PayloadLimit,
+    /// The next record belongs to a later window.
+    WindowBoundary,
+    /// `MaximumBatchingWindowInSeconds` expired.
+    BatchingWindow,
+    /// Every available record was taken (no batching window).
+    CaughtUp,
+    /// The input ended (shard end) right after this batch.
+    ShardEnd,
+    /// Retry of a failed batch.
+    Retry,
+    /// One half of a bisected batch.
+    Bisect,
+    /// Re-delivery from the first reported item failure.
+    PartialRetry,
+    /// Final: a record of a later window was read.
+    NextWindowRecord,
+    /// Final: no record for the grace period.
+    GraceExpired,
+    /// Final: the shard ended.
+    ShardEnded,
+    /// Early termination: state passed 1 MB.
+    StateTooLarge,
+}
+
+/// Outcome of one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Succeeded.
+    Ok,
+    /// Succeeded but reported item failures; records from the first failure are re-delivered.
+    Partial,
+    /// Failed (error, timeout, or an invalid response).
+    Failed,
+}
+
+/// Warning flags for the inspector.
+pub mod flags {
+    /// A final invocation returned no `state` (accepted, SEMANTICS Q5).
+    pub const FINAL_WITHOUT_STATE: u8 = 1;
+    /// Carries records whose timestamp went backwards (SEMANTICS Q15).
+    pub const LATE_RECORDS: u8 = 2;
+    /// The window's state came from the previous window (teaching mode, not AWS).
+    pub const CARRIED_STATE: u8 = 4;
+}
+
+/// Rarely-present parts of an invocation, boxed to keep the common case small.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Extra {
+    /// The function's error, or the reason the response was rejected.
+    pub error: Option<HandlerError>,
+    /// The raw response, when it was not a built-in's `{state}`.
+    pub raw_response: Option<Value>,
+    /// Log lines.
+    pub logs: Vec<String>,
+    /// Table writes.
+    pub writes: Vec<Write>,
+    /// Real measured duration, µs.
+    pub measured_us: Option<u64>,
+    /// Item failures reported (sequence numbers).
+    pub item_failures: Vec<String>,
+}
+
+/// One invocation attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invocation {
+    /// 1-based number in processing order.
+    pub n: u32,
+    /// Shard index.
+    pub shard: u32,
+    /// The window (`None` without tumbling windows).
+    pub window: Option<Window>,
+    /// Kind.
+    pub kind: Kind,
+    /// 1 for a first delivery; higher for retries and bisected halves.
+    pub attempt: u32,
+    /// Simulated processing start, epoch ms.
+    pub start_ms: i64,
+    /// Simulated processing end, epoch ms.
+    pub end_ms: i64,
+    /// Records carried (stream indices).
+    pub records: Range<u32>,
+    /// Why this invocation happened.
+    pub reason: Reason,
+    /// Outcome.
+    pub status: Status,
+    /// `isFinalInvokeForWindow` as sent.
+    pub is_final: bool,
+    /// `isWindowTerminatedEarly` as sent.
+    pub is_early: bool,
+    /// Warning flags ([`flags`]).
+    pub flags: u8,
+    /// Input state.
+    pub state_in: State,
+    /// Returned state, when the response had one.
+    pub state_out: Option<State>,
+    /// Error, logs, writes, raw response.
+    pub extra: Option<Box<Extra>>,
+}
+
+impl Invocation {
+    /// Whether this is a retry (or a bisected half) of an earlier attempt.
+    pub fn is_retry(&self) -> bool {
+        self.attempt > 1
+    }
+
+    /// Records carried, as a `usize` range.
+    pub fn record_range(&self) -> Range<usize> {
+        self.records.start as usize..self.records.end as usize
+    }
+
+    /// Number of records carried.
+    pub fn record_count(&self) -> usize {
+        self.records.len()
+    }
+
+    /// The error, if the attempt failed.
+    pub fn error(&self) -> Option<&HandlerError> {
+        self.extra.as_ref().and_then(|e| e.error.as_ref())
+    }
+
+    /// Log lines.
+    pub fn logs(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.logs)
+    }
+
+    /// Writes.
+    pub fn writes(&self) -> &[Write] {
+        self.extra.as_ref().map_or(&[], |e| &e.writes)
+    }
+
+    /// The request this invocation sent (to rebuild its event).
+    pub fn request<'a>(&'a self, stream: &'a Stream, settings: &'a Settings) -> Request<'a> {
+        Request {
+            stream,
+            settings,
+            shard: self.shard as usize,
+            records: self.record_range(),
+            window: self.window,
+            state: &self.state_in,
+            is_final: self.is_final,
+            is_early: self.is_early,
+            n: self.n,
+            attempt: self.attempt,
+        }
+    }
+
+    /// The response JSON (`null` for a failed attempt without response).
+    pub fn response_json(&self) -> Value {
+        if let Some(raw) = self.extra.as_ref().and_then(|e| e.raw_response.clone()) {
+            return raw;
+        }
+        match (&self.state_out, self.status) {
+            (_, Status::Failed) => Value::Null,
+            (Some(s), _) => {
+                let mut m = serde_json::Map::new();
+                m.insert("state".into(), Value::Object(s.to_json()));
+                Value::Object(m)
+            }
+            (None, _) => Value::Null,
+        }
+    }
+}
+
+/// How a window ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WindowStatus {
+    /// Its final invocation succeeded.
+    Closed,
+    /// The shard stalled before the window could close.
+    Stalled,
+    /// The run stopped (cancelled) before it closed.
+    Open,
+}
+
+/// Result of one (shard, window).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowResult {
+    /// Shard index.
+    pub shard: u32,
+    /// The window; without tumbling windows, the span of the shard's records.
+    pub window: Window,
+    /// Records delivered in this window (retries not double-counted).
+    pub records: u32,
+    /// Invocation attempts, final and retries included.
+    pub invocations: u32,
+    /// State delivered to the final invocation.
+    pub final_state: Option<State>,
+    /// `n` of the successful final invocation.
+    pub final_invocation: Option<u32>,
+    /// Why it closed.
+    pub close_reason: Option<Reason>,
+    /// Early terminations within the window.
+    pub early_terminations: u32,
+    /// Records discarded after failures.
+    pub discarded: u32,
+    /// How it ended.
+    pub status: WindowStatus,
+    /// `n` of the window's first invocation.
+    pub first_invocation: u32,
+}
+
+/// A batch sent to the on-failure destination (SEMANTICS §7.4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Discard {
+    /// Shard index.
+    pub shard: u32,
+    /// Records discarded.
+    pub records: Range<u32>,
+    /// When, epoch ms.
+    pub at_ms: i64,
+    /// `RetryAttemptsExhausted` or `RecordAgeExceeded`.
+    pub condition: &'static str,
+    /// The last attempt's `n`.
+    pub invocation: u32,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// A shard that stopped because an invocation kept failing where AWS would retry forever.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stall {
+    /// Shard index.
+    pub shard: u32,
+    /// When, epoch ms.
+    pub at_ms: i64,
+    /// The last failed attempt's `n`.
+    pub invocation: u32,
+    /// Plain-language reason.
+    pub reason: String,
+    /// Records on the shard never processed.
+    pub unprocessed: u32,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Trace {
+    /// Attempts in processing order (`invocations[k].n == k + 1`).
+    pub invocations: Vec<Invocation>,
+    /// Per (shard, window) results, in shard then window order.
+    pub windows: Vec<WindowResult>,
+    /// Discarded batches.
+    pub discards: Vec<Discard>,
+    /// Stalled shards.
+    pub stalls: Vec<Stall>,
+    /// Whether the run was cancelled before the end.
+    pub cancelled: bool,
+    /// Handler warnings.
+    pub warnings: Vec<String>,
+    /// Records delivered successfully at least once.
+    pub records_delivered: u64,
+}
+
+impl Trace {
+    /// Invocation by 1-based number.
+    pub fn get(&self, n: u32) -> Option<&Invocation> {
+        self.invocations.get((n as usize).checked_sub(1)?)
+    }
+
+    /// Bytes of memory the trace holds (for the memory budget).
+    pub fn approx_bytes(&self) -> usize {
+        self.invocations.capacity() * std::mem::size_of::<Invocation>()
+            + self.windows.capacity() * std::mem::size_of::<WindowResult>()
+    }
+}

@@ -1,0 +1,620 @@
+//! The routed stream: every record on its shard, in shard order, stored as columns so millions of
+//! records stay cheap (a few dozen bytes each beyond the payload).
+//!
+//! Records are grouped by shard: shard `s` owns indices `shards[s].range`. Within a shard, index
+//! order is sequence-number order, which is the order Lambda reads them in.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{EventName, Source, StreamViewType};
+use crate::routing;
+
+/// Names and ARNs that appear in events. None of them changes the simulation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamMeta {
+    /// Kinesis stream name.
+    pub stream_name: String,
+    /// DynamoDB table name.
+    pub table_name: String,
+    /// AWS region in ARNs and `awsRegion`.
+    pub region: String,
+    /// Account id in ARNs.
+    pub account: String,
+    /// Function name (context and ARNs).
+    pub function_name: String,
+    /// DynamoDB key attribute that fills `Keys`.
+    pub key_attribute: String,
+    /// DynamoDB `StreamViewType`.
+    pub view_type: StreamViewType,
+}
+
+impl Default for StreamMeta {
+    fn default() -> Self {
+        Self {
+            stream_name: "orders".into(),
+            table_name: "Orders".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            function_name: "tumbling-window-aggregator".into(),
+            key_attribute: "ID".into(),
+            view_type: StreamViewType::NewAndOldImages,
+        }
+    }
+}
+
+impl StreamMeta {
+    /// The Kinesis stream ARN.
+    pub fn kinesis_arn(&self) -> String {
+        format!(
+            "arn:aws:kinesis:{}:{}:stream/{}",
+            self.region, self.account, self.stream_name
+        )
+    }
+
+    /// The DynamoDB stream ARN, labelled with the stream's creation time.
+    pub fn dynamodb_arn(&self, created_ms: i64) -> String {
+        let label = crate::model::iso_millis(created_ms);
+        let label = label.trim_end_matches('Z');
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{}/stream/{}",
+            self.region, self.account, self.table_name, label
+        )
+    }
+
+    /// The function's execution role (`invokeIdentityArn`).
+    pub fn role_arn(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:role/{}-role",
+            self.account, self.function_name
+        )
+    }
+
+    /// The function ARN.
+    pub fn function_arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region, self.account, self.function_name
+        )
+    }
+}
+
+/// One shard of the stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shard {
+    /// `shardId-000000000000` (Kinesis) or `shardId-<ms>-<hex>` (DynamoDB).
+    pub id: String,
+    /// Indices of this shard's records in the stream's columns.
+    pub range: Range<usize>,
+    /// Salt of generated sequence numbers.
+    pub seq_salt: u64,
+}
+
+/// Where sequence numbers come from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Seqs {
+    /// Derived on demand from shard salt, timestamp and ordinal: no memory per record.
+    #[default]
+    Generated,
+    /// Carried by the input (text of all numbers, and where each ends).
+    Stored {
+        /// Concatenated digits.
+        text: Vec<u8>,
+        /// End offset of record `i` in `text`.
+        ends: Vec<u64>,
+    },
+}
+
+/// DynamoDB-only columns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DdbColumns {
+    /// `eventName` per record.
+    pub event: Vec<EventName>,
+    /// `OldImage` payloads, sparse: `(record index, byte range in old_bytes)`, sorted by index.
+    pub old_images: Vec<(u32, u64, u64)>,
+    /// Bytes of the old images.
+    pub old_bytes: Vec<u8>,
+}
+
+/// A routed, numbered stream of records.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stream {
+    /// Kinesis or DynamoDB.
+    pub source: Source,
+    /// Names used in events.
+    pub meta: StreamMeta,
+    /// When the stream (and its shards) were created: first record time minus an hour.
+    pub created_ms: i64,
+    /// Shards in index order.
+    pub shards: Vec<Shard>,
+    /// Record timestamps, epoch ms: Kinesis `approximateArrivalTimestamp`, DynamoDB creation time
+    /// (events show it rounded down to the second).
+    pub ts_ms: Vec<i64>,
+    /// Partition key id per record (index into `keys`).
+    pub key: Vec<u32>,
+    /// Interned partition keys.
+    pub keys: Vec<Box<str>>,
+    /// Payload byte offsets: record `i` is `payload[payload_ends[i-1]..payload_ends[i]]`.
+    pub payload_ends: Vec<u64>,
+    /// All payload bytes (Kinesis: the raw blob; DynamoDB: the item as plain JSON).
+    pub payload: Vec<u8>,
+    /// Sequence numbers.
+    pub seqs: Seqs,
+    /// DynamoDB columns (empty for Kinesis).
+    pub ddb: DdbColumns,
+    /// Records whose timestamp is earlier than an earlier record's on the same shard
+    /// (SEMANTICS Q15), by index.
+    pub backwards: Vec<u32>,
+    /// Every payload is known to be valid JSON (orders files and the generator): built-ins may
+    /// use the fast path scanner on it.
+    pub payload_is_json: bool,
+}
+
+impl Stream {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.ts_ms.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.ts_ms.is_empty()
+    }
+
+    /// Payload bytes of record `i`.
+    pub fn payload(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.payload_ends[i - 1] } as usize;
+        &self.payload[start..self.payload_ends[i] as usize]
+    }
+
+    /// Payload length of record `i`, without touching the bytes.
+    pub fn payload_len(&self, i: usize) -> usize {
+        let start = if i == 0 { 0 } else { self.payload_ends[i - 1] };
+        (self.payload_ends[i] - start) as usize
+    }
+
+    /// Partition key of record `i`.
+    pub fn partition_key(&self, i: usize) -> &str {
+        &self.keys[self.key[i] as usize]
+    }
+
+    /// Shard index of record `i` (binary search over shard ranges).
+    pub fn shard_of(&self, i: usize) -> usize {
+        self.shards
+            .partition_point(|s| s.range.end <= i)
+            .min(self.shards.len().saturating_sub(1))
+    }
+
+    /// Sequence number of record `i`.
+    pub fn seq(&self, i: usize) -> Cow<'_, str> {
+        match &self.seqs {
+            Seqs::Stored { text, ends } => {
+                let start = if i == 0 { 0 } else { ends[i - 1] } as usize;
+                Cow::Borrowed(std::str::from_utf8(&text[start..ends[i] as usize]).unwrap_or(""))
+            }
+            Seqs::Generated => {
+                let s = self.shard_of(i);
+                let shard = &self.shards[s];
+                let ordinal = (i - shard.range.start) as u64;
+                Cow::Owned(match self.source {
+                    Source::Kinesis => {
+                        routing::kinesis_sequence_number(shard.seq_salt, self.ts_ms[i], ordinal)
+                    }
+                    Source::Dynamodb => {
+                        routing::dynamodb_sequence_number(shard.seq_salt, self.ts_ms[i], ordinal)
+                    }
+                })
+            }
+        }
+    }
+
+    /// DynamoDB `eventName` of record `i` (INSERT for Kinesis streams).
+    pub fn event_name(&self, i: usize) -> EventName {
+        self.ddb.event.get(i).copied().unwrap_or_default()
+    }
+
+    /// DynamoDB old image of record `i`, if any.
+    pub fn old_image(&self, i: usize) -> Option<&[u8]> {
+        let pos = self
+            .ddb
+            .old_images
+            .binary_search_by_key(&(i as u32), |e| e.0)
+            .ok()?;
+        let (_, s, e) = self.ddb.old_images[pos];
+        Some(&self.ddb.old_bytes[s as usize..e as usize])
+    }
+
+    /// Earliest and latest record timestamps.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let min = self.ts_ms.iter().copied().min()?;
+        let max = self.ts_ms.iter().copied().max()?;
+        Some((min, max))
+    }
+
+    /// Bytes of memory the stream holds beyond payloads (for the memory budget).
+    pub fn overhead_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.ts_ms.capacity() * size_of::<i64>()
+            + self.key.capacity() * size_of::<u32>()
+            + self.payload_ends.capacity() * size_of::<u64>()
+            + self.keys.iter().map(|k| k.len() + 16).sum::<usize>()
+            + match &self.seqs {
+                Seqs::Generated => 0,
+                Seqs::Stored { ends, .. } => ends.capacity() * 8,
+            }
+            + self.ddb.event.capacity()
+            + self.ddb.old_images.capacity() * 24
+    }
+}
+
+/// One record as it enters the builder, before routing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InputRecord {
+    /// Timestamp, epoch ms.
+    pub ts_ms: i64,
+    /// Partition key (Kinesis) or item key (DynamoDB).
+    pub partition_key: String,
+    /// Kinesis `ExplicitHashKey` override.
+    pub explicit_hash_key: Option<u128>,
+    /// Shard index carried by the input (kept instead of routing).
+    pub shard: Option<u32>,
+    /// Sequence number carried by the input.
+    pub seq: Option<String>,
+    /// Payload bytes.
+    pub data: Vec<u8>,
+    /// DynamoDB event type.
+    pub event_name: EventName,
+    /// DynamoDB old image (plain JSON).
+    pub old_image: Option<Vec<u8>>,
+}
+
+/// Builds a [`Stream`]: routes records to shards, groups them by shard and numbers them.
+#[derive(Debug)]
+pub struct StreamBuilder {
+    source: Source,
+    shard_count: u32,
+    meta: StreamMeta,
+    shard: Vec<u32>,
+    ts_ms: Vec<i64>,
+    key: Vec<u32>,
+    keys: Vec<Box<str>>,
+    key_ids: HashMap<Box<str>, u32>,
+    payload_ends: Vec<u64>,
+    payload: Vec<u8>,
+    seqs: Option<Vec<String>>,
+    events: Vec<EventName>,
+    old: Vec<(u32, Vec<u8>)>,
+    payload_is_json: bool,
+}
+
+impl StreamBuilder {
+    /// A builder for `shard_count` shards (at least 1).
+    pub fn new(source: Source, shard_count: u32, meta: StreamMeta) -> Self {
+        Self {
+            source,
+            shard_count: shard_count.max(1),
+            meta,
+            shard: Vec::new(),
+            ts_ms: Vec::new(),
+            key: Vec::new(),
+            keys: Vec::new(),
+            key_ids: HashMap::new(),
+            payload_ends: Vec::new(),
+            payload: Vec::new(),
+            seqs: None,
+            events: Vec::new(),
+            old: Vec::new(),
+            payload_is_json: false,
+        }
+    }
+
+    /// Declares that every payload pushed is valid JSON.
+    pub fn payloads_are_json(mut self, yes: bool) -> Self {
+        self.payload_is_json = yes;
+        self
+    }
+
+    /// Reserves room for `n` more records with `bytes` of payload.
+    pub fn reserve(&mut self, n: usize, bytes: usize) {
+        self.shard.reserve(n);
+        self.ts_ms.reserve(n);
+        self.key.reserve(n);
+        self.payload_ends.reserve(n);
+        self.payload.reserve(bytes);
+    }
+
+    /// Number of records added so far.
+    pub fn len(&self) -> usize {
+        self.ts_ms.len()
+    }
+
+    /// Whether nothing was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.ts_ms.is_empty()
+    }
+
+    fn intern(&mut self, key: &str) -> u32 {
+        if let Some(id) = self.key_ids.get(key) {
+            return *id;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.push(key.into());
+        self.key_ids.insert(key.into(), id);
+        id
+    }
+
+    /// Routes a key to its shard, as the source would.
+    pub fn route(&self, partition_key: &str, explicit_hash_key: Option<u128>) -> u32 {
+        match self.source {
+            Source::Kinesis => {
+                let hash =
+                    explicit_hash_key.unwrap_or_else(|| routing::kinesis_hash_key(partition_key));
+                routing::shard_for_hash(hash, self.shard_count)
+            }
+            Source::Dynamodb => routing::dynamodb_shard_for_key(partition_key, self.shard_count),
+        }
+    }
+
+    /// Adds one record with its payload given as bytes; routing uses the key unless the record
+    /// carries its shard.
+    pub fn push(&mut self, rec: InputRecord) {
+        let shard = match rec.shard {
+            Some(s) => s.min(self.shard_count - 1),
+            None => self.route(&rec.partition_key, rec.explicit_hash_key),
+        };
+        self.push_routed(shard, rec.ts_ms, &rec.partition_key, &rec.data);
+        let i = self.ts_ms.len() - 1;
+        if rec.event_name != EventName::Insert || !self.events.is_empty() {
+            self.events.resize(i, EventName::Insert);
+            self.events.push(rec.event_name);
+        }
+        if let Some(old) = rec.old_image {
+            self.old.push((i as u32, old));
+        }
+        if let Some(seq) = rec.seq {
+            let seqs = self.seqs.get_or_insert_with(Vec::new);
+            seqs.resize(i, String::new());
+            seqs.push(seq);
+        }
+    }
+
+    /// Adds a record already routed to `shard`, with no DynamoDB extras: the generator's fast path.
+    pub fn push_routed(&mut self, shard: u32, ts_ms: i64, partition_key: &str, data: &[u8]) {
+        let key = self.intern(partition_key);
+        self.shard.push(shard.min(self.shard_count - 1));
+        self.ts_ms.push(ts_ms);
+        self.key.push(key);
+        self.payload.extend_from_slice(data);
+        self.payload_ends.push(self.payload.len() as u64);
+    }
+
+    /// Groups records by shard (stable), orders each shard by sequence number (or timestamp when
+    /// the input carried none) and names shards.
+    pub fn finish(self) -> Stream {
+        let n = self.ts_ms.len();
+        let shard_count = self.shard_count as usize;
+        // Stable order: by shard, then by sequence number if the input carried them, else by
+        // timestamp (Kinesis stamps arrival in the order it stores records).
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        match &self.seqs {
+            Some(seqs) => order.sort_by(|&a, &b| {
+                let (a, b) = (a as usize, b as usize);
+                self.shard[a].cmp(&self.shard[b]).then_with(|| {
+                    routing::compare_sequence_numbers(&seqs[a], &seqs[b])
+                        .then(a.cmp(&b))
+                })
+            }),
+            None => order.sort_by_key(|&i| (self.shard[i as usize], self.ts_ms[i as usize], i)),
+        }
+        let already_sorted = order.iter().enumerate().all(|(p, &i)| p == i as usize);
+
+        let created_ms = self.ts_ms.iter().copied().min().unwrap_or(0) - 3_600_000;
+        let mut shards: Vec<Shard> = (0..shard_count as u32)
+            .map(|i| Shard {
+                id: match self.source {
+                    Source::Kinesis => routing::kinesis_shard_id(i),
+                    Source::Dynamodb => {
+                        routing::dynamodb_shard_id(i, created_ms, &self.meta.table_name)
+                    }
+                },
+                range: 0..0,
+                seq_salt: routing::shard_seq_salt(
+                    &self.meta.stream_name,
+                    i,
+                    match self.source {
+                        Source::Kinesis => 14,
+                        Source::Dynamodb => 5,
+                    },
+                ),
+            })
+            .collect();
+        let mut counts = vec![0usize; shard_count];
+        for &s in &self.shard {
+            counts[s as usize] += 1;
+        }
+        let mut start = 0;
+        for (s, c) in counts.iter().enumerate() {
+            shards[s].range = start..start + c;
+            start += c;
+        }
+
+        let payload_of = |i: usize| {
+            let s = if i == 0 { 0 } else { self.payload_ends[i - 1] } as usize;
+            &self.payload[s..self.payload_ends[i] as usize]
+        };
+        let (ts_ms, key, payload_ends, payload) = if already_sorted {
+            (self.ts_ms, self.key, self.payload_ends, self.payload)
+        } else {
+            let mut ts = Vec::with_capacity(n);
+            let mut key = Vec::with_capacity(n);
+            let mut ends = Vec::with_capacity(n);
+            let mut bytes = Vec::with_capacity(self.payload.len());
+            for &i in &order {
+                let i = i as usize;
+                ts.push(self.ts_ms[i]);
+                key.push(self.key[i]);
+                bytes.extend_from_slice(payload_of(i));
+                ends.push(bytes.len() as u64);
+            }
+            (ts, key, ends, bytes)
+        };
+
+        let seqs = match self.seqs {
+            None => Seqs::Generated,
+            Some(mut seqs) => {
+                seqs.resize(n, String::new());
+                let mut text = Vec::new();
+                let mut ends = Vec::with_capacity(n);
+                for &i in &order {
+                    text.extend_from_slice(seqs[i as usize].as_bytes());
+                    ends.push(text.len() as u64);
+                }
+                Seqs::Stored { text, ends }
+            }
+        };
+
+        let mut ddb = DdbColumns::default();
+        if !self.events.is_empty() {
+            let mut events = self.events;
+            events.resize(n, EventName::Insert);
+            ddb.event = order.iter().map(|&i| events[i as usize]).collect();
+        }
+        if !self.old.is_empty() {
+            let mut position = vec![0u32; n];
+            for (p, &i) in order.iter().enumerate() {
+                position[i as usize] = p as u32;
+            }
+            let mut old: Vec<(u32, Vec<u8>)> = self
+                .old
+                .into_iter()
+                .map(|(i, b)| (position[i as usize], b))
+                .collect();
+            old.sort_by_key(|e| e.0);
+            for (i, bytes) in old {
+                let s = ddb.old_bytes.len() as u64;
+                ddb.old_bytes.extend_from_slice(&bytes);
+                ddb.old_images.push((i, s, ddb.old_bytes.len() as u64));
+            }
+        }
+
+        let mut backwards = Vec::new();
+        for shard in &shards {
+            let mut max_ts = i64::MIN;
+            for i in shard.range.clone() {
+                if ts_ms[i] < max_ts {
+                    backwards.push(i as u32);
+                }
+                max_ts = max_ts.max(ts_ms[i]);
+            }
+        }
+
+        Stream {
+            source: self.source,
+            meta: self.meta,
+            created_ms,
+            shards,
+            ts_ms,
+            key,
+            keys: self.keys,
+            payload_ends,
+            payload,
+            seqs,
+            ddb,
+            backwards,
+            payload_is_json: self.payload_is_json,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(ts_ms: i64, key: &str, data: &str) -> InputRecord {
+        InputRecord {
+            ts_ms,
+            partition_key: key.into(),
+            data: data.as_bytes().to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn groups_by_shard_and_orders_by_time() {
+        let mut b = StreamBuilder::new(Source::Kinesis, 3, StreamMeta::default());
+        for (i, k) in ["a", "b", "c", "d", "e", "f"].iter().enumerate() {
+            b.push(rec(10_000 - i as i64 * 10, k, &format!("{{\"i\":{i}}}")));
+        }
+        let s = b.finish();
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.shards.iter().map(|s| s.range.len()).sum::<usize>(), 6);
+        for shard in &s.shards {
+            let ts: Vec<i64> = shard.range.clone().map(|i| s.ts_ms[i]).collect();
+            assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+            for i in shard.range.clone() {
+                let expected = routing::shard_for_hash(
+                    routing::kinesis_hash_key(s.partition_key(i)),
+                    3,
+                );
+                assert_eq!(s.shard_of(i) as u32, expected);
+                let payload: serde_json::Value = serde_json::from_slice(s.payload(i)).unwrap();
+                let idx = payload["i"].as_i64().unwrap();
+                assert_eq!(s.ts_ms[i], 10_000 - idx * 10);
+            }
+            let seqs: Vec<String> = shard.range.clone().map(|i| s.seq(i).into_owned()).collect();
+            assert!(
+                seqs.windows(2)
+                    .all(|w| routing::compare_sequence_numbers(&w[0], &w[1]).is_lt())
+            );
+        }
+        assert!(s.backwards.is_empty());
+    }
+
+    #[test]
+    fn explicit_hash_key_overrides_partition_key() {
+        let mut b = StreamBuilder::new(Source::Kinesis, 4, StreamMeta::default());
+        let mut r = rec(0, "anything", "{}");
+        r.explicit_hash_key = Some(u128::MAX);
+        b.push(r);
+        let s = b.finish();
+        assert_eq!(s.shards[3].range.len(), 1);
+    }
+
+    #[test]
+    fn stored_sequence_numbers_order_records_and_flag_backwards_time() {
+        let mut b = StreamBuilder::new(Source::Kinesis, 1, StreamMeta::default());
+        for (seq, ts) in [("300", 5_000), ("100", 1_000), ("200", 9_000)] {
+            let mut r = rec(ts, "k", "{}");
+            r.seq = Some(seq.into());
+            r.shard = Some(0);
+            b.push(r);
+        }
+        let s = b.finish();
+        let seqs: Vec<String> = (0..3).map(|i| s.seq(i).into_owned()).collect();
+        assert_eq!(seqs, ["100", "200", "300"]);
+        assert_eq!(s.ts_ms, [1_000, 9_000, 5_000]);
+        assert_eq!(s.backwards, [2]);
+    }
+
+    #[test]
+    fn ddb_extras_follow_their_records() {
+        let mut b = StreamBuilder::new(Source::Dynamodb, 2, StreamMeta::default());
+        let mut r = rec(5_000, "x", r#"{"ID":"x","sales":2}"#);
+        r.event_name = EventName::Modify;
+        r.old_image = Some(br#"{"ID":"x","sales":1}"#.to_vec());
+        b.push(r);
+        b.push(rec(1_000, "y", r#"{"ID":"y","sales":5}"#));
+        let s = b.finish();
+        let i = (0..2).find(|&i| s.partition_key(i) == "x").unwrap();
+        assert_eq!(s.event_name(i), EventName::Modify);
+        assert_eq!(s.old_image(i), Some(&br#"{"ID":"x","sales":1}"#[..]));
+        let j = 1 - i;
+        assert_eq!(s.event_name(j), EventName::Insert);
+        assert_eq!(s.old_image(j), None);
+        assert!(s.shards[0].id.starts_with("shardId-0000000"));
+    }
+}
