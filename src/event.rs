@@ -414,7 +414,11 @@ impl Sizer {
             .collect();
         Self {
             source: stream.source,
-            key_len: stream.keys.iter().map(|k| escaped_len(k) as u32).collect(),
+            key_len: stream
+                .keys
+                .iter()
+                .map(|k| escaped_len(k).saturating_sub(2) as u32)
+                .collect(),
             ctx,
             kinesis_fixed,
             envelope_fixed,

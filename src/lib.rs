@@ -4,11 +4,16 @@
 //! The core (everything but `app`) has no egui dependency and builds with
 //! `--no-default-features`.
 
+pub mod cli;
 pub mod event;
+pub mod export;
+pub mod generate;
 pub mod handlers;
+pub mod ingest;
 pub mod jsonpath;
 pub mod model;
 pub mod routing;
+pub mod scenarios;
 pub mod settings;
 pub mod sim;
 pub mod stream;

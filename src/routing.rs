@@ -10,22 +10,29 @@ pub fn kinesis_hash_key(partition_key: &str) -> u128 {
     u128::from_be_bytes(digest.into())
 }
 
-/// Width of each evenly split hash-key range: `floor(2^128 / shards)`.
+/// Width of each evenly split hash-key range, `floor(2^128 / shards)`, for 2 or more shards
+/// (one shard covers all of 2^128, which does not fit in a u128).
 fn range_width(shards: u32) -> u128 {
-    let n = u128::from(shards.max(1));
-    // 2^128 does not fit in u128; floor((MAX + 1) / n) = floor(MAX / n) + [MAX % n == n - 1].
+    let n = u128::from(shards.max(2));
+    // floor((MAX + 1) / n) = floor(MAX / n) + [MAX % n == n - 1].
     u128::MAX / n + u128::from(u128::MAX % n == n - 1)
 }
 
 /// The shard whose evenly split hash-key range holds `hash`. Shard `i` covers
 /// `[i·q, (i+1)·q − 1]` and the last shard runs to `2^128 − 1`.
 pub fn shard_for_hash(hash: u128, shards: u32) -> u32 {
+    if shards <= 1 {
+        return 0;
+    }
     let idx = hash / range_width(shards);
     idx.min(u128::from(shards.max(1) - 1)) as u32
 }
 
 /// Inclusive hash-key range `[start, end]` of shard `index` out of `shards`.
 pub fn hash_key_range(index: u32, shards: u32) -> (u128, u128) {
+    if shards <= 1 {
+        return (0, u128::MAX);
+    }
     let q = range_width(shards);
     let start = q * u128::from(index);
     let end = if index + 1 >= shards {

@@ -43,6 +43,74 @@ pub struct BuiltinSpec {
     pub group_by: Option<GroupBy>,
     /// Only these DynamoDB event names (all when `None`).
     pub events: Option<Vec<EventName>>,
+    /// Fault injection: throw on records matching this rule (teaching retries and bisect).
+    pub fail: Option<FailRule>,
+}
+
+/// `fail=<path><op><number>`: the handler throws on the first record that matches.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailRule {
+    /// The field compared.
+    pub path: Path,
+    /// `>`, `>=`, `<`, `<=` or `==`.
+    pub op: &'static str,
+    /// The number compared with.
+    pub value: f64,
+}
+
+impl Eq for FailRule {}
+
+impl FailRule {
+    fn parse(text: &str) -> Result<Self, String> {
+        for op in [">=", "<=", "==", ">", "<"] {
+            if let Some((path, value)) = text.split_once(op) {
+                let value = jsonpath::parse_numeric_text(value)
+                    .ok_or_else(|| format!("fail={text}: {value:?} is not a number"))?;
+                if path.is_empty() {
+                    return Err(format!("fail={text}: missing field"));
+                }
+                return Ok(Self {
+                    path: Path::parse(&normalise_path(path)),
+                    op,
+                    value,
+                });
+            }
+        }
+        Err(format!(
+            "fail={text}: expected FIELD>N, FIELD>=N, FIELD<N, FIELD<=N or FIELD==N"
+        ))
+    }
+
+    fn matches(&self, v: f64) -> bool {
+        match self.op {
+            ">" => v > self.value,
+            ">=" => v >= self.value,
+            "<" => v < self.value,
+            "<=" => v <= self.value,
+            _ => v == self.value,
+        }
+    }
+
+    fn error(&self, seq: &str, v: f64) -> HandlerError {
+        HandlerError {
+            error_type: "Error".into(),
+            error_message: format!(
+                "order {seq} rejected: {} = {} (fault injected by fail={self})",
+                self.path,
+                js_number(v)
+            ),
+            stack_trace: vec![
+                "    at validate (builtin)".into(),
+                "    at handler (builtin)".into(),
+            ],
+        }
+    }
+}
+
+impl std::fmt::Display for FailRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}{}", self.path, self.op, js_number(self.value))
+    }
 }
 
 impl BuiltinSpec {
@@ -61,6 +129,7 @@ impl BuiltinSpec {
             path: None,
             group_by: None,
             events: None,
+            fail: None,
         };
         for part in parts {
             if let Some(by) = part.strip_prefix("by=") {
@@ -79,6 +148,8 @@ impl BuiltinSpec {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 out.events = Some(events);
+            } else if let Some(rule) = part.strip_prefix("fail=") {
+                out.fail = Some(FailRule::parse(rule)?);
             } else if out.path.is_none() && !part.is_empty() {
                 out.path = Some(Path::parse(&normalise_path(part)));
             } else {
@@ -131,6 +202,9 @@ impl std::fmt::Display for BuiltinSpec {
             let names: Vec<_> = ev.iter().map(|e| e.as_str()).collect();
             write!(f, ":events={}", names.join(","))?;
         }
+        if let Some(rule) = &self.fail {
+            write!(f, ":fail={rule}")?;
+        }
         Ok(())
     }
 }
@@ -146,6 +220,8 @@ pub struct Builtin {
     group_names: Vec<String>,
     /// Per record: passes the event filter.
     included: Vec<bool>,
+    /// Per record: the fail rule's field (NaN = absent), when a rule is set.
+    fail_values: Vec<f64>,
     missing: usize,
     considered: usize,
     source: Source,
@@ -160,6 +236,7 @@ impl Builtin {
             groups: Vec::new(),
             group_names: Vec::new(),
             included: Vec::new(),
+            fail_values: Vec::new(),
             missing: 0,
             considered: 0,
             source: Source::Kinesis,
@@ -387,6 +464,15 @@ impl Builtin {
             if !self.passes_filter(event_name) {
                 continue;
             }
+            if let Some(rule) = &self.spec.fail
+                && let Some(fv) = image
+                    .as_ref()
+                    .and_then(|img| rule.path.lookup(img))
+                    .and_then(jsonpath::number_from_value)
+                && rule.matches(fv)
+            {
+                return Err(rule.error(&record_seq(rec), fv));
+            }
             let v = match &self.spec.path {
                 None => Some(1.0),
                 Some(p) => image
@@ -559,6 +645,18 @@ impl super::Handler for Builtin {
                 })
                 .collect(),
         };
+        self.fail_values = match &self.spec.fail {
+            None => Vec::new(),
+            Some(rule) => (0..n)
+                .map(|i| {
+                    if has_new_image(i) {
+                        value_of(stream.payload(i), &rule.path, known_json)
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect(),
+        };
         self.considered = self.included.iter().filter(|x| **x).count();
         self.missing = if self.spec.path.is_some() {
             (0..n)
@@ -611,6 +709,14 @@ impl super::Handler for Builtin {
             let mut inv = Invoked::ok(Response::with_state(req.state.clone()));
             inv.writes.push(self.write(item));
             return inv;
+        }
+        if let Some(rule) = &self.spec.fail {
+            for i in req.records.clone() {
+                let v = self.fail_values[i];
+                if self.included[i] && !v.is_nan() && rule.matches(v) {
+                    return Invoked::err(rule.error(&req.stream.seq(i), v));
+                }
+            }
         }
         if req.window.is_none() {
             let mut agg = self.empty_state();

@@ -256,6 +256,17 @@ impl Invoked {
     }
 }
 
+/// A handler from a `--handler` spec: `builtin:...` for now.
+pub fn from_spec(spec: &str) -> Result<Box<dyn Handler>, String> {
+    if spec.starts_with("builtin:") {
+        let parsed = builtin::BuiltinSpec::parse(spec)?;
+        return Ok(Box::new(builtin::Builtin::new(parsed)));
+    }
+    Err(format!(
+        "unknown handler {spec:?}: expected builtin:OP:FIELD (OP: sum, count, min, max, avg)"
+    ))
+}
+
 /// A Lambda function as the engine sees it.
 pub trait Handler: Send {
     /// Short description for reports (`builtin:sum:Item.sales`, `handler.js:handler`).

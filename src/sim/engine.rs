@@ -196,13 +196,6 @@ struct Engine<'a> {
     has_backwards: bool,
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
 impl<'a> Engine<'a> {
     fn new(stream: &'a Stream, s: &'a Settings) -> Self {
         let poll_ms = s.poll_ms(stream.source);
@@ -221,8 +214,9 @@ impl<'a> Engine<'a> {
             .iter()
             .enumerate()
             .map(|(idx, shard)| {
-                // Pollers are not aligned with each other: a seeded phase per shard.
-                let phase = (splitmix(s.seed ^ (idx as u64).wrapping_mul(0x1234_5678_9ABC)) % poll_ms as u64) as i64;
+                // Poll ticks on the epoch grid (whole seconds for Kinesis): easy to read on the
+                // timeline and to check by hand.
+                let phase = 0;
                 let now = tick_at_or_after(start, phase, poll_ms);
                 ShardSim {
                     idx,

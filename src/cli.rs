@@ -1,0 +1,482 @@
+//! The headless command line: `generate` and `run`. Deterministic output; exit code 2 for bad
+//! settings or input.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::generate::{GenOptions, Generator, KeyStrategy, write_order_line};
+use crate::ingest::orders::{OrdersOptions, read_orders};
+use crate::model::{Source, StreamViewType};
+use crate::settings::{EndOfInput, GraceFrom, Settings};
+use crate::sim::trace::{Status, Trace};
+use crate::stream::{Stream, StreamMeta};
+
+/// tumblescope: see and test how AWS Lambda processes Kinesis and DynamoDB streams with tumbling
+/// windows. Without a command it opens the app.
+#[derive(Debug, Parser)]
+#[command(name = "tumblescope", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A stream file to open in the app.
+    pub file: Option<PathBuf>,
+
+    /// Command.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Headless commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write an order stream (JSON Lines) like a point-of-sale producer's.
+    Generate(GenerateArgs),
+    /// Simulate the event source mapping and print per-(shard, window) results.
+    Run(RunArgs),
+}
+
+/// `generate` options.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Generator options.
+    #[command(flatten)]
+    pub gen_: GenArgs,
+    /// Kinesis or DynamoDB orders.
+    #[arg(long, default_value = "kinesis")]
+    pub source: Source,
+    /// Shards (used by `--keys per-shard`).
+    #[arg(long, default_value_t = 2)]
+    pub shards: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// Generator options shared by `generate` and `run`.
+#[derive(Debug, Args, Clone)]
+pub struct GenArgs {
+    /// Number of orders.
+    #[arg(long, default_value_t = 1000)]
+    pub count: u64,
+    /// Mean milliseconds between orders.
+    #[arg(long, default_value_t = 250)]
+    pub interval_ms: u32,
+    /// Jitter of the interval, 0–1 (1: gaps from 0 to twice the mean).
+    #[arg(long, default_value_t = 0.5)]
+    pub jitter: f64,
+    /// Partition keys: fixed:KEY, uniform:N, skewed:N[:EXPONENT] or per-shard.
+    #[arg(long, default_value = "uniform:8")]
+    pub keys: String,
+    /// First timestamp, RFC 3339.
+    #[arg(long, default_value = "2026-01-01T12:00:00Z")]
+    pub start: String,
+    /// Smallest sale.
+    #[arg(long, default_value_t = 0)]
+    pub sales_min: i64,
+    /// Largest sale.
+    #[arg(long, default_value_t = 100)]
+    pub sales_max: i64,
+    /// DynamoDB: share of orders that modify an earlier item.
+    #[arg(long, default_value_t = 0.0)]
+    pub modify_fraction: f64,
+    /// DynamoDB: share of orders that remove an earlier item.
+    #[arg(long, default_value_t = 0.0)]
+    pub remove_fraction: f64,
+}
+
+impl GenArgs {
+    fn options(&self, source: Source, shards: u32, seed: u64) -> Result<GenOptions, String> {
+        let start_ms = crate::model::parse_rfc3339_ms(&self.start)
+            .ok_or_else(|| format!("--start {:?} is not an RFC 3339 time", self.start))?;
+        let opts = GenOptions {
+            count: self.count,
+            interval_ms: self.interval_ms,
+            jitter: self.jitter,
+            start_ms,
+            keys: KeyStrategy::parse(&self.keys)?,
+            shards,
+            source,
+            seed,
+            sales_min: self.sales_min,
+            sales_max: self.sales_max,
+            modify_fraction: self.modify_fraction,
+            remove_fraction: self.remove_fraction,
+        };
+        opts.check()?;
+        Ok(opts)
+    }
+}
+
+/// Output format of `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text.
+    Table,
+    /// JSON array.
+    Json,
+    /// CSV with header.
+    Csv,
+}
+
+/// `--grace-from` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraceFromArg {
+    /// Window end + grace.
+    WindowEnd,
+    /// Last record + grace.
+    LastRecord,
+}
+
+/// `--end-of-input` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EndArg {
+    /// Shards stay open; the last window closes by grace.
+    Open,
+    /// Shards end; the last window closes at once.
+    ShardEnd,
+}
+
+/// `run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Orders file (JSON Lines); without it, orders are generated from the generator options.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Handler: builtin:OP:FIELD[:by=pk|FIELD][:events=INSERT,...] (OP: sum, count, min, max,
+    /// avg). Default: builtin:sum:Item.sales (Kinesis), builtin:sum:sales (DynamoDB).
+    #[arg(long)]
+    pub handler: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write every invocation (event, response, timing) as JSON Lines to this file.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Mapping settings.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    /// Generator options (without --input).
+    #[command(flatten)]
+    pub gen_: GenArgs,
+}
+
+/// Event source mapping settings.
+#[derive(Debug, Args)]
+pub struct MappingArgs {
+    /// kinesis or dynamodb.
+    #[arg(long, default_value = "kinesis")]
+    pub source: Source,
+    /// Shards.
+    #[arg(long, default_value_t = 2)]
+    pub shards: u32,
+    /// TumblingWindowInSeconds, 0–900 (0 = no windows).
+    #[arg(long, default_value_t = 30)]
+    pub window: u32,
+    /// BatchSize, 1–10000.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: u32,
+    /// MaximumBatchingWindowInSeconds, 0–300.
+    #[arg(long, default_value_t = 0)]
+    pub batching_window: u32,
+    /// ParallelizationFactor (must be 1 with windows).
+    #[arg(long, default_value_t = 1)]
+    pub parallelization_factor: u32,
+    /// MaximumRetryAttempts, -1 (infinite) to 10000.
+    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+    pub max_retry_attempts: i32,
+    /// MaximumRecordAgeInSeconds, -1 (infinite) to 604800.
+    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+    pub max_record_age: i32,
+    /// BisectBatchOnFunctionError.
+    #[arg(long)]
+    pub bisect: bool,
+    /// FunctionResponseTypes: ReportBatchItemFailures.
+    #[arg(long)]
+    pub report_batch_item_failures: bool,
+    /// Modelling choice: an idle window closes this many seconds after its end (0–120).
+    #[arg(long, default_value_t = 120)]
+    pub close_grace: u32,
+    /// Modelling choice: where the grace counts from.
+    #[arg(long, value_enum, default_value = "window-end")]
+    pub grace_from: GraceFromArg,
+    /// NOT AWS behaviour (teaching mode): carry each window's final state into the next window.
+    #[arg(long)]
+    pub carry_state: bool,
+    /// Modelling choice: a final invocation must return `state` too.
+    #[arg(long)]
+    pub strict_final_state: bool,
+    /// Modelling choice: the early-termination invocation is not also final.
+    #[arg(long)]
+    pub early_not_final: bool,
+    /// Modelling choice: the final invocation carries the window's last batch.
+    #[arg(long)]
+    pub final_includes_tail: bool,
+    /// Modelling choice: keep the previous state on a partial batch failure.
+    #[arg(long)]
+    pub discard_state_on_partial_failure: bool,
+    /// What the end of the input means.
+    #[arg(long, value_enum, default_value = "open")]
+    pub end_of_input: EndArg,
+    /// Poll interval, ms (default: Kinesis 1000, DynamoDB 250).
+    #[arg(long)]
+    pub poll_interval_ms: Option<u32>,
+    /// Modelled invocation time: fixed part, ms.
+    #[arg(long, default_value_t = 8)]
+    pub duration_base_ms: u32,
+    /// Modelled invocation time: per record, µs.
+    #[arg(long, default_value_t = 100)]
+    pub duration_per_record_us: u32,
+    /// Simulator limit: report a shard as stalled after this many failed attempts of a batch
+    /// that AWS would retry forever.
+    #[arg(long, default_value_t = 10)]
+    pub stall_after: u32,
+    /// Function timeout, ms (external handlers).
+    #[arg(long, default_value_t = 3000)]
+    pub timeout_ms: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// DynamoDB key attribute (fills `Keys`).
+    #[arg(long, default_value = "ID")]
+    pub key_attribute: String,
+    /// DynamoDB StreamViewType.
+    #[arg(long, default_value = "NEW_AND_OLD_IMAGES")]
+    pub view_type: StreamViewType,
+}
+
+impl MappingArgs {
+    /// The settings these flags describe.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            tumbling_window_s: self.window,
+            batch_size: self.batch_size,
+            max_batching_window_s: self.batching_window,
+            parallelization_factor: self.parallelization_factor,
+            max_retry_attempts: self.max_retry_attempts,
+            max_record_age_s: self.max_record_age,
+            bisect_on_error: self.bisect,
+            report_batch_item_failures: self.report_batch_item_failures,
+            close_grace_s: self.close_grace,
+            grace_from: match self.grace_from {
+                GraceFromArg::WindowEnd => GraceFrom::WindowEnd,
+                GraceFromArg::LastRecord => GraceFrom::LastRecord,
+            },
+            carry_state_across_windows: self.carry_state,
+            strict_final_state: self.strict_final_state,
+            early_termination_is_final: !self.early_not_final,
+            final_includes_tail_records: self.final_includes_tail,
+            discard_state_on_partial_failure: self.discard_state_on_partial_failure,
+            end_of_input: match self.end_of_input {
+                EndArg::Open => EndOfInput::Open,
+                EndArg::ShardEnd => EndOfInput::ShardEnd,
+            },
+            poll_interval_ms: self.poll_interval_ms,
+            duration_base_ms: self.duration_base_ms,
+            duration_per_record_us: self.duration_per_record_us,
+            stall_after_attempts: self.stall_after,
+            timeout_ms: self.timeout_ms,
+            seed: self.seed,
+            ..Settings::default()
+        }
+    }
+
+    fn meta(&self) -> StreamMeta {
+        StreamMeta {
+            key_attribute: self.key_attribute.clone(),
+            view_type: self.view_type,
+            ..StreamMeta::default()
+        }
+    }
+}
+
+/// A failure with the exit code to use.
+#[derive(Debug)]
+pub struct CliError {
+    /// 2 for bad settings or input, 1 otherwise.
+    pub code: i32,
+    /// Message for stderr.
+    pub message: String,
+}
+
+fn usage(message: impl Into<String>) -> CliError {
+    CliError {
+        code: 2,
+        message: message.into(),
+    }
+}
+
+fn failure(message: impl Into<String>) -> CliError {
+    CliError {
+        code: 1,
+        message: message.into(),
+    }
+}
+
+/// Runs a headless command.
+pub fn run_command(cmd: Command) -> Result<(), CliError> {
+    match cmd {
+        Command::Generate(args) => generate(&args),
+        Command::Run(args) => run(&args),
+    }
+}
+
+fn generate(args: &GenerateArgs) -> Result<(), CliError> {
+    let opts = args
+        .gen_
+        .options(args.source, args.shards, args.seed)
+        .map_err(usage)?;
+    let mut sink: Box<dyn std::io::Write> = match &args.output {
+        Some(p) => Box::new(
+            std::fs::File::create(p)
+                .map_err(|e| failure(format!("{}: {e}", p.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut buf = Vec::with_capacity(1 << 16);
+    for order in Generator::new(opts) {
+        write_order_line(&mut buf, &order);
+        if buf.len() > 1 << 16 {
+            sink.write_all(&buf).map_err(|e| failure(e.to_string()))?;
+            buf.clear();
+        }
+    }
+    sink.write_all(&buf).map_err(|e| failure(e.to_string()))?;
+    sink.flush().map_err(|e| failure(e.to_string()))
+}
+
+/// Loads or generates the stream for `run`.
+fn load_stream(args: &RunArgs) -> Result<Stream, CliError> {
+    let m = &args.mapping;
+    if !(1..=4096).contains(&m.shards) {
+        return Err(usage(format!(
+            "--shards {} is out of range: valid range is 1–4096",
+            m.shards
+        )));
+    }
+    match &args.input {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+            let opts = OrdersOptions {
+                source: m.source,
+                shards: m.shards,
+                meta: m.meta(),
+            };
+            read_orders(&bytes, &path.display().to_string(), &opts).map_err(|e| usage(e.to_string()))
+        }
+        None => {
+            let opts = args.gen_.options(m.source, m.shards, m.seed).map_err(usage)?;
+            Ok(crate::generate::generate_stream(&opts, m.meta()))
+        }
+    }
+}
+
+/// The default handler for a source.
+pub fn default_handler_spec(source: Source) -> &'static str {
+    match source {
+        Source::Kinesis => "builtin:sum:Item.sales",
+        Source::Dynamodb => "builtin:sum:sales",
+    }
+}
+
+fn run(args: &RunArgs) -> Result<(), CliError> {
+    let settings = args.mapping.settings();
+    settings.check().map_err(|e| usage(format!("invalid settings:\n{e}")))?;
+    let stream = load_stream(args)?;
+    let spec = args
+        .handler
+        .clone()
+        .unwrap_or_else(|| default_handler_spec(args.mapping.source).to_owned());
+    let mut handler = crate::handlers::from_spec(&spec).map_err(usage)?;
+    let started = std::time::Instant::now();
+    let trace = crate::sim::simulate(&stream, &settings, handler.as_mut()).map_err(|e| match e {
+        crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),
+        crate::sim::SimError::Handler(m) => usage(m),
+    })?;
+    let took = started.elapsed();
+    let out = match args.format {
+        Format::Table => crate::export::results_table(&stream, &trace),
+        Format::Json => crate::export::results_json(&stream, &trace),
+        Format::Csv => crate::export::results_csv(&stream, &trace),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
+        .map_err(|e| failure(e.to_string()))?;
+    if let Some(path) = &args.events {
+        let mut f = std::fs::File::create(path)
+            .map_err(|e| failure(format!("{}: {e}", path.display())))?;
+        crate::export::write_events_jsonl(&mut f, &stream, &settings, &trace)
+            .map_err(|e| failure(format!("{}: {e}", path.display())))?;
+    }
+    eprint!("{}", summary(&stream, &trace, &spec, took));
+    Ok(())
+}
+
+/// A few lines about the run for stderr.
+pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Duration) -> String {
+    let failed = trace
+        .invocations
+        .iter()
+        .filter(|i| i.status == Status::Failed)
+        .count();
+    let mut s = format!(
+        "{} records on {} {} shard(s), {} window(s), {} invocation(s) ({} failed), handler {spec}; simulated in {:.1} ms\n",
+        stream.len(),
+        stream.shards.len(),
+        stream.source.name(),
+        trace.windows.len(),
+        trace.invocations.len(),
+        failed,
+        took.as_secs_f64() * 1000.0
+    );
+    for w in &trace.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    for d in &trace.discards {
+        s.push_str(&format!(
+            "discarded: {} record(s) on {} after {} attempt(s) ({}), sent to the on-failure destination\n",
+            d.records.len(),
+            stream.shards[d.shard as usize].id,
+            d.attempts,
+            d.condition
+        ));
+    }
+    for st in &trace.stalls {
+        s.push_str(&format!(
+            "stalled: {} at {} (invocation {}): {}; {} record(s) left unprocessed\n",
+            stream.shards[st.shard as usize].id,
+            crate::model::iso_millis(st.at_ms),
+            st.invocation,
+            st.reason,
+            st.unprocessed
+        ));
+    }
+    if !stream.backwards.is_empty() {
+        s.push_str(&format!(
+            "warning: {} record(s) have timestamps earlier than a previous record on their shard; they joined the open window\n",
+            stream.backwards.len()
+        ));
+    }
+    s
+}
+
+/// Prints the demo scenario's results (the app's first screen, as text).
+pub fn print_demo() -> Result<(), CliError> {
+    let scenario = crate::scenarios::demo();
+    let stream = scenario.stream.build(StreamMeta::default());
+    let mut handler = crate::handlers::from_spec(&scenario.handler).map_err(usage)?;
+    let started = std::time::Instant::now();
+    let trace = crate::sim::simulate(&stream, &scenario.settings, handler.as_mut())
+        .map_err(|e| failure(e.to_string()))?;
+    println!("{}\n", scenario.title);
+    print!("{}", crate::export::results_table(&stream, &trace));
+    eprint!(
+        "{}",
+        summary(&stream, &trace, &scenario.handler, started.elapsed())
+    );
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! tumblescope's orders JSON Lines format (the generator's output), one object per line:
+//!
+//! ```text
+//! {"timestamp":1767268800.250,"partitionKey":"store-03","data":{"Item":{"sales":42}}}
+//! ```
+//!
+//! `timestamp` is epoch seconds (a number) or an RFC 3339 string; `partitionKey` a string (for
+//! DynamoDB it defaults to the item's key attribute); optional `explicitHashKey`, `eventName`
+//! (DynamoDB: INSERT, MODIFY, REMOVE) and `oldImage`; `data` is the payload (Kinesis: any JSON,
+//! sent compact and base64-encoded; DynamoDB: the item, as a JSON object).
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::{LoadError, compact_json};
+use crate::model::{EventName, Source, ms_from_epoch_seconds, parse_rfc3339_ms};
+use crate::routing;
+use crate::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
+
+/// How to read an orders file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrdersOptions {
+    /// Kinesis or DynamoDB.
+    pub source: Source,
+    /// Number of shards to route to.
+    pub shards: u32,
+    /// Names (and the DynamoDB key attribute).
+    pub meta: StreamMeta,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Line<'a> {
+    #[serde(default)]
+    timestamp: Option<Value>,
+    #[serde(default, borrow)]
+    partition_key: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    explicit_hash_key: Option<Value>,
+    #[serde(default)]
+    event_name: Option<Value>,
+    #[serde(default, borrow)]
+    old_image: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// 1-based byte column where the value of `"key"` starts in `line`, or 1.
+fn column_of(line: &str, key: &str) -> u64 {
+    let needle = format!("\"{key}\"");
+    line.find(&needle)
+        .map(|p| {
+            let after = p + needle.len();
+            let rest = &line[after..];
+            let colon = rest.find(':').map_or(0, |c| c + 1);
+            let ws = rest[colon..].len() - rest[colon..].trim_start().len();
+            (after + colon + ws + 1) as u64
+        })
+        .unwrap_or(1)
+}
+
+/// Parses one line into a record.
+pub fn parse_line(
+    text: &str,
+    file: &str,
+    line_no: u64,
+    opts: &OrdersOptions,
+) -> Result<InputRecord, LoadError> {
+    let err = |column: u64, message: String| LoadError::at(file, line_no, column, message);
+    let line: Line<'_> = serde_json::from_str(text).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => format!("truncated line: {e}"),
+            _ => e.to_string(),
+        };
+        // serde_json says "at line 1 column N"; the position is already in our prefix.
+        let what = what
+            .rsplit_once(" at line ")
+            .map_or(what.clone(), |(m, _)| m.to_owned());
+        err(e.column().max(1) as u64, format!("{what}; expected one JSON object per line"))
+    })?;
+    let ts_ms = match &line.timestamp {
+        None => {
+            return Err(err(
+                1,
+                "missing \"timestamp\": expected epoch seconds (a number) or an RFC 3339 string".into(),
+            ));
+        }
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .and_then(ms_from_epoch_seconds)
+            .ok_or_else(|| err(column_of(text, "timestamp"), format!("timestamp {n} is out of range")))?,
+        Some(Value::String(s)) => parse_rfc3339_ms(s).ok_or_else(|| {
+            err(
+                column_of(text, "timestamp"),
+                format!("timestamp {s:?} is not RFC 3339 (e.g. 2026-01-01T12:00:00.250Z)"),
+            )
+        })?,
+        Some(other) => {
+            return Err(err(
+                column_of(text, "timestamp"),
+                format!(
+                    "timestamp must be epoch seconds or an RFC 3339 string, got {}",
+                    crate::handlers::json_kind(other)
+                ),
+            ));
+        }
+    };
+    let Some(data) = line.data else {
+        return Err(err(1, "missing \"data\": the record's payload (a JSON value)".into()));
+    };
+    let data_text = compact_json(data.get());
+    let event_name = match &line.event_name {
+        None => EventName::Insert,
+        Some(Value::String(s)) => EventName::parse(s).ok_or_else(|| {
+            err(
+                column_of(text, "eventName"),
+                format!("eventName {s:?} is not INSERT, MODIFY or REMOVE"),
+            )
+        })?,
+        Some(other) => {
+            return Err(err(
+                column_of(text, "eventName"),
+                format!("eventName must be a string, got {}", crate::handlers::json_kind(other)),
+            ));
+        }
+    };
+    let explicit_hash_key = match &line.explicit_hash_key {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(
+            routing::parse_explicit_hash_key(s).map_err(|m| err(column_of(text, "explicitHashKey"), m))?,
+        ),
+        Some(Value::Number(n)) => Some(
+            routing::parse_explicit_hash_key(&n.to_string())
+                .map_err(|m| err(column_of(text, "explicitHashKey"), m))?,
+        ),
+        Some(other) => {
+            return Err(err(
+                column_of(text, "explicitHashKey"),
+                format!(
+                    "explicitHashKey must be a decimal string, got {}",
+                    crate::handlers::json_kind(other)
+                ),
+            ));
+        }
+    };
+    let partition_key = match (line.partition_key, opts.source) {
+        (Some(pk), _) => {
+            if pk.is_empty() || pk.chars().count() > 256 {
+                return Err(err(
+                    column_of(text, "partitionKey"),
+                    format!(
+                        "partitionKey must be 1–256 characters, got {}",
+                        pk.chars().count()
+                    ),
+                ));
+            }
+            pk.into_owned()
+        }
+        (None, Source::Dynamodb) => {
+            let item: Value = serde_json::from_str(&data_text).unwrap_or(Value::Null);
+            match item.get(&opts.meta.key_attribute) {
+                Some(Value::String(s)) => s.clone(),
+                Some(v @ Value::Number(_)) => v.to_string(),
+                _ => {
+                    return Err(err(
+                        column_of(text, "data"),
+                        format!(
+                            "DynamoDB orders need \"partitionKey\" or a key attribute data.{} (string or number)",
+                            opts.meta.key_attribute
+                        ),
+                    ));
+                }
+            }
+        }
+        (None, Source::Kinesis) => {
+            return Err(err(
+                1,
+                "missing \"partitionKey\": Kinesis routes every record by its partition key".into(),
+            ));
+        }
+    };
+    if opts.source == Source::Dynamodb && !data_text.starts_with('{') {
+        return Err(err(
+            column_of(text, "data"),
+            "DynamoDB \"data\" must be the item, a JSON object".into(),
+        ));
+    }
+    Ok(InputRecord {
+        ts_ms,
+        partition_key,
+        explicit_hash_key,
+        shard: None,
+        seq: None,
+        data: data_text.into_owned().into_bytes(),
+        event_name,
+        old_image: line
+            .old_image
+            .map(|o| compact_json(o.get()).into_owned().into_bytes()),
+    })
+}
+
+/// Reads a whole orders file (already in memory) into a routed stream.
+pub fn read_orders(bytes: &[u8], file: &str, opts: &OrdersOptions) -> Result<Stream, LoadError> {
+    if bytes.is_empty() {
+        return Err(LoadError::file(file, "the file is empty: expected one JSON order per line"));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = position_of(bytes, e.valid_up_to());
+        LoadError::at(file, line, column, "the file is not UTF-8 text")
+    })?;
+    let mut b = StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()).payloads_are_json(true);
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        b.push(parse_line(line, file, n as u64 + 1, opts)?);
+    }
+    if b.is_empty() {
+        return Err(LoadError::file(file, "the file has no records (only blank lines)"));
+    }
+    Ok(b.finish())
+}
+
+/// 1-based (line, column) of a byte offset.
+pub fn position_of(bytes: &[u8], offset: usize) -> (u64, u64) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(source: Source) -> OrdersOptions {
+        OrdersOptions {
+            source,
+            shards: 2,
+            meta: StreamMeta::default(),
+        }
+    }
+
+    #[test]
+    fn reads_numbers_and_rfc3339() {
+        let text = r#"{"timestamp":1767268800.25,"partitionKey":"a","data":{"Item": {"sales": 3}}}
+
+{"timestamp":"2026-01-01T12:00:01.500Z","partitionKey":"b","data":{"Item":{"sales":4}}}
+"#;
+        let s = read_orders(text.as_bytes(), "t.jsonl", &opts(Source::Kinesis)).unwrap();
+        assert_eq!(s.len(), 2);
+        let mut ts = s.ts_ms.clone();
+        ts.sort();
+        assert_eq!(ts, [1_767_268_800_250, 1_767_268_801_500]);
+        let i = (0..2).find(|&i| s.partition_key(i) == "a").unwrap();
+        assert_eq!(s.payload(i), br#"{"Item":{"sales":3}}"#);
+    }
+
+    #[test]
+    fn errors_have_line_and_column() {
+        let text = "{\"timestamp\":1,\"partitionKey\":\"a\",\"data\":{}}\n{\"timestamp\": \"yesterday\",\"partitionKey\":\"a\",\"data\":{}}\n";
+        let e = read_orders(text.as_bytes(), "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
+        assert_eq!(e.to_string(), "o.jsonl:2:15: timestamp \"yesterday\" is not RFC 3339 (e.g. 2026-01-01T12:00:00.250Z)");
+        let e = read_orders(b"{\"timestamp\":1,\n", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
+        assert!(matches!(e, LoadError::At { line: 1, .. }), "{e}");
+        assert!(e.to_string().contains("truncated"), "{e}");
+        let e = read_orders(b"{\"timestamp\":1,\"data\":{}}", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
+        assert!(e.to_string().contains("missing \"partitionKey\""), "{e}");
+        let e = read_orders(b"", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
+        assert!(e.to_string().contains("empty"), "{e}");
+        let e = read_orders(b"{\"timestamp\":1,\"partitionKey\":\"\xff\"}", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
+        assert!(e.to_string().contains("o.jsonl:1:32: the file is not UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn dynamodb_key_defaults_to_item_key() {
+        let text = r#"{"timestamp":1,"eventName":"MODIFY","oldImage":{"ID":"x","sales":1},"data":{"ID":"x","sales":2}}"#;
+        let s = read_orders(text.as_bytes(), "d.jsonl", &opts(Source::Dynamodb)).unwrap();
+        assert_eq!(s.partition_key(0), "x");
+        assert_eq!(s.event_name(0), EventName::Modify);
+        assert_eq!(s.old_image(0), Some(&br#"{"ID":"x","sales":1}"#[..]));
+        let e = read_orders(br#"{"timestamp":1,"data":{"sales":2}}"#, "d.jsonl", &opts(Source::Dynamodb)).unwrap_err();
+        assert!(e.to_string().contains("data.ID"), "{e}");
+    }
+}

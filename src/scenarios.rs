@@ -1,0 +1,227 @@
+//! Scenario presets: small streams and settings that each show one thing about tumbling windows.
+//! The app's first launch uses [`demo`]; the Scenarios menu lists [`all`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::{DEFAULT_START_MS, GenOptions, KeyStrategy, generate_stream};
+use crate::model::Source;
+use crate::settings::{EndOfInput, Settings};
+use crate::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
+
+/// Where a scenario's stream comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StreamSpec {
+    /// Generated orders.
+    Generated(GenOptions),
+    /// A literal list of `(offset ms from the default start, partition key, sales)` on one
+    /// Kinesis shard.
+    Literal {
+        /// The orders.
+        orders: Vec<(i64, String, i64)>,
+    },
+}
+
+impl StreamSpec {
+    /// Builds the stream.
+    pub fn build(&self, meta: StreamMeta) -> Stream {
+        match self {
+            Self::Generated(opts) => generate_stream(opts, meta),
+            Self::Literal { orders } => {
+                let mut b = StreamBuilder::new(Source::Kinesis, 1, meta).payloads_are_json(true);
+                for (k, (offset, key, sales)) in orders.iter().enumerate() {
+                    b.push(InputRecord {
+                        ts_ms: DEFAULT_START_MS + offset,
+                        partition_key: key.clone(),
+                        data: format!(
+                            r#"{{"Item":{{"orderId":"o-{:08}","store":"{key}","sales":{sales}}}}}"#,
+                            k + 1
+                        )
+                        .into_bytes(),
+                        ..Default::default()
+                    });
+                }
+                b.finish()
+            }
+        }
+    }
+
+    /// Source of the stream.
+    pub fn source(&self) -> Source {
+        match self {
+            Self::Generated(o) => o.source,
+            Self::Literal { .. } => Source::Kinesis,
+        }
+    }
+}
+
+/// A preset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Stable id (sessions refer to it).
+    pub id: &'static str,
+    /// Menu title.
+    pub title: &'static str,
+    /// Two lines on what to look for.
+    pub look_for: &'static str,
+    /// The stream.
+    pub stream: StreamSpec,
+    /// Mapping settings.
+    pub settings: Settings,
+    /// Handler spec.
+    pub handler: String,
+}
+
+fn gen_(count: u64, interval_ms: u32, jitter: f64, keys: KeyStrategy, shards: u32) -> GenOptions {
+    GenOptions {
+        count,
+        interval_ms,
+        jitter,
+        keys,
+        shards,
+        ..GenOptions::default()
+    }
+}
+
+/// The first-launch demo: orders on 2 Kinesis shards, 30 s windows, built-in sum of sales.
+pub fn demo() -> Scenario {
+    Scenario {
+        id: "demo",
+        title: "Two shards of orders",
+        look_for: "Each shard aggregates on its own: two final invocations close every 30 s window.\n\
+                   State starts as {} in each window and grows batch by batch until the final invocation stores it.",
+        stream: StreamSpec::Generated(gen_(720, 250, 0.6, KeyStrategy::Uniform { n: 8 }, 2)),
+        settings: Settings::default(),
+        handler: "builtin:sum:Item.sales".into(),
+    }
+}
+
+/// Every preset, demo first.
+pub fn all() -> Vec<Scenario> {
+    let running_total = vec![
+        // Window 1 (sum 6), window 2 (12), window 3 (10), window 4 (4), at irregular times.
+        (1_200, "store-01".to_owned(), 1),
+        (9_700, "store-01".to_owned(), 2),
+        (23_400, "store-01".to_owned(), 3),
+        (31_100, "store-01".to_owned(), 5),
+        (44_800, "store-01".to_owned(), 7),
+        (66_300, "store-01".to_owned(), 4),
+        (71_900, "store-01".to_owned(), 6),
+        (104_500, "store-01".to_owned(), 4),
+    ];
+    vec![
+        demo(),
+        Scenario {
+            id: "running-total",
+            title: "Running total: AWS vs the blog figure",
+            look_for: "Four 30 s windows sum to 6, 12, 10 and 4: AWS resets state to {} in every window.\n\
+                       Turn on \"carry state across windows\" (not AWS) to get the blog's running total 6, 18, 28, 32.",
+            stream: StreamSpec::Literal {
+                orders: running_total,
+            },
+            settings: Settings {
+                close_grace_s: 10,
+                ..Settings::default()
+            },
+            handler: "builtin:sum:Item.sales".into(),
+        },
+        Scenario {
+            id: "pos-burst",
+            title: "Point-of-sale burst",
+            look_for: "100 orders 100 ms apart on one shard: Lambda polls once a second, so each batch holds about 10 records.\n\
+                       All of them fall in one window; its final invocation comes when the grace period runs out.",
+            stream: StreamSpec::Generated(gen_(
+                100,
+                100,
+                0.0,
+                KeyStrategy::Fixed {
+                    key: "pos-terminal-1".into(),
+                },
+                1,
+            )),
+            settings: Settings::default(),
+            handler: "builtin:sum:Item.sales".into(),
+        },
+        Scenario {
+            id: "skewed",
+            title: "Several shards, skewed keys",
+            look_for: "A few hot partition keys send most orders to the same shards: lanes fill unevenly.\n\
+                       Every shard still closes every window it saw records in, each with its own partial sum.",
+            stream: StreamSpec::Generated(gen_(
+                2400,
+                50,
+                0.5,
+                KeyStrategy::Skewed {
+                    n: 16,
+                    exponent: 1.6,
+                },
+                4,
+            )),
+            settings: Settings::default(),
+            handler: "builtin:sum:Item.sales:by=pk".into(),
+        },
+        Scenario {
+            id: "sparse",
+            title: "Sparse stream: windows close by grace",
+            look_for: "An order every ~45 s: most windows hold one record and no later record arrives soon.\n\
+                       The final invocation waits for the close grace (up to 2 minutes after the window ends).",
+            stream: StreamSpec::Generated(gen_(24, 45_000, 0.8, KeyStrategy::Uniform { n: 3 }, 1)),
+            settings: Settings::default(),
+            handler: "builtin:sum:Item.sales".into(),
+        },
+        Scenario {
+            id: "big-state",
+            title: "State past 1 MB: early termination",
+            look_for: "One state entry per order grows past 1 MB within a window, so Lambda terminates the window early.\n\
+                       An extra invocation flags isWindowTerminatedEarly; the same window then continues with state {}.",
+            stream: StreamSpec::Generated(GenOptions {
+                jitter: 0.0,
+                ..gen_(84_000, 1, 0.0, KeyStrategy::Uniform { n: 4 }, 1)
+            }),
+            settings: Settings {
+                tumbling_window_s: 120,
+                batch_size: 10_000,
+                max_batching_window_s: 10,
+                close_grace_s: 5,
+                ..Settings::default()
+            },
+            handler: "builtin:sum:Item.sales:by=Item.orderId".into(),
+        },
+        Scenario {
+            id: "failing-handler",
+            title: "A handler that fails on some records",
+            look_for: "The handler throws on sales of 99 or more. Lambda retries the batch, bisects it, and after\n\
+                       MaximumRetryAttempts discards the failing record to the on-failure destination; the window goes on.",
+            stream: StreamSpec::Generated(gen_(400, 300, 0.5, KeyStrategy::Uniform { n: 4 }, 2)),
+            settings: Settings {
+                max_retry_attempts: 2,
+                bisect_on_error: true,
+                retry_backoff_ms: 500,
+                ..Settings::default()
+            },
+            handler: "builtin:sum:Item.sales:fail=Item.sales>=99".into(),
+        },
+        Scenario {
+            id: "dynamodb",
+            title: "DynamoDB stream, INSERT only",
+            look_for: "DynamoDB Streams polls 4 times a second and timestamps records in whole seconds.\n\
+                       The handler sums NewImage.sales for INSERT events only; MODIFY and REMOVE records pass through.",
+            stream: StreamSpec::Generated(GenOptions {
+                source: Source::Dynamodb,
+                modify_fraction: 0.2,
+                remove_fraction: 0.05,
+                ..gen_(600, 300, 0.6, KeyStrategy::Uniform { n: 6 }, 2)
+            }),
+            settings: Settings {
+                end_of_input: EndOfInput::Open,
+                ..Settings::default()
+            },
+            handler: "builtin:sum:sales:events=INSERT".into(),
+        },
+    ]
+}
+
+/// A preset by id.
+pub fn by_id(id: &str) -> Option<Scenario> {
+    all().into_iter().find(|s| s.id == id)
+}
