@@ -425,7 +425,8 @@ impl Builtin {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .or_else(|| {
-                records.first().and_then(|r| {
+                // Without windows only Kinesis events name the shard (in each eventID).
+                records.first().filter(|r| r.get("kinesis").is_some()).and_then(|r| {
                     r.get("eventID")
                         .and_then(Value::as_str)
                         .and_then(|id| id.split(':').next())
@@ -440,7 +441,9 @@ impl Builtin {
             .and_then(Value::as_object)
             .unwrap_or(&empty);
 
-        if window.is_some() && (flag("isFinalInvokeForWindow") || flag("isWindowTerminatedEarly")) {
+        let closing =
+            window.is_some() && (flag("isFinalInvokeForWindow") || flag("isWindowTerminatedEarly"));
+        if closing && records.is_empty() {
             let write = self.write(self.result_item(
                 &shard_id,
                 window,
@@ -503,15 +506,28 @@ impl Builtin {
             let item = self.batch_item(&shard_id, &first, &last, &agg);
             return Ok((Value::Null, vec![self.write(item)]));
         }
+        let state = agg.to_json();
+        let writes = if closing {
+            vec![self.write(self.result_item(
+                &shard_id,
+                window,
+                &state,
+                flag("isWindowTerminatedEarly"),
+            ))]
+        } else {
+            Vec::new()
+        };
         let mut resp = Map::new();
-        resp.insert("state".into(), Value::Object(agg.to_json()));
-        Ok((Value::Object(resp), Vec::new()))
+        resp.insert("state".into(), Value::Object(state));
+        Ok((Value::Object(resp), writes))
     }
 
     /// Without windows: one row per batch.
     fn batch_item(&self, shard_id: &str, first_seq: &str, last_seq: &str, agg: &AggState) -> Value {
         let mut m = Map::new();
-        m.insert("shardId".into(), Value::String(shard_id.to_owned()));
+        if !shard_id.is_empty() {
+            m.insert("shardId".into(), Value::String(shard_id.to_owned()));
+        }
         m.insert("firstSequenceNumber".into(), Value::String(first_seq.to_owned()));
         m.insert("lastSequenceNumber".into(), Value::String(last_seq.to_owned()));
         let state = agg.to_json();
@@ -704,7 +720,7 @@ impl super::Handler for Builtin {
 
     fn invoke(&mut self, req: &Request<'_>) -> Invoked {
         let shard_id = &req.stream.shards[req.shard].id;
-        if req.window.is_some() && (req.is_final || req.is_early) {
+        if req.window.is_some() && (req.is_final || req.is_early) && req.records.is_empty() {
             let item = self.result_item(shard_id, req.window, &req.state.to_json(), req.is_early);
             let mut inv = Invoked::ok(Response::with_state(req.state.clone()));
             inv.writes.push(self.write(item));
@@ -723,6 +739,10 @@ impl super::Handler for Builtin {
             self.fold(&mut agg, req.records.clone());
             let first = req.records.clone().next().map(|i| req.stream.seq(i).into_owned());
             let last = req.records.clone().last().map(|i| req.stream.seq(i).into_owned());
+            let shard_id = match self.source {
+                Source::Kinesis => shard_id.as_str(),
+                Source::Dynamodb => "",
+            };
             let item = self.batch_item(
                 shard_id,
                 first.as_deref().unwrap_or_default(),
@@ -739,7 +759,14 @@ impl super::Handler for Builtin {
         }
         let mut agg = self.start_state(req.state);
         self.fold(&mut agg, req.records.clone());
-        Invoked::ok(Response::with_state(State::from_agg(agg)))
+        let state = State::from_agg(agg);
+        let mut inv = Invoked::ok(Response::with_state(state.clone()));
+        if req.is_final || req.is_early {
+            // Modelling choice Q1: a final invocation that carries the window's last batch.
+            let item = self.result_item(shard_id, req.window, &state.to_json(), req.is_early);
+            inv.writes.push(self.write(item));
+        }
+        inv
     }
 
     fn warnings(&self) -> Vec<String> {

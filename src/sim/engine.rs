@@ -671,7 +671,9 @@ impl<'a> Engine<'a> {
                 self.trace.invocations.push(inv);
                 if is_final {
                     self.trace.records_delivered += b.range.len() as u64;
-                    self.close_window(idx, n, state_in, b.close_reason.unwrap_or(Reason::NextWindowRecord));
+                    // The tail batch is in the returned state, when there is one.
+                    let final_state = state.unwrap_or(state_in);
+                    self.close_window(idx, n, final_state, b.close_reason.unwrap_or(Reason::NextWindowRecord));
                 } else if b.window.is_some()
                     && let Some(state) = state
                 {

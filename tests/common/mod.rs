@@ -1,0 +1,140 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use tumblescope::generate::DEFAULT_START_MS;
+use tumblescope::handlers::builtin::{Builtin, BuiltinSpec};
+use tumblescope::handlers::{Handler, Invoked, Request, Response};
+use tumblescope::model::Source;
+use tumblescope::settings::Settings;
+use tumblescope::sim::Trace;
+use tumblescope::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
+
+/// A Kinesis stream from `(ms after 12:00:00, partition key, sales)`.
+pub fn kinesis(shards: u32, orders: &[(i64, &str, i64)]) -> Stream {
+    let mut b = StreamBuilder::new(Source::Kinesis, shards, StreamMeta::default()).payloads_are_json(true);
+    for (k, (t, key, sales)) in orders.iter().enumerate() {
+        b.push(InputRecord {
+            ts_ms: DEFAULT_START_MS + t,
+            partition_key: (*key).into(),
+            data: format!(r#"{{"Item":{{"orderId":"o-{k}","sales":{sales}}}}}"#).into_bytes(),
+            ..Default::default()
+        });
+    }
+    b.finish()
+}
+
+/// The built-in handler for a spec.
+pub fn builtin(spec: &str) -> Builtin {
+    Builtin::new(BuiltinSpec::parse(spec).expect("valid spec"))
+}
+
+/// Runs a built-in over a stream.
+pub fn run(stream: &Stream, settings: &Settings, spec: &str) -> Trace {
+    let mut h = builtin(spec);
+    tumblescope::sim::simulate(stream, settings, &mut h).expect("run")
+}
+
+/// Sum of `Item.sales` of records in a stream range.
+pub fn sales(stream: &Stream, range: std::ops::Range<usize>) -> i64 {
+    range
+        .map(|i| {
+            let v: Value = serde_json::from_slice(stream.payload(i)).unwrap();
+            v["Item"]["sales"].as_i64().unwrap()
+        })
+        .sum()
+}
+
+/// A built-in run through the JSON event path, as a deployed function would see it.
+pub struct JsonPath(pub Builtin);
+
+impl Handler for JsonPath {
+    fn describe(&self) -> String {
+        format!("json:{}", self.0.describe())
+    }
+
+    fn prepare(&mut self, stream: &Stream, settings: &Settings) -> Result<(), String> {
+        self.0.prepare(stream, settings)
+    }
+
+    fn invoke(&mut self, req: &Request<'_>) -> Invoked {
+        let event: Value = serde_json::from_str(&req.event_json()).expect("event is JSON");
+        match self.0.handle_event(&event) {
+            Ok((resp, writes)) => {
+                let mut inv = Invoked::ok(Response::from_json(resp));
+                inv.writes = writes;
+                inv
+            }
+            Err(e) => Invoked::err(e),
+        }
+    }
+}
+
+/// A handler that delegates to a built-in unless `script` returns an outcome first.
+pub struct Scripted<F> {
+    pub inner: Builtin,
+    pub script: F,
+    pub calls: Vec<(u32, usize, bool)>,
+}
+
+impl<F> Scripted<F>
+where
+    F: FnMut(&Request<'_>) -> Option<Invoked> + Send,
+{
+    pub fn new(spec: &str, script: F) -> Self {
+        Self {
+            inner: builtin(spec),
+            script,
+            calls: Vec::new(),
+        }
+    }
+}
+
+impl<F> Handler for Scripted<F>
+where
+    F: FnMut(&Request<'_>) -> Option<Invoked> + Send,
+{
+    fn describe(&self) -> String {
+        "scripted".into()
+    }
+
+    fn prepare(&mut self, stream: &Stream, settings: &Settings) -> Result<(), String> {
+        self.inner.prepare(stream, settings)
+    }
+
+    fn invoke(&mut self, req: &Request<'_>) -> Invoked {
+        self.calls.push((req.n, req.records.len(), req.is_final));
+        match (self.script)(req) {
+            Some(inv) => inv,
+            None => self.inner.invoke(req),
+        }
+    }
+}
+
+/// A comparable rendering of everything a trace shows.
+pub fn render(trace: &Trace) -> Vec<String> {
+    trace
+        .invocations
+        .iter()
+        .map(|i| {
+            format!(
+                "{} s{} {:?} {:?} a{} {}-{} r{:?} {:?} {:?} in={} out={:?} resp={} err={:?} w={:?}",
+                i.n,
+                i.shard,
+                i.window,
+                i.kind,
+                i.attempt,
+                i.start_ms,
+                i.end_ms,
+                i.records,
+                i.reason,
+                i.status,
+                i.state_in.to_json_string(),
+                i.state_out.as_ref().map(|s| s.to_json_string()),
+                i.response_json(),
+                i.error(),
+                i.writes()
+            )
+        })
+        .collect()
+}
