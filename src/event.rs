@@ -339,11 +339,64 @@ pub fn event_json_with(req: &Request<'_>, ctx: &EventContext) -> String {
     serde_json::to_string(&env).unwrap_or_default()
 }
 
-/// Pretty-prints compact JSON with two-space indents, keeping key order.
+/// Re-indents compact JSON with two spaces, keeping every token exactly as it was (numbers such
+/// as `1607497475.000` stay as Lambda sent them; a parse/print round trip would change them).
 pub fn pretty(compact: &str) -> String {
-    serde_json::from_str::<Value>(compact)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or_else(|_| compact.to_owned())
+    let mut out = String::with_capacity(compact.len() + compact.len() / 4);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = compact.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                let close = if c == '{' { '}' } else { ']' };
+                if chars.peek() == Some(&close) {
+                    chars.next();
+                    out.push(c);
+                    out.push(close);
+                } else {
+                    out.push(c);
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 // ----------------------------------------------------------------------------
@@ -607,6 +660,17 @@ mod tests {
         let r: Value = serde_json::from_str(&record_json(&s, &ctx, 1)).unwrap();
         assert!(r["dynamodb"].get("NewImage").is_none());
         assert_eq!(r["dynamodb"]["OldImage"]["sales"], json!({"N": "1"}));
+    }
+
+    #[test]
+    fn pretty_keeps_tokens() {
+        let compact = r#"{"a":[1.000,{}],"b":"x, y: {z}","c":[],"d":{"e":"\\\""}}"#;
+        let p = pretty(compact);
+        assert!(p.contains("1.000"));
+        assert!(p.contains(r#""x, y: {z}""#));
+        let back: Value = serde_json::from_str(&p).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(compact).unwrap());
+        assert_eq!(pretty("{}"), "{}");
     }
 
     #[test]
