@@ -128,8 +128,8 @@ pub fn all() -> Vec<Scenario> {
         Scenario {
             id: "pos-burst",
             title: "Point-of-sale burst",
-            look_for: "100 orders 100 ms apart on one shard: Lambda polls once a second, so each batch holds about 10 records.\n\
-                       All of them fall in one window; its final invocation comes when the grace period runs out.",
+            look_for: "100 orders 100 ms apart on one shard. After a read that returned records Lambda reads again as soon as\n\
+                       Kinesis allows (5 reads/s per shard): batches of 2. Set a batching window to see fuller batches.",
             stream: StreamSpec::Generated(gen_(
                 100,
                 100,

@@ -72,8 +72,11 @@ pub struct Settings {
     /// What the end of the input means.
     pub end_of_input: EndOfInput,
 
-    /// Poll interval in ms; `None` uses the source's (Kinesis 1 s, DynamoDB 250 ms).
+    /// Poll interval in ms when idle; `None` uses the source's (Kinesis 1 s, DynamoDB 250 ms).
     pub poll_interval_ms: Option<u32>,
+    /// Shortest time between two reads of a shard while catching up, ms; `None` uses the
+    /// source's (Kinesis 200 ms: 5 GetRecords per second per shard; DynamoDB 250 ms).
+    pub read_interval_ms: Option<u32>,
     /// Modelled invocation duration: fixed part, ms.
     pub duration_base_ms: u32,
     /// Modelled invocation duration: per record, µs.
@@ -111,6 +114,7 @@ impl Default for Settings {
             discard_state_on_partial_failure: false,
             end_of_input: EndOfInput::Open,
             poll_interval_ms: None,
+            read_interval_ms: None,
             duration_base_ms: 8,
             duration_per_record_us: 100,
             retry_backoff_ms: 1_000,
@@ -162,6 +166,16 @@ impl Settings {
         self.poll_interval_ms
             .map(|p| i64::from(p.max(1)))
             .unwrap_or_else(|| source.poll_interval_ms())
+    }
+
+    /// Effective shortest gap between reads while catching up.
+    pub fn read_gap_ms(&self, source: Source) -> i64 {
+        self.read_interval_ms
+            .map(|p| i64::from(p.max(1)))
+            .unwrap_or(match source {
+                Source::Kinesis => 200,
+                Source::Dynamodb => 250,
+            })
     }
 
     /// Every violated rule; empty when the settings are valid.
@@ -237,6 +251,14 @@ impl Settings {
             &mut e,
             "poll interval",
             self.poll_interval_ms.unwrap_or(1000),
+            1,
+            60_000,
+            " ms",
+        );
+        check_range(
+            &mut e,
+            "read interval",
+            self.read_interval_ms.unwrap_or(200),
             1,
             60_000,
             " ms",

@@ -27,25 +27,26 @@ fn point_of_sale_burst_checked_by_hand() {
     let stream = burst();
     let trace = run(&stream, &Settings::default(), "builtin:sum:Item.sales");
     let inv = &trace.invocations;
-    assert_eq!(inv.len(), 12, "{:#?}", render(&trace));
+    assert_eq!(inv.len(), 52, "{:#?}", render(&trace));
 
     // t=0: the first record is visible at the first poll: a batch of one.
     assert_eq!(inv[0].start_ms, T0);
     assert_eq!(inv[0].records, 0..1);
     assert_eq!(inv[0].end_ms, T0 + 9, "8 ms base + 100 µs per record, rounded up");
     assert!(inv[0].state_in.is_empty());
-    // Then one batch per poll tick with the ten records that arrived in that second.
-    for k in 1..10 {
-        let first = 1 + 10 * (k as u32 - 1);
-        assert_eq!(inv[k].start_ms, T0 + 1000 * k as i64);
-        assert_eq!(inv[k].records, first..first + 10);
+    // That read returned records, so Lambda reads again as soon as Kinesis allows (5 reads per
+    // second per shard): every 200 ms, each read returning the two records that arrived since.
+    for k in 1..50 {
+        let first = 2 * k as u32 - 1;
+        assert_eq!(inv[k].start_ms, T0 + 200 * k as i64);
+        assert_eq!(inv[k].records, first..first + 2);
         assert_eq!(inv[k].reason, Reason::CaughtUp);
         assert_eq!(inv[k].state_in, inv[k - 1].state_out.clone().unwrap());
     }
-    assert_eq!(inv[10].start_ms, T0 + 10_000);
-    assert_eq!(inv[10].records, 91..100);
+    assert_eq!(inv[50].start_ms, T0 + 10_000);
+    assert_eq!(inv[50].records, 99..100);
     // No later record: the window closes when the 120 s grace after its end expires.
-    let fin = &inv[11];
+    let fin = &inv[51];
     assert_eq!(fin.kind, Kind::Final);
     assert!(fin.is_final && !fin.is_early);
     assert_eq!(fin.start_ms, T0 + 30_000 + 120_000);
@@ -58,7 +59,7 @@ fn point_of_sale_burst_checked_by_hand() {
 
     assert_eq!(trace.windows.len(), 1);
     let w = &trace.windows[0];
-    assert_eq!((w.records, w.invocations, w.status), (100, 12, WindowStatus::Closed));
+    assert_eq!((w.records, w.invocations, w.status), (100, 52, WindowStatus::Closed));
     assert_eq!(iso_seconds(w.window.end_ms), "2026-01-01T12:00:30Z");
 }
 
@@ -89,9 +90,10 @@ fn next_window_record_closes_the_window_before_it_is_delivered() {
         [
             (Kind::Aggregate, 1, 1_000),
             (Kind::Aggregate, 1, 30_000),
-            // The 30.2 s record is read at the 31 s poll: the window closes first.
-            (Kind::Final, 0, 31_000),
-            (Kind::Aggregate, 1, 31_008),
+            // Lambda reads again 200 ms later and sees the 30.2 s record: the window closes
+            // first, then the record opens the next window.
+            (Kind::Final, 0, 30_200),
+            (Kind::Aggregate, 1, 30_208),
             (Kind::Final, 0, 60_000 + 120_000),
         ]
     );
@@ -339,6 +341,7 @@ fn batching_window_waits_for_records() {
     // opens when that invocation completes.
     assert_eq!(aggs[0], (5_000, 11));
     assert_eq!(aggs[1].0, 5_000 + 10 + 5_000);
+    assert_eq!(aggs[1].1, 9);
     assert_eq!(aggs.iter().map(|a| a.1).sum::<usize>(), 20);
     assert!(
         trace
@@ -404,7 +407,7 @@ fn without_windows_batches_are_stateless() {
     let stream = burst();
     let trace = run(&stream, &settings, "builtin:sum:Item.sales");
     assert!(trace.invocations.iter().all(|i| i.kind == Kind::Aggregate && i.window.is_none()));
-    assert_eq!(trace.invocations.len(), 11);
+    assert_eq!(trace.invocations.len(), 51);
     let ev: serde_json::Value =
         serde_json::from_str(&trace.invocations[0].request(&stream, &settings).event_json()).unwrap();
     assert_eq!(ev.as_object().unwrap().keys().collect::<Vec<_>>(), ["Records"]);
@@ -422,17 +425,31 @@ fn dynamodb_polls_four_times_a_second_and_windows_on_whole_seconds() {
     let scenario = tumblescope::scenarios::by_id("dynamodb").unwrap();
     let stream = scenario.stream.build(Default::default());
     let trace = run(&stream, &scenario.settings, &scenario.handler);
-    // An invocation starts at a poll tick, or right after the previous one on its shard when
-    // records were already waiting ("keeps processing batches until the function catches up").
-    let mut previous_end = std::collections::HashMap::new();
-    let mut on_ticks = 0;
+    // Reads are at least 250 ms apart (4 polls per second). A batch that starts the moment the
+    // previous invocation ends may come from the last read's buffer; any other batch is a read.
+    let mut last_read: std::collections::HashMap<u32, i64> = Default::default();
+    let mut prev_end: std::collections::HashMap<u32, i64> = Default::default();
     for inv in &trace.invocations {
-        let on_tick = inv.start_ms.rem_euclid(250) == 0;
-        on_ticks += usize::from(on_tick);
-        assert!(on_tick || previous_end.get(&inv.shard) == Some(&inv.start_ms));
-        previous_end.insert(inv.shard, inv.end_ms);
+        let read = last_read.get(&inv.shard).copied();
+        let from_buffer_possible = prev_end.get(&inv.shard) == Some(&inv.start_ms);
+        let is_read = match inv.kind {
+            Kind::Final => inv.reason == Reason::NextWindowRecord,
+            _ => inv.attempt == 1 && (!from_buffer_possible || read.is_none_or(|r| inv.start_ms - r >= 250)),
+        };
+        if is_read {
+            if let Some(r) = read {
+                assert!(inv.start_ms - r >= 250, "{} after {}", inv.start_ms, r);
+            }
+            last_read.insert(inv.shard, inv.start_ms);
+        }
+        prev_end.insert(inv.shard, inv.end_ms);
     }
-    assert!(on_ticks > trace.invocations.len() / 2);
+    // DynamoDB windows on ApproximateCreationDateTime, whole seconds.
+    let ev: serde_json::Value = serde_json::from_str(
+        &trace.invocations[0].request(&stream, &scenario.settings).event_json(),
+    )
+    .unwrap();
+    assert!(ev["Records"][0]["dynamodb"]["ApproximateCreationDateTime"].is_i64());
     // INSERT-only sum: compare with the items inserted.
     let expected: i64 = (0..stream.len())
         .filter(|&i| stream.event_name(i) == tumblescope::model::EventName::Insert)

@@ -141,12 +141,15 @@ enum Action {
         from_pending: bool,
         /// For a final carrying the tail batch: why the window closes.
         close_reason: Option<Reason>,
+        /// A read (GetRecords) at this time, returning records up to it.
+        read_at: Option<i64>,
     },
     Close {
         at: i64,
         kind: Kind,
         reason: Reason,
         attempt: u32,
+        read_at: Option<i64>,
     },
 }
 
@@ -165,6 +168,11 @@ struct ShardSim {
     /// Largest timestamp read so far (records become visible in sequence order, never before an
     /// earlier record).
     max_vis: i64,
+    /// Records with timestamps up to this were returned by the last read (GetRecords).
+    visible_upto: i64,
+    /// The last read returned records, so Lambda reads again as soon as the shard's read limit
+    /// allows instead of waiting for the next base-rate poll.
+    catching_up: bool,
     now: i64,
     idle_since: i64,
     phase: i64,
@@ -189,6 +197,7 @@ struct Engine<'a> {
     s: &'a Settings,
     window_ms: Option<i64>,
     poll_ms: i64,
+    read_gap_ms: i64,
     batching_ms: i64,
     sizer: Option<Sizer>,
     shards: Vec<ShardSim>,
@@ -223,6 +232,8 @@ impl<'a> Engine<'a> {
                     end: shard.range.end,
                     cursor: shard.range.start,
                     max_vis: i64::MIN,
+                    visible_upto: i64::MIN,
+                    catching_up: false,
                     now,
                     idle_since: now,
                     phase,
@@ -241,6 +252,7 @@ impl<'a> Engine<'a> {
             s,
             window_ms: s.window_ms(),
             poll_ms,
+            read_gap_ms: s.read_gap_ms(stream.source),
             batching_ms: i64::from(s.max_batching_window_s) * 1000,
             sizer,
             shards,
@@ -332,6 +344,7 @@ impl<'a> Engine<'a> {
                 retries: p.retries,
                 from_pending: true,
                 close_reason: None,
+                read_at: None,
             });
         }
         if let Some(pc) = sim.pending_close {
@@ -340,6 +353,7 @@ impl<'a> Engine<'a> {
                 kind: pc.kind,
                 reason: pc.reason,
                 attempt: pc.attempt,
+                read_at: None,
             });
         }
         let next = (sim.cursor < sim.end).then_some(sim.cursor);
@@ -353,16 +367,18 @@ impl<'a> Engine<'a> {
                 Some(i) if self.stream.ts_ms[i] < w.end_ms => {}
                 Some(i) => {
                     let seen = self.seen_at(sim, sim.max_vis.max(self.stream.ts_ms[i]));
-                    let (at, reason) = if seen <= grace_at {
-                        (seen, Reason::NextWindowRecord)
+                    let (at, reason, read_at) = if seen <= grace_at {
+                        let read = (seen > sim.visible_upto).then_some(seen);
+                        (seen, Reason::NextWindowRecord, read)
                     } else {
-                        (grace_at, Reason::GraceExpired)
+                        (grace_at, Reason::GraceExpired, None)
                     };
                     return Some(Action::Close {
                         at,
                         kind: Kind::Final,
                         reason,
                         attempt: 1,
+                        read_at,
                     });
                 }
                 None => {
@@ -375,6 +391,7 @@ impl<'a> Engine<'a> {
                         kind: Kind::Final,
                         reason,
                         attempt: 1,
+                        read_at: None,
                     });
                 }
             }
@@ -383,11 +400,22 @@ impl<'a> Engine<'a> {
         Some(self.plan_batch(sim, i))
     }
 
-    /// When the poller, now at `sim.now`, first sees a record visible from `vis_ms`.
+    /// When the poller, now at `sim.now`, first has a record visible from `vis_ms`: at once when
+    /// the last read returned it; else at the next read, which is as soon as the shard's read
+    /// limit allows while catching up, or the next base-rate poll when idle.
     fn seen_at(&self, sim: &ShardSim, vis_ms: i64) -> i64 {
-        if vis_ms <= sim.now {
-            sim.now
+        if vis_ms <= sim.visible_upto {
+            return sim.now;
+        }
+        let next_read = if sim.catching_up {
+            sim.now.max(sim.visible_upto.saturating_add(self.read_gap_ms))
         } else {
+            tick_at_or_after(sim.now, sim.phase, self.poll_ms)
+        };
+        if vis_ms <= next_read {
+            next_read
+        } else {
+            // That read comes back empty: the poller idles at the base rate.
             tick_at_or_after(vis_ms, sim.phase, self.poll_ms)
         }
     }
@@ -398,7 +426,11 @@ impl<'a> Engine<'a> {
             GraceFrom::WindowEnd => w.end_ms + grace,
             GraceFrom::LastRecord => open.last_seen_ms + grace,
         };
-        self.seen_at(sim, deadline)
+        if deadline <= sim.now {
+            sim.now
+        } else {
+            tick_at_or_after(deadline, sim.phase, self.poll_ms)
+        }
     }
 
     /// The window a record at the cursor opens or joins: its epoch-aligned window, or the latest
@@ -418,7 +450,9 @@ impl<'a> Engine<'a> {
         let window = self.window_for(sim, first);
         let w_end = window.map_or(i64::MAX, |w| w.end_ms);
         let batch_size = self.s.batch_size as usize;
-        let t0 = self.seen_at(sim, sim.max_vis.max(ts[first]));
+        let first_vis = sim.max_vis.max(ts[first]);
+        let in_buffer = first_vis <= sim.visible_upto;
+        let t0 = self.seen_at(sim, first_vis);
         let state_len = match (&sim.open, window) {
             (Some(o), Some(_)) => o.state.json_len(),
             _ if self.s.carry_state_across_windows => sim.carried.json_len(),
@@ -454,7 +488,13 @@ impl<'a> Engine<'a> {
             t0
         };
 
-        // Take what is visible at `at`.
+        // Take what is visible at `at`: the buffer of the last read, or a new read at `at`.
+        let bound = if in_buffer && at == sim.now {
+            sim.visible_upto
+        } else {
+            at
+        };
+        let read_at = (bound > sim.visible_upto).then_some(bound);
         let mut j = first;
         let mut vis = sim.max_vis;
         let mut size = 0usize;
@@ -466,7 +506,7 @@ impl<'a> Engine<'a> {
         let limit = sim.end.min(first + batch_size);
         if self.sizer.is_none() && !self.has_backwards {
             // Fast path: no sizing, timestamps non-decreasing.
-            while j < limit && ts[j] <= at && ts[j] < w_end {
+            while j < limit && ts[j] <= bound && ts[j] < w_end {
                 j += 1;
             }
             if j > first {
@@ -475,7 +515,7 @@ impl<'a> Engine<'a> {
         } else {
             while j < limit {
                 let v = vis.max(ts[j]);
-                if v > at || ts[j] >= w_end {
+                if v > bound || ts[j] >= w_end {
                     break;
                 }
                 if let Some(sizer) = &self.sizer {
@@ -492,7 +532,7 @@ impl<'a> Engine<'a> {
                 j += 1;
             }
         }
-        let boundary_seen = j < sim.end && ts[j] >= w_end && vis.max(ts[j]) <= at;
+        let boundary_seen = j < sim.end && ts[j] >= w_end && vis.max(ts[j]) <= bound;
         if reason != Reason::PayloadLimit {
             if j - first == batch_size {
                 reason = Reason::BatchSize;
@@ -527,6 +567,7 @@ impl<'a> Engine<'a> {
             retries: 0,
             from_pending: false,
             close_reason,
+            read_at,
         }
     }
 
@@ -545,6 +586,7 @@ impl<'a> Engine<'a> {
                 retries,
                 from_pending,
                 close_reason,
+                read_at,
             } => self.execute_batch(
                 idx,
                 BatchArgs {
@@ -557,6 +599,7 @@ impl<'a> Engine<'a> {
                     retries,
                     from_pending,
                     close_reason,
+                    read_at,
                 },
                 handler,
             ),
@@ -565,7 +608,19 @@ impl<'a> Engine<'a> {
                 kind,
                 reason,
                 attempt,
-            } => self.execute_close(idx, at, kind, reason, attempt, handler),
+                read_at,
+            } => {
+                self.note_read(idx, read_at);
+                self.execute_close(idx, at, kind, reason, attempt, handler)
+            }
+        }
+    }
+
+    fn note_read(&mut self, idx: usize, read_at: Option<i64>) {
+        if let Some(r) = read_at {
+            let sim = &mut self.shards[idx];
+            sim.visible_upto = sim.visible_upto.max(r);
+            sim.catching_up = true;
         }
     }
 
@@ -574,6 +629,7 @@ impl<'a> Engine<'a> {
     }
 
     fn execute_batch(&mut self, idx: usize, b: BatchArgs, handler: &mut dyn Handler) {
+        self.note_read(idx, b.read_at);
         let stream = self.stream;
         let n = self.next_n();
         let sim = &mut self.shards[idx];
@@ -857,6 +913,7 @@ impl<'a> Engine<'a> {
             retries: attempt - 1,
             from_pending: false,
             close_reason: None,
+            read_at: None,
         };
         let mut inv = new_invocation(n, idx, &b, end, state_in.clone(), 0);
         inv.is_final = is_final;
@@ -1087,6 +1144,7 @@ struct BatchArgs {
     retries: u32,
     from_pending: bool,
     close_reason: Option<Reason>,
+    read_at: Option<i64>,
 }
 
 fn new_invocation(n: u32, idx: usize, b: &BatchArgs, end: i64, state_in: State, flags: u8) -> Invocation {

@@ -1,0 +1,25 @@
+//! Profiling aid: `cargo run --release --example profile_engine -- 2000000`.
+use tumblescope::handlers::Handler as _;
+
+fn main() {
+    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2_000_000);
+    let opts = tumblescope::generate::GenOptions {
+        count: n,
+        interval_ms: 1,
+        shards: 8,
+        keys: tumblescope::generate::KeyStrategy::Uniform { n: 64 },
+        ..Default::default()
+    };
+    let stream = tumblescope::generate::generate_stream(&opts, Default::default());
+    let settings = tumblescope::settings::Settings::default();
+    let spec = tumblescope::handlers::builtin::BuiltinSpec::parse("builtin:sum:Item.sales").unwrap();
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let mut h = tumblescope::handlers::builtin::Builtin::new(spec.clone());
+        h.prepare(&stream, &settings).unwrap();
+        let prep = t.elapsed().as_secs_f64();
+        let trace = tumblescope::sim::simulate(&stream, &settings, &mut h).unwrap();
+        let dt = t.elapsed().as_secs_f64();
+        eprintln!("{} records, {} invocations: prepare {:.3} s, total {:.3} s, {:.1} M records/s", n, trace.invocations.len(), prep, dt - prep, n as f64 / (dt - prep) / 1e6);
+    }
+}
