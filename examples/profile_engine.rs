@@ -5,7 +5,7 @@ fn main() {
     let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2_000_000);
     let opts = tumblescope::generate::GenOptions {
         count: n,
-        interval_ms: 1,
+        interval_ms: 0.125,
         shards: 8,
         keys: tumblescope::generate::KeyStrategy::Uniform { n: 64 },
         ..Default::default()
@@ -13,6 +13,9 @@ fn main() {
     let stream = tumblescope::generate::generate_stream(&opts, Default::default());
     let settings = tumblescope::settings::Settings::default();
     let spec = tumblescope::handlers::builtin::BuiltinSpec::parse("builtin:sum:Item.sales").unwrap();
+    calibrate(&stream);
+    scan_only(&stream);
+    scan_only(&stream);
     for _ in 0..5 {
         let t = std::time::Instant::now();
         let mut h = tumblescope::handlers::builtin::Builtin::new(spec.clone());
@@ -22,4 +25,31 @@ fn main() {
         let dt = t.elapsed().as_secs_f64();
         eprintln!("{} records, {} invocations: prepare {:.3} s, total {:.3} s, {:.1} M records/s", n, trace.invocations.len(), prep, dt - prep, n as f64 / (dt - prep) / 1e6);
     }
+}
+
+#[allow(dead_code)]
+fn scan_only(stream: &tumblescope::stream::Stream) {
+    let path = tumblescope::jsonpath::Path::parse("Item.sales");
+    let t = std::time::Instant::now();
+    let mut sum = 0.0;
+    for i in 0..stream.len() {
+        if let Ok(Some(raw)) = tumblescope::jsonpath::find(stream.payload(i), &path) {
+            sum += tumblescope::jsonpath::number_from_raw(raw).ok().flatten().unwrap_or(0.0);
+        }
+    }
+    let dt = t.elapsed().as_secs_f64();
+    eprintln!("scan only: {:.1} ns/record (sum {sum})", dt * 1e9 / stream.len() as f64);
+}
+
+#[allow(dead_code)]
+fn calibrate(stream: &tumblescope::stream::Stream) {
+    let t = std::time::Instant::now();
+    let mut sum = 0u64;
+    for i in 0..stream.len() {
+        for &b in stream.payload(i) {
+            sum = sum.wrapping_add(u64::from(b == b'"'));
+        }
+    }
+    let dt = t.elapsed().as_secs_f64();
+    eprintln!("byte loop: {:.1} ns/record ({:.2} ns/byte) (sum {sum})", dt * 1e9 / stream.len() as f64, dt * 1e9 / stream.payload.len() as f64);
 }

@@ -62,8 +62,8 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 1000)]
     pub count: u64,
     /// Mean milliseconds between orders.
-    #[arg(long, default_value_t = 250)]
-    pub interval_ms: u32,
+    #[arg(long, default_value_t = 250.0)]
+    pub interval_ms: f64,
     /// Jitter of the interval, 0–1 (1: gaps from 0 to twice the mean).
     #[arg(long, default_value_t = 0.5)]
     pub jitter: f64,

@@ -115,8 +115,8 @@ impl KeyStrategy {
 pub struct GenOptions {
     /// Number of orders.
     pub count: u64,
-    /// Mean time between orders, ms.
-    pub interval_ms: u32,
+    /// Mean time between orders, ms (fractions allowed: 0.125 is 8,000 orders a second).
+    pub interval_ms: f64,
     /// Jitter as a fraction of the interval (0 = regular, 1 = gaps from 0 to twice the mean).
     pub jitter: f64,
     /// Timestamp of the first order, epoch ms.
@@ -146,7 +146,7 @@ impl Default for GenOptions {
     fn default() -> Self {
         Self {
             count: 1000,
-            interval_ms: 250,
+            interval_ms: 250.0,
             jitter: 0.5,
             start_ms: DEFAULT_START_MS,
             keys: KeyStrategy::Uniform { n: 8 },
@@ -164,6 +164,12 @@ impl Default for GenOptions {
 impl GenOptions {
     /// Checks the options; the message names the bad option and its valid range.
     pub fn check(&self) -> Result<(), String> {
+        if !(self.interval_ms.is_finite() && (0.0..=86_400_000.0).contains(&self.interval_ms)) {
+            return Err(format!(
+                "interval = {} ms is out of range: valid range is 0–86400000",
+                self.interval_ms
+            ));
+        }
         if !(0.0..=1.0).contains(&self.jitter) {
             return Err(format!("jitter = {} is out of range: valid range is 0–1", self.jitter));
         }
@@ -204,6 +210,8 @@ pub struct Order {
     pub old_image: Option<String>,
     /// Item key (DynamoDB) — the order id.
     pub order_id: String,
+    /// The sale in `data`.
+    pub sales: i64,
 }
 
 /// Streams orders for given options.
@@ -212,6 +220,7 @@ pub struct Generator {
     rng: Rng,
     i: u64,
     ts_ms: i64,
+    exact_ms: f64,
     keys: Vec<String>,
     /// Cumulative weights for skewed keys.
     cumulative: Vec<f64>,
@@ -246,6 +255,7 @@ impl Generator {
         Self {
             rng: Rng::new(opts.seed),
             ts_ms: opts.start_ms,
+            exact_ms: 0.0,
             opts,
             i: 0,
             keys,
@@ -279,10 +289,12 @@ impl Iterator for Generator {
             return None;
         }
         if self.i > 0 {
-            let mean = f64::from(self.opts.interval_ms);
+            let mean = self.opts.interval_ms;
             let u = self.rng.next_f64() * 2.0 - 1.0;
             let gap = mean * (1.0 + self.opts.jitter * u);
-            self.ts_ms += gap.round().max(0.0) as i64;
+            // Exact time in f64, rounded per record, so sub-millisecond intervals add up.
+            self.exact_ms += gap.max(0.0);
+            self.ts_ms = self.opts.start_ms + self.exact_ms.round() as i64;
         }
         self.i += 1;
         let sales = self.rng.range_i64(self.opts.sales_min, self.opts.sales_max);
@@ -300,6 +312,7 @@ impl Iterator for Generator {
                 event_name: EventName::Insert,
                 old_image: None,
                 order_id: id,
+                sales,
             },
             Source::Dynamodb => {
                 let roll = self.rng.next_f64();
@@ -326,6 +339,7 @@ impl Iterator for Generator {
                                 r#"{{"ID":"{tid}","store":"{ts}","sales":{old_sales}}}"#
                             )),
                             order_id: tid,
+                            sales,
                         }
                     }
                     Some(k) => {
@@ -339,6 +353,7 @@ impl Iterator for Generator {
                             event_name: EventName::Remove,
                             old_image: None,
                             order_id: tid,
+                            sales: old_sales,
                         }
                     }
                     None => {
@@ -356,6 +371,7 @@ impl Iterator for Generator {
                             event_name: EventName::Insert,
                             old_image: None,
                             order_id: id,
+                            sales,
                         }
                     }
                 }
@@ -403,9 +419,22 @@ pub fn write_order_line(out: &mut Vec<u8>, o: &Order) {
     out.extend_from_slice(b"}\n");
 }
 
+/// The path of the sale in generated payloads: what the default built-in handler sums.
+pub fn sales_path(source: Source) -> &'static str {
+    match source {
+        Source::Kinesis => "Item.sales",
+        Source::Dynamodb => "sales",
+    }
+}
+
 /// Generates a routed stream directly (no text round trip): the app's demo and the benchmarks.
+///
+/// The generator knows every sale it writes, so it also fills the stream's column cache for
+/// [`sales_path`]: runs summing that field then skip parsing each payload, as they do on any
+/// stream after its first run.
 pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
     let gen_ = Generator::new(opts.clone());
+    let view = meta.view_type;
     let mut b = StreamBuilder::new(opts.source, opts.shards, meta).payloads_are_json(true);
     // Route each distinct key once: MD5 per record would dominate generation.
     let key_shards: Vec<u32> = gen_
@@ -415,7 +444,13 @@ pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
         .collect();
     let n = usize::try_from(opts.count).unwrap_or(usize::MAX);
     b.reserve(n.min(1 << 28), n.min(1 << 28) * 56);
+    let mut sales = Vec::with_capacity(n.min(1 << 28));
     for o in gen_ {
+        let visible = match opts.source {
+            Source::Kinesis => true,
+            Source::Dynamodb => view.has_new() && o.event_name != EventName::Remove,
+        };
+        sales.push(if visible { o.sales as f64 } else { f64::NAN });
         match opts.source {
             Source::Kinesis => {
                 let pk = o.partition_key.as_deref().unwrap_or_default();
@@ -433,7 +468,12 @@ pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
             }),
         }
     }
-    b.finish()
+    let mut cols = [sales];
+    let stream = b.finish_with(&mut cols);
+    let [sales] = cols;
+    let key = crate::handlers::builtin::column_key(&crate::jsonpath::Path::parse(sales_path(opts.source)), view);
+    stream.columns.get_or_insert(&key, || sales);
+    stream
 }
 
 #[cfg(test)]
@@ -537,6 +577,16 @@ mod tests {
         };
         let s = generate_stream(&opts, StreamMeta::default());
         assert_eq!(s.len(), 300);
+        // The pre-filled sales column matches the payloads.
+        let key = crate::handlers::builtin::column_key(
+            &crate::jsonpath::Path::parse("Item.sales"),
+            s.meta.view_type,
+        );
+        let col = s.columns.get_or_insert(&key, || panic!("pre-filled"));
+        for i in 0..s.len() {
+            let v: serde_json::Value = serde_json::from_slice(s.payload(i)).unwrap();
+            assert_eq!(v["Item"]["sales"].as_f64().unwrap(), col[i]);
+        }
         assert!(s.payload_is_json);
         for shard in &s.shards {
             for i in shard.range.clone() {

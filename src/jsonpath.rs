@@ -114,49 +114,127 @@ fn skip_value(b: &[u8], i: usize) -> Result<usize, Unsupported> {
 }
 
 /// The raw bytes of the value at `path`, `Ok(None)` when the path is absent.
+///
+/// One pass over the bytes, tracking only how deep the scan is and how many leading path
+/// segments the current object is inside:
+///
+/// ```text
+///   {"a":1,"Item":{"x":[1,{"sales":9}],"sales":42},"z":"q"}
+///    depth 1 ───────┬─ matched 0: keys compared with "Item"
+///                   └ depth 2, matched 1: keys compared with "sales"; the array's objects
+///                     (depth 4) are not on the path and are only skipped
+/// ```
+///
+/// A later duplicate of a key replaces what an earlier one held, as in `JSON.parse`.
 pub fn find<'a>(b: &'a [u8], path: &Path) -> Result<Option<&'a [u8]>, Unsupported> {
-    let mut start = skip_ws(b, 0);
-    for seg in &path.0 {
-        if b.get(start) != Some(&b'{') {
-            return Ok(None);
-        }
-        let mut i = skip_ws(b, start + 1);
-        let mut found = None;
-        if b.get(i) == Some(&b'}') {
-            return Ok(None);
-        }
-        loop {
-            if b.get(i) != Some(&b'"') {
-                return Err(Unsupported);
+    let segs = &path.0;
+    let n = b.len();
+    let mut i = skip_ws(b, 0);
+    if segs.is_empty() {
+        let end = skip_value(b, i)?;
+        return Ok(Some(&b[i..end]));
+    }
+    if b.get(i) != Some(&b'{') {
+        return Ok(None);
+    }
+    let last = segs.len() - 1;
+    let mut depth = 0usize;
+    // Bit d set: the container at depth d+1 is an object.
+    let mut objects: u64 = 0;
+    let mut matched = 0usize;
+    let mut expect_key = false;
+    let mut descend = false;
+    let mut result: Option<(usize, usize)> = None;
+    while i < n {
+        let c = b[i];
+        match c {
+            b'{' => {
+                if depth >= 64 {
+                    return Err(Unsupported);
+                }
+                objects |= 1 << depth;
+                depth += 1;
+                if descend {
+                    matched += 1;
+                    descend = false;
+                }
+                expect_key = true;
+                i += 1;
             }
-            let (end, escaped) = skip_string(b, i)?;
-            if escaped {
-                return Err(Unsupported);
+            b'[' => {
+                if depth >= 64 {
+                    return Err(Unsupported);
+                }
+                objects &= !(1 << depth);
+                depth += 1;
+                descend = false;
+                expect_key = false;
+                i += 1;
             }
-            let key = &b[i + 1..end - 1];
-            i = skip_ws(b, end);
-            if b.get(i) != Some(&b':') {
-                return Err(Unsupported);
+            b'}' | b']' => {
+                if depth == 0 {
+                    return Err(Unsupported);
+                }
+                if c == b'}' && matched > 0 && depth == matched + 1 {
+                    matched -= 1;
+                }
+                depth -= 1;
+                expect_key = false;
+                i += 1;
+                if depth == 0 {
+                    break;
+                }
             }
-            i = skip_ws(b, i + 1);
-            let value_end = skip_value(b, i)?;
-            if key == seg.as_bytes() {
-                found = Some(i);
+            b',' => {
+                expect_key = depth > 0 && objects & (1 << (depth - 1)) != 0;
+                i += 1;
             }
-            i = skip_ws(b, value_end);
-            match b.get(i) {
-                Some(b',') => i = skip_ws(b, i + 1),
-                Some(b'}') => break,
-                _ => return Err(Unsupported),
+            b'"' if expect_key => {
+                let start = i + 1;
+                let mut j = start;
+                while j < n && b[j] != b'"' {
+                    if b[j] == b'\\' {
+                        return Err(Unsupported);
+                    }
+                    j += 1;
+                }
+                if j >= n {
+                    return Err(Unsupported);
+                }
+                let key = &b[start..j];
+                i = skip_ws(b, j + 1);
+                if b.get(i) != Some(&b':') {
+                    return Err(Unsupported);
+                }
+                i = skip_ws(b, i + 1);
+                expect_key = false;
+                let on_path = depth == matched + 1 && key == segs[matched].as_bytes();
+                if on_path && matched == last {
+                    let end = skip_value(b, i)?;
+                    result = Some((i, end));
+                    i = end;
+                } else if on_path {
+                    // A new occurrence of this prefix: whatever an earlier one held is replaced.
+                    result = None;
+                    descend = b.get(i) == Some(&b'{');
+                }
             }
-        }
-        match found {
-            Some(v) => start = v,
-            None => return Ok(None),
+            b'"' => {
+                i = skip_string(b, i)?.0;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b':' => i += 1,
+            _ => {
+                // A scalar: skip its token.
+                while i < n && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    i += 1;
+                }
+            }
         }
     }
-    let end = skip_value(b, start)?;
-    Ok(Some(&b[start..end]))
+    if depth != 0 {
+        return Err(Unsupported);
+    }
+    Ok(result.map(|(s, e)| &b[s..e]))
 }
 
 /// Reads a number the way the built-in handlers do: a JSON number, or a string holding one
@@ -169,12 +247,34 @@ pub fn number_from_raw(raw: &[u8]) -> Result<Option<f64>, Unsupported> {
             }
             Ok(parse_numeric_text(std::str::from_utf8(&raw[1..raw.len() - 1]).map_err(|_| Unsupported)?))
         }
-        Some(b'-' | b'0'..=b'9') => Ok(std::str::from_utf8(raw)
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())),
+        Some(b'-' | b'0'..=b'9') => Ok(fast_integer(raw).or_else(|| {
+            std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|v| v.is_finite())
+        })),
         Some(_) => Ok(None),
         None => Err(Unsupported),
     }
+}
+
+/// Small integers, the common case, without the float parser (exact below 10^15).
+fn fast_integer(raw: &[u8]) -> Option<f64> {
+    let (neg, digits) = match raw.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, raw),
+    };
+    if digits.is_empty() || digits.len() > 15 || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(d - b'0');
+    }
+    Some(if neg { -(v as f64) } else { v as f64 })
 }
 
 /// Parses a numeric string as a JSON number would read (no `inf`, `nan` or leading `+`).
@@ -235,6 +335,16 @@ mod tests {
     #[test]
     fn last_duplicate_wins_like_json_parse() {
         assert_eq!(via_scanner(r#"{"s":1,"s":2}"#, "s"), Some(Some(2.0)));
+        assert_eq!(via_scanner(r#"{"a":{"s":1},"a":{"t":2}}"#, "a.s"), Some(None));
+        assert_eq!(via_scanner(r#"{"a":{"s":1},"a":{"s":3}}"#, "a.s"), Some(Some(3.0)));
+        assert_eq!(via_scanner(r#"{"a":{"s":1},"a":5}"#, "a.s"), Some(None));
+    }
+
+    #[test]
+    fn keys_inside_arrays_and_strings_are_not_on_the_path() {
+        assert_eq!(via_scanner(r#"{"x":[{"s":1}],"y":"{\"s\":2}"}"#, "s"), Some(None));
+        assert_eq!(via_scanner(r#"{"x":{"a":{"s":1}},"s":-7}"#, "s"), Some(Some(-7.0)));
+        assert_eq!(via_scanner(r#"{"s":1e2}"#, "s"), Some(Some(100.0)));
     }
 
     #[test]

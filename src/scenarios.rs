@@ -72,7 +72,7 @@ pub struct Scenario {
     pub handler: String,
 }
 
-fn gen_(count: u64, interval_ms: u32, jitter: f64, keys: KeyStrategy, shards: u32) -> GenOptions {
+fn gen_(count: u64, interval_ms: f64, jitter: f64, keys: KeyStrategy, shards: u32) -> GenOptions {
     GenOptions {
         count,
         interval_ms,
@@ -90,7 +90,7 @@ pub fn demo() -> Scenario {
         title: "Two shards of orders",
         look_for: "Each shard aggregates on its own: two final invocations close every 30 s window.\n\
                    State starts as {} in each window and grows batch by batch until the final invocation stores it.",
-        stream: StreamSpec::Generated(gen_(720, 250, 0.6, KeyStrategy::Uniform { n: 8 }, 2)),
+        stream: StreamSpec::Generated(gen_(720, 250.0, 0.6, KeyStrategy::Uniform { n: 8 }, 2)),
         settings: Settings::default(),
         handler: "builtin:sum:Item.sales".into(),
     }
@@ -132,7 +132,7 @@ pub fn all() -> Vec<Scenario> {
                        Kinesis allows (5 reads/s per shard): batches of 2. Set a batching window to see fuller batches.",
             stream: StreamSpec::Generated(gen_(
                 100,
-                100,
+                100.0,
                 0.0,
                 KeyStrategy::Fixed {
                     key: "pos-terminal-1".into(),
@@ -149,7 +149,7 @@ pub fn all() -> Vec<Scenario> {
                        Every shard still closes every window it saw records in, each with its own partial sum.",
             stream: StreamSpec::Generated(gen_(
                 2400,
-                50,
+                50.0,
                 0.5,
                 KeyStrategy::Skewed {
                     n: 16,
@@ -165,7 +165,7 @@ pub fn all() -> Vec<Scenario> {
             title: "Sparse stream: windows close by grace",
             look_for: "An order every ~45 s: most windows hold one record and no later record arrives soon.\n\
                        The final invocation waits for the close grace (up to 2 minutes after the window ends).",
-            stream: StreamSpec::Generated(gen_(24, 45_000, 0.8, KeyStrategy::Uniform { n: 3 }, 1)),
+            stream: StreamSpec::Generated(gen_(24, 45_000.0, 0.8, KeyStrategy::Uniform { n: 3 }, 1)),
             settings: Settings::default(),
             handler: "builtin:sum:Item.sales".into(),
         },
@@ -176,7 +176,7 @@ pub fn all() -> Vec<Scenario> {
                        An extra invocation flags isWindowTerminatedEarly; the same window then continues with state {}.",
             stream: StreamSpec::Generated(GenOptions {
                 jitter: 0.0,
-                ..gen_(84_000, 1, 0.0, KeyStrategy::Uniform { n: 4 }, 1)
+                ..gen_(84_000, 1.0, 0.0, KeyStrategy::Uniform { n: 4 }, 1)
             }),
             settings: Settings {
                 tumbling_window_s: 120,
@@ -192,7 +192,7 @@ pub fn all() -> Vec<Scenario> {
             title: "A handler that fails on some records",
             look_for: "The handler throws on sales of 99 or more. Lambda retries the batch, bisects it, and after\n\
                        MaximumRetryAttempts discards the failing record to the on-failure destination; the window goes on.",
-            stream: StreamSpec::Generated(gen_(400, 300, 0.5, KeyStrategy::Uniform { n: 4 }, 2)),
+            stream: StreamSpec::Generated(gen_(400, 300.0, 0.5, KeyStrategy::Uniform { n: 4 }, 2)),
             settings: Settings {
                 max_retry_attempts: 2,
                 bisect_on_error: true,
@@ -210,7 +210,7 @@ pub fn all() -> Vec<Scenario> {
                 source: Source::Dynamodb,
                 modify_fraction: 0.2,
                 remove_fraction: 0.05,
-                ..gen_(600, 300, 0.6, KeyStrategy::Uniform { n: 6 }, 2)
+                ..gen_(600, 300.0, 0.6, KeyStrategy::Uniform { n: 6 }, 2)
             }),
             settings: Settings {
                 end_of_input: EndOfInput::Open,

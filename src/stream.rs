@@ -120,6 +120,45 @@ pub struct DdbColumns {
     pub old_bytes: Vec<u8>,
 }
 
+/// Columns derived from payloads (a built-in's numeric field), computed once per stream and
+/// shared by every run on it: re-running after a settings change then costs only the engine.
+#[derive(Clone, Debug, Default)]
+pub struct ColumnCache(std::sync::Arc<std::sync::Mutex<Vec<(String, std::sync::Arc<Vec<f64>>)>>>);
+
+impl PartialEq for ColumnCache {
+    fn eq(&self, _: &Self) -> bool {
+        // Derived data: two streams with equal records are equal whatever they cached.
+        true
+    }
+}
+
+impl ColumnCache {
+    /// Forgets every column (benchmarks measure cold runs with this).
+    pub fn clear(&self) {
+        if let Ok(mut cols) = self.0.lock() {
+            cols.clear();
+        }
+    }
+
+    /// The column under `key`, computing it with `make` the first time.
+    pub fn get_or_insert(&self, key: &str, make: impl FnOnce() -> Vec<f64>) -> std::sync::Arc<Vec<f64>> {
+        if let Ok(cols) = self.0.lock()
+            && let Some((_, col)) = cols.iter().find(|(k, _)| k == key)
+        {
+            return col.clone();
+        }
+        let col = std::sync::Arc::new(make());
+        if let Ok(mut cols) = self.0.lock() {
+            // A few columns at most; drop the oldest beyond that to bound memory.
+            if cols.len() >= 4 {
+                cols.remove(0);
+            }
+            cols.push((key.to_owned(), col.clone()));
+        }
+        col
+    }
+}
+
 /// A routed, numbered stream of records.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stream {
@@ -152,6 +191,8 @@ pub struct Stream {
     /// Every payload is known to be valid JSON (orders files and the generator): built-ins may
     /// use the fast path scanner on it.
     pub payload_is_json: bool,
+    /// Derived columns.
+    pub columns: ColumnCache,
 }
 
 impl Stream {
@@ -395,6 +436,11 @@ impl StreamBuilder {
     /// Groups records by shard (stable), orders each shard by sequence number (or timestamp when
     /// the input carried none) and names shards.
     pub fn finish(self) -> Stream {
+        self.finish_with(&mut [])
+    }
+
+    /// [`Self::finish`], reordering side columns (one value per pushed record) the same way.
+    pub fn finish_with(self, columns: &mut [Vec<f64>]) -> Stream {
         let n = self.ts_ms.len();
         let shard_count = self.shard_count as usize;
         // Stable order: by shard, then by sequence number if the input carried them, else by
@@ -411,6 +457,11 @@ impl StreamBuilder {
             None => order.sort_by_key(|&i| (self.shard[i as usize], self.ts_ms[i as usize], i)),
         }
         let already_sorted = order.iter().enumerate().all(|(p, &i)| p == i as usize);
+        if !already_sorted {
+            for col in columns.iter_mut() {
+                *col = order.iter().map(|&i| col.get(i as usize).copied().unwrap_or(f64::NAN)).collect();
+            }
+        }
 
         let created_ms = self.ts_ms.iter().copied().min().unwrap_or(0) - 3_600_000;
         let mut shards: Vec<Shard> = (0..shard_count as u32)
@@ -526,6 +577,7 @@ impl StreamBuilder {
             ddb,
             backwards,
             payload_is_json: self.payload_is_json,
+            columns: ColumnCache::default(),
         }
     }
 }

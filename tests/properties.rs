@@ -16,7 +16,7 @@ use tumblescope::stream::Stream;
 fn arb_stream() -> impl Strategy<Value = Stream> {
     (
         0u64..250,
-        prop_oneof![Just(10u32), Just(200), Just(900), Just(4_000), Just(40_000)],
+        prop_oneof![Just(0.3f64), Just(10.0), Just(200.0), Just(900.0), Just(4_000.0), Just(40_000.0)],
         0.0f64..=1.0,
         1u32..=4,
         1u32..=6,

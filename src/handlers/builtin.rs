@@ -213,15 +213,15 @@ impl std::fmt::Display for BuiltinSpec {
 #[derive(Clone, Debug)]
 pub struct Builtin {
     spec: BuiltinSpec,
-    /// The value per record (NaN = absent or not numeric).
-    values: Vec<f64>,
+    /// The value per record (NaN = absent or not numeric), shared through the stream's cache.
+    values: std::sync::Arc<Vec<f64>>,
     /// Group id per record (`u32::MAX` = no group label).
     groups: Vec<u32>,
     group_names: Vec<String>,
     /// Per record: passes the event filter.
     included: Vec<bool>,
     /// Per record: the fail rule's field (NaN = absent), when a rule is set.
-    fail_values: Vec<f64>,
+    fail_values: std::sync::Arc<Vec<f64>>,
     missing: usize,
     considered: usize,
     source: Source,
@@ -232,11 +232,11 @@ impl Builtin {
     pub fn new(spec: BuiltinSpec) -> Self {
         Self {
             spec,
-            values: Vec::new(),
+            values: Default::default(),
             groups: Vec::new(),
             group_names: Vec::new(),
             included: Vec::new(),
-            fail_values: Vec::new(),
+            fail_values: Default::default(),
             missing: 0,
             considered: 0,
             source: Source::Kinesis,
@@ -612,6 +612,11 @@ pub fn unmarshal_item(v: &Value) -> Value {
     }
 }
 
+/// Cache key of the numeric column for `path` (what is visible depends on the view type).
+pub fn column_key(path: &Path, view: crate::model::StreamViewType) -> String {
+    format!("number:{path}:{}", view.as_str())
+}
+
 /// The numeric value at `path` in a payload: the fast scanner, with `serde_json` as fallback.
 fn value_of(payload: &[u8], path: &Path, known_json: bool) -> f64 {
     if known_json {
@@ -649,29 +654,27 @@ impl super::Handler for Builtin {
             }
         };
         let known_json = stream.payload_is_json;
+        let column = |path: &Path| {
+            let key = column_key(path, stream.meta.view_type);
+            stream.columns.get_or_insert(&key, || {
+                (0..n)
+                    .map(|i| {
+                        if has_new_image(i) {
+                            value_of(stream.payload(i), path, known_json)
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect()
+            })
+        };
         self.values = match &self.spec.path {
-            None => Vec::new(),
-            Some(path) => (0..n)
-                .map(|i| {
-                    if has_new_image(i) {
-                        value_of(stream.payload(i), path, known_json)
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect(),
+            None => Default::default(),
+            Some(path) => column(path),
         };
         self.fail_values = match &self.spec.fail {
-            None => Vec::new(),
-            Some(rule) => (0..n)
-                .map(|i| {
-                    if has_new_image(i) {
-                        value_of(stream.payload(i), &rule.path, known_json)
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect(),
+            None => Default::default(),
+            Some(rule) => column(&rule.path),
         };
         self.considered = self.included.iter().filter(|x| **x).count();
         self.missing = if self.spec.path.is_some() {
