@@ -223,6 +223,15 @@ pub struct MappingArgs {
     /// Poll interval, ms (default: Kinesis 1000, DynamoDB 250).
     #[arg(long)]
     pub poll_interval_ms: Option<u32>,
+    /// Shortest time between reads while catching up, ms (default: Kinesis 200, DynamoDB 250).
+    #[arg(long)]
+    pub read_interval_ms: Option<u32>,
+    /// First retry backoff, ms (doubles per retry).
+    #[arg(long, default_value_t = 1000)]
+    pub retry_backoff_ms: u32,
+    /// Longest retry backoff, ms.
+    #[arg(long, default_value_t = 60_000)]
+    pub retry_backoff_max_ms: u32,
     /// Modelled invocation time: fixed part, ms.
     #[arg(long, default_value_t = 8)]
     pub duration_base_ms: u32,
@@ -274,12 +283,14 @@ impl MappingArgs {
                 EndArg::ShardEnd => EndOfInput::ShardEnd,
             },
             poll_interval_ms: self.poll_interval_ms,
+            read_interval_ms: self.read_interval_ms,
+            retry_backoff_ms: self.retry_backoff_ms,
+            retry_backoff_max_ms: self.retry_backoff_max_ms,
             duration_base_ms: self.duration_base_ms,
             duration_per_record_us: self.duration_per_record_us,
             stall_after_attempts: self.stall_after,
             timeout_ms: self.timeout_ms,
             seed: self.seed,
-            ..Settings::default()
         }
     }
 
