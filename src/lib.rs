@@ -4,11 +4,14 @@
 //! The core (everything but `app`) has no egui dependency and builds with
 //! `--no-default-features`.
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod cli;
 pub mod event;
 pub mod export;
 pub mod generate;
 pub mod handlers;
+pub mod index;
 pub mod ingest;
 pub mod jsonpath;
 pub mod model;

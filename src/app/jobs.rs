@@ -1,0 +1,260 @@
+//! Loading and simulating on a named worker thread. The UI sends requests and polls for events;
+//! it never waits on the worker.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+
+use super::session::{Run, RunSpec, SourceSpec};
+use crate::index::RunIndex;
+use crate::ingest::orders::{OrdersOptions, read_orders};
+use crate::scenarios;
+use crate::sim::{Control, Progress};
+use crate::stream::Stream;
+
+/// A request to the worker.
+pub struct JobRequest {
+    /// Request id (echoed in events).
+    pub id: u64,
+    /// What to run.
+    pub spec: RunSpec,
+    /// The previous run's stream, reused when the spec has the same stream.
+    pub previous: Option<(RunSpec, Arc<Stream>)>,
+    /// Set to cancel.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// What the worker reports.
+pub enum JobEvent {
+    /// Progress of a phase.
+    Progress {
+        /// Request id.
+        id: u64,
+        /// "Loading" or "Simulating".
+        phase: &'static str,
+        /// Units done.
+        done: u64,
+        /// Units in all.
+        total: u64,
+    },
+    /// The run finished (or failed, or was cancelled).
+    Finished {
+        /// Request id.
+        id: u64,
+        /// The run, or why there is none.
+        result: Result<Box<Run>, String>,
+    },
+}
+
+/// The UI's handle on the worker.
+pub struct Jobs {
+    tx: Sender<JobRequest>,
+    rx: Receiver<JobEvent>,
+    next_id: u64,
+    /// The job in flight: its id, cancel flag and when it started.
+    pub current: Option<(u64, Arc<AtomicBool>, Instant)>,
+    /// Latest progress of the job in flight: (phase, done, total).
+    pub progress: Option<(&'static str, u64, u64)>,
+}
+
+impl Jobs {
+    /// Starts the worker thread; `wake` is called after every event (repaints the UI).
+    pub fn spawn(wake: impl Fn() + Send + 'static) -> Self {
+        let (tx, worker_rx) = crossbeam_channel::unbounded::<JobRequest>();
+        let (worker_tx, rx) = crossbeam_channel::unbounded::<JobEvent>();
+        let spawned = std::thread::Builder::new()
+            .name("tumblescope-worker".into())
+            .spawn(move || worker(&worker_rx, &worker_tx, &wake));
+        if let Err(e) = spawned {
+            // Without a worker, requests fail to send and the UI reports it instead of waiting.
+            eprintln!("error: could not start the worker thread: {e}");
+        }
+        Self {
+            tx,
+            rx,
+            next_id: 1,
+            current: None,
+            progress: None,
+        }
+    }
+
+    /// Starts a run, cancelling the one in flight.
+    pub fn start(&mut self, spec: RunSpec, previous: Option<(RunSpec, Arc<Stream>)>) -> u64 {
+        self.cancel();
+        let id = self.next_id;
+        self.next_id += 1;
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.current = Some((id, cancel.clone(), Instant::now()));
+        self.progress = None;
+        let sent = self.tx.send(JobRequest {
+            id,
+            spec,
+            previous,
+            cancel,
+        });
+        if sent.is_err() {
+            self.current = None;
+        }
+        id
+    }
+
+    /// Cancels the job in flight, if any.
+    pub fn cancel(&mut self) {
+        if let Some((_, flag, _)) = self.current.take() {
+            flag.store(true, Ordering::Relaxed);
+        }
+        self.progress = None;
+    }
+
+    /// Whether a job is in flight.
+    pub fn busy(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Events since the last poll that belong to the job in flight (stale ones are dropped).
+    pub fn poll(&mut self) -> Vec<Result<Box<Run>, String>> {
+        let mut done = Vec::new();
+        loop {
+            match self.rx.try_recv() {
+                Ok(JobEvent::Progress {
+                    id,
+                    phase,
+                    done: d,
+                    total,
+                }) => {
+                    if self.current.as_ref().is_some_and(|c| c.0 == id) {
+                        self.progress = Some((phase, d, total));
+                    }
+                }
+                Ok(JobEvent::Finished { id, result }) => {
+                    if self.current.as_ref().is_some_and(|c| c.0 == id) {
+                        self.current = None;
+                        self.progress = None;
+                        done.push(result);
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    if self.current.take().is_some() {
+                        done.push(Err("the worker thread stopped".into()));
+                    }
+                    break;
+                }
+            }
+        }
+        done
+    }
+
+    /// Waits (tests and the headless benchmark only) until the job in flight finishes.
+    pub fn wait(&mut self, timeout: Duration) -> Option<Result<Box<Run>, String>> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(r) = self.poll().pop() {
+                return Some(r);
+            }
+            if !self.busy() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        None
+    }
+}
+
+fn worker(rx: &Receiver<JobRequest>, tx: &Sender<JobEvent>, wake: &dyn Fn()) {
+    static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    while let Ok(mut req) = rx.recv() {
+        // Only the newest request matters; older ones were cancelled by the UI.
+        while let Ok(newer) = rx.try_recv() {
+            req = newer;
+        }
+        let id = req.id;
+        let result = run(&req, tx, wake).map(|mut r| {
+            r.generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+            Box::new(r)
+        });
+        tx.send(JobEvent::Finished { id, result }).ok();
+        wake();
+    }
+}
+
+/// Builds the stream a spec describes.
+pub fn build_stream(spec: &RunSpec) -> Result<Stream, String> {
+    match &spec.source {
+        SourceSpec::Scenario { id } => {
+            let s = scenarios::by_id(id).ok_or_else(|| format!("unknown scenario {id:?}"))?;
+            Ok(s.stream.build(spec.meta.clone()))
+        }
+        SourceSpec::Generated { options } => {
+            options.check()?;
+            Ok(crate::generate::generate_stream(options, spec.meta.clone()))
+        }
+        SourceSpec::File { path } => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let opts = OrdersOptions {
+                source: spec.stream_source,
+                shards: spec.shards,
+                meta: spec.meta.clone(),
+            };
+            read_orders(&bytes, &path.display().to_string(), &opts).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, String> {
+    let id = req.id;
+    let stream = match &req.previous {
+        Some((prev, stream)) if prev.same_stream(&req.spec) => stream.clone(),
+        _ => {
+            tx.send(JobEvent::Progress {
+                id,
+                phase: "Loading",
+                done: 0,
+                total: 0,
+            })
+            .ok();
+            wake();
+            Arc::new(build_stream(&req.spec)?)
+        }
+    };
+    if req.cancel.load(Ordering::Relaxed) {
+        return Err("cancelled".into());
+    }
+    let mut handler = crate::handlers::from_spec(&req.spec.handler)?;
+    let started = Instant::now();
+    let mut last = Instant::now();
+    let mut on_progress = |p: Progress| {
+        if last.elapsed() > Duration::from_millis(50) {
+            last = Instant::now();
+            tx.send(JobEvent::Progress {
+                id,
+                phase: "Simulating",
+                done: p.records_done,
+                total: p.records_total,
+            })
+            .ok();
+            wake();
+        }
+    };
+    let mut control = Control {
+        cancel: Some(&req.cancel),
+        progress: Some(&mut on_progress),
+    };
+    let trace = crate::sim::simulate_with(&stream, &req.spec.settings, handler.as_mut(), &mut control)
+        .map_err(|e| e.to_string())?;
+    if trace.cancelled {
+        return Err("cancelled".into());
+    }
+    let took = started.elapsed();
+    let index = RunIndex::build(&stream, &trace);
+    Ok(Run {
+        spec: req.spec.clone(),
+        stream,
+        trace: Arc::new(trace),
+        index: Arc::new(index),
+        took,
+        generation: 0,
+    })
+}

@@ -1,0 +1,428 @@
+//! The selected invocation: what it was, why it happened, what it carried, its state before and
+//! after, the exact event and response, logs and writes, and warnings where users get bitten.
+
+use egui::{RichText, Ui};
+use serde_json::Value;
+
+use super::json_tree::json_tree_ui;
+use crate::app::session::Run;
+use crate::app::theme::Palette;
+use crate::event::pretty;
+use crate::model::{clock_seconds, iso_millis};
+use crate::sim::engine::MAX_STATE_BYTES;
+use crate::sim::trace::{Invocation, Kind, Reason, Status, flags};
+
+/// Inspector tabs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tab {
+    /// Incoming records.
+    #[default]
+    Records,
+    /// Input and returned state.
+    State,
+    /// The event JSON.
+    Event,
+    /// The raw response.
+    Response,
+    /// Handler logs.
+    Logs,
+    /// Table writes.
+    Writes,
+}
+
+impl Tab {
+    const ALL: [Self; 6] = [Self::Records, Self::State, Self::Event, Self::Response, Self::Logs, Self::Writes];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Records => "Records",
+            Self::State => "State",
+            Self::Event => "Event JSON",
+            Self::Response => "Response",
+            Self::Logs => "Logs",
+            Self::Writes => "Writes",
+        }
+    }
+}
+
+/// Text computed once per selection, not per frame.
+#[derive(Default)]
+pub struct Inspector {
+    /// Open tab.
+    pub tab: Tab,
+    key: Option<(u64, u32)>,
+    event: String,
+    event_lines: Vec<(usize, usize)>,
+    response: String,
+    state_in: Value,
+    state_out: Option<Value>,
+    explanation: String,
+    warnings: Vec<String>,
+}
+
+impl Inspector {
+    fn refresh(&mut self, run: &Run, k: u32) {
+        if self.key == Some((run.generation, k)) {
+            return;
+        }
+        self.key = Some((run.generation, k));
+        let Some(inv) = run.trace.invocations.get(k as usize) else {
+            return;
+        };
+        let req = inv.request(&run.stream, &run.spec.settings);
+        self.event = pretty(&req.event_json());
+        self.event_lines = line_spans(&self.event);
+        self.response = pretty(&inv.response_json().to_string());
+        self.state_in = Value::Object(inv.state_in.to_json());
+        self.state_out = inv.state_out.as_ref().map(|s| Value::Object(s.to_json()));
+        self.explanation = explain(run, inv);
+        self.warnings = warnings(run, inv);
+    }
+}
+
+fn line_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
+            spans.push((start, i));
+            start = i + 1;
+        }
+    }
+    spans.push((start, text.len()));
+    spans
+}
+
+/// Draws the inspector for the selected invocation.
+pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Inspector) {
+    let pal = Palette::of(ui.visuals());
+    let Some(k) = selected else {
+        ui.label("Select an invocation on the timeline or with the stepper.");
+        return;
+    };
+    st.refresh(run, k);
+    let Some(inv) = run.trace.invocations.get(k as usize) else {
+        return;
+    };
+    let shard_id = &run.stream.shards[inv.shard as usize].id;
+    ui.heading(format!("Invocation {} of {}", inv.n, run.trace.invocations.len()));
+    egui::Grid::new("inspector-facts").num_columns(2).spacing([12.0, 2.0]).show(ui, |ui| {
+        let row = |ui: &mut Ui, k: &str, v: String| {
+            ui.label(RichText::new(k).color(pal.dim));
+            ui.label(v);
+            ui.end_row();
+        };
+        row(ui, "shard", shard_id.clone());
+        row(
+            ui,
+            "window",
+            inv.window.map_or_else(
+                || "none (TumblingWindowInSeconds = 0)".into(),
+                |w| format!("[{}, {})", crate::model::iso_seconds(w.start_ms), clock_seconds(w.end_ms)),
+            ),
+        );
+        let kind = match (inv.kind, inv.is_retry()) {
+            (Kind::Aggregate, false) => "aggregate".to_owned(),
+            (Kind::Aggregate, true) => "aggregate (retry)".to_owned(),
+            (Kind::Final, _) => "final".to_owned(),
+            (Kind::Early, _) => "early termination".to_owned(),
+        };
+        row(ui, "kind", kind);
+        if inv.window.is_some() {
+            row(
+                ui,
+                "flags",
+                format!("isFinalInvokeForWindow: {}   isWindowTerminatedEarly: {}", inv.is_final, inv.is_early),
+            );
+        }
+        row(ui, "attempt", inv.attempt.to_string());
+        let measured = inv
+            .extra
+            .as_ref()
+            .and_then(|e| e.measured_us)
+            .map(|us| format!(" (handler measured {:.1} ms)", us as f64 / 1000.0))
+            .unwrap_or_default();
+        row(
+            ui,
+            "time",
+            format!("{} → {}, {} ms modelled{measured}", iso_millis(inv.start_ms), clock_seconds(inv.end_ms), inv.end_ms - inv.start_ms),
+        );
+        let status = match inv.status {
+            Status::Ok => RichText::new("succeeded").color(pal.final_),
+            Status::Partial => RichText::new("partial batch failure").color(pal.warn),
+            Status::Failed => RichText::new("failed").color(pal.error),
+        };
+        ui.label(RichText::new("status").color(pal.dim));
+        ui.label(status);
+        ui.end_row();
+        row(ui, "records", inv.record_count().to_string());
+    });
+    ui.add_space(4.0);
+    ui.label(RichText::new(&st.explanation).italics());
+    if let Some(e) = inv.error() {
+        ui.colored_label(pal.error, format!("{}: {}", e.error_type, e.error_message));
+        for line in e.stack_trace.iter().take(6) {
+            ui.label(RichText::new(line).monospace().small().color(pal.dim));
+        }
+    }
+    for w in &st.warnings {
+        ui.colored_label(pal.warn, format!("⚠ {w}"));
+    }
+    ui.separator();
+    ui.horizontal_wrapped(|ui| {
+        for tab in Tab::ALL {
+            let count = match tab {
+                Tab::Records => format!(" ({})", inv.record_count()),
+                Tab::Logs => format!(" ({})", inv.logs().len()),
+                Tab::Writes => format!(" ({})", inv.writes().len()),
+                _ => String::new(),
+            };
+            ui.selectable_value(&mut st.tab, tab, format!("{}{count}", tab.label()));
+        }
+    });
+    ui.separator();
+    match st.tab {
+        Tab::Records => records_ui(ui, run, inv),
+        Tab::State => {
+            egui::ScrollArea::vertical().id_salt("state-scroll").show(ui, |ui| {
+                ui.label(RichText::new(format!("Input state ({} bytes)", inv.state_in.json_len())).strong());
+                json_tree_ui(ui, "state-in", &st.state_in, None, pal.changed);
+                ui.add_space(6.0);
+                match &st.state_out {
+                    Some(out) => {
+                        let len = inv.state_out.as_ref().map_or(0, |s| s.json_len());
+                        ui.label(RichText::new(format!("Returned state ({len} bytes; changes highlighted)")).strong());
+                        json_tree_ui(ui, "state-out", out, Some(&st.state_in), pal.changed);
+                    }
+                    None => {
+                        ui.label(RichText::new("No state returned.").strong());
+                    }
+                }
+            });
+        }
+        Tab::Event => text_ui(ui, "event", &st.event, &st.event_lines),
+        Tab::Response => {
+            let lines = line_spans(&st.response);
+            text_ui(ui, "response", &st.response, &lines);
+        }
+        Tab::Logs => {
+            egui::ScrollArea::vertical().id_salt("logs").show(ui, |ui| {
+                if inv.logs().is_empty() {
+                    ui.label("The handler printed nothing.");
+                }
+                for l in inv.logs() {
+                    ui.label(RichText::new(l).monospace());
+                }
+            });
+        }
+        Tab::Writes => {
+            egui::ScrollArea::vertical().id_salt("writes").show(ui, |ui| {
+                if inv.writes().is_empty() {
+                    ui.label("No table writes.");
+                }
+                for (i, w) in inv.writes().iter().enumerate() {
+                    ui.label(RichText::new(format!("{} {}", w.op, w.table)).strong());
+                    json_tree_ui(ui, &format!("write-{i}"), &w.item, None, pal.changed);
+                }
+            });
+        }
+    }
+}
+
+/// A long JSON text, virtualised by line, with a copy button.
+fn text_ui(ui: &mut Ui, id: &str, text: &str, lines: &[(usize, usize)]) {
+    ui.horizontal(|ui| {
+        if ui.button("📋 Copy").on_hover_text("Copy to the clipboard").clicked() {
+            ui.ctx().copy_text(text.to_owned());
+        }
+        ui.label(format!("{} bytes pretty-printed", text.len()));
+    });
+    let row_h = ui.text_style_height(&egui::TextStyle::Monospace);
+    egui::ScrollArea::both()
+        .id_salt(id)
+        .auto_shrink([false, false])
+        .show_rows(ui, row_h, lines.len(), |ui, rows| {
+            for r in rows {
+                let (s, e) = lines[r];
+                ui.label(RichText::new(&text[s..e]).monospace());
+            }
+        });
+}
+
+fn records_ui(ui: &mut Ui, run: &Run, inv: &Invocation) {
+    let range = inv.record_range();
+    if range.is_empty() {
+        ui.label(match inv.kind {
+            Kind::Final => "A final invocation carries no records (\"Records\": []): only the window's state, to store.",
+            Kind::Early => "An early-termination invocation carries no records: only the oversized state.",
+            Kind::Aggregate => "No records.",
+        });
+        return;
+    }
+    use egui_extras::{Column, TableBuilder};
+    let row_h = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
+    let ddb = run.stream.source == crate::model::Source::Dynamodb;
+    TableBuilder::new(ui)
+        .striped(true)
+        .resizable(true)
+        .column(Column::auto().at_least(40.0))
+        .column(Column::auto().at_least(90.0))
+        .column(Column::auto().at_least(70.0))
+        .column(Column::remainder().at_least(120.0))
+        .header(18.0, |mut h| {
+            h.col(|ui| {
+                ui.strong("sequence");
+            });
+            h.col(|ui| {
+                ui.strong("arrival");
+            });
+            h.col(|ui| {
+                ui.strong(if ddb { "key" } else { "partition key" });
+            });
+            h.col(|ui| {
+                ui.strong(if ddb { "event / NewImage" } else { "data (decoded)" });
+            });
+        })
+        .body(|body| {
+            body.rows(row_h, range.len(), |mut row| {
+                let i = range.start + row.index();
+                let seq = run.stream.seq(i);
+                row.col(|ui| {
+                    let short = if seq.len() > 12 { format!("…{}", &seq[seq.len() - 10..]) } else { seq.to_string() };
+                    ui.label(RichText::new(short).monospace()).on_hover_text(seq.as_ref());
+                });
+                row.col(|ui| {
+                    ui.label(RichText::new(crate::model::clock_millis(run.stream.ts_ms[i])).monospace());
+                });
+                row.col(|ui| {
+                    ui.label(RichText::new(run.stream.partition_key(i)).monospace());
+                });
+                row.col(|ui| {
+                    let payload = String::from_utf8_lossy(run.stream.payload(i));
+                    let text = if ddb {
+                        format!("{} {payload}", run.stream.event_name(i).as_str())
+                    } else {
+                        payload.into_owned()
+                    };
+                    ui.label(RichText::new(text).monospace());
+                });
+            });
+        });
+}
+
+fn cut_reason(reason: Reason, run: &Run) -> String {
+    let s = &run.spec.settings;
+    match reason {
+        Reason::BatchSize => format!("BatchSize ({}) records were available", s.batch_size),
+        Reason::PayloadLimit => "the next record would push the event past the 6 MB payload limit".into(),
+        Reason::WindowBoundary => "the next record belongs to the next window (a batch never spans two)".into(),
+        Reason::BatchingWindow => format!("the batching window ({} s) expired", s.max_batching_window_s),
+        Reason::CaughtUp => "these were all the records the last read returned".into(),
+        Reason::ShardEnd => "the shard ended after these records".into(),
+        _ => String::new(),
+    }
+}
+
+/// One plain-language line on why this invocation happened.
+pub fn explain(run: &Run, inv: &Invocation) -> String {
+    let window = inv.window.map(|w| format!("{}–{}", clock_seconds(w.start_ms), clock_seconds(w.end_ms)));
+    let shard = inv.shard;
+    let grace = run.spec.settings.close_grace_s;
+    let mut s = match (inv.kind, inv.reason, &window) {
+        (Kind::Aggregate, Reason::Retry, _) => format!(
+            "Retry (attempt {}) of a batch that failed: same records, same input state, after a backoff.",
+            inv.attempt
+        ),
+        (Kind::Aggregate, Reason::Bisect, _) => {
+            "Half of a failed batch (BisectBatchOnFunctionError); splitting does not count as a retry.".into()
+        }
+        (Kind::Aggregate, Reason::PartialRetry, _) => {
+            "Re-delivery from the first record reported in batchItemFailures, with the state returned alongside.".into()
+        }
+        (Kind::Aggregate, reason, None) => format!(
+            "Batch of {} record(s) on shard {shard} without tumbling windows (stateless); cut here because {}.",
+            inv.record_count(),
+            cut_reason(reason, run)
+        ),
+        (Kind::Aggregate, reason, Some(w)) => {
+            let first_of_window = run
+                .index
+                .by_shard
+                .get(shard as usize)
+                .and_then(|list| {
+                    let pos = list.iter().position(|&k| k + 1 == inv.n)?;
+                    Some(pos == 0 || run.trace.invocations[list[pos - 1] as usize].window != inv.window
+                        || run.trace.invocations[list[pos - 1] as usize].kind == Kind::Early)
+                })
+                .unwrap_or(true);
+            let state = if inv.flags & flags::CARRIED_STATE != 0 {
+                "state carried over from the previous window (teaching mode, not AWS behaviour)".to_owned()
+            } else if first_of_window {
+                "state starts empty".to_owned()
+            } else {
+                "state is what the previous invocation of this window returned".to_owned()
+            };
+            format!(
+                "{} batch of window {w} on shard {shard}: {state}. Cut here because {}.",
+                if first_of_window { "First" } else { "Next" },
+                cut_reason(reason, run)
+            )
+        }
+        (Kind::Final, Reason::NextWindowRecord, Some(w)) => format!(
+            "Final invocation of window {w}: it closed because a record of the next window arrived; no records, state ready to store."
+        ),
+        (Kind::Final, Reason::GraceExpired, Some(w)) => format!(
+            "Final invocation of window {w}: no new record came for the close grace ({grace} s, modelling choice), so the window is over; no records, state ready to store."
+        ),
+        (Kind::Final, Reason::ShardEnded, Some(w)) => {
+            format!("Final invocation of window {w}: the shard ended; no records, state ready to store.")
+        }
+        (Kind::Final, _, Some(w)) => format!("Final invocation of window {w}."),
+        (Kind::Early, _, Some(w)) => format!(
+            "Early termination of window {w}: the state passed 1 MB ({} bytes). The same window continues with {{}} afterwards.",
+            inv.state_in.json_len()
+        ),
+        _ => String::new(),
+    };
+    if inv.is_retry() && inv.kind != Kind::Aggregate {
+        s = format!("Attempt {} — {s} (a failing final invocation is retried until it succeeds)", inv.attempt);
+    }
+    if inv.status == Status::Failed {
+        s.push_str(" It failed.");
+    }
+    s
+}
+
+/// Where a user would get bitten.
+pub fn warnings(run: &Run, inv: &Invocation) -> Vec<String> {
+    let mut w = Vec::new();
+    let state = inv.state_out.as_ref().unwrap_or(&inv.state_in);
+    let len = state.json_len();
+    if inv.window.is_some() {
+        let share = len as f64 / MAX_STATE_BYTES as f64 * 100.0;
+        if share >= 50.0 {
+            w.push(format!("State is {len} bytes: {share:.0}% of the 1 MB limit; past it Lambda terminates the window early."));
+        }
+        let non_strings = state.non_string_keys();
+        if !non_strings.is_empty() {
+            w.push(format!(
+                "State values are not strings ({}): fine for Node.js and Python, but Lambda's typed Java/Go/.NET/Rust event classes declare Map<String,String> and fail on them.",
+                non_strings.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    if inv.flags & flags::FINAL_WITHOUT_STATE != 0 {
+        w.push("This final invocation returned no \"state\". The docs require state in every response; tumblescope accepts it on the final invocation by default (modelling choice Q5, see --strict-final-state).".into());
+    }
+    if inv.error().is_some_and(|e| e.error_type == "Tumblescope.MissingState") {
+        w.push("A non-final response without \"state\" is a failed invocation: return { state } from every invocation.".into());
+    }
+    if inv.flags & flags::LATE_RECORDS != 0 {
+        w.push("Some records have timestamps earlier than the open window (they went backwards on this shard); they joined the open window.".into());
+    }
+    if inv.flags & flags::CARRIED_STATE != 0 {
+        w.push("Teaching mode: this window started with the previous window's state. AWS starts every window with {}.".into());
+    }
+    let _ = run;
+    w
+}

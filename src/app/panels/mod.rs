@@ -1,0 +1,8 @@
+//! Panels: each reads state and pushes commands.
+
+pub mod inspector;
+pub mod json_tree;
+pub mod plots;
+pub mod setup;
+pub mod stepper;
+pub mod timeline;

@@ -1,0 +1,260 @@
+//! Running totals per shard, each window's final value as bars, and the results table.
+
+use egui::{RichText, Ui};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoint, PlotPoints, Points, VLine};
+
+use crate::app::command::AppCommand;
+use crate::app::session::Run;
+use crate::app::theme::Palette;
+use crate::index::{ShardSeries, ValuePath, build_series, state_value};
+use crate::model::{clock_millis, clock_seconds};
+use crate::sim::trace::WindowStatus;
+
+/// Plot tabs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlotTab {
+    /// Running totals.
+    #[default]
+    Totals,
+    /// Final value per window, as bars.
+    Bars,
+    /// Results table.
+    Table,
+}
+
+/// Plot state: tab, value path and the series built for it (per run, not per frame).
+#[derive(Default)]
+pub struct Plots {
+    /// Open tab.
+    pub tab: PlotTab,
+    /// Chosen value path (`None`: the index's default).
+    pub path: Option<ValuePath>,
+    cache: Option<(u64, ValuePath, Vec<ShardSeries>, Vec<Vec<PlotPoint>>, Vec<Vec<PlotPoint>>)>,
+    /// Screen rect of the last plot drawn (for PNG export).
+    pub last_rect: Option<egui::Rect>,
+}
+
+impl Plots {
+    fn series<'a>(&'a mut self, run: &Run, across: bool) -> (&'a [ShardSeries], &'a [Vec<PlotPoint>]) {
+        let path = self
+            .path
+            .clone()
+            .or_else(|| run.index.path.clone())
+            .unwrap_or(ValuePath::SumOfNumbers);
+        let stale = self
+            .cache
+            .as_ref()
+            .is_none_or(|(g, p, ..)| *g != run.generation || *p != path);
+        if stale {
+            let series = if run.index.path.as_ref() == Some(&path) {
+                run.index.series.clone()
+            } else {
+                build_series(&run.trace, run.stream.shards.len(), run.index.t_min, &path)
+            };
+            let to_points = |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Vec<PlotPoint>> {
+                series
+                    .iter()
+                    .map(|s| f(s).iter().map(|p| PlotPoint::new(p.t_s, p.value)).collect())
+                    .collect()
+            };
+            let inw = to_points(|s| &s.in_window);
+            let acr = to_points(|s| &s.across_windows);
+            self.cache = Some((run.generation, path, series, inw, acr));
+        }
+        let Some((_, _, series, inw, acr)) = &self.cache else {
+            return (&[], &[]);
+        };
+        (series, if across { acr } else { inw })
+    }
+}
+
+/// Draws the plot panel.
+pub fn plots_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, across: &mut bool, st: &mut Plots, cmds: &mut Vec<AppCommand>) {
+    let pal = Palette::of(ui.visuals());
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut st.tab, PlotTab::Totals, "Running totals");
+        ui.selectable_value(&mut st.tab, PlotTab::Bars, "Window results");
+        ui.selectable_value(&mut st.tab, PlotTab::Table, "Results table");
+        ui.separator();
+        let current = st
+            .path
+            .clone()
+            .or_else(|| run.index.path.clone())
+            .unwrap_or(ValuePath::SumOfNumbers);
+        egui::ComboBox::from_id_salt("value-path")
+            .selected_text(format!("value: {}", current.label()))
+            .show_ui(ui, |ui| {
+                let mut choice = current.clone();
+                ui.selectable_value(&mut choice, ValuePath::SumOfNumbers, ValuePath::SumOfNumbers.label());
+                for p in &run.index.paths {
+                    ui.selectable_value(&mut choice, ValuePath::Path(p.clone()), p);
+                }
+                if choice != current {
+                    st.path = Some(choice);
+                }
+            })
+            .response
+            .on_hover_text("Which number of the state the plots show");
+        if st.tab == PlotTab::Totals {
+            ui.checkbox(across, "Total across windows")
+                .on_hover_text("Add up closed windows' final values: the running total of the 2020 blog's figure (6, 18, 28, 32)");
+        }
+        if st.tab == PlotTab::Table {
+            if ui.button("Export CSV…").clicked() {
+                cmds.push(AppCommand::ExportResultsCsv);
+            }
+            if ui.button("Export JSON…").clicked() {
+                cmds.push(AppCommand::ExportResultsJson);
+            }
+        } else if ui.button("Export PNG…").on_hover_text("Save this plot as an image").clicked() {
+            cmds.push(AppCommand::ExportPlotPng);
+        }
+    });
+    let t_min = run.index.t_min;
+    let x_fmt = move |mark: egui_plot::GridMark, _range: &std::ops::RangeInclusive<f64>| {
+        clock_seconds(t_min + (mark.value * 1000.0) as i64)
+    };
+    match st.tab {
+        PlotTab::Totals => {
+            let across_now = *across;
+            let (series, lines) = st.series(run, across_now);
+            let series = series.to_vec();
+            let lines: Vec<Vec<PlotPoint>> = lines.to_vec();
+            let selected_inv = selected.and_then(|k| run.trace.invocations.get(k as usize));
+            let resp = Plot::new("running-totals")
+                .legend(Legend::default())
+                .x_axis_formatter(x_fmt)
+                .label_formatter(move |hover| {
+                    let (name, p) = match hover {
+                        egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),
+                        egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
+                    };
+                    Some(format!("{name}\n{}\n{}", clock_millis(t_min + (p.x * 1000.0) as i64), crate::index::format_value(p.y)))
+                })
+                .allow_double_click_reset(true)
+                .show(ui, |plot| {
+                    for (s, pts) in lines.iter().enumerate() {
+                        let name = run.stream.shards[s].id.clone();
+                        plot.line(Line::new(name, PlotPoints::Borrowed(pts)).color(pal.shard(s)).width(1.8));
+                    }
+                    if let Some(inv) = selected_inv {
+                        let x = (inv.end_ms - t_min) as f64 / 1000.0;
+                        plot.vline(VLine::new("selected", x).color(pal.playhead));
+                        let s = inv.shard as usize;
+                        let k = selected.unwrap_or(0);
+                        let src = if across_now { &series[s].across_windows } else { &series[s].in_window };
+                        if let Some(p) = src.iter().find(|p| p.inv == k) {
+                            plot.points(Points::new("current", vec![[p.t_s, p.value]]).radius(5.0).color(pal.playhead));
+                        }
+                    }
+                    plot.pointer_coordinate()
+                });
+            st.last_rect = Some(resp.response.rect);
+            if resp.response.clicked()
+                && let Some(at) = resp.inner
+            {
+                // Select the invocation of the nearest point (in x, then y).
+                let mut best: Option<(f64, u32)> = None;
+                for s in &series {
+                    let pts = if across_now { &s.across_windows } else { &s.in_window };
+                    for p in pts {
+                        let d = (p.t_s - at.x).abs();
+                        if best.is_none_or(|(bd, _)| d < bd) {
+                            best = Some((d, p.inv));
+                        }
+                    }
+                }
+                if let Some((_, k)) = best {
+                    cmds.push(AppCommand::Select(k));
+                }
+            }
+        }
+        PlotTab::Bars => {
+            let path = st.path.clone().or_else(|| run.index.path.clone()).unwrap_or(ValuePath::SumOfNumbers);
+            let n = run.stream.shards.len().max(1) as f64;
+            let w_s = run.spec.settings.window_ms().map_or(1.0, |w| w as f64 / 1000.0);
+            let mut charts: Vec<BarChart> = Vec::new();
+            for s in 0..run.stream.shards.len() {
+                let bars: Vec<Bar> = run
+                    .trace
+                    .windows
+                    .iter()
+                    .filter(|w| w.shard as usize == s)
+                    .filter_map(|w| {
+                        let v = state_value(w.final_state.as_ref()?, &path)?;
+                        let x = (w.window.start_ms - t_min) as f64 / 1000.0 + w_s * (0.1 + 0.8 * (s as f64 + 0.5) / n);
+                        Some(Bar::new(x, v).width(w_s * 0.8 / n).name(clock_seconds(w.window.start_ms)))
+                    })
+                    .collect();
+                charts.push(BarChart::new(run.stream.shards[s].id.clone(), bars).color(pal.shard(s)));
+            }
+            let resp = Plot::new("window-bars")
+                .legend(Legend::default())
+                .x_axis_formatter(x_fmt)
+                .show(ui, |plot| {
+                    for c in charts {
+                        plot.bar_chart(c);
+                    }
+                });
+            st.last_rect = Some(resp.response.rect);
+        }
+        PlotTab::Table => results_table_ui(ui, run, cmds),
+    }
+}
+
+fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
+    use egui_extras::{Column, TableBuilder};
+    let windows = &run.trace.windows;
+    let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    TableBuilder::new(ui)
+        .striped(true)
+        .resizable(true)
+        .sense(egui::Sense::click())
+        .column(Column::auto().at_least(150.0))
+        .column(Column::auto().at_least(150.0))
+        .column(Column::auto().at_least(60.0))
+        .column(Column::auto().at_least(70.0))
+        .column(Column::auto().at_least(60.0))
+        .column(Column::remainder())
+        .header(18.0, |mut h| {
+            for title in ["shard", "window (UTC)", "records", "invocations", "status", "final state"] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_h, windows.len(), |mut row| {
+                let w = &windows[row.index()];
+                row.col(|ui| {
+                    ui.label(RichText::new(&run.stream.shards[w.shard as usize].id).monospace());
+                });
+                row.col(|ui| {
+                    ui.label(format!("{} – {}", clock_seconds(w.window.start_ms), clock_seconds(w.window.end_ms)));
+                });
+                row.col(|ui| {
+                    ui.label(w.records.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(w.invocations.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(match w.status {
+                        WindowStatus::Closed => "closed",
+                        WindowStatus::Stalled => "stalled",
+                        WindowStatus::Open => "open",
+                    });
+                });
+                row.col(|ui| {
+                    let text = w.final_state.as_ref().map_or_else(|| "—".into(), |s| s.to_json_string());
+                    let short = if text.len() > 200 { format!("{}…", &text[..text.floor_char_boundary(200)]) } else { text };
+                    ui.label(RichText::new(short).monospace());
+                });
+                if row.response().clicked()
+                    && let Some(n) = w.final_invocation
+                {
+                    cmds.push(AppCommand::Select(n - 1));
+                }
+            });
+        });
+}

@@ -1,0 +1,56 @@
+//! Previous/next, first/last, play/pause, jumps to the next final invocation or failure, and
+//! the position readout. Reads state, emits commands.
+
+use egui::Ui;
+
+use crate::app::command::AppCommand;
+
+/// What the stepper shows.
+pub struct StepperState {
+    /// Selected invocation (0-based).
+    pub selected: Option<u32>,
+    /// Invocations in the run.
+    pub total: u32,
+    /// Playing.
+    pub playing: bool,
+}
+
+/// Draws the stepper; `speed` is edited in place (a preference, not run state).
+pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: &mut f32, cmds: &mut Vec<AppCommand>) {
+    let button = |ui: &mut Ui, label: &str, cmd: AppCommand, enabled: bool, cmds: &mut Vec<AppCommand>| {
+        let tip = match cmd.shortcut() {
+            Some(sc) => format!("{} ({})", cmd.text(), ui.ctx().format_shortcut(&sc)),
+            None => cmd.text().to_owned(),
+        };
+        if ui.add_enabled(enabled, egui::Button::new(label)).on_hover_text(tip).clicked() {
+            cmds.push(cmd);
+        }
+    };
+    let has = st.total > 0;
+    let at_start = st.selected.is_none_or(|s| s == 0);
+    let at_end = st.selected.is_some_and(|s| s + 1 >= st.total);
+    button(ui, "⏮ First", AppCommand::First, has && !at_start, cmds);
+    button(ui, "◀ Previous", AppCommand::Prev, has && !at_start, cmds);
+    button(ui, if st.playing { "⏸ Pause" } else { "▶ Play" }, AppCommand::TogglePlay, has, cmds);
+    button(ui, "Next ▶", AppCommand::Next, has && !at_end, cmds);
+    button(ui, "Last ⏭", AppCommand::Last, has && !at_end, cmds);
+    ui.separator();
+    button(ui, "Next final ⤓", AppCommand::NextFinal, has, cmds);
+    button(ui, "Next failure ⚠", AppCommand::NextFailure, has, cmds);
+    ui.separator();
+    ui.add(
+        egui::DragValue::new(speed)
+            .range(0.5..=200.0)
+            .speed(0.2)
+            .suffix(" inv/s")
+            .max_decimals(1),
+    )
+    .on_hover_text("Playback speed: invocations per second");
+    ui.separator();
+    let text = match st.selected {
+        Some(s) if has => format!("invocation {} of {}", s + 1, st.total),
+        _ if has => format!("{} invocations", st.total),
+        _ => "no invocations".to_owned(),
+    };
+    ui.label(egui::RichText::new(text).strong());
+}

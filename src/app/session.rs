@@ -1,0 +1,216 @@
+//! What is loaded: the run's specification (stream source, settings, handler), and session files
+//! that save it with the view.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::GenOptions;
+use crate::index::RunIndex;
+use crate::model::Source;
+use crate::scenarios;
+use crate::settings::Settings;
+use crate::sim::Trace;
+use crate::stream::{Stream, StreamMeta};
+
+use super::panels::timeline::view::TimeView;
+
+/// Where the stream comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SourceSpec {
+    /// A scenario preset's stream.
+    Scenario {
+        /// Preset id.
+        id: String,
+    },
+    /// Generated orders.
+    Generated {
+        /// Generator options.
+        options: GenOptions,
+    },
+    /// An orders file.
+    File {
+        /// Its path.
+        path: PathBuf,
+    },
+}
+
+/// Everything that determines a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSpec {
+    /// The stream.
+    pub source: SourceSpec,
+    /// Kinesis or DynamoDB (for files; generated streams carry their own).
+    pub stream_source: Source,
+    /// Shards (for files; generated streams carry their own).
+    pub shards: u32,
+    /// Names, key attribute, view type.
+    pub meta: StreamMeta,
+    /// Mapping settings.
+    pub settings: Settings,
+    /// Handler spec.
+    pub handler: String,
+}
+
+impl RunSpec {
+    /// The spec of a scenario preset.
+    pub fn scenario(s: &scenarios::Scenario) -> Self {
+        let (source, shards) = match &s.stream {
+            scenarios::StreamSpec::Generated(o) => (o.source, o.shards),
+            scenarios::StreamSpec::Literal { .. } => (Source::Kinesis, 1),
+        };
+        Self {
+            source: SourceSpec::Scenario { id: s.id.to_owned() },
+            stream_source: source,
+            shards,
+            meta: StreamMeta::default(),
+            settings: s.settings.clone(),
+            handler: s.handler.clone(),
+        }
+    }
+
+    /// The first-launch demo.
+    pub fn demo() -> Self {
+        Self::scenario(&scenarios::demo())
+    }
+
+    /// Whether two specs describe the same stream (so a re-run can reuse it).
+    pub fn same_stream(&self, other: &Self) -> bool {
+        self.source == other.source
+            && self.stream_source == other.stream_source
+            && self.shards == other.shards
+            && self.meta == other.meta
+    }
+
+    /// Generator options when the stream is generated (or a generated scenario).
+    pub fn generator(&self) -> Option<GenOptions> {
+        match &self.source {
+            SourceSpec::Generated { options } => Some(options.clone()),
+            SourceSpec::Scenario { id } => match scenarios::by_id(id)?.stream {
+                scenarios::StreamSpec::Generated(o) => Some(o),
+                scenarios::StreamSpec::Literal { .. } => None,
+            },
+            SourceSpec::File { .. } => None,
+        }
+    }
+
+    /// A short description of the stream for the status bar.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            SourceSpec::Scenario { id } => scenarios::by_id(id)
+                .map_or_else(|| id.clone(), |s| format!("scenario: {}", s.title)),
+            SourceSpec::Generated { options } => format!(
+                "generated: {} orders on {} {} shard(s)",
+                options.count,
+                options.shards,
+                options.source.name()
+            ),
+            SourceSpec::File { path } => format!("file: {}", path.display()),
+        }
+    }
+}
+
+/// A finished run, shared read-only with the panels.
+#[derive(Clone)]
+pub struct Run {
+    /// What produced it.
+    pub spec: RunSpec,
+    /// The routed stream.
+    pub stream: Arc<Stream>,
+    /// The trace.
+    pub trace: Arc<Trace>,
+    /// Read indices.
+    pub index: Arc<RunIndex>,
+    /// Wall-clock time of the simulation.
+    pub took: std::time::Duration,
+    /// Changes each run (for per-run caches).
+    pub generation: u64,
+}
+
+/// A saved session: the run's spec and the view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionFile {
+    /// Format version.
+    pub tumblescope_session: u32,
+    /// The run.
+    pub run: RunSpec,
+    /// Visible time range (`None` = fit).
+    #[serde(default)]
+    pub time_view: Option<TimeView>,
+    /// Selected invocation number (1-based).
+    #[serde(default)]
+    pub selected: Option<u32>,
+}
+
+/// Current session format version.
+pub const SESSION_VERSION: u32 = 1;
+
+/// Writes a file atomically: to a temporary file next to it, then renamed over it, so a crash
+/// never leaves half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        std::fs::remove_file(&tmp).ok();
+    })
+}
+
+/// Saves a session.
+pub fn save_session(path: &Path, session: &SessionFile) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(session).map_err(|e| e.to_string())?;
+    write_atomically(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Loads a session, with line and column on a parse error.
+pub fn load_session(path: &Path) -> Result<SessionFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let s: SessionFile = serde_json::from_str(&text).map_err(|e| {
+        format!("{}:{}:{}: not a tumblescope session: {e}", path.display(), e.line(), e.column())
+    })?;
+    if s.tumblescope_session > SESSION_VERSION {
+        return Err(format!(
+            "{}: session format {} is newer than this tumblescope understands ({SESSION_VERSION})",
+            path.display(),
+            s.tumblescope_session
+        ));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_round_trip_atomically() {
+        let dir = std::env::temp_dir().join(format!("ts-session-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.json");
+        let s = SessionFile {
+            tumblescope_session: SESSION_VERSION,
+            run: RunSpec::demo(),
+            time_view: Some(TimeView {
+                min_ms: 1.0,
+                span_ms: 2.0,
+            }),
+            selected: Some(3),
+        };
+        save_session(&path, &s).unwrap();
+        assert_eq!(load_session(&path).unwrap(), s);
+        assert!(std::fs::read_dir(&dir).unwrap().count() == 1, "no temp file left");
+        std::fs::write(&path, "{\n  \"tumblescopeSession\": 1,\n  \"run\": 5\n}").unwrap();
+        let e = load_session(&path).unwrap_err();
+        assert!(e.contains("s.json:3:"), "{e}");
+    }
+}

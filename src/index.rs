@@ -1,0 +1,313 @@
+//! Read indices built once per run for the UI (no egui here): per-shard invocation lists sorted
+//! by time, which invocation delivered each record, jump lists, and the plot series.
+
+use crate::sim::state::State;
+use crate::sim::trace::{Kind, Status, Trace};
+use crate::stream::Stream;
+
+/// Which number the plots read from each state.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ValuePath {
+    /// The sum of every numeric value at the top level (and inside objects one level down).
+    SumOfNumbers,
+    /// One dotted path into the state object.
+    Path(String),
+}
+
+impl ValuePath {
+    /// Label for menus.
+    pub fn label(&self) -> String {
+        match self {
+            Self::SumOfNumbers => "sum of numeric fields".into(),
+            Self::Path(p) => p.clone(),
+        }
+    }
+}
+
+/// The number `path` reads from a state, if any.
+pub fn state_value(state: &State, path: &ValuePath) -> Option<f64> {
+    // Typed built-in state: read the accumulator without rendering JSON.
+    if let Some(agg) = state.agg()
+        && agg.groups.is_none()
+        && agg.op != crate::sim::state::AggOp::Avg
+    {
+        let single = match path {
+            ValuePath::SumOfNumbers => true,
+            ValuePath::Path(p) => *p == agg.key,
+        };
+        if single {
+            return agg.total.result(agg.op);
+        }
+    }
+    let json = serde_json::Value::Object(state.to_json());
+    match path {
+        ValuePath::Path(p) => crate::jsonpath::Path::parse(p)
+            .lookup(&json)
+            .and_then(crate::jsonpath::number_from_value),
+        ValuePath::SumOfNumbers => {
+            let mut sum = 0.0;
+            let mut any = false;
+            let obj = json.as_object()?;
+            for v in obj.values() {
+                if let Some(n) = v.as_f64() {
+                    sum += n;
+                    any = true;
+                }
+            }
+            any.then_some(sum)
+        }
+    }
+}
+
+/// Numeric fields found in a state, as dotted paths (top level and one level down).
+pub fn numeric_paths(state: &State) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in state.to_json() {
+        match v {
+            serde_json::Value::Number(_) => out.push(k),
+            serde_json::Value::Object(inner) => {
+                for (k2, v2) in inner {
+                    if v2.is_number() && out.len() < 64 {
+                        out.push(format!("{k}.{k2}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if out.len() >= 64 {
+            break;
+        }
+    }
+    out
+}
+
+/// One point of a running-total series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeriesPoint {
+    /// Seconds since the run's first record (plot x).
+    pub t_s: f64,
+    /// The value.
+    pub value: f64,
+    /// The invocation that produced it (0-based index into the trace).
+    pub inv: u32,
+}
+
+/// Running totals of one shard.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ShardSeries {
+    /// In-window value after each successful invocation; drops to 0 after each final.
+    pub in_window: Vec<SeriesPoint>,
+    /// Total across windows: the sum of closed windows' final values plus the open window's.
+    pub across_windows: Vec<SeriesPoint>,
+}
+
+/// Everything the UI reads per run.
+#[derive(Clone, Debug, Default)]
+pub struct RunIndex {
+    /// Earliest record time or invocation start (ms).
+    pub t_min: i64,
+    /// Latest record time or invocation end (ms).
+    pub t_max: i64,
+    /// Per shard: invocation indices in start order.
+    pub by_shard: Vec<Vec<u32>>,
+    /// Per record: index of the invocation that first delivered it successfully (u32::MAX: never).
+    pub delivered_by: Vec<u32>,
+    /// Indices of final invocations.
+    pub finals: Vec<u32>,
+    /// Indices of failed attempts.
+    pub failures: Vec<u32>,
+    /// Numeric paths found in states.
+    pub paths: Vec<String>,
+    /// The path the series were built with.
+    pub path: Option<ValuePath>,
+    /// Series per shard.
+    pub series: Vec<ShardSeries>,
+}
+
+impl RunIndex {
+    /// Builds the index (O(records + invocations)).
+    pub fn build(stream: &Stream, trace: &Trace) -> Self {
+        let mut idx = Self {
+            by_shard: vec![Vec::new(); stream.shards.len()],
+            delivered_by: vec![u32::MAX; stream.len()],
+            ..Self::default()
+        };
+        let (mut t_min, mut t_max) = stream.time_range().unwrap_or((0, 0));
+        for (k, inv) in trace.invocations.iter().enumerate() {
+            let k = k as u32;
+            idx.by_shard[inv.shard as usize].push(k);
+            t_min = t_min.min(inv.start_ms);
+            t_max = t_max.max(inv.end_ms);
+            if inv.kind == Kind::Final {
+                idx.finals.push(k);
+            }
+            if inv.status == Status::Failed {
+                idx.failures.push(k);
+            }
+            if inv.status != Status::Failed {
+                let delivered = match inv.status {
+                    Status::Partial => 0..0,
+                    _ => inv.record_range(),
+                };
+                for i in delivered {
+                    if idx.delivered_by[i] == u32::MAX {
+                        idx.delivered_by[i] = k;
+                    }
+                }
+            }
+        }
+        // Partial successes deliver the records before the first failure; the re-delivery that
+        // follows marks the rest.
+        for (k, inv) in trace.invocations.iter().enumerate() {
+            if inv.status == Status::Partial {
+                let failed_from = trace
+                    .invocations
+                    .get(k + 1..)
+                    .and_then(|rest| {
+                        rest.iter()
+                            .find(|n| n.shard == inv.shard && n.is_retry())
+                            .map(|n| n.records.start as usize)
+                    })
+                    .unwrap_or(inv.records.end as usize);
+                for i in inv.records.start as usize..failed_from {
+                    if idx.delivered_by[i] == u32::MAX || idx.delivered_by[i] > k as u32 {
+                        idx.delivered_by[i] = k as u32;
+                    }
+                }
+            }
+        }
+        idx.t_min = t_min;
+        idx.t_max = t_max.max(t_min + 1);
+        let sample = trace
+            .invocations
+            .iter()
+            .filter_map(|i| i.state_out.as_ref())
+            .find(|s| !s.is_empty());
+        idx.paths = sample.map(numeric_paths).unwrap_or_default();
+        let default_path = if idx.paths.len() == 1 {
+            ValuePath::Path(idx.paths[0].clone())
+        } else {
+            ValuePath::SumOfNumbers
+        };
+        idx.rebuild_series(trace, default_path);
+        idx
+    }
+
+    /// Rebuilds the plot series for another value path.
+    pub fn rebuild_series(&mut self, trace: &Trace, path: ValuePath) {
+        self.series = build_series(trace, self.by_shard.len(), self.t_min, &path);
+        self.path = Some(path);
+    }
+
+    /// The invocation (index) of `shard` running or last finished at time `t_ms`.
+    pub fn invocation_at(&self, trace: &Trace, shard: usize, t_ms: i64) -> Option<u32> {
+        let list = self.by_shard.get(shard)?;
+        let pos = list.partition_point(|&k| trace.invocations[k as usize].start_ms <= t_ms);
+        pos.checked_sub(1).map(|p| list[p])
+    }
+}
+
+/// Running totals per shard for `path`; x is seconds since `t_min_ms`.
+pub fn build_series(trace: &Trace, shards: usize, t_min_ms: i64, path: &ValuePath) -> Vec<ShardSeries> {
+    {
+        let path = path.clone();
+        let t0 = t_min_ms as f64 / 1000.0;
+        let mut series: Vec<ShardSeries> = vec![ShardSeries::default(); shards];
+        let mut closed_total = vec![0.0; shards];
+        for (k, inv) in trace.invocations.iter().enumerate() {
+            if inv.status == Status::Failed || inv.window.is_none() {
+                continue;
+            }
+            let s = inv.shard as usize;
+            let t_s = inv.end_ms as f64 / 1000.0 - t0;
+            let k = k as u32;
+            match inv.kind {
+                Kind::Aggregate => {
+                    let Some(out) = &inv.state_out else { continue };
+                    let v = state_value(out, &path).unwrap_or(0.0);
+                    series[s].in_window.push(SeriesPoint { t_s, value: v, inv: k });
+                    series[s].across_windows.push(SeriesPoint {
+                        t_s,
+                        value: closed_total[s] + v,
+                        inv: k,
+                    });
+                }
+                Kind::Final | Kind::Early => {
+                    // With the teaching mode the next window starts from this state: the
+                    // across-windows total then is the state itself, not a sum of windows.
+                    let v = state_value(&inv.state_in, &path).unwrap_or(0.0);
+                    let carried = trace
+                        .invocations
+                        .get(k as usize + 1..)
+                        .and_then(|rest| rest.iter().find(|n| n.shard == inv.shard))
+                        .is_some_and(|n| n.flags & crate::sim::trace::flags::CARRIED_STATE != 0);
+                    if !carried {
+                        closed_total[s] += v;
+                    }
+                    series[s].in_window.push(SeriesPoint { t_s, value: 0.0, inv: k });
+                    series[s].across_windows.push(SeriesPoint {
+                        t_s,
+                        value: if carried { v } else { closed_total[s] },
+                        inv: k,
+                    });
+                }
+            }
+        }
+        series
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::builtin::{Builtin, BuiltinSpec};
+
+    #[test]
+    fn series_reset_per_window_and_accumulate_across() {
+        let scenario = crate::scenarios::by_id("running-total").unwrap();
+        let stream = scenario.stream.build(Default::default());
+        let mut h = Builtin::new(BuiltinSpec::parse(&scenario.handler).unwrap());
+        let trace = crate::sim::simulate(&stream, &scenario.settings, &mut h).unwrap();
+        let idx = RunIndex::build(&stream, &trace);
+        assert_eq!(idx.paths, ["sales"]);
+        let s = &idx.series[0];
+        let at_finals: Vec<f64> = s
+            .across_windows
+            .iter()
+            .filter(|p| trace.invocations[p.inv as usize].kind == Kind::Final)
+            .map(|p| p.value)
+            .collect();
+        assert_eq!(at_finals, [6.0, 18.0, 28.0, 32.0]);
+        let peaks: Vec<f64> = s
+            .in_window
+            .windows(2)
+            .filter(|w| w[1].value == 0.0)
+            .map(|w| w[0].value)
+            .collect();
+        assert_eq!(peaks, [6.0, 12.0, 10.0, 4.0]);
+        assert!(idx.delivered_by.iter().all(|&d| d != u32::MAX));
+        assert_eq!(idx.finals.len(), 4);
+
+        let mut carry = scenario.settings.clone();
+        carry.carry_state_across_windows = true;
+        let mut h = Builtin::new(BuiltinSpec::parse(&scenario.handler).unwrap());
+        let trace = crate::sim::simulate(&stream, &carry, &mut h).unwrap();
+        let idx = RunIndex::build(&stream, &trace);
+        let at_finals: Vec<f64> = idx.series[0]
+            .across_windows
+            .iter()
+            .filter(|p| trace.invocations[p.inv as usize].kind == Kind::Final)
+            .map(|p| p.value)
+            .collect();
+        assert_eq!(at_finals, [6.0, 18.0, 28.0, 32.0]);
+    }
+}
+
+/// A number as a person reads it: integers without a fraction, others with up to 3 decimals.
+pub fn format_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}
