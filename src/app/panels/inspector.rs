@@ -145,7 +145,7 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
         row(
             ui,
             "time",
-            format!("{} → {}, {} ms modelled{measured}", iso_millis(inv.start_ms), clock_seconds(inv.end_ms), inv.end_ms - inv.start_ms),
+            format!("{} to {}, {} ms modelled{measured}", iso_millis(inv.start_ms), clock_seconds(inv.end_ms), inv.end_ms - inv.start_ms),
         );
         let status = match inv.status {
             Status::Ok => RichText::new("succeeded").color(pal.final_),
@@ -166,7 +166,7 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
         }
     }
     for w in &st.warnings {
-        ui.colored_label(pal.warn, format!("⚠ {w}"));
+        ui.colored_label(pal.warn, format!("Warning: {w}"));
     }
     ui.separator();
     ui.horizontal_wrapped(|ui| {
@@ -232,7 +232,7 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
 /// A long JSON text, virtualised by line, with a copy button.
 fn text_ui(ui: &mut Ui, id: &str, text: &str, lines: &[(usize, usize)]) {
     ui.horizontal(|ui| {
-        if ui.button("📋 Copy").on_hover_text("Copy to the clipboard").clicked() {
+        if ui.button("Copy").on_hover_text("Copy to the clipboard").clicked() {
             ui.ctx().copy_text(text.to_owned());
         }
         ui.label(format!("{} bytes pretty-printed", text.len()));

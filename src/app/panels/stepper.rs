@@ -29,14 +29,14 @@ pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: &mut f32, cmds: &mut Ve
     let has = st.total > 0;
     let at_start = st.selected.is_none_or(|s| s == 0);
     let at_end = st.selected.is_some_and(|s| s + 1 >= st.total);
-    button(ui, "⏮ First", AppCommand::First, has && !at_start, cmds);
-    button(ui, "◀ Previous", AppCommand::Prev, has && !at_start, cmds);
-    button(ui, if st.playing { "⏸ Pause" } else { "▶ Play" }, AppCommand::TogglePlay, has, cmds);
-    button(ui, "Next ▶", AppCommand::Next, has && !at_end, cmds);
-    button(ui, "Last ⏭", AppCommand::Last, has && !at_end, cmds);
+    button(ui, "|< First", AppCommand::First, has && !at_start, cmds);
+    button(ui, "< Previous", AppCommand::Prev, has && !at_start, cmds);
+    button(ui, if st.playing { "Pause" } else { "Play" }, AppCommand::TogglePlay, has, cmds);
+    button(ui, "Next >", AppCommand::Next, has && !at_end, cmds);
+    button(ui, "Last >|", AppCommand::Last, has && !at_end, cmds);
     ui.separator();
-    button(ui, "Next final ⤓", AppCommand::NextFinal, has, cmds);
-    button(ui, "Next failure ⚠", AppCommand::NextFailure, has, cmds);
+    button(ui, "Next final", AppCommand::NextFinal, has, cmds);
+    button(ui, "Next failure", AppCommand::NextFailure, has, cmds);
     ui.separator();
     ui.add(
         egui::DragValue::new(speed)

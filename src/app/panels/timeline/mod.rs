@@ -438,7 +438,7 @@ fn record_tooltip(run: &Run, i: usize) -> String {
 
 fn invocation_tooltip(run: &Run, inv: &Invocation) -> String {
     let mut s = format!(
-        "invocation {} of {}: {}{}\n{} → {} ({} ms)\n{} record(s)",
+        "invocation {} of {}: {}{}\n{} to {} ({} ms)\n{} record(s)",
         inv.n,
         run.trace.invocations.len(),
         inv.kind.name(),

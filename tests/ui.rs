@@ -1,0 +1,195 @@
+//! The app, clicked through by label with egui_kittest (no GPU needed).
+#![cfg(feature = "gui")]
+
+use std::time::Duration;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use tumblescope::app::TumbleApp;
+use tumblescope::app::command::AppCommand;
+use tumblescope::app::state::StartupOptions;
+use tumblescope::sim::trace::Kind;
+
+type State = Option<TumbleApp>;
+
+fn harness() -> Harness<'static, State> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(
+            |ui, state: &mut State| {
+                let app = state.get_or_insert_with(|| {
+                    TumbleApp::new(ui.ctx(), None, StartupOptions { open: None, persist: false })
+                });
+                app.frame(ui);
+            },
+            None,
+        );
+    h.step();
+    settle(&mut h);
+    h
+}
+
+/// Waits for the background job, then lets the UI settle.
+fn settle(h: &mut Harness<'static, State>) {
+    for _ in 0..3 {
+        if let Some(app) = h.state_mut().as_mut() {
+            app.wait_for_job(Duration::from_secs(60));
+        }
+        h.run_steps(3);
+    }
+}
+
+fn app<'h>(h: &'h Harness<'static, State>) -> &'h TumbleApp {
+    h.state().as_ref().expect("app built")
+}
+
+#[test]
+fn starts_on_the_demo_with_the_first_invocation_selected() {
+    let h = harness();
+    let a = app(&h);
+    let run = a.run.as_ref().expect("demo ran");
+    assert_eq!(run.stream.shards.len(), 2);
+    assert_eq!(run.spec.settings.tumbling_window_s, 30);
+    assert_eq!(a.selected, Some(0));
+    let total = run.trace.invocations.len();
+    h.get_by_label(&format!("invocation 1 of {total}"));
+    h.get_by_label(&format!("Invocation 1 of {total}"));
+    h.get_by_label_contains("First batch of window");
+}
+
+#[test]
+fn next_button_and_arrow_key_advance_the_selection() {
+    let mut h = harness();
+    let total = app(&h).run.as_ref().unwrap().trace.invocations.len();
+    h.get_by_label("Next >").click();
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(1));
+    h.get_by_label(&format!("Invocation 2 of {total}"));
+    h.key_press(egui::Key::ArrowRight);
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(2));
+    h.get_by_label(&format!("invocation 3 of {total}"));
+    h.key_press(egui::Key::ArrowLeft);
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(1));
+}
+
+#[test]
+fn next_final_shows_a_final_invocation_with_the_previous_state_as_input() {
+    let mut h = harness();
+    h.get_by_label("Next final").click();
+    h.run_steps(2);
+    let a = app(&h);
+    let run = a.run.as_ref().unwrap();
+    let k = a.selected.unwrap() as usize;
+    let inv = &run.trace.invocations[k];
+    assert_eq!(inv.kind, Kind::Final);
+    assert_eq!(inv.record_count(), 0);
+    let previous = run.trace.invocations[..k]
+        .iter()
+        .rev()
+        .find(|i| i.shard == inv.shard)
+        .unwrap();
+    assert_eq!(previous.state_out.as_ref(), Some(&inv.state_in));
+    let sales = inv.state_in.to_json()["sales"].to_string();
+    let state_len = inv.state_in.json_len();
+    h.get_by_label("Records (0)");
+    h.get_by_label_contains("Final invocation of window");
+    h.get_by_label("isFinalInvokeForWindow: true   isWindowTerminatedEarly: false");
+    // The state tab shows the input state the previous invocation returned.
+    h.get_by_label("State").click();
+    h.run_steps(2);
+    h.get_by_label_contains(&format!("Input state ({state_len} bytes)"));
+    assert!(h.get_all_by_label(&sales).count() >= 1);
+}
+
+#[test]
+fn an_invalid_window_shows_the_range_error_and_keeps_the_last_good_run() {
+    let mut h = harness();
+    let before = app(&h).run.as_ref().unwrap().generation;
+    h.get_by_label("TumblingWindowInSeconds").set_value_accesskit(1000.0);
+    h.run_steps(3);
+    std::thread::sleep(Duration::from_millis(400));
+    h.run_steps(3);
+    h.get_by_label("TumblingWindowInSeconds = 1000 is out of range: valid range is 0–900 seconds (0 = no tumbling window)");
+    let a = app(&h);
+    assert_eq!(a.run.as_ref().unwrap().generation, before, "the last good run stays");
+    assert!(!a.busy());
+    h.get_by_label_contains("showing the last valid run");
+}
+
+#[test]
+fn a_file_opened_like_file_open_loads_and_simulates() {
+    let mut h = harness();
+    let dir = std::env::temp_dir().join(format!("ts-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("orders.jsonl");
+    let mut text = String::new();
+    for k in 0..50 {
+        text.push_str(&format!(
+            "{{\"timestamp\":{},\"partitionKey\":\"k{}\",\"data\":{{\"Item\":{{\"sales\":{}}}}}}}\n",
+            1_767_268_800 + k,
+            k % 3,
+            k
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    // File→Open's dialog answers with this very command.
+    h.state_mut().as_mut().unwrap().apply(AppCommand::OpenPath(path.clone()));
+    settle(&mut h);
+    let a = app(&h);
+    let run = a.run.as_ref().unwrap();
+    assert_eq!(run.stream.len(), 50);
+    assert_eq!(a.selected, Some(0));
+    assert_eq!(a.prefs.recent.first(), Some(&path));
+    let total: i64 = run
+        .trace
+        .windows
+        .iter()
+        .map(|w| w.final_state.as_ref().unwrap().to_json()["sales"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, (0..50).sum::<i64>());
+    assert!(h.get_all_by_label_contains("file: ").count() >= 1);
+
+    // A broken file: an error with file, line and column; the last good run stays.
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{\"timestamp\":1,\"partitionKey\":\"a\",\"data\":{}}\n{oops}\n").unwrap();
+    h.state_mut().as_mut().unwrap().apply(AppCommand::OpenPath(bad));
+    settle(&mut h);
+    let a = app(&h);
+    assert_eq!(a.run.as_ref().unwrap().stream.len(), 50);
+    assert!(a.status.is_error);
+    assert!(a.status.text.contains("bad.jsonl:2:2"), "{}", a.status.text);
+}
+
+#[test]
+fn scenarios_load_from_the_menu_command() {
+    let mut h = harness();
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(AppCommand::LoadScenario("running-total".into()));
+    settle(&mut h);
+    let run = app(&h).run.as_ref().unwrap();
+    let sums: Vec<i64> = run
+        .trace
+        .windows
+        .iter()
+        .map(|w| w.final_state.as_ref().unwrap().to_json()["sales"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sums, [6, 12, 10, 4]);
+    // Teaching mode from the setup panel.
+    h.get_by_label("Carry state across windows — NOT AWS, teaching mode").click();
+    h.run_steps(2);
+    std::thread::sleep(Duration::from_millis(400));
+    h.run_steps(2);
+    settle(&mut h);
+    let run = app(&h).run.as_ref().unwrap();
+    let sums: Vec<i64> = run
+        .trace
+        .windows
+        .iter()
+        .map(|w| w.final_state.as_ref().unwrap().to_json()["sales"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sums, [6, 18, 28, 32]);
+}
