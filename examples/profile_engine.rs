@@ -2,7 +2,10 @@
 use tumblescope::handlers::Handler as _;
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2_000_000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2_000_000);
     let opts = tumblescope::generate::GenOptions {
         count: n,
         interval_ms: 0.125,
@@ -12,7 +15,8 @@ fn main() {
     };
     let stream = tumblescope::generate::generate_stream(&opts, Default::default());
     let settings = tumblescope::settings::Settings::default();
-    let spec = tumblescope::handlers::builtin::BuiltinSpec::parse("builtin:sum:Item.sales").unwrap();
+    let spec =
+        tumblescope::handlers::builtin::BuiltinSpec::parse("builtin:sum:Item.sales").unwrap();
     calibrate(&stream);
     scan_only(&stream);
     scan_only(&stream);
@@ -23,7 +27,14 @@ fn main() {
         let prep = t.elapsed().as_secs_f64();
         let trace = tumblescope::sim::simulate(&stream, &settings, &mut h).unwrap();
         let dt = t.elapsed().as_secs_f64();
-        eprintln!("{} records, {} invocations: prepare {:.3} s, total {:.3} s, {:.1} M records/s", n, trace.invocations.len(), prep, dt - prep, n as f64 / (dt - prep) / 1e6);
+        eprintln!(
+            "{} records, {} invocations: prepare {:.3} s, total {:.3} s, {:.1} M records/s",
+            n,
+            trace.invocations.len(),
+            prep,
+            dt - prep,
+            n as f64 / (dt - prep) / 1e6
+        );
     }
 }
 
@@ -34,11 +45,17 @@ fn scan_only(stream: &tumblescope::stream::Stream) {
     let mut sum = 0.0;
     for i in 0..stream.len() {
         if let Ok(Some(raw)) = tumblescope::jsonpath::find(stream.payload(i), &path) {
-            sum += tumblescope::jsonpath::number_from_raw(raw).ok().flatten().unwrap_or(0.0);
+            sum += tumblescope::jsonpath::number_from_raw(raw)
+                .ok()
+                .flatten()
+                .unwrap_or(0.0);
         }
     }
     let dt = t.elapsed().as_secs_f64();
-    eprintln!("scan only: {:.1} ns/record (sum {sum})", dt * 1e9 / stream.len() as f64);
+    eprintln!(
+        "scan only: {:.1} ns/record (sum {sum})",
+        dt * 1e9 / stream.len() as f64
+    );
 }
 
 #[allow(dead_code)]
@@ -51,5 +68,9 @@ fn calibrate(stream: &tumblescope::stream::Stream) {
         }
     }
     let dt = t.elapsed().as_secs_f64();
-    eprintln!("byte loop: {:.1} ns/record ({:.2} ns/byte) (sum {sum})", dt * 1e9 / stream.len() as f64, dt * 1e9 / stream.payload.len() as f64);
+    eprintln!(
+        "byte loop: {:.1} ns/record ({:.2} ns/byte) (sum {sum})",
+        dt * 1e9 / stream.len() as f64,
+        dt * 1e9 / stream.payload.len() as f64
+    );
 }

@@ -341,8 +341,7 @@ fn generate(args: &GenerateArgs) -> Result<(), CliError> {
         .map_err(usage)?;
     let mut sink: Box<dyn std::io::Write> = match &args.output {
         Some(p) => Box::new(
-            std::fs::File::create(p)
-                .map_err(|e| failure(format!("{}: {e}", p.display())))?,
+            std::fs::File::create(p).map_err(|e| failure(format!("{}: {e}", p.display())))?,
         ),
         None => Box::new(std::io::stdout().lock()),
     };
@@ -369,17 +368,21 @@ fn load_stream(args: &RunArgs) -> Result<Stream, CliError> {
     }
     match &args.input {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+            let bytes =
+                std::fs::read(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
             let opts = OrdersOptions {
                 source: m.source,
                 shards: m.shards,
                 meta: m.meta(),
             };
-            read_orders(&bytes, &path.display().to_string(), &opts).map_err(|e| usage(e.to_string()))
+            read_orders(&bytes, &path.display().to_string(), &opts)
+                .map_err(|e| usage(e.to_string()))
         }
         None => {
-            let opts = args.gen_.options(m.source, m.shards, m.seed).map_err(usage)?;
+            let opts = args
+                .gen_
+                .options(m.source, m.shards, m.seed)
+                .map_err(usage)?;
             Ok(crate::generate::generate_stream(&opts, m.meta()))
         }
     }
@@ -395,7 +398,9 @@ pub fn default_handler_spec(source: Source) -> &'static str {
 
 fn run(args: &RunArgs) -> Result<(), CliError> {
     let settings = args.mapping.settings();
-    settings.check().map_err(|e| usage(format!("invalid settings:\n{e}")))?;
+    settings
+        .check()
+        .map_err(|e| usage(format!("invalid settings:\n{e}")))?;
     let stream = load_stream(args)?;
     let spec = args
         .handler
@@ -403,10 +408,11 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
         .unwrap_or_else(|| default_handler_spec(args.mapping.source).to_owned());
     let mut handler = crate::handlers::from_spec(&spec).map_err(usage)?;
     let started = std::time::Instant::now();
-    let trace = crate::sim::simulate(&stream, &settings, handler.as_mut()).map_err(|e| match e {
-        crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),
-        crate::sim::SimError::Handler(m) => usage(m),
-    })?;
+    let trace =
+        crate::sim::simulate(&stream, &settings, handler.as_mut()).map_err(|e| match e {
+            crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),
+            crate::sim::SimError::Handler(m) => usage(m),
+        })?;
     let took = started.elapsed();
     let out = match args.format {
         Format::Table => crate::export::results_table(&stream, &trace),
@@ -418,8 +424,8 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
         .write_all(out.as_bytes())
         .map_err(|e| failure(e.to_string()))?;
     if let Some(path) = &args.events {
-        let mut f = std::fs::File::create(path)
-            .map_err(|e| failure(format!("{}: {e}", path.display())))?;
+        let mut f =
+            std::fs::File::create(path).map_err(|e| failure(format!("{}: {e}", path.display())))?;
         crate::export::write_events_jsonl(&mut f, &stream, &settings, &trace)
             .map_err(|e| failure(format!("{}: {e}", path.display())))?;
     }

@@ -130,9 +130,8 @@ pub fn arrival_timestamp_text(ts_ms: i64) -> String {
 }
 
 fn raw(text: String) -> Box<RawValue> {
-    RawValue::from_string(text).unwrap_or_else(|_| {
-        RawValue::from_string("null".into()).expect("null is valid JSON")
-    })
+    RawValue::from_string(text)
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is valid JSON"))
 }
 
 /// One Kinesis record as it appears in `Records`.
@@ -560,7 +559,10 @@ mod tests {
 
     #[test]
     fn kinesis_sizes_are_exact() {
-        let s = stream(Source::Kinesis, &["a", "key with \"quotes\"", "ü", "k3", "k4"]);
+        let s = stream(
+            Source::Kinesis,
+            &["a", "key with \"quotes\"", "ü", "k3", "k4"],
+        );
         let sizer = Sizer::new(&s, 1);
         let ctx = EventContext::new(&s, 1);
         let settings = Settings::default();

@@ -39,7 +39,11 @@ fn result_row<'a>(stream: &'a Stream, w: &WindowResult) -> ResultRow<'a> {
 /// Results as a JSON array of `{shardId, windowStart, windowEnd, records, invocations,
 /// finalState}`, in shard then window order.
 pub fn results_json(stream: &Stream, trace: &Trace) -> String {
-    let rows: Vec<ResultRow<'_>> = trace.windows.iter().map(|w| result_row(stream, w)).collect();
+    let rows: Vec<ResultRow<'_>> = trace
+        .windows
+        .iter()
+        .map(|w| result_row(stream, w))
+        .collect();
     serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into()) + "\n"
 }
 
@@ -103,7 +107,13 @@ pub fn results_table(stream: &Stream, trace: &Trace) -> String {
             ]
         })
         .collect();
-    let header = ["shard", "window (UTC)", "records", "invocations", "final state"];
+    let header = [
+        "shard",
+        "window (UTC)",
+        "records",
+        "invocations",
+        "final state",
+    ];
     let mut width = header.map(|h| h.chars().count());
     for r in &rows {
         for (k, c) in r.iter().enumerate() {

@@ -87,7 +87,10 @@ impl KeyStrategy {
         };
         match kind {
             "fixed" => Ok(Self::Fixed {
-                key: arg.filter(|k| !k.is_empty()).unwrap_or("store-01").to_owned(),
+                key: arg
+                    .filter(|k| !k.is_empty())
+                    .unwrap_or("store-01")
+                    .to_owned(),
             }),
             "uniform" => Ok(Self::Uniform { n: n(arg)? }),
             "skewed" => Ok(Self::Skewed {
@@ -171,7 +174,10 @@ impl GenOptions {
             ));
         }
         if !(0.0..=1.0).contains(&self.jitter) {
-            return Err(format!("jitter = {} is out of range: valid range is 0–1", self.jitter));
+            return Err(format!(
+                "jitter = {} is out of range: valid range is 0–1",
+                self.jitter
+            ));
         }
         if self.sales_min > self.sales_max {
             return Err(format!(
@@ -180,7 +186,10 @@ impl GenOptions {
             ));
         }
         if !(1..=4096).contains(&self.shards) {
-            return Err(format!("shards = {} is out of range: valid range is 1–4096", self.shards));
+            return Err(format!(
+                "shards = {} is out of range: valid range is 1–4096",
+                self.shards
+            ));
         }
         let f = self.modify_fraction + self.remove_fraction;
         if !(0.0..=1.0).contains(&self.modify_fraction)
@@ -317,7 +326,8 @@ impl Iterator for Generator {
             Source::Dynamodb => {
                 let roll = self.rng.next_f64();
                 let modify = roll < self.opts.modify_fraction;
-                let remove = !modify && roll < self.opts.modify_fraction + self.opts.remove_fraction;
+                let remove =
+                    !modify && roll < self.opts.modify_fraction + self.opts.remove_fraction;
                 let target = if (modify || remove) && !self.recent.is_empty() {
                     let k = (self.rng.next_u64() % self.recent.len() as u64) as usize;
                     Some(k)
@@ -437,11 +447,7 @@ pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
     let view = meta.view_type;
     let mut b = StreamBuilder::new(opts.source, opts.shards, meta).payloads_are_json(true);
     // Route each distinct key once: MD5 per record would dominate generation.
-    let key_shards: Vec<u32> = gen_
-        .keys()
-        .iter()
-        .map(|k| b.route(k, None))
-        .collect();
+    let key_shards: Vec<u32> = gen_.keys().iter().map(|k| b.route(k, None)).collect();
     let n = usize::try_from(opts.count).unwrap_or(usize::MAX);
     b.reserve(n.min(1 << 28), n.min(1 << 28) * 56);
     let mut sales = Vec::with_capacity(n.min(1 << 28));
@@ -471,7 +477,10 @@ pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
     let mut cols = [sales];
     let stream = b.finish_with(&mut cols);
     let [sales] = cols;
-    let key = crate::handlers::builtin::column_key(&crate::jsonpath::Path::parse(sales_path(opts.source)), view);
+    let key = crate::handlers::builtin::column_key(
+        &crate::jsonpath::Path::parse(sales_path(opts.source)),
+        view,
+    );
     stream.columns.get_or_insert(&key, || sales);
     stream
 }
@@ -517,7 +526,10 @@ mod tests {
     fn skewed_keys_favour_the_first() {
         let orders: Vec<Order> = Generator::new(GenOptions {
             count: 4000,
-            keys: KeyStrategy::Skewed { n: 8, exponent: 1.5 },
+            keys: KeyStrategy::Skewed {
+                n: 8,
+                exponent: 1.5,
+            },
             ..Default::default()
         })
         .collect();
@@ -539,14 +551,20 @@ mod tests {
 
     #[test]
     fn key_strategies_parse() {
-        assert_eq!(KeyStrategy::parse("uniform:4"), Ok(KeyStrategy::Uniform { n: 4 }));
+        assert_eq!(
+            KeyStrategy::parse("uniform:4"),
+            Ok(KeyStrategy::Uniform { n: 4 })
+        );
         assert_eq!(
             KeyStrategy::parse("fixed:abc"),
             Ok(KeyStrategy::Fixed { key: "abc".into() })
         );
         assert_eq!(
             KeyStrategy::parse("skewed:10:2"),
-            Ok(KeyStrategy::Skewed { n: 10, exponent: 2.0 })
+            Ok(KeyStrategy::Skewed {
+                n: 10,
+                exponent: 2.0
+            })
         );
         assert!(KeyStrategy::parse("uniform:0").is_err());
         assert!(KeyStrategy::parse("random").is_err());
@@ -562,7 +580,10 @@ mod tests {
             ..Default::default()
         })
         .collect();
-        let modifies: Vec<&Order> = orders.iter().filter(|o| o.event_name == EventName::Modify).collect();
+        let modifies: Vec<&Order> = orders
+            .iter()
+            .filter(|o| o.event_name == EventName::Modify)
+            .collect();
         assert!(!modifies.is_empty());
         assert!(modifies.iter().all(|o| o.old_image.is_some()));
         assert!(orders.iter().any(|o| o.event_name == EventName::Remove));

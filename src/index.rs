@@ -208,7 +208,12 @@ impl RunIndex {
 }
 
 /// Running totals per shard for `path`; x is seconds since `t_min_ms`.
-pub fn build_series(trace: &Trace, shards: usize, t_min_ms: i64, path: &ValuePath) -> Vec<ShardSeries> {
+pub fn build_series(
+    trace: &Trace,
+    shards: usize,
+    t_min_ms: i64,
+    path: &ValuePath,
+) -> Vec<ShardSeries> {
     {
         let path = path.clone();
         let t0 = t_min_ms as f64 / 1000.0;
@@ -225,7 +230,11 @@ pub fn build_series(trace: &Trace, shards: usize, t_min_ms: i64, path: &ValuePat
                 Kind::Aggregate => {
                     let Some(out) = &inv.state_out else { continue };
                     let v = state_value(out, &path).unwrap_or(0.0);
-                    series[s].in_window.push(SeriesPoint { t_s, value: v, inv: k });
+                    series[s].in_window.push(SeriesPoint {
+                        t_s,
+                        value: v,
+                        inv: k,
+                    });
                     series[s].across_windows.push(SeriesPoint {
                         t_s,
                         value: closed_total[s] + v,
@@ -244,7 +253,11 @@ pub fn build_series(trace: &Trace, shards: usize, t_min_ms: i64, path: &ValuePat
                     if !carried {
                         closed_total[s] += v;
                     }
-                    series[s].in_window.push(SeriesPoint { t_s, value: 0.0, inv: k });
+                    series[s].in_window.push(SeriesPoint {
+                        t_s,
+                        value: 0.0,
+                        inv: k,
+                    });
                     series[s].across_windows.push(SeriesPoint {
                         t_s,
                         value: if carried { v } else { closed_total[s] },
@@ -254,6 +267,15 @@ pub fn build_series(trace: &Trace, shards: usize, t_min_ms: i64, path: &ValuePat
             }
         }
         series
+    }
+}
+
+/// A number as a person reads it: integers without a fraction, others with up to 3 decimals.
+pub fn format_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}")
     }
 }
 
@@ -300,14 +322,5 @@ mod tests {
             .map(|p| p.value)
             .collect();
         assert_eq!(at_finals, [6.0, 18.0, 28.0, 32.0]);
-    }
-}
-
-/// A number as a person reads it: integers without a fraction, others with up to 3 decimals.
-pub fn format_value(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.3}")
     }
 }

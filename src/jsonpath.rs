@@ -245,7 +245,9 @@ pub fn number_from_raw(raw: &[u8]) -> Result<Option<f64>, Unsupported> {
             if raw.contains(&b'\\') {
                 return Err(Unsupported);
             }
-            Ok(parse_numeric_text(std::str::from_utf8(&raw[1..raw.len() - 1]).map_err(|_| Unsupported)?))
+            Ok(parse_numeric_text(
+                std::str::from_utf8(&raw[1..raw.len() - 1]).map_err(|_| Unsupported)?,
+            ))
         }
         Some(b'-' | b'0'..=b'9') => Ok(fast_integer(raw).or_else(|| {
             std::str::from_utf8(raw)
@@ -335,15 +337,27 @@ mod tests {
     #[test]
     fn last_duplicate_wins_like_json_parse() {
         assert_eq!(via_scanner(r#"{"s":1,"s":2}"#, "s"), Some(Some(2.0)));
-        assert_eq!(via_scanner(r#"{"a":{"s":1},"a":{"t":2}}"#, "a.s"), Some(None));
-        assert_eq!(via_scanner(r#"{"a":{"s":1},"a":{"s":3}}"#, "a.s"), Some(Some(3.0)));
+        assert_eq!(
+            via_scanner(r#"{"a":{"s":1},"a":{"t":2}}"#, "a.s"),
+            Some(None)
+        );
+        assert_eq!(
+            via_scanner(r#"{"a":{"s":1},"a":{"s":3}}"#, "a.s"),
+            Some(Some(3.0))
+        );
         assert_eq!(via_scanner(r#"{"a":{"s":1},"a":5}"#, "a.s"), Some(None));
     }
 
     #[test]
     fn keys_inside_arrays_and_strings_are_not_on_the_path() {
-        assert_eq!(via_scanner(r#"{"x":[{"s":1}],"y":"{\"s\":2}"}"#, "s"), Some(None));
-        assert_eq!(via_scanner(r#"{"x":{"a":{"s":1}},"s":-7}"#, "s"), Some(Some(-7.0)));
+        assert_eq!(
+            via_scanner(r#"{"x":[{"s":1}],"y":"{\"s\":2}"}"#, "s"),
+            Some(None)
+        );
+        assert_eq!(
+            via_scanner(r#"{"x":{"a":{"s":1}},"s":-7}"#, "s"),
+            Some(Some(-7.0))
+        );
         assert_eq!(via_scanner(r#"{"s":1e2}"#, "s"), Some(Some(100.0)));
     }
 

@@ -50,7 +50,9 @@ impl std::str::FromStr for Source {
 }
 
 /// DynamoDB Streams record type.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum EventName {
     /// A new item.
@@ -249,7 +251,10 @@ mod tests {
 
     #[test]
     fn epoch_seconds_round_to_millis() {
-        assert_eq!(ms_from_epoch_seconds(1607497475.987), Some(1_607_497_475_987));
+        assert_eq!(
+            ms_from_epoch_seconds(1607497475.987),
+            Some(1_607_497_475_987)
+        );
         assert_eq!(ms_from_epoch_seconds(f64::NAN), None);
     }
 }

@@ -117,10 +117,7 @@ mod tests {
     fn three_shard_ranges_match_real_describe_stream_output() {
         // SEMANTICS §8.1, from `aws kinesis describe-stream` on a real 3-shard stream.
         let expected = [
-            (
-                "0",
-                "113427455640312821154458202477256070484",
-            ),
+            ("0", "113427455640312821154458202477256070484"),
             (
                 "113427455640312821154458202477256070485",
                 "226854911280625642308916404954512140969",

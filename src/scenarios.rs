@@ -165,7 +165,13 @@ pub fn all() -> Vec<Scenario> {
             title: "Sparse stream: windows close by grace",
             look_for: "An order every ~45 s: most windows hold one record and no later record arrives soon.\n\
                        The final invocation waits for the close grace (up to 2 minutes after the window ends).",
-            stream: StreamSpec::Generated(gen_(24, 45_000.0, 0.8, KeyStrategy::Uniform { n: 3 }, 1)),
+            stream: StreamSpec::Generated(gen_(
+                24,
+                45_000.0,
+                0.8,
+                KeyStrategy::Uniform { n: 3 },
+                1,
+            )),
             settings: Settings::default(),
             handler: "builtin:sum:Item.sales".into(),
         },

@@ -210,9 +210,10 @@ impl Settings {
             e.push(SettingError {
                 setting: "ParallelizationFactor",
                 value: self.parallelization_factor.to_string(),
-                rule: "must be 1 when TumblingWindowInSeconds > 0 (InvalidParameterValueException; \
+                rule:
+                    "must be 1 when TumblingWindowInSeconds > 0 (InvalidParameterValueException; \
                        the exact AWS message is not documented)"
-                    .into(),
+                        .into(),
             });
         } else if self.parallelization_factor > 1 {
             e.push(SettingError {
@@ -293,7 +294,9 @@ impl Settings {
     pub fn backoff_ms(&self, retry: u32) -> i64 {
         let base = i64::from(self.retry_backoff_ms);
         let doubled = base.saturating_mul(1i64 << retry.saturating_sub(1).min(30));
-        doubled.min(i64::from(self.retry_backoff_max_ms.max(self.retry_backoff_ms)))
+        doubled.min(i64::from(
+            self.retry_backoff_max_ms.max(self.retry_backoff_ms),
+        ))
     }
 
     /// Modelled duration of an invocation carrying `records` records.

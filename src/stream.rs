@@ -123,7 +123,10 @@ pub struct DdbColumns {
 /// Columns derived from payloads (a built-in's numeric field), computed once per stream and
 /// shared by every run on it: re-running after a settings change then costs only the engine.
 #[derive(Clone, Debug, Default)]
-pub struct ColumnCache(std::sync::Arc<std::sync::Mutex<Vec<(String, std::sync::Arc<Vec<f64>>)>>>);
+pub struct ColumnCache(std::sync::Arc<std::sync::Mutex<Vec<CachedColumn>>>);
+
+/// A derived column and the key it was computed for.
+type CachedColumn = (String, std::sync::Arc<Vec<f64>>);
 
 impl PartialEq for ColumnCache {
     fn eq(&self, _: &Self) -> bool {
@@ -141,7 +144,11 @@ impl ColumnCache {
     }
 
     /// The column under `key`, computing it with `make` the first time.
-    pub fn get_or_insert(&self, key: &str, make: impl FnOnce() -> Vec<f64>) -> std::sync::Arc<Vec<f64>> {
+    pub fn get_or_insert(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Vec<f64>,
+    ) -> std::sync::Arc<Vec<f64>> {
         if let Ok(cols) = self.0.lock()
             && let Some((_, col)) = cols.iter().find(|(k, _)| k == key)
         {
@@ -450,8 +457,7 @@ impl StreamBuilder {
             Some(seqs) => order.sort_by(|&a, &b| {
                 let (a, b) = (a as usize, b as usize);
                 self.shard[a].cmp(&self.shard[b]).then_with(|| {
-                    routing::compare_sequence_numbers(&seqs[a], &seqs[b])
-                        .then(a.cmp(&b))
+                    routing::compare_sequence_numbers(&seqs[a], &seqs[b]).then(a.cmp(&b))
                 })
             }),
             None => order.sort_by_key(|&i| (self.shard[i as usize], self.ts_ms[i as usize], i)),
@@ -459,7 +465,10 @@ impl StreamBuilder {
         let already_sorted = order.iter().enumerate().all(|(p, &i)| p == i as usize);
         if !already_sorted {
             for col in columns.iter_mut() {
-                *col = order.iter().map(|&i| col.get(i as usize).copied().unwrap_or(f64::NAN)).collect();
+                *col = order
+                    .iter()
+                    .map(|&i| col.get(i as usize).copied().unwrap_or(f64::NAN))
+                    .collect();
             }
         }
 
@@ -608,10 +617,8 @@ mod tests {
             let ts: Vec<i64> = shard.range.clone().map(|i| s.ts_ms[i]).collect();
             assert!(ts.windows(2).all(|w| w[0] <= w[1]));
             for i in shard.range.clone() {
-                let expected = routing::shard_for_hash(
-                    routing::kinesis_hash_key(s.partition_key(i)),
-                    3,
-                );
+                let expected =
+                    routing::shard_for_hash(routing::kinesis_hash_key(s.partition_key(i)), 3);
                 assert_eq!(s.shard_of(i) as u32, expected);
                 let payload: serde_json::Value = serde_json::from_slice(s.payload(i)).unwrap();
                 let idx = payload["i"].as_i64().unwrap();

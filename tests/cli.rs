@@ -20,7 +20,11 @@ fn generate_then_run_matches_run_on_generated_orders() {
         .arg(&orders)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&orders).unwrap();
     assert_eq!(text.lines().count(), 500);
 
@@ -29,7 +33,11 @@ fn generate_then_run_matches_run_on_generated_orders() {
         .arg(&orders)
         .output()
         .unwrap();
-    assert!(from_file.status.success(), "{}", String::from_utf8_lossy(&from_file.stderr));
+    assert!(
+        from_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
     let generated = bin()
         .args(["run", "--format", "json", "--count", "500", "--seed", "7"])
         .output()
@@ -39,17 +47,36 @@ fn generate_then_run_matches_run_on_generated_orders() {
     let rows: serde_json::Value = serde_json::from_slice(&generated.stdout).unwrap();
     let rows = rows.as_array().unwrap();
     assert!(!rows.is_empty());
-    let keys: Vec<&str> = rows[0].as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = rows[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
-        ["shardId", "windowStart", "windowEnd", "records", "invocations", "finalState"]
+        [
+            "shardId",
+            "windowStart",
+            "windowEnd",
+            "records",
+            "invocations",
+            "finalState"
+        ]
     );
     let records: u64 = rows.iter().map(|r| r["records"].as_u64().unwrap()).sum();
     assert_eq!(records, 500);
-    let total: i64 = rows.iter().map(|r| r["finalState"]["sales"].as_i64().unwrap()).sum();
+    let total: i64 = rows
+        .iter()
+        .map(|r| r["finalState"]["sales"].as_i64().unwrap())
+        .sum();
     let expected: i64 = text
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["data"]["Item"]["sales"].as_i64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["data"]["Item"]["sales"]
+                .as_i64()
+                .unwrap()
+        })
         .sum();
     assert_eq!(total, expected);
 }
@@ -59,7 +86,9 @@ fn output_is_byte_stable_and_events_follow_the_format() {
     let events = tmp("events.jsonl");
     let run = || {
         bin()
-            .args(["run", "--count", "300", "--shards", "3", "--format", "csv", "--events"])
+            .args([
+                "run", "--count", "300", "--shards", "3", "--format", "csv", "--events",
+            ])
             .arg(&events)
             .output()
             .unwrap()
@@ -70,14 +99,28 @@ fn output_is_byte_stable_and_events_follow_the_format() {
     assert!(a.status.success());
     assert_eq!(a.stdout, b.stdout);
     assert_eq!(first_events, std::fs::read(&events).unwrap());
-    assert!(String::from_utf8_lossy(&a.stdout).starts_with("shardId,windowStart,windowEnd,records,invocations,finalState\n"));
+    assert!(
+        String::from_utf8_lossy(&a.stdout)
+            .starts_with("shardId,windowStart,windowEnd,records,invocations,finalState\n")
+    );
 
     let text = String::from_utf8(first_events).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let keys: Vec<&str> = lines[0].as_object().unwrap().keys().map(String::as_str).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
-        ["n", "shardId", "kind", "attempt", "startMs", "endMs", "event", "response", "error", "logs", "writes"]
+        [
+            "n", "shardId", "kind", "attempt", "startMs", "endMs", "event", "response", "error",
+            "logs", "writes"
+        ]
     );
     for (k, l) in lines.iter().enumerate() {
         assert_eq!(l["n"], k + 1);
@@ -89,7 +132,10 @@ fn output_is_byte_stable_and_events_follow_the_format() {
         assert_eq!(f["event"]["Records"], serde_json::json!([]));
         assert_eq!(f["event"]["isFinalInvokeForWindow"], true);
         assert_eq!(f["writes"][0]["table"], "tumblescope-results");
-        assert_eq!(f["writes"][0]["item"]["sales"], f["event"]["state"]["sales"]);
+        assert_eq!(
+            f["writes"][0]["item"]["sales"],
+            f["event"]["state"]["sales"]
+        );
     }
 }
 
@@ -98,14 +144,26 @@ fn bad_settings_exit_2_with_the_valid_range() {
     let out = bin().args(["run", "--window", "901"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("TumblingWindowInSeconds = 901 is out of range: valid range is 0–900"), "{err}");
+    assert!(
+        err.contains("TumblingWindowInSeconds = 901 is out of range: valid range is 0–900"),
+        "{err}"
+    );
 
-    let out = bin().args(["run", "--batch-size", "0", "--parallelization-factor", "3"]).output().unwrap();
+    let out = bin()
+        .args(["run", "--batch-size", "0", "--parallelization-factor", "3"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("BatchSize = 0") && err.contains("ParallelizationFactor = 3"), "{err}");
+    assert!(
+        err.contains("BatchSize = 0") && err.contains("ParallelizationFactor = 3"),
+        "{err}"
+    );
 
-    let out = bin().args(["run", "--handler", "builtin:median:x"]).output().unwrap();
+    let out = bin()
+        .args(["run", "--handler", "builtin:median:x"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -117,18 +175,32 @@ fn bad_input_exits_2_with_file_line_and_column() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.jsonl:2:"), "{err}");
-    let out = bin().args(["run", "--input", "/nonexistent/orders.jsonl"]).output().unwrap();
+    let out = bin()
+        .args(["run", "--input", "/nonexistent/orders.jsonl"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn dynamodb_runs_with_its_own_default_handler() {
     let out = bin()
-        .args(["run", "--source", "dynamodb", "--count", "200", "--format", "json"])
+        .args([
+            "run", "--source", "dynamodb", "--count", "200", "--format", "json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(rows[0]["shardId"].as_str().unwrap().starts_with("shardId-0000000"));
+    assert!(
+        rows[0]["shardId"]
+            .as_str()
+            .unwrap()
+            .starts_with("shardId-0000000")
+    );
     assert!(rows[0]["finalState"]["sales"].is_number());
 }

@@ -32,7 +32,11 @@ fn point_of_sale_burst_checked_by_hand() {
     // t=0: the first record is visible at the first poll: a batch of one.
     assert_eq!(inv[0].start_ms, T0);
     assert_eq!(inv[0].records, 0..1);
-    assert_eq!(inv[0].end_ms, T0 + 9, "8 ms base + 100 µs per record, rounded up");
+    assert_eq!(
+        inv[0].end_ms,
+        T0 + 9,
+        "8 ms base + 100 µs per record, rounded up"
+    );
     assert!(inv[0].state_in.is_empty());
     // That read returned records, so Lambda reads again as soon as Kinesis allows (5 reads per
     // second per shard): every 200 ms, each read returning the two records that arrived since.
@@ -59,7 +63,10 @@ fn point_of_sale_burst_checked_by_hand() {
 
     assert_eq!(trace.windows.len(), 1);
     let w = &trace.windows[0];
-    assert_eq!((w.records, w.invocations, w.status), (100, 52, WindowStatus::Closed));
+    assert_eq!(
+        (w.records, w.invocations, w.status),
+        (100, 52, WindowStatus::Closed)
+    );
     assert_eq!(iso_seconds(w.window.end_ms), "2026-01-01T12:00:30Z");
 }
 
@@ -145,10 +152,16 @@ fn running_total_resets_per_window_unless_teaching_mode() {
     assert_eq!(carried.len(), 3, "first invocation of windows 2-4");
 }
 
-fn fail_on(seq_index: usize) -> impl FnMut(&tumblescope::handlers::Request<'_>) -> Option<Invoked> + Send {
+fn fail_on(
+    seq_index: usize,
+) -> impl FnMut(&tumblescope::handlers::Request<'_>) -> Option<Invoked> + Send {
     move |req| {
-        (!req.is_final && req.records.contains(&seq_index))
-            .then(|| Invoked::err(HandlerError::new("Error", format!("bad record {seq_index}"))))
+        (!req.is_final && req.records.contains(&seq_index)).then(|| {
+            Invoked::err(HandlerError::new(
+                "Error",
+                format!("bad record {seq_index}"),
+            ))
+        })
     }
 }
 
@@ -169,7 +182,11 @@ fn failures_are_retried_then_discarded_and_the_window_goes_on() {
     assert_eq!(inv[1].records, 1..2, "{r:#?}");
     assert_eq!((inv[2].attempt, inv[2].start_ms), (2, T0 + 2_009 + 1_000));
     assert_eq!((inv[3].attempt, inv[3].start_ms), (3, T0 + 3_018 + 2_000));
-    assert!(inv[1..4].iter().all(|i| i.state_in == inv[0].state_out.clone().unwrap()));
+    assert!(
+        inv[1..4]
+            .iter()
+            .all(|i| i.state_in == inv[0].state_out.clone().unwrap())
+    );
     assert_eq!(trace.discards.len(), 1);
     assert_eq!(trace.discards[0].condition, "RetryAttemptsExhausted");
     assert_eq!(trace.discards[0].records, 1..2);
@@ -218,7 +235,10 @@ fn bisect_isolates_the_failing_record() {
     );
     assert_eq!(trace.discards.len(), 1);
     assert_eq!(trace.discards[0].records, 5..6);
-    assert_eq!(state_sales(trace.windows[0].final_state.as_ref().unwrap()), 7);
+    assert_eq!(
+        state_sales(trace.windows[0].final_state.as_ref().unwrap()),
+        7
+    );
 }
 
 #[test]
@@ -248,7 +268,10 @@ fn partial_batch_failures_redeliver_from_the_first_failed_record() {
     assert_eq!(inv[1].attempt, 2);
     // Q7 default: the returned state is kept.
     assert_eq!(state_sales(&inv[1].state_in), 3);
-    assert_eq!(state_sales(trace.windows[0].final_state.as_ref().unwrap()), 5);
+    assert_eq!(
+        state_sales(trace.windows[0].final_state.as_ref().unwrap()),
+        5
+    );
 }
 
 #[test]
@@ -287,11 +310,19 @@ fn a_final_without_state_is_accepted_unless_strict() {
     };
     let mut h = Scripted::new("builtin:sum:Item.sales", script);
     let trace = sim::simulate(&stream, &strict, &mut h).unwrap();
-    let finals: Vec<_> = trace.invocations.iter().filter(|i| i.kind == Kind::Final).collect();
+    let finals: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Final)
+        .collect();
     assert_eq!(finals.len(), 3);
     assert!(finals.iter().all(|i| i.status == Status::Failed));
     assert_eq!(trace.stalls.len(), 1);
-    assert!(trace.stalls[0].reason.contains("final invocation failed 3 times"));
+    assert!(
+        trace.stalls[0]
+            .reason
+            .contains("final invocation failed 3 times")
+    );
 }
 
 #[test]
@@ -304,11 +335,18 @@ fn state_over_one_mebibyte_terminates_the_window_early() {
             return Some(Invoked::ok(Response::from_json(json!({"state": {}}))));
         }
         let mut m = req.state.to_json();
-        m.insert(format!("k{}", req.records.start), json!("x".repeat(200_000)));
+        m.insert(
+            format!("k{}", req.records.start),
+            json!("x".repeat(200_000)),
+        );
         Some(Invoked::ok(Response::with_state(State::from_map(m))))
     });
     let trace = sim::simulate(&stream, &Settings::default(), &mut h).unwrap();
-    let early: Vec<_> = trace.invocations.iter().filter(|i| i.kind == Kind::Early).collect();
+    let early: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Early)
+        .collect();
     assert_eq!(early.len(), 1, "{:#?}", render(&trace));
     let e = early[0];
     assert!(e.is_early && e.is_final, "Q3 default: also final");
@@ -365,7 +403,11 @@ fn batches_respect_batch_size_and_the_6_mb_payload() {
         b.push(tumblescope::stream::InputRecord {
             ts_ms: T0 + 500,
             partition_key: "a".into(),
-            data: format!(r#"{{"Item":{{"sales":{k},"pad":"{}"}}}}"#, "p".repeat(100_000)).into_bytes(),
+            data: format!(
+                r#"{{"Item":{{"sales":{k},"pad":"{}"}}}}"#,
+                "p".repeat(100_000)
+            )
+            .into_bytes(),
             ..Default::default()
         });
     }
@@ -376,7 +418,11 @@ fn batches_respect_batch_size_and_the_6_mb_payload() {
     };
     let trace = run(&stream, &settings, "builtin:sum:Item.sales");
     let mut total = 0;
-    for inv in trace.invocations.iter().filter(|i| i.kind == Kind::Aggregate) {
+    for inv in trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Aggregate)
+    {
         let len = inv.request(&stream, &settings).event_json().len();
         assert!(len <= tumblescope::event::MAX_PAYLOAD_BYTES, "{len}");
         total += inv.record_count();
@@ -386,7 +432,18 @@ fn batches_respect_batch_size_and_the_6_mb_payload() {
         }
     }
     assert_eq!(total, 300);
-    assert!(trace.invocations.iter().any(|i| i.reason == Reason::PayloadLimit), "{:#?}", trace.invocations.iter().map(|i| (i.records.clone(), i.reason)).collect::<Vec<_>>());
+    assert!(
+        trace
+            .invocations
+            .iter()
+            .any(|i| i.reason == Reason::PayloadLimit),
+        "{:#?}",
+        trace
+            .invocations
+            .iter()
+            .map(|i| (i.records.clone(), i.reason))
+            .collect::<Vec<_>>()
+    );
 
     let small = Settings {
         batch_size: 7,
@@ -406,11 +463,23 @@ fn without_windows_batches_are_stateless() {
     };
     let stream = burst();
     let trace = run(&stream, &settings, "builtin:sum:Item.sales");
-    assert!(trace.invocations.iter().all(|i| i.kind == Kind::Aggregate && i.window.is_none()));
+    assert!(
+        trace
+            .invocations
+            .iter()
+            .all(|i| i.kind == Kind::Aggregate && i.window.is_none())
+    );
     assert_eq!(trace.invocations.len(), 51);
-    let ev: serde_json::Value =
-        serde_json::from_str(&trace.invocations[0].request(&stream, &settings).event_json()).unwrap();
-    assert_eq!(ev.as_object().unwrap().keys().collect::<Vec<_>>(), ["Records"]);
+    let ev: serde_json::Value = serde_json::from_str(
+        &trace.invocations[0]
+            .request(&stream, &settings)
+            .event_json(),
+    )
+    .unwrap();
+    assert_eq!(
+        ev.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["Records"]
+    );
     let written: i64 = trace
         .invocations
         .iter()
@@ -434,7 +503,10 @@ fn dynamodb_polls_four_times_a_second_and_windows_on_whole_seconds() {
         let from_buffer_possible = prev_end.get(&inv.shard) == Some(&inv.start_ms);
         let is_read = match inv.kind {
             Kind::Final => inv.reason == Reason::NextWindowRecord,
-            _ => inv.attempt == 1 && (!from_buffer_possible || read.is_none_or(|r| inv.start_ms - r >= 250)),
+            _ => {
+                inv.attempt == 1
+                    && (!from_buffer_possible || read.is_none_or(|r| inv.start_ms - r >= 250))
+            }
         };
         if is_read {
             if let Some(r) = read {
@@ -446,7 +518,9 @@ fn dynamodb_polls_four_times_a_second_and_windows_on_whole_seconds() {
     }
     // DynamoDB windows on ApproximateCreationDateTime, whole seconds.
     let ev: serde_json::Value = serde_json::from_str(
-        &trace.invocations[0].request(&stream, &scenario.settings).event_json(),
+        &trace.invocations[0]
+            .request(&stream, &scenario.settings)
+            .event_json(),
     )
     .unwrap();
     assert!(ev["Records"][0]["dynamodb"]["ApproximateCreationDateTime"].is_i64());
@@ -461,7 +535,11 @@ fn dynamodb_polls_four_times_a_second_and_windows_on_whole_seconds() {
     let got: i64 = trace
         .windows
         .iter()
-        .map(|w| w.final_state.as_ref().unwrap().to_json()["sales"].as_i64().unwrap_or(0))
+        .map(|w| {
+            w.final_state.as_ref().unwrap().to_json()["sales"]
+                .as_i64()
+                .unwrap_or(0)
+        })
         .sum();
     assert_eq!(got, expected);
 }
@@ -488,8 +566,16 @@ fn late_timestamps_join_the_open_window() {
     assert_eq!(stream.backwards, [1]);
     let trace = run(&stream, &Settings::default(), "builtin:sum:Item.sales");
     assert_eq!(trace.windows.len(), 1);
-    assert_eq!(state_sales(trace.windows[0].final_state.as_ref().unwrap()), 7);
-    assert!(trace.invocations.iter().any(|i| i.flags & flags::LATE_RECORDS != 0));
+    assert_eq!(
+        state_sales(trace.windows[0].final_state.as_ref().unwrap()),
+        7
+    );
+    assert!(
+        trace
+            .invocations
+            .iter()
+            .any(|i| i.flags & flags::LATE_RECORDS != 0)
+    );
 }
 
 #[test]
@@ -500,11 +586,17 @@ fn fault_injection_scenario_discards_only_failing_records() {
     assert!(!trace.discards.is_empty());
     let mut discarded = 0;
     for d in &trace.discards {
-        assert_eq!(d.records.len(), 1, "bisect narrows down to the failing record");
+        assert_eq!(
+            d.records.len(),
+            1,
+            "bisect narrows down to the failing record"
+        );
         assert!(sales(&stream, d.records.start as usize..d.records.end as usize) >= 99);
         discarded += 1;
     }
-    let failing = (0..stream.len()).filter(|&i| sales(&stream, i..i + 1) >= 99).count();
+    let failing = (0..stream.len())
+        .filter(|&i| sales(&stream, i..i + 1) >= 99)
+        .count();
     assert_eq!(discarded, failing);
     let total: i64 = trace
         .windows
@@ -530,7 +622,11 @@ fn big_state_scenario_terminates_early() {
         .flat_map(|i| i.writes())
         .map(|w| w.item["sales"].as_object().unwrap().len())
         .sum();
-    assert_eq!(total_writes, stream.len(), "every order stored once, early or final");
+    assert_eq!(
+        total_writes,
+        stream.len(),
+        "every order stored once, early or final"
+    );
 }
 
 #[test]
@@ -555,5 +651,9 @@ fn invalid_settings_are_rejected_with_the_range() {
         ..Settings::default()
     };
     let err = sim::simulate(&stream, &settings, &mut builtin("builtin:count")).unwrap_err();
-    assert!(err.to_string().contains("TumblingWindowInSeconds = 1000 is out of range: valid range is 0–900"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("TumblingWindowInSeconds = 1000 is out of range: valid range is 0–900"),
+        "{err}"
+    );
 }

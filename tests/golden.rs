@@ -22,20 +22,44 @@ fn event(stream: &Stream, settings: &Settings, trace: &Trace, n: u32) -> String 
 
 #[test]
 fn kinesis_aggregate_and_final_events() {
-    let stream = kinesis(2, &[(1_250, "store-01", 42), (2_700, "store-01", 8), (2_100, "store-02", 5)]);
+    let stream = kinesis(
+        2,
+        &[
+            (1_250, "store-01", 42),
+            (2_700, "store-01", 8),
+            (2_100, "store-02", 5),
+        ],
+    );
     let settings = Settings::default();
     let trace = run(&stream, &settings, "builtin:sum:Item.sales");
-    let first = trace.invocations.iter().find(|i| i.kind == Kind::Aggregate).unwrap();
-    insta::assert_snapshot!("kinesis_aggregate", event(&stream, &settings, &trace, first.n));
+    let first = trace
+        .invocations
+        .iter()
+        .find(|i| i.kind == Kind::Aggregate)
+        .unwrap();
+    insta::assert_snapshot!(
+        "kinesis_aggregate",
+        event(&stream, &settings, &trace, first.n)
+    );
     let second = trace
         .invocations
         .iter()
         .find(|i| i.kind == Kind::Aggregate && i.shard == first.shard && i.n > first.n)
         .unwrap();
-    insta::assert_snapshot!("kinesis_aggregate_with_state", event(&stream, &settings, &trace, second.n));
-    let fin = trace.invocations.iter().find(|i| i.kind == Kind::Final).unwrap();
+    insta::assert_snapshot!(
+        "kinesis_aggregate_with_state",
+        event(&stream, &settings, &trace, second.n)
+    );
+    let fin = trace
+        .invocations
+        .iter()
+        .find(|i| i.kind == Kind::Final)
+        .unwrap();
     insta::assert_snapshot!("kinesis_final", event(&stream, &settings, &trace, fin.n));
-    insta::assert_snapshot!("kinesis_final_response", pretty(&fin.response_json().to_string()));
+    insta::assert_snapshot!(
+        "kinesis_final_response",
+        pretty(&fin.response_json().to_string())
+    );
 }
 
 #[test]
@@ -50,8 +74,15 @@ fn kinesis_early_termination_event() {
         })
     });
     let trace = sim::simulate(&stream, &settings, &mut h).unwrap();
-    let early = trace.invocations.iter().find(|i| i.kind == Kind::Early).unwrap();
-    let text = early.request(&stream, &settings).event_json().replace(&"x".repeat(1_048_576), "x…");
+    let early = trace
+        .invocations
+        .iter()
+        .find(|i| i.kind == Kind::Early)
+        .unwrap();
+    let text = early
+        .request(&stream, &settings)
+        .event_json()
+        .replace(&"x".repeat(1_048_576), "x…");
     insta::assert_snapshot!("kinesis_early", pretty(&text));
 }
 
@@ -84,11 +115,28 @@ fn dynamodb_events() {
     let stream = b.finish();
     let settings = Settings::default();
     let trace = run(&stream, &settings, "builtin:sum:sales:events=INSERT");
-    let agg: Vec<_> = trace.invocations.iter().filter(|i| i.kind == Kind::Aggregate).collect();
-    insta::assert_snapshot!("dynamodb_insert", event(&stream, &settings, &trace, agg[0].n));
-    insta::assert_snapshot!("dynamodb_modify", event(&stream, &settings, &trace, agg[1].n));
-    insta::assert_snapshot!("dynamodb_remove", event(&stream, &settings, &trace, agg[2].n));
-    let fin = trace.invocations.iter().find(|i| i.kind == Kind::Final).unwrap();
+    let agg: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Aggregate)
+        .collect();
+    insta::assert_snapshot!(
+        "dynamodb_insert",
+        event(&stream, &settings, &trace, agg[0].n)
+    );
+    insta::assert_snapshot!(
+        "dynamodb_modify",
+        event(&stream, &settings, &trace, agg[1].n)
+    );
+    insta::assert_snapshot!(
+        "dynamodb_remove",
+        event(&stream, &settings, &trace, agg[2].n)
+    );
+    let fin = trace
+        .invocations
+        .iter()
+        .find(|i| i.kind == Kind::Final)
+        .unwrap();
     insta::assert_snapshot!("dynamodb_final", event(&stream, &settings, &trace, fin.n));
 }
 
@@ -130,7 +178,16 @@ fn results_formats() {
     let scenario = tumblescope::scenarios::by_id("running-total").unwrap();
     let stream = scenario.stream.build(Default::default());
     let trace = run(&stream, &scenario.settings, &scenario.handler);
-    insta::assert_snapshot!("results_json", tumblescope::export::results_json(&stream, &trace));
-    insta::assert_snapshot!("results_csv", tumblescope::export::results_csv(&stream, &trace));
-    insta::assert_snapshot!("results_table", tumblescope::export::results_table(&stream, &trace));
+    insta::assert_snapshot!(
+        "results_json",
+        tumblescope::export::results_json(&stream, &trace)
+    );
+    insta::assert_snapshot!(
+        "results_csv",
+        tumblescope::export::results_csv(&stream, &trace)
+    );
+    insta::assert_snapshot!(
+        "results_table",
+        tumblescope::export::results_table(&stream, &trace)
+    );
 }

@@ -16,7 +16,14 @@ use tumblescope::stream::Stream;
 fn arb_stream() -> impl Strategy<Value = Stream> {
     (
         0u64..250,
-        prop_oneof![Just(0.3f64), Just(10.0), Just(200.0), Just(900.0), Just(4_000.0), Just(40_000.0)],
+        prop_oneof![
+            Just(0.3f64),
+            Just(10.0),
+            Just(200.0),
+            Just(900.0),
+            Just(4_000.0),
+            Just(40_000.0)
+        ],
         0.0f64..=1.0,
         1u32..=4,
         1u32..=6,
@@ -89,7 +96,11 @@ fn total_sales(stream: &Stream) -> f64 {
         .sum()
 }
 
-fn check_invariants(stream: &Stream, settings: &Settings, trace: &Trace) -> Result<(), TestCaseError> {
+fn check_invariants(
+    stream: &Stream,
+    settings: &Settings,
+    trace: &Trace,
+) -> Result<(), TestCaseError> {
     let len = settings.window_ms().unwrap();
     prop_assert!(trace.stalls.is_empty() && trace.discards.is_empty());
     prop_assert!(trace.invocations.iter().all(|i| i.status == Status::Ok));
@@ -103,25 +114,46 @@ fn check_invariants(stream: &Stream, settings: &Settings, trace: &Trace) -> Resu
     let mut last_end = vec![i64::MIN; stream.shards.len()];
     for inv in &trace.invocations {
         let shard = inv.shard as usize;
-        prop_assert!(inv.start_ms >= last_end[shard], "one invocation at a time per shard");
+        prop_assert!(
+            inv.start_ms >= last_end[shard],
+            "one invocation at a time per shard"
+        );
         last_end[shard] = inv.end_ms;
         let range = inv.record_range();
         if range.is_empty() {
             continue;
         }
-        prop_assert_eq!(range.start, next_on_shard[shard], "records in sequence order");
+        prop_assert_eq!(
+            range.start,
+            next_on_shard[shard],
+            "records in sequence order"
+        );
         next_on_shard[shard] = range.end;
         let shard_range = &stream.shards[shard].range;
-        prop_assert!(shard_range.start <= range.start && range.end <= shard_range.end, "one shard per batch");
+        prop_assert!(
+            shard_range.start <= range.start && range.end <= shard_range.end,
+            "one shard per batch"
+        );
         prop_assert!(range.len() <= settings.batch_size as usize);
         let w = inv.window.unwrap();
         for i in range {
             delivered[i] += 1;
-            prop_assert_eq!(Window::containing(stream.ts_ms[i], len), w, "one window per batch");
-            prop_assert!(stream.ts_ms[i] <= inv.start_ms, "no record before it arrived");
+            prop_assert_eq!(
+                Window::containing(stream.ts_ms[i], len),
+                w,
+                "one window per batch"
+            );
+            prop_assert!(
+                stream.ts_ms[i] <= inv.start_ms,
+                "no record before it arrived"
+            );
         }
     }
-    prop_assert!(delivered.iter().all(|&d| d == 1), "delivered: {:?}", delivered);
+    prop_assert!(
+        delivered.iter().all(|&d| d == 1),
+        "delivered: {:?}",
+        delivered
+    );
 
     // Exactly one final per non-empty (shard, window), after all its records; state threading.
     let mut finals: BTreeMap<(u32, i64), u32> = BTreeMap::new();
@@ -151,7 +183,13 @@ fn check_invariants(stream: &Stream, settings: &Settings, trace: &Trace) -> Resu
             non_empty.insert((s as u32, Window::containing(stream.ts_ms[i], len).start_ms));
         }
     }
-    prop_assert_eq!(finals.keys().copied().collect::<std::collections::BTreeSet<_>>(), non_empty);
+    prop_assert_eq!(
+        finals
+            .keys()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        non_empty
+    );
     prop_assert!(finals.values().all(|&c| c == 1));
 
     // Sum of final states = input total.
@@ -159,7 +197,11 @@ fn check_invariants(stream: &Stream, settings: &Settings, trace: &Trace) -> Resu
     let total: f64 = trace
         .windows
         .iter()
-        .map(|w| w.final_state.as_ref().unwrap().to_json()[key].as_f64().unwrap())
+        .map(|w| {
+            w.final_state.as_ref().unwrap().to_json()[key]
+                .as_f64()
+                .unwrap()
+        })
         .sum();
     prop_assert_eq!(total, total_sales(stream));
     Ok(())

@@ -18,7 +18,14 @@ fn harness() -> Harness<'static, State> {
         .build_ui_state(
             |ui, state: &mut State| {
                 let app = state.get_or_insert_with(|| {
-                    TumbleApp::new(ui.ctx(), None, StartupOptions { open: None, persist: false })
+                    TumbleApp::new(
+                        ui.ctx(),
+                        None,
+                        StartupOptions {
+                            open: None,
+                            persist: false,
+                        },
+                    )
                 });
                 app.frame(ui);
             },
@@ -107,13 +114,18 @@ fn next_final_shows_a_final_invocation_with_the_previous_state_as_input() {
 fn an_invalid_window_shows_the_range_error_and_keeps_the_last_good_run() {
     let mut h = harness();
     let before = app(&h).run.as_ref().unwrap().generation;
-    h.get_by_label("TumblingWindowInSeconds").set_value_accesskit(1000.0);
+    h.get_by_label("TumblingWindowInSeconds")
+        .set_value_accesskit(1000.0);
     h.run_steps(3);
     std::thread::sleep(Duration::from_millis(400));
     h.run_steps(3);
     h.get_by_label("TumblingWindowInSeconds = 1000 is out of range: valid range is 0–900 seconds (0 = no tumbling window)");
     let a = app(&h);
-    assert_eq!(a.run.as_ref().unwrap().generation, before, "the last good run stays");
+    assert_eq!(
+        a.run.as_ref().unwrap().generation,
+        before,
+        "the last good run stays"
+    );
     assert!(!a.busy());
     h.get_by_label_contains("showing the last valid run");
 }
@@ -135,7 +147,10 @@ fn a_file_opened_like_file_open_loads_and_simulates() {
     }
     std::fs::write(&path, text).unwrap();
     // File→Open's dialog answers with this very command.
-    h.state_mut().as_mut().unwrap().apply(AppCommand::OpenPath(path.clone()));
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(AppCommand::OpenPath(path.clone()));
     settle(&mut h);
     let a = app(&h);
     let run = a.run.as_ref().unwrap();
@@ -146,15 +161,26 @@ fn a_file_opened_like_file_open_loads_and_simulates() {
         .trace
         .windows
         .iter()
-        .map(|w| w.final_state.as_ref().unwrap().to_json()["sales"].as_i64().unwrap())
+        .map(|w| {
+            w.final_state.as_ref().unwrap().to_json()["sales"]
+                .as_i64()
+                .unwrap()
+        })
         .sum();
     assert_eq!(total, (0..50).sum::<i64>());
     assert!(h.get_all_by_label_contains("file: ").count() >= 1);
 
     // A broken file: an error with file, line and column; the last good run stays.
     let bad = dir.join("bad.jsonl");
-    std::fs::write(&bad, "{\"timestamp\":1,\"partitionKey\":\"a\",\"data\":{}}\n{oops}\n").unwrap();
-    h.state_mut().as_mut().unwrap().apply(AppCommand::OpenPath(bad));
+    std::fs::write(
+        &bad,
+        "{\"timestamp\":1,\"partitionKey\":\"a\",\"data\":{}}\n{oops}\n",
+    )
+    .unwrap();
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(AppCommand::OpenPath(bad));
     settle(&mut h);
     let a = app(&h);
     assert_eq!(a.run.as_ref().unwrap().stream.len(), 50);
@@ -175,11 +201,16 @@ fn scenarios_load_from_the_menu_command() {
         .trace
         .windows
         .iter()
-        .map(|w| w.final_state.as_ref().unwrap().to_json()["sales"].as_i64().unwrap())
+        .map(|w| {
+            w.final_state.as_ref().unwrap().to_json()["sales"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(sums, [6, 12, 10, 4]);
     // Teaching mode from the setup panel.
-    h.get_by_label("Carry state across windows — NOT AWS, teaching mode").click();
+    h.get_by_label("Carry state across windows — NOT AWS, teaching mode")
+        .click();
     h.run_steps(2);
     std::thread::sleep(Duration::from_millis(400));
     h.run_steps(2);
@@ -189,7 +220,11 @@ fn scenarios_load_from_the_menu_command() {
         .trace
         .windows
         .iter()
-        .map(|w| w.final_state.as_ref().unwrap().to_json()["sales"].as_i64().unwrap())
+        .map(|w| {
+            w.final_state.as_ref().unwrap().to_json()["sales"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(sums, [6, 18, 28, 32]);
 }

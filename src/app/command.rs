@@ -162,8 +162,9 @@ impl AppCommand {
 
     /// Whether the shortcut must stay inactive while a text field has focus (plain keys).
     pub fn needs_unfocused(&self) -> bool {
-        self.shortcut()
-            .is_some_and(|s| !s.modifiers.command && !s.modifiers.ctrl && s.logical_key != Key::Escape)
+        self.shortcut().is_some_and(|s| {
+            !s.modifiers.command && !s.modifiers.ctrl && s.logical_key != Key::Escape
+        })
     }
 }
 

@@ -242,8 +242,9 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
         cancel: Some(&req.cancel),
         progress: Some(&mut on_progress),
     };
-    let trace = crate::sim::simulate_with(&stream, &req.spec.settings, handler.as_mut(), &mut control)
-        .map_err(|e| e.to_string())?;
+    let trace =
+        crate::sim::simulate_with(&stream, &req.spec.settings, handler.as_mut(), &mut control)
+            .map_err(|e| e.to_string())?;
     if trace.cancelled {
         return Err("cancelled".into());
     }

@@ -107,7 +107,11 @@ pub struct TumbleApp {
 
 impl TumbleApp {
     /// A new app on the demo stream (or the startup file).
-    pub fn new(ctx: &egui::Context, storage: Option<&dyn eframe::Storage>, startup: StartupOptions) -> Self {
+    pub fn new(
+        ctx: &egui::Context,
+        storage: Option<&dyn eframe::Storage>,
+        startup: StartupOptions,
+    ) -> Self {
         let prefs = if startup.persist {
             storage
                 .and_then(|s| s.get_string(APP_KEY))
@@ -123,7 +127,11 @@ impl TumbleApp {
         } else {
             Prefs::default()
         };
-        ctx.set_theme(if prefs.dark { egui::Theme::Dark } else { egui::Theme::Light });
+        ctx.set_theme(if prefs.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
         let wake_ctx = ctx.clone();
         let jobs = Jobs::spawn(move || wake_ctx.request_repaint());
         let (dialog_tx, dialog_rx) = crossbeam_channel::unbounded();
@@ -204,8 +212,15 @@ impl TumbleApp {
                 };
                 if !run.trace.stalls.is_empty() || !run.trace.warnings.is_empty() {
                     let mut notes: Vec<String> = run.trace.warnings.clone();
-                    notes.extend(run.trace.stalls.iter().map(|s| format!("shard {} stalled: {}", s.shard, s.reason)));
-                    self.status.text.push_str(&format!(" — {}", notes.join("; ")));
+                    notes.extend(
+                        run.trace
+                            .stalls
+                            .iter()
+                            .map(|s| format!("shard {} stalled: {}", s.shard, s.reason)),
+                    );
+                    self.status
+                        .text
+                        .push_str(&format!(" — {}", notes.join("; ")));
                 }
                 let new_sel = if let Some(n1) = self.select_after_run.take() {
                     Some(n1.min(n.saturating_sub(1)))
@@ -213,12 +228,20 @@ impl TumbleApp {
                     // The same moment on the same shard, where the run changed little.
                     run.index
                         .invocation_at(&run.trace, shard as usize, start)
-                        .or(run.index.by_shard.get(shard as usize).and_then(|l| l.first().copied()))
+                        .or(run
+                            .index
+                            .by_shard
+                            .get(shard as usize)
+                            .and_then(|l| l.first().copied()))
                 } else {
                     None
                 };
                 self.selected = new_sel.or((n > 0).then_some(0));
-                if self.run.as_ref().is_none_or(|old| !old.spec.same_stream(&run.spec)) {
+                if self
+                    .run
+                    .as_ref()
+                    .is_none_or(|old| !old.spec.same_stream(&run.spec))
+                {
                     self.view = None;
                 }
                 self.run = Some(run);
@@ -252,7 +275,13 @@ impl TumbleApp {
         while let Ok(cmd) = self.dialog_rx.try_recv() {
             self.commands.push(cmd);
         }
-        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
         for p in dropped {
             self.commands.push(AppCommand::OpenPath(p));
         }
@@ -301,7 +330,10 @@ impl TumbleApp {
             ui.horizontal_wrapped(|ui| {
                 let st = StepperState {
                     selected: self.selected,
-                    total: self.run.as_ref().map_or(0, |r| r.trace.invocations.len() as u32),
+                    total: self
+                        .run
+                        .as_ref()
+                        .map_or(0, |r| r.trace.invocations.len() as u32),
                     playing: self.playing,
                 };
                 stepper_ui(ui, &st, &mut self.prefs.play_speed, &mut cmds);
@@ -309,38 +341,46 @@ impl TumbleApp {
         });
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui, &pal, &mut cmds));
         if self.prefs.show_setup {
-            let resp = egui::Panel::left("setup")
+            // Panel sizes persist with egui's own memory (eframe saves it with the prefs).
+            egui::Panel::left("setup")
                 .resizable(true)
-                .default_size(self.prefs.setup_width)
+                .default_size(300.0)
+                .min_size(220.0)
                 .show(ui, |ui| {
                     if setup_ui(ui, &mut self.draft, &mut self.setup) {
                         self.on_draft_changed();
                     }
                 });
-            self.prefs.setup_width = resp.response.rect.width();
         }
         if self.prefs.show_inspector {
-            let resp = egui::Panel::right("inspector")
+            egui::Panel::right("inspector")
                 .resizable(true)
-                .default_size(self.prefs.inspector_width)
+                .default_size(440.0)
+                .min_size(280.0)
                 .show(ui, |ui| match &self.run {
                     Some(run) => inspector_ui(ui, run, self.selected, &mut self.inspector),
                     None => {
                         ui.spinner();
                     }
                 });
-            self.prefs.inspector_width = resp.response.rect.width();
         }
         if self.prefs.show_plots {
-            let resp = egui::Panel::bottom("plots")
+            egui::Panel::bottom("plots")
                 .resizable(true)
-                .default_size(self.prefs.plots_height)
+                .default_size(250.0)
+                .min_size(140.0)
                 .show(ui, |ui| {
                     if let Some(run) = &self.run {
-                        plots_ui(ui, run, self.selected, &mut self.prefs.across_windows, &mut self.plots, &mut cmds);
+                        plots_ui(
+                            ui,
+                            run,
+                            self.selected,
+                            &mut self.prefs.across_windows,
+                            &mut self.plots,
+                            &mut cmds,
+                        );
                     }
                 });
-            self.prefs.plots_height = resp.response.rect.height();
         }
         egui::CentralPanel::default().show(ui, |ui| match &self.run {
             Some(run) => timeline_ui(ui, run, self.selected, self.view, &mut cmds),
@@ -421,7 +461,14 @@ impl TumbleApp {
             ui.checkbox(&mut self.prefs.show_inspector, "Inspector");
             ui.checkbox(&mut self.prefs.show_plots, "Plots");
             item(ui, AppCommand::FitView, cmds);
-            if ui.button(if self.prefs.dark { "Light theme" } else { "Dark theme" }).clicked() {
+            if ui
+                .button(if self.prefs.dark {
+                    "Light theme"
+                } else {
+                    "Dark theme"
+                })
+                .clicked()
+            {
                 cmds.push(AppCommand::ToggleTheme);
             }
         });
@@ -448,7 +495,11 @@ impl TumbleApp {
                 let (phase, done, total) = self.jobs.progress.unwrap_or(("Working", 0, 0));
                 // Short jobs finish before a bar would be read; show it after a moment.
                 if started.elapsed() > Duration::from_millis(150) {
-                    let frac = if total > 0 { done as f32 / total as f32 } else { 0.0 };
+                    let frac = if total > 0 {
+                        done as f32 / total as f32
+                    } else {
+                        0.0
+                    };
                     ui.add(
                         egui::ProgressBar::new(frac)
                             .desired_width(220.0)
@@ -465,7 +516,10 @@ impl TumbleApp {
             if !self.setup.errors.is_empty() {
                 ui.colored_label(
                     pal.error,
-                    format!("Setup: {} — showing the last valid run", self.setup.errors.join("; ")),
+                    format!(
+                        "Setup: {} — showing the last valid run",
+                        self.setup.errors.join("; ")
+                    ),
                 );
             } else if self.status.is_error {
                 ui.colored_label(pal.error, &self.status.text);
@@ -481,7 +535,10 @@ impl TumbleApp {
 
     /// Applies one command.
     pub fn apply(&mut self, cmd: AppCommand) {
-        let total = self.run.as_ref().map_or(0, |r| r.trace.invocations.len() as u32);
+        let total = self
+            .run
+            .as_ref()
+            .map_or(0, |r| r.trace.invocations.len() as u32);
         let cur = self.selected;
         let jump = |list: &[u32], forward: bool| -> Option<u32> {
             let c = cur?;
@@ -494,8 +551,12 @@ impl TumbleApp {
         match cmd {
             AppCommand::First if total > 0 => self.select(Some(0)),
             AppCommand::Last if total > 0 => self.select(Some(total - 1)),
-            AppCommand::Next if total > 0 => self.select(Some(cur.map_or(0, |c| (c + 1).min(total - 1)))),
-            AppCommand::Prev if total > 0 => self.select(Some(cur.map_or(0, |c| c.saturating_sub(1)))),
+            AppCommand::Next if total > 0 => {
+                self.select(Some(cur.map_or(0, |c| (c + 1).min(total - 1))))
+            }
+            AppCommand::Prev if total > 0 => {
+                self.select(Some(cur.map_or(0, |c| c.saturating_sub(1))))
+            }
             AppCommand::TogglePlay if total > 0 => {
                 self.playing = !self.playing;
                 if self.playing && cur.is_some_and(|c| c + 1 >= total) {
@@ -503,7 +564,10 @@ impl TumbleApp {
                 }
                 self.play_accum = 0.0;
             }
-            AppCommand::NextFinal | AppCommand::PrevFinal | AppCommand::NextFailure | AppCommand::PrevFailure => {
+            AppCommand::NextFinal
+            | AppCommand::PrevFinal
+            | AppCommand::NextFailure
+            | AppCommand::PrevFailure => {
                 let Some(run) = &self.run else { return };
                 let (list, fwd) = match cmd {
                     AppCommand::NextFinal => (&run.index.finals, true),
@@ -511,7 +575,13 @@ impl TumbleApp {
                     AppCommand::NextFailure => (&run.index.failures, true),
                     _ => (&run.index.failures, false),
                 };
-                match jump(list, fwd).or_else(|| if cur.is_none() { list.first().copied() } else { None }) {
+                match jump(list, fwd).or_else(|| {
+                    if cur.is_none() {
+                        list.first().copied()
+                    } else {
+                        None
+                    }
+                }) {
                     Some(k) => self.select(Some(k)),
                     None => {
                         self.status = StatusLine {
@@ -533,7 +603,11 @@ impl TumbleApp {
             AppCommand::ToggleHelp => self.show_help = !self.show_help,
             AppCommand::ToggleTheme => {
                 self.prefs.dark = !self.prefs.dark;
-                self.ctx.set_theme(if self.prefs.dark { egui::Theme::Dark } else { egui::Theme::Light });
+                self.ctx.set_theme(if self.prefs.dark {
+                    egui::Theme::Dark
+                } else {
+                    egui::Theme::Light
+                });
             }
             AppCommand::Rerun => self.start_run(),
             AppCommand::Cancel => {
@@ -561,7 +635,9 @@ impl TumbleApp {
             AppCommand::SaveSession => self.dialog(DialogKind::SaveSession),
             AppCommand::LoadSession => self.dialog(DialogKind::LoadSession),
             AppCommand::ExportResultsCsv => self.dialog(DialogKind::Export(ExportKind::ResultsCsv)),
-            AppCommand::ExportResultsJson => self.dialog(DialogKind::Export(ExportKind::ResultsJson)),
+            AppCommand::ExportResultsJson => {
+                self.dialog(DialogKind::Export(ExportKind::ResultsJson))
+            }
             AppCommand::ExportLog => self.dialog(DialogKind::Export(ExportKind::Log)),
             AppCommand::ExportPlotPng => self.dialog(DialogKind::Export(ExportKind::PlotPng)),
             AppCommand::SaveSessionTo(path) => {
@@ -576,7 +652,10 @@ impl TumbleApp {
                         text: format!("Session saved to {}", path.display()),
                         is_error: false,
                     },
-                    Err(e) => StatusLine { text: e, is_error: true },
+                    Err(e) => StatusLine {
+                        text: e,
+                        is_error: true,
+                    },
                 };
             }
             AppCommand::LoadSessionFrom(path) => match session::load_session(&path) {
@@ -588,7 +667,12 @@ impl TumbleApp {
                     self.keep = None;
                     self.start_run();
                 }
-                Err(e) => self.status = StatusLine { text: e, is_error: true },
+                Err(e) => {
+                    self.status = StatusLine {
+                        text: e,
+                        is_error: true,
+                    }
+                }
             },
             AppCommand::ExportTo(kind, path) => self.export(kind, path),
             AppCommand::ExportDone(msg) => {
@@ -605,7 +689,9 @@ impl TumbleApp {
     /// Opens a stream file (File→Open, recent files, drag-and-drop and the command line all
     /// come here). A session file is loaded as a session.
     fn open_path(&mut self, path: PathBuf) {
-        if path.extension().is_some_and(|e| e == "tumblescope" || e == "session")
+        if path
+            .extension()
+            .is_some_and(|e| e == "tumblescope" || e == "session")
             || path.to_string_lossy().ends_with(".session.json")
         {
             self.commands.push(AppCommand::LoadSessionFrom(path));
@@ -700,7 +786,8 @@ impl TumbleApp {
                 tx.send(AppCommand::ExportDone(msg)).ok();
                 ctx.request_repaint();
             });
-            self.ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
+            self.ctx
+                .send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
             self.ctx.request_repaint();
             return;
         }
@@ -743,11 +830,18 @@ enum DialogKind {
 pub fn write_export(kind: ExportKind, path: &std::path::Path, run: &Run) -> Result<(), String> {
     let bytes = match kind {
         ExportKind::ResultsCsv => crate::export::results_csv(&run.stream, &run.trace).into_bytes(),
-        ExportKind::ResultsJson => crate::export::results_json(&run.stream, &run.trace).into_bytes(),
+        ExportKind::ResultsJson => {
+            crate::export::results_json(&run.stream, &run.trace).into_bytes()
+        }
         ExportKind::Log => {
             let mut out = Vec::new();
-            crate::export::write_events_jsonl(&mut out, &run.stream, &run.spec.settings, &run.trace)
-                .map_err(|e| e.to_string())?;
+            crate::export::write_events_jsonl(
+                &mut out,
+                &run.stream,
+                &run.spec.settings,
+                &run.trace,
+            )
+            .map_err(|e| e.to_string())?;
             out
         }
         ExportKind::PlotPng => return Err("plots are exported from the window".into()),
@@ -807,13 +901,20 @@ fn preview_dropped_files(ctx: &egui::Context) {
         i.raw
             .hovered_files
             .iter()
-            .map(|f| f.path.as_ref().map_or_else(|| f.mime.clone(), |p| p.display().to_string()))
+            .map(|f| {
+                f.path
+                    .as_ref()
+                    .map_or_else(|| f.mime.clone(), |p| p.display().to_string())
+            })
             .collect()
     });
     if hovered.is_empty() {
         return;
     }
-    let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop-overlay")));
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop-overlay"),
+    ));
     let rect = ctx.content_rect();
     painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(180));
     painter.text(

@@ -63,7 +63,9 @@ impl RunSpec {
             scenarios::StreamSpec::Literal { .. } => (Source::Kinesis, 1),
         };
         Self {
-            source: SourceSpec::Scenario { id: s.id.to_owned() },
+            source: SourceSpec::Scenario {
+                id: s.id.to_owned(),
+            },
             stream_source: source,
             shards,
             meta: StreamMeta::default(),
@@ -153,8 +155,13 @@ pub const SESSION_VERSION: u32 = 1;
 /// never leaves half a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
         let mut f = std::fs::File::create(&tmp)?;
@@ -176,7 +183,12 @@ pub fn save_session(path: &Path, session: &SessionFile) -> Result<(), String> {
 pub fn load_session(path: &Path) -> Result<SessionFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let s: SessionFile = serde_json::from_str(&text).map_err(|e| {
-        format!("{}:{}:{}: not a tumblescope session: {e}", path.display(), e.line(), e.column())
+        format!(
+            "{}:{}:{}: not a tumblescope session: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
     })?;
     if s.tumblescope_session > SESSION_VERSION {
         return Err(format!(
@@ -208,7 +220,10 @@ mod tests {
         };
         save_session(&path, &s).unwrap();
         assert_eq!(load_session(&path).unwrap(), s);
-        assert!(std::fs::read_dir(&dir).unwrap().count() == 1, "no temp file left");
+        assert!(
+            std::fs::read_dir(&dir).unwrap().count() == 1,
+            "no temp file left"
+        );
         std::fs::write(&path, "{\n  \"tumblescopeSession\": 1,\n  \"run\": 5\n}").unwrap();
         let e = load_session(&path).unwrap_err();
         assert!(e.contains("s.json:3:"), "{e}");

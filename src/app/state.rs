@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 /// Key under which eframe stores [`Prefs`].
 pub const APP_KEY: &str = "tumblescope-prefs";
 
-/// Preferences: theme, panel sizes and visibility, last directory, recent files.
+/// Preferences: theme, panel visibility, last directory, recent files. (Panel sizes persist
+/// with egui's memory, which eframe saves beside these.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Prefs {
@@ -20,12 +21,6 @@ pub struct Prefs {
     pub show_inspector: bool,
     /// Plots shown.
     pub show_plots: bool,
-    /// Width of the setup panel.
-    pub setup_width: f32,
-    /// Width of the inspector.
-    pub inspector_width: f32,
-    /// Height of the plot panel.
-    pub plots_height: f32,
     /// Directory of the last file dialog.
     pub last_dir: Option<PathBuf>,
     /// Recently opened files, newest first.
@@ -43,9 +38,6 @@ impl Default for Prefs {
             show_setup: true,
             show_inspector: true,
             show_plots: true,
-            setup_width: 300.0,
-            inspector_width: 430.0,
-            plots_height: 230.0,
             last_dir: None,
             recent: Vec::new(),
             play_speed: 4.0,
@@ -91,7 +83,10 @@ mod tests {
         p.remember(std::path::Path::new("/d/f5.jsonl"));
         assert_eq!(p.recent.len(), MAX_RECENT);
         assert_eq!(p.recent[0], PathBuf::from("/d/f5.jsonl"));
-        assert_eq!(p.recent.iter().filter(|r| r.ends_with("f5.jsonl")).count(), 1);
+        assert_eq!(
+            p.recent.iter().filter(|r| r.ends_with("f5.jsonl")).count(),
+            1
+        );
         assert_eq!(p.last_dir, Some(PathBuf::from("/d")));
     }
 

@@ -116,13 +116,15 @@ impl std::fmt::Display for FailRule {
 impl BuiltinSpec {
     /// Parses `builtin:<op>[:<path>][:by=pk|<path>][:events=INSERT,MODIFY]`.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let rest = spec
-            .strip_prefix("builtin:")
-            .ok_or_else(|| format!("{spec:?} is not a built-in handler spec (builtin:<op>:<field>)"))?;
+        let rest = spec.strip_prefix("builtin:").ok_or_else(|| {
+            format!("{spec:?} is not a built-in handler spec (builtin:<op>:<field>)")
+        })?;
         let mut parts = rest.split(':');
         let op_text = parts.next().unwrap_or_default();
         let op = AggOp::parse(op_text).ok_or_else(|| {
-            format!("unknown aggregation {op_text:?} in {spec:?}: expected sum, count, min, max or avg")
+            format!(
+                "unknown aggregation {op_text:?} in {spec:?}: expected sum, count, min, max or avg"
+            )
         })?;
         let mut out = Self {
             op,
@@ -135,7 +137,9 @@ impl BuiltinSpec {
             if let Some(by) = part.strip_prefix("by=") {
                 out.group_by = Some(match by {
                     "pk" | "partitionKey" | "key" => GroupBy::PartitionKey,
-                    field if !field.is_empty() => GroupBy::Field(Path::parse(&normalise_path(field))),
+                    field if !field.is_empty() => {
+                        GroupBy::Field(Path::parse(&normalise_path(field)))
+                    }
                     _ => return Err(format!("empty by= in {spec:?}")),
                 });
             } else if let Some(list) = part.strip_prefix("events=") {
@@ -296,7 +300,9 @@ impl Builtin {
 
     fn start_state(&self, state: &State) -> AggState {
         match state.agg() {
-            Some(a) if a.op == self.spec.op && a.groups.is_some() == self.spec.group_by.is_some() => {
+            Some(a)
+                if a.op == self.spec.op && a.groups.is_some() == self.spec.group_by.is_some() =>
+            {
                 a.clone()
             }
             _ if state.is_empty() => self.empty_state(),
@@ -381,7 +387,11 @@ impl Builtin {
                     if !self.included[i] || g == u32::MAX {
                         continue;
                     }
-                    let v = if self.spec.path.is_none() { 1.0 } else { values[i] };
+                    let v = if self.spec.path.is_none() {
+                        1.0
+                    } else {
+                        values[i]
+                    };
                     if v.is_nan() {
                         continue;
                     }
@@ -426,12 +436,15 @@ impl Builtin {
             .map(str::to_owned)
             .or_else(|| {
                 // Without windows only Kinesis events name the shard (in each eventID).
-                records.first().filter(|r| r.get("kinesis").is_some()).and_then(|r| {
-                    r.get("eventID")
-                        .and_then(Value::as_str)
-                        .and_then(|id| id.split(':').next())
-                        .map(str::to_owned)
-                })
+                records
+                    .first()
+                    .filter(|r| r.get("kinesis").is_some())
+                    .and_then(|r| {
+                        r.get("eventID")
+                            .and_then(Value::as_str)
+                            .and_then(|id| id.split(':').next())
+                            .map(str::to_owned)
+                    })
             })
             .unwrap_or_default();
         let flag = |k: &str| event.get(k).and_then(Value::as_bool).unwrap_or(false);
@@ -528,8 +541,14 @@ impl Builtin {
         if !shard_id.is_empty() {
             m.insert("shardId".into(), Value::String(shard_id.to_owned()));
         }
-        m.insert("firstSequenceNumber".into(), Value::String(first_seq.to_owned()));
-        m.insert("lastSequenceNumber".into(), Value::String(last_seq.to_owned()));
+        m.insert(
+            "firstSequenceNumber".into(),
+            Value::String(first_seq.to_owned()),
+        );
+        m.insert(
+            "lastSequenceNumber".into(),
+            Value::String(last_seq.to_owned()),
+        );
         let state = agg.to_json();
         let item = self.result_item(shard_id, None, &state, false);
         if let Value::Object(o) = item {
@@ -546,9 +565,14 @@ impl Builtin {
     fn decode_record(&self, rec: &Value) -> Option<(EventName, Option<Value>, Option<String>)> {
         if let Some(k) = rec.get("kinesis") {
             let data = k.get("data").and_then(Value::as_str)?;
-            let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .ok()?;
             let image = serde_json::from_slice::<Value>(&bytes).ok();
-            let pk = k.get("partitionKey").and_then(Value::as_str).map(str::to_owned);
+            let pk = k
+                .get("partitionKey")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             return Some((EventName::Insert, image, pk));
         }
         let d = rec.get("dynamodb")?;
@@ -740,8 +764,16 @@ impl super::Handler for Builtin {
         if req.window.is_none() {
             let mut agg = self.empty_state();
             self.fold(&mut agg, req.records.clone());
-            let first = req.records.clone().next().map(|i| req.stream.seq(i).into_owned());
-            let last = req.records.clone().last().map(|i| req.stream.seq(i).into_owned());
+            let first = req
+                .records
+                .clone()
+                .next()
+                .map(|i| req.stream.seq(i).into_owned());
+            let last = req
+                .records
+                .clone()
+                .last()
+                .map(|i| req.stream.seq(i).into_owned());
             let shard_id = match self.source {
                 Source::Kinesis => shard_id.as_str(),
                 Source::Dynamodb => "",
@@ -814,18 +846,29 @@ mod tests {
         assert_eq!(s.path, Some(Path::parse("Item.sales")));
         assert_eq!(s.state_key(), "sales");
         assert_eq!(s.to_string(), "builtin:sum:Item.sales");
-        let s = BuiltinSpec::parse("builtin:avg:NewImage.sales.N:by=pk:events=INSERT,MODIFY")
-            .unwrap();
+        let s =
+            BuiltinSpec::parse("builtin:avg:NewImage.sales.N:by=pk:events=INSERT,MODIFY").unwrap();
         assert_eq!(s.path, Some(Path::parse("sales")));
         assert_eq!(s.group_by, Some(GroupBy::PartitionKey));
         assert_eq!(s.events, Some(vec![EventName::Insert, EventName::Modify]));
-        assert_eq!(s.to_string(), "builtin:avg:sales:by=pk:events=INSERT,MODIFY");
+        assert_eq!(
+            s.to_string(),
+            "builtin:avg:sales:by=pk:events=INSERT,MODIFY"
+        );
         assert_eq!(
             BuiltinSpec::parse("builtin:count").unwrap().state_key(),
             "count"
         );
-        assert!(BuiltinSpec::parse("builtin:sum").unwrap_err().contains("needs a field"));
-        assert!(BuiltinSpec::parse("builtin:median:x").unwrap_err().contains("median"));
+        assert!(
+            BuiltinSpec::parse("builtin:sum")
+                .unwrap_err()
+                .contains("needs a field")
+        );
+        assert!(
+            BuiltinSpec::parse("builtin:median:x")
+                .unwrap_err()
+                .contains("median")
+        );
         assert!(BuiltinSpec::parse("builtin:sum:x:events=UPSERT").is_err());
     }
 

@@ -149,7 +149,9 @@ impl Response {
         if let Value::Object(obj) = &raw {
             match obj.get("state") {
                 None => {}
-                Some(Value::Object(m)) => state = ResponseState::Present(State::from_map(m.clone())),
+                Some(Value::Object(m)) => {
+                    state = ResponseState::Present(State::from_map(m.clone()))
+                }
                 Some(other) => {
                     state = ResponseState::Invalid(format!(
                         "\"state\" must be a JSON object, got {}",
@@ -295,8 +297,14 @@ mod tests {
     fn responses_are_read_like_lambda_reads_them() {
         let r = Response::from_json(json!({"state": {"a": 1}}));
         assert!(matches!(r.state, ResponseState::Present(ref s) if s.json_len() == 7));
-        assert_eq!(Response::from_json(json!(null)).state, ResponseState::Missing);
-        assert_eq!(Response::from_json(json!({"ok": true})).state, ResponseState::Missing);
+        assert_eq!(
+            Response::from_json(json!(null)).state,
+            ResponseState::Missing
+        );
+        assert_eq!(
+            Response::from_json(json!({"ok": true})).state,
+            ResponseState::Missing
+        );
         assert!(matches!(
             Response::from_json(json!({"state": 5})).state,
             ResponseState::Invalid(_)

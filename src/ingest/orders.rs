@@ -77,19 +77,25 @@ pub fn parse_line(
         let what = what
             .rsplit_once(" at line ")
             .map_or(what.clone(), |(m, _)| m.to_owned());
-        err(e.column().max(1) as u64, format!("{what}; expected one JSON object per line"))
+        err(
+            e.column().max(1) as u64,
+            format!("{what}; expected one JSON object per line"),
+        )
     })?;
     let ts_ms = match &line.timestamp {
         None => {
             return Err(err(
                 1,
-                "missing \"timestamp\": expected epoch seconds (a number) or an RFC 3339 string".into(),
+                "missing \"timestamp\": expected epoch seconds (a number) or an RFC 3339 string"
+                    .into(),
             ));
         }
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .and_then(ms_from_epoch_seconds)
-            .ok_or_else(|| err(column_of(text, "timestamp"), format!("timestamp {n} is out of range")))?,
+        Some(Value::Number(n)) => n.as_f64().and_then(ms_from_epoch_seconds).ok_or_else(|| {
+            err(
+                column_of(text, "timestamp"),
+                format!("timestamp {n} is out of range"),
+            )
+        })?,
         Some(Value::String(s)) => parse_rfc3339_ms(s).ok_or_else(|| {
             err(
                 column_of(text, "timestamp"),
@@ -107,7 +113,10 @@ pub fn parse_line(
         }
     };
     let Some(data) = line.data else {
-        return Err(err(1, "missing \"data\": the record's payload (a JSON value)".into()));
+        return Err(err(
+            1,
+            "missing \"data\": the record's payload (a JSON value)".into(),
+        ));
     };
     let data_text = compact_json(data.get());
     let event_name = match &line.event_name {
@@ -121,14 +130,18 @@ pub fn parse_line(
         Some(other) => {
             return Err(err(
                 column_of(text, "eventName"),
-                format!("eventName must be a string, got {}", crate::handlers::json_kind(other)),
+                format!(
+                    "eventName must be a string, got {}",
+                    crate::handlers::json_kind(other)
+                ),
             ));
         }
     };
     let explicit_hash_key = match &line.explicit_hash_key {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(
-            routing::parse_explicit_hash_key(s).map_err(|m| err(column_of(text, "explicitHashKey"), m))?,
+            routing::parse_explicit_hash_key(s)
+                .map_err(|m| err(column_of(text, "explicitHashKey"), m))?,
         ),
         Some(Value::Number(n)) => Some(
             routing::parse_explicit_hash_key(&n.to_string())
@@ -203,13 +216,17 @@ pub fn parse_line(
 /// Reads a whole orders file (already in memory) into a routed stream.
 pub fn read_orders(bytes: &[u8], file: &str, opts: &OrdersOptions) -> Result<Stream, LoadError> {
     if bytes.is_empty() {
-        return Err(LoadError::file(file, "the file is empty: expected one JSON order per line"));
+        return Err(LoadError::file(
+            file,
+            "the file is empty: expected one JSON order per line",
+        ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let (line, column) = position_of(bytes, e.valid_up_to());
         LoadError::at(file, line, column, "the file is not UTF-8 text")
     })?;
-    let mut b = StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()).payloads_are_json(true);
+    let mut b =
+        StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()).payloads_are_json(true);
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -217,7 +234,10 @@ pub fn read_orders(bytes: &[u8], file: &str, opts: &OrdersOptions) -> Result<Str
         b.push(parse_line(line, file, n as u64 + 1, opts)?);
     }
     if b.is_empty() {
-        return Err(LoadError::file(file, "the file has no records (only blank lines)"));
+        return Err(LoadError::file(
+            file,
+            "the file has no records (only blank lines)",
+        ));
     }
     Ok(b.finish())
 }
@@ -261,16 +281,33 @@ mod tests {
     fn errors_have_line_and_column() {
         let text = "{\"timestamp\":1,\"partitionKey\":\"a\",\"data\":{}}\n{\"timestamp\": \"yesterday\",\"partitionKey\":\"a\",\"data\":{}}\n";
         let e = read_orders(text.as_bytes(), "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
-        assert_eq!(e.to_string(), "o.jsonl:2:15: timestamp \"yesterday\" is not RFC 3339 (e.g. 2026-01-01T12:00:00.250Z)");
+        assert_eq!(
+            e.to_string(),
+            "o.jsonl:2:15: timestamp \"yesterday\" is not RFC 3339 (e.g. 2026-01-01T12:00:00.250Z)"
+        );
         let e = read_orders(b"{\"timestamp\":1,\n", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
         assert!(matches!(e, LoadError::At { line: 1, .. }), "{e}");
         assert!(e.to_string().contains("truncated"), "{e}");
-        let e = read_orders(b"{\"timestamp\":1,\"data\":{}}", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
+        let e = read_orders(
+            b"{\"timestamp\":1,\"data\":{}}",
+            "o.jsonl",
+            &opts(Source::Kinesis),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("missing \"partitionKey\""), "{e}");
         let e = read_orders(b"", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
         assert!(e.to_string().contains("empty"), "{e}");
-        let e = read_orders(b"{\"timestamp\":1,\"partitionKey\":\"\xff\"}", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
-        assert!(e.to_string().contains("o.jsonl:1:32: the file is not UTF-8"), "{e}");
+        let e = read_orders(
+            b"{\"timestamp\":1,\"partitionKey\":\"\xff\"}",
+            "o.jsonl",
+            &opts(Source::Kinesis),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("o.jsonl:1:32: the file is not UTF-8"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -280,7 +317,12 @@ mod tests {
         assert_eq!(s.partition_key(0), "x");
         assert_eq!(s.event_name(0), EventName::Modify);
         assert_eq!(s.old_image(0), Some(&br#"{"ID":"x","sales":1}"#[..]));
-        let e = read_orders(br#"{"timestamp":1,"data":{"sales":2}}"#, "d.jsonl", &opts(Source::Dynamodb)).unwrap_err();
+        let e = read_orders(
+            br#"{"timestamp":1,"data":{"sales":2}}"#,
+            "d.jsonl",
+            &opts(Source::Dynamodb),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("data.ID"), "{e}");
     }
 }

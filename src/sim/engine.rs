@@ -271,11 +271,8 @@ impl<'a> Engine<'a> {
         let total = self.stream.len() as u64;
         let mut last_report = 0u64;
         while let Some(Reverse((_, idx))) = heap.pop() {
-            if self.trace.invocations.len() % 256 == 0 {
-                if control
-                    .cancel
-                    .is_some_and(|c| c.load(Ordering::Relaxed))
-                {
+            if self.trace.invocations.len().is_multiple_of(256) {
+                if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                     self.trace.cancelled = true;
                     break;
                 }
@@ -408,7 +405,8 @@ impl<'a> Engine<'a> {
             return sim.now;
         }
         let next_read = if sim.catching_up {
-            sim.now.max(sim.visible_upto.saturating_add(self.read_gap_ms))
+            sim.now
+                .max(sim.visible_upto.saturating_add(self.read_gap_ms))
         } else {
             tick_at_or_after(sim.now, sim.phase, self.poll_ms)
         };
@@ -474,7 +472,9 @@ impl<'a> Engine<'a> {
                 }
                 if let Some(sizer) = &self.sizer {
                     size += sizer.record_len(stream, sim.idx, j) + 1;
-                    if count > 0 && sizer.event_len(sim.idx, count + 1, size, state_len) > MAX_PAYLOAD_BYTES {
+                    if count > 0
+                        && sizer.event_len(sim.idx, count + 1, size, state_len) > MAX_PAYLOAD_BYTES
+                    {
                         trigger = self.seen_at(sim, vis);
                         break;
                     }
@@ -521,7 +521,8 @@ impl<'a> Engine<'a> {
                 if let Some(sizer) = &self.sizer {
                     let rec = sizer.record_len(stream, sim.idx, j) + 1;
                     if j > first
-                        && sizer.event_len(sim.idx, j - first + 1, size + rec, state_len) > MAX_PAYLOAD_BYTES
+                        && sizer.event_len(sim.idx, j - first + 1, size + rec, state_len)
+                            > MAX_PAYLOAD_BYTES
                     {
                         reason = Reason::PayloadLimit;
                         break;
@@ -729,7 +730,12 @@ impl<'a> Engine<'a> {
                     self.trace.records_delivered += b.range.len() as u64;
                     // The tail batch is in the returned state, when there is one.
                     let final_state = state.unwrap_or(state_in);
-                    self.close_window(idx, n, final_state, b.close_reason.unwrap_or(Reason::NextWindowRecord));
+                    self.close_window(
+                        idx,
+                        n,
+                        final_state,
+                        b.close_reason.unwrap_or(Reason::NextWindowRecord),
+                    );
                 } else if b.window.is_some()
                     && let Some(state) = state
                 {
@@ -792,7 +798,8 @@ impl<'a> Engine<'a> {
             .map(|i| self.stream.ts_ms[i])
             .min()
             .unwrap_or(now);
-        let exhausted = self.s.max_retry_attempts >= 0 && retries > self.s.max_retry_attempts as u32;
+        let exhausted =
+            self.s.max_retry_attempts >= 0 && retries > self.s.max_retry_attempts as u32;
         let too_old = self.s.max_record_age_s >= 0
             && now - oldest > i64::from(self.s.max_record_age_s) * 1000;
         let retries_forever = self.s.max_retry_attempts < 0 && self.s.max_record_age_s < 0;
@@ -1009,12 +1016,18 @@ impl<'a> Engine<'a> {
         sim.finished = true;
         let unprocessed = (sim.end - sim.cursor) as u32
             + in_flight
-            + sim.pending.iter().map(|p| p.range.len() as u32).sum::<u32>();
+            + sim
+                .pending
+                .iter()
+                .map(|p| p.range.len() as u32)
+                .sum::<u32>();
         sim.pending.clear();
         sim.pending_close = None;
         let at = sim.now;
         if let Some(open) = sim.open.take() {
-            self.trace.windows.push(open_result(idx, &open, WindowStatus::Stalled));
+            self.trace
+                .windows
+                .push(open_result(idx, &open, WindowStatus::Stalled));
         }
         self.trace.stalls.push(Stall {
             shard: idx as u32,
@@ -1063,7 +1076,13 @@ impl<'a> Engine<'a> {
     }
 
     /// Applies Lambda's response rules (SEMANTICS §5.2, §7.3, Q5, Q7).
-    fn evaluate(&self, invoked: &Invoked, kind: Kind, windowed: bool, range: &Range<usize>) -> Outcome {
+    fn evaluate(
+        &self,
+        invoked: &Invoked,
+        kind: Kind,
+        windowed: bool,
+        range: &Range<usize>,
+    ) -> Outcome {
         let resp = match &invoked.result {
             Err(e) => return Outcome::Failure(e.clone()),
             Ok(r) => r,
@@ -1147,7 +1166,14 @@ struct BatchArgs {
     read_at: Option<i64>,
 }
 
-fn new_invocation(n: u32, idx: usize, b: &BatchArgs, end: i64, state_in: State, flags: u8) -> Invocation {
+fn new_invocation(
+    n: u32,
+    idx: usize,
+    b: &BatchArgs,
+    end: i64,
+    state_in: State,
+    flags: u8,
+) -> Invocation {
     Invocation {
         n,
         shard: idx as u32,

@@ -12,7 +12,8 @@ use tumblescope::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 
 /// A Kinesis stream from `(ms after 12:00:00, partition key, sales)`.
 pub fn kinesis(shards: u32, orders: &[(i64, &str, i64)]) -> Stream {
-    let mut b = StreamBuilder::new(Source::Kinesis, shards, StreamMeta::default()).payloads_are_json(true);
+    let mut b =
+        StreamBuilder::new(Source::Kinesis, shards, StreamMeta::default()).payloads_are_json(true);
     for (k, (t, key, sales)) in orders.iter().enumerate() {
         b.push(InputRecord {
             ts_ms: DEFAULT_START_MS + t,

@@ -31,7 +31,14 @@ pub enum Tab {
 }
 
 impl Tab {
-    const ALL: [Self; 6] = [Self::Records, Self::State, Self::Event, Self::Response, Self::Logs, Self::Writes];
+    const ALL: [Self; 6] = [
+        Self::Records,
+        Self::State,
+        Self::Event,
+        Self::Response,
+        Self::Logs,
+        Self::Writes,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -105,58 +112,79 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
         return;
     };
     let shard_id = &run.stream.shards[inv.shard as usize].id;
-    ui.heading(format!("Invocation {} of {}", inv.n, run.trace.invocations.len()));
-    egui::Grid::new("inspector-facts").num_columns(2).spacing([12.0, 2.0]).show(ui, |ui| {
-        let row = |ui: &mut Ui, k: &str, v: String| {
-            ui.label(RichText::new(k).color(pal.dim));
-            ui.label(v);
-            ui.end_row();
-        };
-        row(ui, "shard", shard_id.clone());
-        row(
-            ui,
-            "window",
-            inv.window.map_or_else(
-                || "none (TumblingWindowInSeconds = 0)".into(),
-                |w| format!("[{}, {})", crate::model::iso_seconds(w.start_ms), clock_seconds(w.end_ms)),
-            ),
-        );
-        let kind = match (inv.kind, inv.is_retry()) {
-            (Kind::Aggregate, false) => "aggregate".to_owned(),
-            (Kind::Aggregate, true) => "aggregate (retry)".to_owned(),
-            (Kind::Final, _) => "final".to_owned(),
-            (Kind::Early, _) => "early termination".to_owned(),
-        };
-        row(ui, "kind", kind);
-        if inv.window.is_some() {
+    ui.heading(format!(
+        "Invocation {} of {}",
+        inv.n,
+        run.trace.invocations.len()
+    ));
+    egui::Grid::new("inspector-facts")
+        .num_columns(2)
+        .spacing([12.0, 2.0])
+        .show(ui, |ui| {
+            let row = |ui: &mut Ui, k: &str, v: String| {
+                ui.label(RichText::new(k).color(pal.dim));
+                ui.label(v);
+                ui.end_row();
+            };
+            row(ui, "shard", shard_id.clone());
             row(
                 ui,
-                "flags",
-                format!("isFinalInvokeForWindow: {}   isWindowTerminatedEarly: {}", inv.is_final, inv.is_early),
+                "window",
+                inv.window.map_or_else(
+                    || "none (TumblingWindowInSeconds = 0)".into(),
+                    |w| {
+                        format!(
+                            "[{}, {})",
+                            crate::model::iso_seconds(w.start_ms),
+                            clock_seconds(w.end_ms)
+                        )
+                    },
+                ),
             );
-        }
-        row(ui, "attempt", inv.attempt.to_string());
-        let measured = inv
-            .extra
-            .as_ref()
-            .and_then(|e| e.measured_us)
-            .map(|us| format!(" (handler measured {:.1} ms)", us as f64 / 1000.0))
-            .unwrap_or_default();
-        row(
-            ui,
-            "time",
-            format!("{} to {}, {} ms modelled{measured}", iso_millis(inv.start_ms), clock_seconds(inv.end_ms), inv.end_ms - inv.start_ms),
-        );
-        let status = match inv.status {
-            Status::Ok => RichText::new("succeeded").color(pal.final_),
-            Status::Partial => RichText::new("partial batch failure").color(pal.warn),
-            Status::Failed => RichText::new("failed").color(pal.error),
-        };
-        ui.label(RichText::new("status").color(pal.dim));
-        ui.label(status);
-        ui.end_row();
-        row(ui, "records", inv.record_count().to_string());
-    });
+            let kind = match (inv.kind, inv.is_retry()) {
+                (Kind::Aggregate, false) => "aggregate".to_owned(),
+                (Kind::Aggregate, true) => "aggregate (retry)".to_owned(),
+                (Kind::Final, _) => "final".to_owned(),
+                (Kind::Early, _) => "early termination".to_owned(),
+            };
+            row(ui, "kind", kind);
+            if inv.window.is_some() {
+                row(
+                    ui,
+                    "flags",
+                    format!(
+                        "isFinalInvokeForWindow: {}   isWindowTerminatedEarly: {}",
+                        inv.is_final, inv.is_early
+                    ),
+                );
+            }
+            row(ui, "attempt", inv.attempt.to_string());
+            let measured = inv
+                .extra
+                .as_ref()
+                .and_then(|e| e.measured_us)
+                .map(|us| format!(" (handler measured {:.1} ms)", us as f64 / 1000.0))
+                .unwrap_or_default();
+            row(
+                ui,
+                "time",
+                format!(
+                    "{} to {}, {} ms modelled{measured}",
+                    iso_millis(inv.start_ms),
+                    clock_seconds(inv.end_ms),
+                    inv.end_ms - inv.start_ms
+                ),
+            );
+            let status = match inv.status {
+                Status::Ok => RichText::new("succeeded").color(pal.final_),
+                Status::Partial => RichText::new("partial batch failure").color(pal.warn),
+                Status::Failed => RichText::new("failed").color(pal.error),
+            };
+            ui.label(RichText::new("status").color(pal.dim));
+            ui.label(status);
+            ui.end_row();
+            row(ui, "records", inv.record_count().to_string());
+        });
     ui.add_space(4.0);
     ui.label(RichText::new(&st.explanation).italics());
     if let Some(e) = inv.error() {
@@ -184,21 +212,31 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
     match st.tab {
         Tab::Records => records_ui(ui, run, inv),
         Tab::State => {
-            egui::ScrollArea::vertical().id_salt("state-scroll").show(ui, |ui| {
-                ui.label(RichText::new(format!("Input state ({} bytes)", inv.state_in.json_len())).strong());
-                json_tree_ui(ui, "state-in", &st.state_in, None, pal.changed);
-                ui.add_space(6.0);
-                match &st.state_out {
-                    Some(out) => {
-                        let len = inv.state_out.as_ref().map_or(0, |s| s.json_len());
-                        ui.label(RichText::new(format!("Returned state ({len} bytes; changes highlighted)")).strong());
-                        json_tree_ui(ui, "state-out", out, Some(&st.state_in), pal.changed);
+            egui::ScrollArea::vertical()
+                .id_salt("state-scroll")
+                .show(ui, |ui| {
+                    ui.label(
+                        RichText::new(format!("Input state ({} bytes)", inv.state_in.json_len()))
+                            .strong(),
+                    );
+                    json_tree_ui(ui, "state-in", &st.state_in, None, pal.changed);
+                    ui.add_space(6.0);
+                    match &st.state_out {
+                        Some(out) => {
+                            let len = inv.state_out.as_ref().map_or(0, |s| s.json_len());
+                            ui.label(
+                                RichText::new(format!(
+                                    "Returned state ({len} bytes; changes highlighted)"
+                                ))
+                                .strong(),
+                            );
+                            json_tree_ui(ui, "state-out", out, Some(&st.state_in), pal.changed);
+                        }
+                        None => {
+                            ui.label(RichText::new("No state returned.").strong());
+                        }
                     }
-                    None => {
-                        ui.label(RichText::new("No state returned.").strong());
-                    }
-                }
-            });
+                });
         }
         Tab::Event => text_ui(ui, "event", &st.event, &st.event_lines),
         Tab::Response => {
@@ -216,15 +254,17 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
             });
         }
         Tab::Writes => {
-            egui::ScrollArea::vertical().id_salt("writes").show(ui, |ui| {
-                if inv.writes().is_empty() {
-                    ui.label("No table writes.");
-                }
-                for (i, w) in inv.writes().iter().enumerate() {
-                    ui.label(RichText::new(format!("{} {}", w.op, w.table)).strong());
-                    json_tree_ui(ui, &format!("write-{i}"), &w.item, None, pal.changed);
-                }
-            });
+            egui::ScrollArea::vertical()
+                .id_salt("writes")
+                .show(ui, |ui| {
+                    if inv.writes().is_empty() {
+                        ui.label("No table writes.");
+                    }
+                    for (i, w) in inv.writes().iter().enumerate() {
+                        ui.label(RichText::new(format!("{} {}", w.op, w.table)).strong());
+                        json_tree_ui(ui, &format!("write-{i}"), &w.item, None, pal.changed);
+                    }
+                });
         }
     }
 }
@@ -232,7 +272,11 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
 /// A long JSON text, virtualised by line, with a copy button.
 fn text_ui(ui: &mut Ui, id: &str, text: &str, lines: &[(usize, usize)]) {
     ui.horizontal(|ui| {
-        if ui.button("Copy").on_hover_text("Copy to the clipboard").clicked() {
+        if ui
+            .button("Copy")
+            .on_hover_text("Copy to the clipboard")
+            .clicked()
+        {
             ui.ctx().copy_text(text.to_owned());
         }
         ui.label(format!("{} bytes pretty-printed", text.len()));
@@ -280,7 +324,11 @@ fn records_ui(ui: &mut Ui, run: &Run, inv: &Invocation) {
                 ui.strong(if ddb { "key" } else { "partition key" });
             });
             h.col(|ui| {
-                ui.strong(if ddb { "event / NewImage" } else { "data (decoded)" });
+                ui.strong(if ddb {
+                    "event / NewImage"
+                } else {
+                    "data (decoded)"
+                });
             });
         })
         .body(|body| {
@@ -288,11 +336,18 @@ fn records_ui(ui: &mut Ui, run: &Run, inv: &Invocation) {
                 let i = range.start + row.index();
                 let seq = run.stream.seq(i);
                 row.col(|ui| {
-                    let short = if seq.len() > 12 { format!("…{}", &seq[seq.len() - 10..]) } else { seq.to_string() };
-                    ui.label(RichText::new(short).monospace()).on_hover_text(seq.as_ref());
+                    let short = if seq.len() > 12 {
+                        format!("…{}", &seq[seq.len() - 10..])
+                    } else {
+                        seq.to_string()
+                    };
+                    ui.label(RichText::new(short).monospace())
+                        .on_hover_text(seq.as_ref());
                 });
                 row.col(|ui| {
-                    ui.label(RichText::new(crate::model::clock_millis(run.stream.ts_ms[i])).monospace());
+                    ui.label(
+                        RichText::new(crate::model::clock_millis(run.stream.ts_ms[i])).monospace(),
+                    );
                 });
                 row.col(|ui| {
                     ui.label(RichText::new(run.stream.partition_key(i)).monospace());
@@ -304,7 +359,10 @@ fn records_ui(ui: &mut Ui, run: &Run, inv: &Invocation) {
                     } else {
                         payload.into_owned()
                     };
-                    ui.label(RichText::new(text).monospace());
+                    ui.add(egui::Label::new(RichText::new(text).monospace()).truncate())
+                        .on_hover_text(
+                            "the whole payload is in the Event JSON tab (base64) and decoded here",
+                        );
                 });
             });
         });
@@ -314,9 +372,16 @@ fn cut_reason(reason: Reason, run: &Run) -> String {
     let s = &run.spec.settings;
     match reason {
         Reason::BatchSize => format!("BatchSize ({}) records were available", s.batch_size),
-        Reason::PayloadLimit => "the next record would push the event past the 6 MB payload limit".into(),
-        Reason::WindowBoundary => "the next record belongs to the next window (a batch never spans two)".into(),
-        Reason::BatchingWindow => format!("the batching window ({} s) expired", s.max_batching_window_s),
+        Reason::PayloadLimit => {
+            "the next record would push the event past the 6 MB payload limit".into()
+        }
+        Reason::WindowBoundary => {
+            "the next record belongs to the next window (a batch never spans two)".into()
+        }
+        Reason::BatchingWindow => format!(
+            "the batching window ({} s) expired",
+            s.max_batching_window_s
+        ),
         Reason::CaughtUp => "these were all the records the last read returned".into(),
         Reason::ShardEnd => "the shard ended after these records".into(),
         _ => String::new(),
@@ -325,7 +390,9 @@ fn cut_reason(reason: Reason, run: &Run) -> String {
 
 /// One plain-language line on why this invocation happened.
 pub fn explain(run: &Run, inv: &Invocation) -> String {
-    let window = inv.window.map(|w| format!("{}–{}", clock_seconds(w.start_ms), clock_seconds(w.end_ms)));
+    let window = inv
+        .window
+        .map(|w| format!("{}–{}", clock_seconds(w.start_ms), clock_seconds(w.end_ms)));
     let shard = inv.shard;
     let grace = run.spec.settings.close_grace_s;
     let mut s = match (inv.kind, inv.reason, &window) {
@@ -385,7 +452,10 @@ pub fn explain(run: &Run, inv: &Invocation) -> String {
         _ => String::new(),
     };
     if inv.is_retry() && inv.kind != Kind::Aggregate {
-        s = format!("Attempt {} — {s} (a failing final invocation is retried until it succeeds)", inv.attempt);
+        s = format!(
+            "Attempt {} — {s} (a failing final invocation is retried until it succeeds)",
+            inv.attempt
+        );
     }
     if inv.status == Status::Failed {
         s.push_str(" It failed.");
@@ -414,7 +484,10 @@ pub fn warnings(run: &Run, inv: &Invocation) -> Vec<String> {
     if inv.flags & flags::FINAL_WITHOUT_STATE != 0 {
         w.push("This final invocation returned no \"state\". The docs require state in every response; tumblescope accepts it on the final invocation by default (modelling choice Q5, see --strict-final-state).".into());
     }
-    if inv.error().is_some_and(|e| e.error_type == "Tumblescope.MissingState") {
+    if inv
+        .error()
+        .is_some_and(|e| e.error_type == "Tumblescope.MissingState")
+    {
         w.push("A non-final response without \"state\" is a failed invocation: return { state } from every invocation.".into());
     }
     if inv.flags & flags::LATE_RECORDS != 0 {

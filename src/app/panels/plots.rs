@@ -22,6 +22,15 @@ pub enum PlotTab {
     Table,
 }
 
+/// Series built for one (run, value path): raw points and plot points, in-window and across.
+type SeriesCache = (
+    u64,
+    ValuePath,
+    Vec<ShardSeries>,
+    Vec<Vec<PlotPoint>>,
+    Vec<Vec<PlotPoint>>,
+);
+
 /// Plot state: tab, value path and the series built for it (per run, not per frame).
 #[derive(Default)]
 pub struct Plots {
@@ -29,13 +38,17 @@ pub struct Plots {
     pub tab: PlotTab,
     /// Chosen value path (`None`: the index's default).
     pub path: Option<ValuePath>,
-    cache: Option<(u64, ValuePath, Vec<ShardSeries>, Vec<Vec<PlotPoint>>, Vec<Vec<PlotPoint>>)>,
+    cache: Option<SeriesCache>,
     /// Screen rect of the last plot drawn (for PNG export).
     pub last_rect: Option<egui::Rect>,
 }
 
 impl Plots {
-    fn series<'a>(&'a mut self, run: &Run, across: bool) -> (&'a [ShardSeries], &'a [Vec<PlotPoint>]) {
+    fn series<'a>(
+        &'a mut self,
+        run: &Run,
+        across: bool,
+    ) -> (&'a [ShardSeries], &'a [Vec<PlotPoint>]) {
         let path = self
             .path
             .clone()
@@ -51,12 +64,17 @@ impl Plots {
             } else {
                 build_series(&run.trace, run.stream.shards.len(), run.index.t_min, &path)
             };
-            let to_points = |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Vec<PlotPoint>> {
-                series
-                    .iter()
-                    .map(|s| f(s).iter().map(|p| PlotPoint::new(p.t_s, p.value)).collect())
-                    .collect()
-            };
+            let to_points =
+                |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Vec<PlotPoint>> {
+                    series
+                        .iter()
+                        .map(|s| {
+                            f(s).iter()
+                                .map(|p| PlotPoint::new(p.t_s, p.value))
+                                .collect()
+                        })
+                        .collect()
+                };
             let inw = to_points(|s| &s.in_window);
             let acr = to_points(|s| &s.across_windows);
             self.cache = Some((run.generation, path, series, inw, acr));
@@ -69,7 +87,14 @@ impl Plots {
 }
 
 /// Draws the plot panel.
-pub fn plots_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, across: &mut bool, st: &mut Plots, cmds: &mut Vec<AppCommand>) {
+pub fn plots_ui(
+    ui: &mut Ui,
+    run: &Run,
+    selected: Option<u32>,
+    across: &mut bool,
+    st: &mut Plots,
+    cmds: &mut Vec<AppCommand>,
+) {
     let pal = Palette::of(ui.visuals());
     ui.horizontal(|ui| {
         ui.selectable_value(&mut st.tab, PlotTab::Totals, "Running totals");
@@ -126,25 +151,45 @@ pub fn plots_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, across: &mut bool
                 .x_axis_formatter(x_fmt)
                 .label_formatter(move |hover| {
                     let (name, p) = match hover {
-                        egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),
+                        egui_plot::HoverPosition::NearDataPoint {
+                            plot_name,
+                            position,
+                            ..
+                        } => (*plot_name, *position),
                         egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
                     };
-                    Some(format!("{name}\n{}\n{}", clock_millis(t_min + (p.x * 1000.0) as i64), crate::index::format_value(p.y)))
+                    Some(format!(
+                        "{name}\n{}\n{}",
+                        clock_millis(t_min + (p.x * 1000.0) as i64),
+                        crate::index::format_value(p.y)
+                    ))
                 })
                 .allow_double_click_reset(true)
                 .show(ui, |plot| {
                     for (s, pts) in lines.iter().enumerate() {
                         let name = run.stream.shards[s].id.clone();
-                        plot.line(Line::new(name, PlotPoints::Borrowed(pts)).color(pal.shard(s)).width(1.8));
+                        plot.line(
+                            Line::new(name, PlotPoints::Borrowed(pts))
+                                .color(pal.shard(s))
+                                .width(1.8),
+                        );
                     }
                     if let Some(inv) = selected_inv {
                         let x = (inv.end_ms - t_min) as f64 / 1000.0;
-                        plot.vline(VLine::new("selected", x).color(pal.playhead));
+                        plot.vline(VLine::new("", x).color(pal.playhead));
                         let s = inv.shard as usize;
                         let k = selected.unwrap_or(0);
-                        let src = if across_now { &series[s].across_windows } else { &series[s].in_window };
+                        let src = if across_now {
+                            &series[s].across_windows
+                        } else {
+                            &series[s].in_window
+                        };
                         if let Some(p) = src.iter().find(|p| p.inv == k) {
-                            plot.points(Points::new("current", vec![[p.t_s, p.value]]).radius(5.0).color(pal.playhead));
+                            plot.points(
+                                Points::new("", vec![[p.t_s, p.value]])
+                                    .radius(5.0)
+                                    .color(pal.playhead),
+                            );
                         }
                     }
                     plot.pointer_coordinate()
@@ -156,7 +201,11 @@ pub fn plots_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, across: &mut bool
                 // Select the invocation of the nearest point (in x, then y).
                 let mut best: Option<(f64, u32)> = None;
                 for s in &series {
-                    let pts = if across_now { &s.across_windows } else { &s.in_window };
+                    let pts = if across_now {
+                        &s.across_windows
+                    } else {
+                        &s.in_window
+                    };
                     for p in pts {
                         let d = (p.t_s - at.x).abs();
                         if best.is_none_or(|(bd, _)| d < bd) {
@@ -170,9 +219,17 @@ pub fn plots_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, across: &mut bool
             }
         }
         PlotTab::Bars => {
-            let path = st.path.clone().or_else(|| run.index.path.clone()).unwrap_or(ValuePath::SumOfNumbers);
+            let path = st
+                .path
+                .clone()
+                .or_else(|| run.index.path.clone())
+                .unwrap_or(ValuePath::SumOfNumbers);
             let n = run.stream.shards.len().max(1) as f64;
-            let w_s = run.spec.settings.window_ms().map_or(1.0, |w| w as f64 / 1000.0);
+            let w_s = run
+                .spec
+                .settings
+                .window_ms()
+                .map_or(1.0, |w| w as f64 / 1000.0);
             let mut charts: Vec<BarChart> = Vec::new();
             for s in 0..run.stream.shards.len() {
                 let bars: Vec<Bar> = run
@@ -182,11 +239,17 @@ pub fn plots_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, across: &mut bool
                     .filter(|w| w.shard as usize == s)
                     .filter_map(|w| {
                         let v = state_value(w.final_state.as_ref()?, &path)?;
-                        let x = (w.window.start_ms - t_min) as f64 / 1000.0 + w_s * (0.1 + 0.8 * (s as f64 + 0.5) / n);
-                        Some(Bar::new(x, v).width(w_s * 0.8 / n).name(clock_seconds(w.window.start_ms)))
+                        let x = (w.window.start_ms - t_min) as f64 / 1000.0
+                            + w_s * (0.1 + 0.8 * (s as f64 + 0.5) / n);
+                        Some(
+                            Bar::new(x, v)
+                                .width(w_s * 0.8 / n)
+                                .name(clock_seconds(w.window.start_ms)),
+                        )
                     })
                     .collect();
-                charts.push(BarChart::new(run.stream.shards[s].id.clone(), bars).color(pal.shard(s)));
+                charts
+                    .push(BarChart::new(run.stream.shards[s].id.clone(), bars).color(pal.shard(s)));
             }
             let resp = Plot::new("window-bars")
                 .legend(Legend::default())
@@ -217,7 +280,14 @@ fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
         .column(Column::auto().at_least(60.0))
         .column(Column::remainder())
         .header(18.0, |mut h| {
-            for title in ["shard", "window (UTC)", "records", "invocations", "status", "final state"] {
+            for title in [
+                "shard",
+                "window (UTC)",
+                "records",
+                "invocations",
+                "status",
+                "final state",
+            ] {
                 h.col(|ui| {
                     ui.strong(title);
                 });
@@ -230,7 +300,11 @@ fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
                     ui.label(RichText::new(&run.stream.shards[w.shard as usize].id).monospace());
                 });
                 row.col(|ui| {
-                    ui.label(format!("{} – {}", clock_seconds(w.window.start_ms), clock_seconds(w.window.end_ms)));
+                    ui.label(format!(
+                        "{} – {}",
+                        clock_seconds(w.window.start_ms),
+                        clock_seconds(w.window.end_ms)
+                    ));
                 });
                 row.col(|ui| {
                     ui.label(w.records.to_string());
@@ -246,8 +320,15 @@ fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
                     });
                 });
                 row.col(|ui| {
-                    let text = w.final_state.as_ref().map_or_else(|| "—".into(), |s| s.to_json_string());
-                    let short = if text.len() > 200 { format!("{}…", &text[..text.floor_char_boundary(200)]) } else { text };
+                    let text = w
+                        .final_state
+                        .as_ref()
+                        .map_or_else(|| "—".into(), |s| s.to_json_string());
+                    let short = if text.len() > 200 {
+                        format!("{}…", &text[..text.floor_char_boundary(200)])
+                    } else {
+                        text
+                    };
                     ui.label(RichText::new(short).monospace());
                 });
                 if row.response().clicked()

@@ -33,7 +33,10 @@ fn labelled<T: egui::emath::Numeric>(
     let mut changed = false;
     ui.horizontal(|ui| {
         let label = ui.label(name);
-        changed = ui.add(egui::DragValue::new(value).speed(0.25)).labelled_by(label.id).changed();
+        changed = ui
+            .add(egui::DragValue::new(value).speed(0.25))
+            .labelled_by(label.id)
+            .changed();
         ui.label(RichText::new(range).small().color(pal.dim));
     });
     for e in errors.iter().filter(|e| e.setting == setting) {
@@ -156,11 +159,11 @@ pub fn setup_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
             let text = st.keys_text.get_or_insert_with(|| key_text(&o.keys));
             ui.horizontal(|ui| {
                 let l = ui.label("Keys");
-                if ui.text_edit_singleline(text).labelled_by(l.id).changed() {
-                    if let Ok(k) = KeyStrategy::parse(text) {
-                        o.keys = k;
-                        g = true;
-                    }
+                if ui.text_edit_singleline(text).labelled_by(l.id).changed()
+                    && let Ok(k) = KeyStrategy::parse(text)
+                {
+                    o.keys = k;
+                    g = true;
                 }
             });
             if let Err(e) = KeyStrategy::parse(text) {
@@ -189,7 +192,13 @@ fn key_text(k: &KeyStrategy) -> String {
     }
 }
 
-fn handler_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState, source: Source, pal: &Palette) -> bool {
+fn handler_ui(
+    ui: &mut Ui,
+    draft: &mut RunSpec,
+    st: &mut SetupState,
+    source: Source,
+    pal: &Palette,
+) -> bool {
     let mut changed = false;
     let mut spec = BuiltinSpec::parse(&draft.handler).ok();
     if let Some(sp) = spec.as_mut() {
@@ -218,7 +227,13 @@ fn handler_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState, source: Sou
     let text = st.handler_text.get_or_insert_with(|| draft.handler.clone());
     ui.horizontal(|ui| {
         let l = ui.label("Spec");
-        let resp = ui.add(egui::TextEdit::singleline(text).font(egui::TextStyle::Monospace).desired_width(f32::INFINITY)).labelled_by(l.id);
+        let resp = ui
+            .add(
+                egui::TextEdit::singleline(text)
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l.id);
         if resp.changed() && crate::handlers::from_spec(text).is_ok() && *text != draft.handler {
             draft.handler = text.clone();
             changed = true;

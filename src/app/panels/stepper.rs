@@ -17,21 +17,32 @@ pub struct StepperState {
 
 /// Draws the stepper; `speed` is edited in place (a preference, not run state).
 pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: &mut f32, cmds: &mut Vec<AppCommand>) {
-    let button = |ui: &mut Ui, label: &str, cmd: AppCommand, enabled: bool, cmds: &mut Vec<AppCommand>| {
-        let tip = match cmd.shortcut() {
-            Some(sc) => format!("{} ({})", cmd.text(), ui.ctx().format_shortcut(&sc)),
-            None => cmd.text().to_owned(),
+    let button =
+        |ui: &mut Ui, label: &str, cmd: AppCommand, enabled: bool, cmds: &mut Vec<AppCommand>| {
+            let tip = match cmd.shortcut() {
+                Some(sc) => format!("{} ({})", cmd.text(), ui.ctx().format_shortcut(&sc)),
+                None => cmd.text().to_owned(),
+            };
+            if ui
+                .add_enabled(enabled, egui::Button::new(label))
+                .on_hover_text(tip)
+                .clicked()
+            {
+                cmds.push(cmd);
+            }
         };
-        if ui.add_enabled(enabled, egui::Button::new(label)).on_hover_text(tip).clicked() {
-            cmds.push(cmd);
-        }
-    };
     let has = st.total > 0;
     let at_start = st.selected.is_none_or(|s| s == 0);
     let at_end = st.selected.is_some_and(|s| s + 1 >= st.total);
     button(ui, "|< First", AppCommand::First, has && !at_start, cmds);
     button(ui, "< Previous", AppCommand::Prev, has && !at_start, cmds);
-    button(ui, if st.playing { "Pause" } else { "Play" }, AppCommand::TogglePlay, has, cmds);
+    button(
+        ui,
+        if st.playing { "Pause" } else { "Play" },
+        AppCommand::TogglePlay,
+        has,
+        cmds,
+    );
     button(ui, "Next >", AppCommand::Next, has && !at_end, cmds);
     button(ui, "Last >|", AppCommand::Last, has && !at_end, cmds);
     ui.separator();

@@ -34,7 +34,13 @@ const BIN_BELOW_PX_PER_ITEM: f64 = 1.5;
 const MAX_LINKS: usize = 400;
 
 /// Draws the timeline and pushes commands for clicks, zoom and pan.
-pub fn timeline_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, view: Option<TimeView>, cmds: &mut Vec<AppCommand>) {
+pub fn timeline_ui(
+    ui: &mut Ui,
+    run: &Run,
+    selected: Option<u32>,
+    view: Option<TimeView>,
+    cmds: &mut Vec<AppCommand>,
+) {
     let pal = Palette::of(ui.visuals());
     let full = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(full, Sense::click_and_drag());
@@ -46,12 +52,19 @@ pub fn timeline_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, view: Option<T
     interact(ui, &response, canvas, view, cmds);
 
     let n_shards = run.stream.shards.len().max(1);
-    let lane_h = (canvas.height() / n_shards as f32).clamp(14.0, 96.0);
+    let lane_h = (canvas.height() / n_shards as f32).clamp(14.0, 150.0);
     let (t0, t1) = view.range_ms();
 
     painter.rect_filled(canvas, 0.0, pal.lane);
     windows_ui(&painter, run, &view, canvas, &pal);
-    axis_ui(&painter, &view, full, canvas, &pal, ui.visuals().text_color());
+    axis_ui(
+        &painter,
+        &view,
+        full,
+        canvas,
+        &pal,
+        ui.visuals().text_color(),
+    );
 
     let selected_inv = selected.and_then(|k| run.trace.invocations.get(k as usize));
     let mut hover: Option<String> = None;
@@ -68,18 +81,29 @@ pub fn timeline_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, view: Option<T
             continue;
         }
         let rec_row = Rect::from_min_size(pos2(left, top + 3.0), vec2(width, lane_h * 0.42));
-        let inv_row = Rect::from_min_max(pos2(left, rec_row.bottom() + 2.0), pos2(lane.right(), lane.bottom() - 4.0));
+        let inv_row = Rect::from_min_max(
+            pos2(left, rec_row.bottom() + 2.0),
+            pos2(lane.right(), lane.bottom() - 4.0),
+        );
         painter.line_segment(
-            [pos2(full.left(), lane.bottom()), pos2(lane.right(), lane.bottom())],
+            [
+                pos2(full.left(), lane.bottom()),
+                pos2(lane.right(), lane.bottom()),
+            ],
             Stroke::new(1.0, pal.boundary.gamma_multiply(0.5)),
         );
         if lane_h >= 18.0 {
-            let short = shard.id.strip_prefix("shardId-").unwrap_or(&shard.id);
+            // Kinesis ids fit whole; DynamoDB ids are cut after the creation time.
+            let label = if shard.id.len() > 20 {
+                &shard.id[..shard.id.len().min(20)]
+            } else {
+                &shard.id
+            };
             painter.text(
-                pos2(full.left() + 6.0, top + lane_h * 0.5),
+                pos2(full.left() + 4.0, top + lane_h * 0.5),
                 Align2::LEFT_CENTER,
-                if short.len() > 16 { &short[..16] } else { short },
-                FontId::monospace(11.0),
+                label,
+                FontId::monospace(10.0),
                 ui.visuals().text_color(),
             );
         }
@@ -91,13 +115,24 @@ pub fn timeline_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, view: Option<T
         let hi = range.start + ts.partition_point(|&t| t <= t1);
         let processed_upto = selected.map_or(0, |sel| {
             range.start
-                + run.index.delivered_by[range.clone()].partition_point(|&d| d != u32::MAX && d <= sel)
+                + run.index.delivered_by[range.clone()]
+                    .partition_point(|&d| d != u32::MAX && d <= sel)
         });
         let px_per_item = f64::from(width) / (hi - lo).max(1) as f64;
         if px_per_item < BIN_BELOW_PX_PER_ITEM {
-            density_ui(&painter, &view, left, width, rec_row, (lo..hi).map(|i| (run.stream.ts_ms[i], i < processed_upto)), &pal);
+            density_ui(
+                &painter,
+                &view,
+                left,
+                width,
+                rec_row,
+                (lo..hi).map(|i| (run.stream.ts_ms[i], i < processed_upto)),
+                &pal,
+            );
         } else {
-            let sel_range = selected_inv.filter(|i| i.shard as usize == s).map(Invocation::record_range);
+            let sel_range = selected_inv
+                .filter(|i| i.shard as usize == s)
+                .map(Invocation::record_range);
             for i in lo..hi {
                 let x = view.x_from_time(run.stream.ts_ms[i] as f64, left, width);
                 let in_sel = sel_range.as_ref().is_some_and(|r| r.contains(&i));
@@ -113,7 +148,10 @@ pub fn timeline_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, view: Option<T
                 } else {
                     (rec_row.top() + rec_row.height() * 0.2, rec_row.bottom())
                 };
-                painter.line_segment([pos2(x, y0), pos2(x, y1)], Stroke::new(if in_sel { 2.5 } else { 1.5 }, color));
+                painter.line_segment(
+                    [pos2(x, y0), pos2(x, y1)],
+                    Stroke::new(if in_sel { 2.5 } else { 1.5 }, color),
+                );
             }
             if let Some(p) = pointer
                 && rec_row.expand(2.0).contains(p)
@@ -134,21 +172,59 @@ pub fn timeline_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, view: Option<T
         let b = list.partition_point(|&k| invs[k as usize].start_ms <= t1);
         let visible = &list[a..b.max(a)];
         if f64::from(width) / visible.len().max(1) as f64 <= BIN_BELOW_PX_PER_ITEM {
-            invocation_density_ui(&painter, &view, left, width, inv_row, visible.iter().map(|&k| &invs[k as usize]), &pal);
+            invocation_density_ui(
+                &painter,
+                &view,
+                left,
+                width,
+                inv_row,
+                visible.iter().map(|&k| &invs[k as usize]),
+                &pal,
+            );
         } else {
-            for &k in visible {
-                let inv = &invs[k as usize];
-                let r = invocation_rect(&view, left, width, inv_row, inv);
-                painter.rect_filled(r, 2.0, invocation_color(inv, &pal));
-                if inv.is_retry() {
-                    painter.rect_stroke(r, 2.0, Stroke::new(1.5, pal.retry), StrokeKind::Inside);
-                }
-                if let Some(p) = pointer
-                    && r.expand2(vec2(2.0, 0.0)).contains(p)
-                {
-                    hover = Some(invocation_tooltip(run, inv));
-                    if response.clicked() {
-                        clicked = Some(k);
+            // Aggregates first, then finals, early terminations and failures on top, so the
+            // rare, important boxes are never hidden in a dense lane.
+            for pass in 0..2 {
+                for &k in visible {
+                    let inv = &invs[k as usize];
+                    let notable = inv.kind != Kind::Aggregate || inv.status != Status::Ok;
+                    if notable != (pass == 1) {
+                        continue;
+                    }
+                    let r = invocation_rect(&view, left, width, inv_row, inv);
+                    let color = invocation_color(inv, &pal);
+                    if r.width() < 2.0 {
+                        painter.line_segment(
+                            [r.center_top(), r.center_bottom()],
+                            Stroke::new(1.0, color),
+                        );
+                    } else {
+                        painter.rect_filled(r, 1.0, color);
+                    }
+                    if inv.is_retry() {
+                        painter.rect_stroke(
+                            r,
+                            1.0,
+                            Stroke::new(1.5, pal.retry),
+                            StrokeKind::Inside,
+                        );
+                    }
+                    if notable && inv.kind != Kind::Aggregate {
+                        // A marker above the box: finals and early terminations read at a glance.
+                        let c = pos2(r.center().x, r.top() - 1.0);
+                        painter.add(Shape::convex_polygon(
+                            vec![pos2(c.x - 4.0, c.y - 5.0), pos2(c.x + 4.0, c.y - 5.0), c],
+                            color,
+                            Stroke::NONE,
+                        ));
+                    }
+                    if let Some(p) = pointer
+                        && r.expand2(vec2(2.0, 0.0)).contains(p)
+                    {
+                        hover = Some(invocation_tooltip(run, inv));
+                        if response.clicked() {
+                            clicked = Some(k);
+                        }
                     }
                 }
             }
@@ -169,29 +245,51 @@ pub fn timeline_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, view: Option<T
         let s = inv.shard as usize;
         let top = canvas.top() + s as f32 * lane_h;
         let rec_row = Rect::from_min_size(pos2(left, top + 3.0), vec2(width, lane_h * 0.42));
-        let inv_row = Rect::from_min_max(pos2(left, rec_row.bottom() + 2.0), pos2(left + width, top + lane_h - 4.0));
+        let inv_row = Rect::from_min_max(
+            pos2(left, rec_row.bottom() + 2.0),
+            pos2(left + width, top + lane_h - 4.0),
+        );
         let r = invocation_rect(&view, left, width, inv_row, inv);
-        painter.rect_stroke(r.expand(1.5), 2.0, Stroke::new(2.0, pal.selected), StrokeKind::Outside);
+        painter.rect_stroke(
+            r.expand(1.5),
+            2.0,
+            Stroke::new(2.0, pal.selected),
+            StrokeKind::Outside,
+        );
         let range = inv.record_range();
         let anchor = pos2(r.center().x, r.top());
         if range.len() <= MAX_LINKS {
             for i in range {
                 let x = view.x_from_time(run.stream.ts_ms[i] as f64, left, width);
-                painter.line_segment([anchor, pos2(x, rec_row.bottom())], Stroke::new(0.7, pal.playhead.gamma_multiply(0.6)));
+                painter.line_segment(
+                    [anchor, pos2(x, rec_row.bottom())],
+                    Stroke::new(0.7, pal.playhead.gamma_multiply(0.6)),
+                );
             }
         } else {
             let x0 = view.x_from_time(run.stream.ts_ms[range.start] as f64, left, width);
             let x1 = view.x_from_time(run.stream.ts_ms[range.end - 1] as f64, left, width);
             let y = rec_row.bottom() + 1.0;
             painter.add(Shape::line(
-                vec![pos2(x0, y - 4.0), pos2(x0, y), pos2(x1, y), pos2(x1, y - 4.0)],
+                vec![
+                    pos2(x0, y - 4.0),
+                    pos2(x0, y),
+                    pos2(x1, y),
+                    pos2(x1, y - 4.0),
+                ],
                 Stroke::new(1.5, pal.playhead),
             ));
-            painter.line_segment([anchor, pos2((x0 + x1) / 2.0, y)], Stroke::new(1.0, pal.playhead));
+            painter.line_segment(
+                [anchor, pos2((x0 + x1) / 2.0, y)],
+                Stroke::new(1.0, pal.playhead),
+            );
         }
         // Playhead: where the stream is at this invocation.
         let x = view.x_from_time(inv.start_ms as f64, left, width);
-        painter.line_segment([pos2(x, canvas.top()), pos2(x, canvas.bottom())], Stroke::new(1.0, pal.playhead));
+        painter.line_segment(
+            [pos2(x, canvas.top()), pos2(x, canvas.bottom())],
+            Stroke::new(1.0, pal.playhead),
+        );
     }
 
     if let Some(k) = clicked {
@@ -204,7 +302,13 @@ pub fn timeline_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, view: Option<T
     }
 }
 
-fn interact(ui: &Ui, response: &egui::Response, canvas: Rect, view: TimeView, cmds: &mut Vec<AppCommand>) {
+fn interact(
+    ui: &Ui,
+    response: &egui::Response,
+    canvas: Rect,
+    view: TimeView,
+    cmds: &mut Vec<AppCommand>,
+) {
     let (left, width) = (canvas.left(), canvas.width().max(1.0));
     if response.double_clicked() {
         cmds.push(AppCommand::SetView(None));
@@ -220,7 +324,8 @@ fn interact(ui: &Ui, response: &egui::Response, canvas: Rect, view: TimeView, cm
     if !response.hovered() {
         return;
     }
-    let (scroll, zoom, pointer) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+    let (scroll, zoom, pointer) =
+        ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
     let x = pointer.map_or(left + width / 2.0, |p| p.x.clamp(left, left + width));
     let mut v = view;
     let mut changed = false;
@@ -249,15 +354,18 @@ fn nearest(ts: &[i64], t: f64) -> Option<usize> {
     }
     let p = ts.partition_point(|&x| (x as f64) < t);
     let candidates = [p.checked_sub(1), (p < ts.len()).then_some(p)];
-    candidates
-        .into_iter()
-        .flatten()
-        .min_by(|&a, &b| (ts[a] as f64 - t).abs().total_cmp(&(ts[b] as f64 - t).abs()))
+    candidates.into_iter().flatten().min_by(|&a, &b| {
+        (ts[a] as f64 - t)
+            .abs()
+            .total_cmp(&(ts[b] as f64 - t).abs())
+    })
 }
 
 fn invocation_rect(view: &TimeView, left: f32, width: f32, row: Rect, inv: &Invocation) -> Rect {
     let x0 = view.x_from_time(inv.start_ms as f64, left, width);
-    let x1 = view.x_from_time(inv.end_ms as f64, left, width).max(x0 + 3.0);
+    let x1 = view
+        .x_from_time(inv.end_ms as f64, left, width)
+        .max(x0 + 1.0);
     let (y0, y1) = match inv.kind {
         Kind::Aggregate => (row.top(), row.bottom()),
         // Finals and early terminations are drawn taller so they stand out in a dense lane.
@@ -298,7 +406,13 @@ fn density_ui(
             waiting[c] += 1;
         }
     }
-    let max = done.iter().zip(&waiting).map(|(a, b)| a + b).max().unwrap_or(1).max(1) as f32;
+    let max = done
+        .iter()
+        .zip(&waiting)
+        .map(|(a, b)| a + b)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f32;
     let mut mesh = egui::Mesh::default();
     for c in 0..cols {
         let total = done[c] + waiting[c];
@@ -307,9 +421,16 @@ fn density_ui(
         }
         // Square root keeps sparse columns visible next to dense ones.
         let h = row.height() * (total as f32 / max).sqrt().max(0.15);
-        let color = if done[c] >= waiting[c] { pal.record_done } else { pal.record_waiting };
+        let color = if done[c] >= waiting[c] {
+            pal.record_done
+        } else {
+            pal.record_waiting
+        };
         let x = left + c as f32;
-        mesh.add_colored_rect(Rect::from_min_max(pos2(x, row.bottom() - h), pos2(x + 1.0, row.bottom())), color);
+        mesh.add_colored_rect(
+            Rect::from_min_max(pos2(x, row.bottom() - h), pos2(x + 1.0, row.bottom())),
+            color,
+        );
     }
     painter.add(Shape::mesh(mesh));
 }
@@ -351,14 +472,19 @@ fn invocation_density_ui<'a>(
             _ => pal.failed,
         };
         let x = left + c as f32;
-        mesh.add_colored_rect(Rect::from_min_max(pos2(x, row.top()), pos2(x + 1.0, row.bottom())), color);
+        mesh.add_colored_rect(
+            Rect::from_min_max(pos2(x, row.top()), pos2(x + 1.0, row.bottom())),
+            color,
+        );
     }
     painter.add(Shape::mesh(mesh));
 }
 
 /// Alternate shading and boundary lines of the tumbling windows.
 fn windows_ui(painter: &egui::Painter, run: &Run, view: &TimeView, canvas: Rect, pal: &Palette) {
-    let Some(len) = run.spec.settings.window_ms() else { return };
+    let Some(len) = run.spec.settings.window_ms() else {
+        return;
+    };
     let (left, width) = (canvas.left(), canvas.width());
     let (t0, t1) = view.range_ms();
     let first = Window::containing(t0, len).start_ms;
@@ -373,9 +499,16 @@ fn windows_ui(painter: &egui::Painter, run: &Run, view: &TimeView, canvas: Rect,
         let x0 = view.x_from_time(start as f64, left, width);
         let x1 = view.x_from_time((start + len) as f64, left, width);
         if (start / len).rem_euclid(2) == 1 {
-            painter.rect_filled(Rect::from_min_max(pos2(x0, canvas.top()), pos2(x1, canvas.bottom())), 0.0, pal.window_shade);
+            painter.rect_filled(
+                Rect::from_min_max(pos2(x0, canvas.top()), pos2(x1, canvas.bottom())),
+                0.0,
+                pal.window_shade,
+            );
         }
-        painter.line_segment([pos2(x0, canvas.top() - 12.0), pos2(x0, canvas.bottom())], Stroke::new(1.0, pal.boundary));
+        painter.line_segment(
+            [pos2(x0, canvas.top() - 12.0), pos2(x0, canvas.bottom())],
+            Stroke::new(1.0, pal.boundary),
+        );
         if (start / len).rem_euclid(label_every) == 0 && x0 >= left - 1.0 {
             painter.text(
                 pos2(x0 + 3.0, canvas.top() - 12.0),
@@ -389,7 +522,14 @@ fn windows_ui(painter: &egui::Painter, run: &Run, view: &TimeView, canvas: Rect,
 }
 
 /// Clock labels whose precision follows the zoom.
-fn axis_ui(painter: &egui::Painter, view: &TimeView, full: Rect, canvas: Rect, pal: &Palette, text: Color32) {
+fn axis_ui(
+    painter: &egui::Painter,
+    view: &TimeView,
+    full: Rect,
+    canvas: Rect,
+    pal: &Palette,
+    text: Color32,
+) {
     let (left, width) = (canvas.left(), canvas.width());
     let step = tick_step_ms(view, width, 90.0);
     let (t0, t1) = view.range_ms();
@@ -399,7 +539,10 @@ fn axis_ui(painter: &egui::Painter, view: &TimeView, full: Rect, canvas: Rect, p
     while t <= t1 + step {
         let x = view.x_from_time(t as f64, left, width);
         if x >= left - 1.0 && x <= canvas.right() + 1.0 {
-            painter.line_segment([pos2(x, full.top() + 14.0), pos2(x, full.top() + 20.0)], Stroke::new(1.0, pal.dim));
+            painter.line_segment(
+                [pos2(x, full.top() + 14.0), pos2(x, full.top() + 20.0)],
+                Stroke::new(1.0, pal.dim),
+            );
             let label = if step < 1000 {
                 crate::model::clock_millis(t)
             } else if step >= 86_400_000 {
@@ -407,7 +550,13 @@ fn axis_ui(painter: &egui::Painter, view: &TimeView, full: Rect, canvas: Rect, p
             } else {
                 crate::model::clock_seconds(t)
             };
-            painter.text(pos2(x, y), Align2::CENTER_TOP, label, FontId::proportional(11.0), text);
+            painter.text(
+                pos2(x, y),
+                Align2::CENTER_TOP,
+                label,
+                FontId::proportional(11.0),
+                text,
+            );
         }
         t += step;
     }
@@ -422,7 +571,11 @@ fn axis_ui(painter: &egui::Painter, view: &TimeView, full: Rect, canvas: Rect, p
 
 fn record_tooltip(run: &Run, i: usize) -> String {
     let payload = String::from_utf8_lossy(run.stream.payload(i));
-    let payload = if payload.len() > 160 { format!("{}…", &payload[..payload.floor_char_boundary(160)]) } else { payload.into_owned() };
+    let payload = if payload.len() > 160 {
+        format!("{}…", &payload[..payload.floor_char_boundary(160)])
+    } else {
+        payload.into_owned()
+    };
     let state = match run.index.delivered_by[i] {
         u32::MAX => "not delivered".to_owned(),
         k => format!("delivered by invocation {}", k + 1),
@@ -442,7 +595,11 @@ fn invocation_tooltip(run: &Run, inv: &Invocation) -> String {
         inv.n,
         run.trace.invocations.len(),
         inv.kind.name(),
-        if inv.is_retry() { format!(", attempt {}", inv.attempt) } else { String::new() },
+        if inv.is_retry() {
+            format!(", attempt {}", inv.attempt)
+        } else {
+            String::new()
+        },
         crate::model::clock_millis(inv.start_ms),
         crate::model::clock_millis(inv.end_ms),
         inv.end_ms - inv.start_ms,
