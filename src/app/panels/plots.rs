@@ -68,11 +68,7 @@ impl Plots {
                 |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Vec<PlotPoint>> {
                     series
                         .iter()
-                        .map(|s| {
-                            f(s).iter()
-                                .map(|p| PlotPoint::new(p.t_s, p.value))
-                                .collect()
-                        })
+                        .map(|s| decimate(f(s), MAX_PLOT_POINTS))
                         .collect()
                 };
             let inw = to_points(|s| &s.in_window);
@@ -84,6 +80,39 @@ impl Plots {
         };
         (series, if across { acr } else { inw })
     }
+}
+
+/// Points per line drawn: more than a plot has pixels is wasted tessellation.
+const MAX_PLOT_POINTS: usize = 3000;
+
+/// Keeps each bucket's lowest and highest point (in time order), so a long sawtooth of
+/// running totals keeps its peaks and resets when thinned for drawing.
+fn decimate(points: &[crate::index::SeriesPoint], max: usize) -> Vec<PlotPoint> {
+    if points.len() <= max {
+        return points
+            .iter()
+            .map(|p| PlotPoint::new(p.t_s, p.value))
+            .collect();
+    }
+    let bucket = points.len().div_ceil(max / 2);
+    let mut out = Vec::with_capacity(max + 2);
+    for chunk in points.chunks(bucket) {
+        let (mut lo, mut hi) = (0, 0);
+        for (k, p) in chunk.iter().enumerate() {
+            if p.value < chunk[lo].value {
+                lo = k;
+            }
+            if p.value > chunk[hi].value {
+                hi = k;
+            }
+        }
+        let (a, b) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+        out.push(PlotPoint::new(chunk[a].t_s, chunk[a].value));
+        if b != a {
+            out.push(PlotPoint::new(chunk[b].t_s, chunk[b].value));
+        }
+    }
+    out
 }
 
 /// Draws the plot panel.
@@ -262,6 +291,29 @@ pub fn plots_ui(
             st.last_rect = Some(resp.response.rect);
         }
         PlotTab::Table => results_table_ui(ui, run, cmds),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::SeriesPoint;
+
+    #[test]
+    fn decimation_keeps_peaks_and_resets() {
+        let pts: Vec<SeriesPoint> = (0..10_000)
+            .map(|k| SeriesPoint {
+                t_s: k as f64,
+                value: (k % 500) as f64,
+                inv: k,
+            })
+            .collect();
+        let d = decimate(&pts, 400);
+        assert!(d.len() <= 402);
+        assert!(d.iter().any(|p| p.y == 499.0));
+        assert!(d.iter().filter(|p| p.y == 0.0).count() >= 15);
+        assert!(d.windows(2).all(|w| w[0].x <= w[1].x));
+        assert_eq!(decimate(&pts[..10], 400).len(), 10);
     }
 }
 

@@ -126,7 +126,8 @@ pub fn timeline_ui(
                 left,
                 width,
                 rec_row,
-                (lo..hi).map(|i| (run.stream.ts_ms[i], i < processed_upto)),
+                &run.stream.ts_ms[lo..hi],
+                processed_upto.saturating_sub(lo),
                 &pal,
             );
         } else {
@@ -385,43 +386,57 @@ pub fn invocation_color(inv: &Invocation, pal: &Palette) -> Color32 {
     }
 }
 
+/// First index at or after `from` whose time is not before `t`: exponential then binary search,
+/// because the next column's boundary is usually a few records away (and stays in cache).
+fn gallop(ts: &[i64], from: usize, t: f64) -> usize {
+    let mut step = 1;
+    let mut prev = from;
+    while from + step <= ts.len() && (ts[from + step - 1] as f64) < t {
+        prev = from + step;
+        step *= 2;
+    }
+    let end = (from + step).min(ts.len());
+    prev + ts[prev..end].partition_point(|&x| (x as f64) < t)
+}
+
+/// Records binned per pixel column. Each column's count comes from a binary search on the
+/// (sorted) timestamps, so the cost follows the number of columns, not of records: a million
+/// records cost about what a thousand do.
+#[allow(clippy::too_many_arguments)]
 fn density_ui(
     painter: &egui::Painter,
     view: &TimeView,
     left: f32,
     width: f32,
     row: Rect,
-    marks: impl Iterator<Item = (i64, bool)>,
+    ts: &[i64],
+    processed: usize,
     pal: &Palette,
 ) {
-    let cols = width.ceil() as usize + 1;
-    let mut done = vec![0u32; cols];
-    let mut waiting = vec![0u32; cols];
-    for (t, processed) in marks {
-        let x = view.x_from_time(t as f64, left, width) - left;
-        let c = (x.max(0.0) as usize).min(cols - 1);
-        if processed {
-            done[c] += 1;
-        } else {
-            waiting[c] += 1;
-        }
-    }
-    let max = done
-        .iter()
-        .zip(&waiting)
-        .map(|(a, b)| a + b)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f32;
-    let mut mesh = egui::Mesh::default();
+    let cols = width.ceil() as usize;
+    let mut counts = Vec::with_capacity(cols);
+    let mut lo = 0usize;
     for c in 0..cols {
-        let total = done[c] + waiting[c];
+        let t_end = view.time_from_x(left + c as f32 + 1.0, left, width);
+        let hi = gallop(ts, lo, t_end);
+        counts.push((lo, hi));
+        lo = hi;
+    }
+    // Whatever is left (rounding at the right edge) joins the last column.
+    if let Some(last) = counts.last_mut() {
+        last.1 = ts.len();
+    }
+    let max = counts.iter().map(|(a, b)| b - a).max().unwrap_or(1).max(1) as f32;
+    let mut mesh = egui::Mesh::default();
+    for (c, &(a, b)) in counts.iter().enumerate() {
+        let total = b - a;
         if total == 0 {
             continue;
         }
+        let done = processed.clamp(a, b) - a;
         // Square root keeps sparse columns visible next to dense ones.
         let h = row.height() * (total as f32 / max).sqrt().max(0.15);
-        let color = if done[c] >= waiting[c] {
+        let color = if done * 2 >= total {
             pal.record_done
         } else {
             pal.record_waiting
@@ -614,6 +629,17 @@ fn invocation_tooltip(run: &Run, inv: &Invocation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gallop_finds_the_boundary() {
+        let ts: Vec<i64> = (0..1000).map(|k| k * 3).collect();
+        for t in [-5.0, 0.0, 1.0, 3.0, 299.5, 2997.0, 5000.0] {
+            for from in [0usize, 10, 500, 999, 1000] {
+                let expected = from + ts[from..].partition_point(|&x| (x as f64) < t);
+                assert_eq!(gallop(&ts, from, t), expected, "t={t} from={from}");
+            }
+        }
+    }
 
     #[test]
     fn nearest_picks_the_closest_mark() {
