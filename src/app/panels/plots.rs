@@ -294,29 +294,6 @@ pub fn plots_ui(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::index::SeriesPoint;
-
-    #[test]
-    fn decimation_keeps_peaks_and_resets() {
-        let pts: Vec<SeriesPoint> = (0..10_000)
-            .map(|k| SeriesPoint {
-                t_s: k as f64,
-                value: (k % 500) as f64,
-                inv: k,
-            })
-            .collect();
-        let d = decimate(&pts, 400);
-        assert!(d.len() <= 402);
-        assert!(d.iter().any(|p| p.y == 499.0));
-        assert!(d.iter().filter(|p| p.y == 0.0).count() >= 15);
-        assert!(d.windows(2).all(|w| w[0].x <= w[1].x));
-        assert_eq!(decimate(&pts[..10], 400).len(), 10);
-    }
-}
-
 fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
     use egui_extras::{Column, TableBuilder};
     let windows = &run.trace.windows;
@@ -390,4 +367,27 @@ fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
                 }
             });
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::SeriesPoint;
+
+    #[test]
+    fn decimation_keeps_peaks_and_resets() {
+        let pts: Vec<SeriesPoint> = (0..10_000)
+            .map(|k| SeriesPoint {
+                t_s: k as f64,
+                value: (k % 500) as f64,
+                inv: k,
+            })
+            .collect();
+        let d = decimate(&pts, 400);
+        assert!(d.len() <= 402);
+        assert!(d.iter().any(|p| p.y == 499.0));
+        assert!(d.iter().filter(|p| p.y == 0.0).count() >= 15);
+        assert!(d.windows(2).all(|w| w[0].x <= w[1].x));
+        assert_eq!(decimate(&pts[..10], 400).len(), 10);
+    }
 }
