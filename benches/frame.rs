@@ -39,14 +39,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let ctx = egui::Context::default();
-    let mut app = TumbleApp::new(
-        &ctx,
-        None,
-        StartupOptions {
-            open: None,
-            persist: false,
-        },
-    );
+    let mut app = TumbleApp::new(&ctx, None, StartupOptions::default());
     app.wait_for_job(Duration::from_secs(120));
     // ~4,000 orders/s over 8 shards: reads every 200 ms return about 100 records per shard, so
     // batches of 100 give about n/100 invocations.

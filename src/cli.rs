@@ -21,6 +21,28 @@ pub struct Cli {
     /// A stream file to open in the app.
     pub file: Option<PathBuf>,
 
+    /// App: start on this scenario preset instead of the demo (ids: demo, running-total,
+    /// pos-burst, skewed, sparse, big-state, failing-handler, dynamodb).
+    #[arg(long)]
+    pub scenario: Option<String>,
+
+    /// App: select this invocation at start: a number, or `final` for the first final one.
+    #[arg(long)]
+    pub select: Option<String>,
+
+    /// App: open this inspector tab (records, state, event, response, logs, writes).
+    #[arg(long)]
+    pub tab: Option<String>,
+
+    /// App: light theme.
+    #[arg(long)]
+    pub light: bool,
+
+    /// App: save a screenshot of the window to this PNG once the run is shown, then quit
+    /// (how the README pictures are made).
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+
     /// Command.
     #[command(subcommand)]
     pub command: Option<Command>,

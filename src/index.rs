@@ -253,6 +253,13 @@ pub fn build_series(
                     if !carried {
                         closed_total[s] += v;
                     }
+                    // A step, not a slope: the window's value holds until the final invocation,
+                    // then drops to nothing.
+                    series[s].in_window.push(SeriesPoint {
+                        t_s,
+                        value: v,
+                        inv: k,
+                    });
                     series[s].in_window.push(SeriesPoint {
                         t_s,
                         value: 0.0,

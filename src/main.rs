@@ -12,14 +12,23 @@ fn main() {
                 e.code
             }
         },
-        None => open_app(cli.file),
+        None => open_app(cli),
     };
     std::process::exit(code);
 }
 
 #[cfg(feature = "gui")]
-fn open_app(file: Option<std::path::PathBuf>) -> i32 {
-    match tumblescope::app::run(file) {
+fn open_app(cli: tumblescope::cli::Cli) -> i32 {
+    let startup = tumblescope::app::state::StartupOptions {
+        open: cli.file,
+        persist: cli.screenshot.is_none(),
+        scenario: cli.scenario,
+        select: cli.select,
+        tab: cli.tab,
+        light: cli.light,
+        screenshot: cli.screenshot,
+    };
+    match tumblescope::app::run(startup) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
@@ -30,8 +39,8 @@ fn open_app(file: Option<std::path::PathBuf>) -> i32 {
 
 /// Without the GUI (`--no-default-features`), print the demo run instead.
 #[cfg(not(feature = "gui"))]
-fn open_app(file: Option<std::path::PathBuf>) -> i32 {
-    if file.is_some() {
+fn open_app(cli: tumblescope::cli::Cli) -> i32 {
+    if cli.file.is_some() {
         eprintln!("error: this build has no GUI; use `tumblescope run --input FILE`");
         return 2;
     }

@@ -18,14 +18,7 @@ fn harness() -> Harness<'static, State> {
         .build_ui_state(
             |ui, state: &mut State| {
                 let app = state.get_or_insert_with(|| {
-                    TumbleApp::new(
-                        ui.ctx(),
-                        None,
-                        StartupOptions {
-                            open: None,
-                            persist: false,
-                        },
-                    )
+                    TumbleApp::new(ui.ctx(), None, StartupOptions::default())
                 });
                 app.frame(ui);
             },

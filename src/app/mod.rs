@@ -29,7 +29,7 @@ use self::theme::Palette;
 use crate::scenarios;
 
 /// Opens the app window.
-pub fn run(file: Option<PathBuf>) -> Result<(), String> {
+pub fn run(startup: StartupOptions) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("tumblescope")
@@ -42,16 +42,7 @@ pub fn run(file: Option<PathBuf>) -> Result<(), String> {
     eframe::run_native(
         "tumblescope",
         options,
-        Box::new(move |cc| {
-            Ok(Box::new(TumbleApp::new(
-                &cc.egui_ctx,
-                cc.storage,
-                StartupOptions {
-                    open: file,
-                    persist: true,
-                },
-            )))
-        }),
+        Box::new(move |cc| Ok(Box::new(TumbleApp::new(&cc.egui_ctx, cc.storage, startup)))),
     )
     .map_err(|e| e.to_string())
 }
@@ -94,6 +85,7 @@ pub struct TumbleApp {
     select_after_run: Option<u32>,
     commands: Vec<AppCommand>,
     show_help: bool,
+    screenshot_frames: u32,
     dialog_tx: Sender<AppCommand>,
     dialog_rx: Receiver<AppCommand>,
     /// Inspector state.
@@ -127,6 +119,10 @@ impl TumbleApp {
         } else {
             Prefs::default()
         };
+        let mut prefs = prefs;
+        if startup.light {
+            prefs.dark = false;
+        }
         ctx.set_theme(if prefs.dark {
             egui::Theme::Dark
         } else {
@@ -155,6 +151,7 @@ impl TumbleApp {
             select_after_run: None,
             commands: Vec::new(),
             show_help: false,
+            screenshot_frames: 0,
             dialog_tx,
             dialog_rx,
             inspector: Inspector::default(),
@@ -162,9 +159,26 @@ impl TumbleApp {
             setup: SetupState::default(),
             ctx: ctx.clone(),
         };
-        match startup.open {
-            Some(path) => app.commands.push(AppCommand::OpenPath(path)),
-            None => app.start_run(),
+        if let Some(tab) = &startup.tab {
+            app.inspector.tab = match tab.as_str() {
+                "state" => panels::inspector::Tab::State,
+                "event" => panels::inspector::Tab::Event,
+                "response" => panels::inspector::Tab::Response,
+                "logs" => panels::inspector::Tab::Logs,
+                "writes" => panels::inspector::Tab::Writes,
+                _ => panels::inspector::Tab::Records,
+            };
+        }
+        match (
+            startup.open,
+            startup.scenario.as_deref().and_then(scenarios::by_id),
+        ) {
+            (Some(path), _) => app.commands.push(AppCommand::OpenPath(path)),
+            (None, Some(s)) => {
+                app.draft = RunSpec::scenario(&s);
+                app.start_run();
+            }
+            (None, None) => app.start_run(),
         }
         app
     }
@@ -246,6 +260,7 @@ impl TumbleApp {
                 }
                 self.run = Some(run);
                 self.playing = false;
+                self.apply_startup_selection();
             }
             Err(e) if e == "cancelled" => {
                 self.status = StatusLine {
@@ -265,6 +280,49 @@ impl TumbleApp {
                 }
             }
         }
+    }
+
+    /// The `--select` option, once, when the first run is shown.
+    fn apply_startup_selection(&mut self) {
+        let Some(sel) = self.startup.select.take() else {
+            return;
+        };
+        let Some(run) = &self.run else { return };
+        let last = run.trace.invocations.len().saturating_sub(1) as u32;
+        self.selected = if sel == "final" {
+            run.index.finals.first().copied()
+        } else {
+            sel.parse::<u32>()
+                .ok()
+                .map(|n| n.saturating_sub(1).min(last))
+        }
+        .or(self.selected);
+    }
+
+    /// `--screenshot`: a few frames after the first run is shown, capture the window and close.
+    fn screenshot_when_ready(&mut self, ctx: &egui::Context) {
+        if self.run.is_none() || self.jobs.busy() {
+            return;
+        }
+        let Some(path) = self.startup.screenshot.clone() else {
+            return;
+        };
+        self.screenshot_frames += 1;
+        ctx.request_repaint();
+        // Let layout settle (panels size themselves over the first frames).
+        if self.screenshot_frames < 5 {
+            return;
+        }
+        self.startup.screenshot = None;
+        let close_ctx = ctx.clone();
+        let callback = egui::ScreenshotCallback::new(move |image| {
+            if let Err(e) = write_png(&path, &image) {
+                eprintln!("error: {}: {e}", path.display());
+            }
+            close_ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            close_ctx.request_repaint();
+        });
+        ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
     }
 
     /// One frame's logic (eframe calls it before `ui`; tests call [`Self::frame`]).
@@ -302,6 +360,7 @@ impl TumbleApp {
             }
             ctx.request_repaint();
         }
+        self.screenshot_when_ready(ctx);
         if let Some(at) = self.rerun_at {
             let now = Instant::now();
             if now >= at {

@@ -66,8 +66,18 @@ impl Prefs {
 pub struct StartupOptions {
     /// A file to open at launch.
     pub open: Option<PathBuf>,
-    /// Load and save preferences (tests turn this off).
+    /// Load and save preferences (tests and screenshots turn this off).
     pub persist: bool,
+    /// A scenario preset to start on.
+    pub scenario: Option<String>,
+    /// Invocation to select once the first run is shown: a number or `final`.
+    pub select: Option<String>,
+    /// Inspector tab to open.
+    pub tab: Option<String>,
+    /// Light theme regardless of preferences.
+    pub light: bool,
+    /// Save a screenshot here once the run is shown, then close.
+    pub screenshot: Option<PathBuf>,
 }
 
 #[cfg(test)]

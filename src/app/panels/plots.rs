@@ -22,13 +22,16 @@ pub enum PlotTab {
     Table,
 }
 
-/// Series built for one (run, value path): raw points and plot points, in-window and across.
+/// Drawable lines of one shard: segments broken at each drop, so no join turns back on itself.
+type Segments = Vec<Vec<PlotPoint>>;
+
+/// Series built for one (run, value path): raw points and plot segments, in-window and across.
 type SeriesCache = (
     u64,
     ValuePath,
     Vec<ShardSeries>,
-    Vec<Vec<PlotPoint>>,
-    Vec<Vec<PlotPoint>>,
+    Vec<Segments>,
+    Vec<Segments>,
 );
 
 /// Plot state: tab, value path and the series built for it (per run, not per frame).
@@ -44,11 +47,8 @@ pub struct Plots {
 }
 
 impl Plots {
-    fn series<'a>(
-        &'a mut self,
-        run: &Run,
-        across: bool,
-    ) -> (&'a [ShardSeries], &'a [Vec<PlotPoint>]) {
+    /// Builds the series and segments for the run and chosen path, once per (run, path).
+    fn ensure(&mut self, run: &Run) {
         let path = self
             .path
             .clone()
@@ -58,28 +58,46 @@ impl Plots {
             .cache
             .as_ref()
             .is_none_or(|(g, p, ..)| *g != run.generation || *p != path);
-        if stale {
-            let series = if run.index.path.as_ref() == Some(&path) {
-                run.index.series.clone()
-            } else {
-                build_series(&run.trace, run.stream.shards.len(), run.index.t_min, &path)
-            };
-            let to_points =
-                |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Vec<PlotPoint>> {
-                    series
-                        .iter()
-                        .map(|s| decimate(f(s), MAX_PLOT_POINTS))
-                        .collect()
-                };
-            let inw = to_points(|s| &s.in_window);
-            let acr = to_points(|s| &s.across_windows);
-            self.cache = Some((run.generation, path, series, inw, acr));
+        if !stale {
+            return;
         }
-        let Some((_, _, series, inw, acr)) = &self.cache else {
-            return (&[], &[]);
+        let series = if run.index.path.as_ref() == Some(&path) {
+            run.index.series.clone()
+        } else {
+            build_series(&run.trace, run.stream.shards.len(), run.index.t_min, &path)
         };
-        (series, if across { acr } else { inw })
+        let to_segments =
+            |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Segments> {
+                series
+                    .iter()
+                    .map(|s| segments(decimate(f(s), MAX_PLOT_POINTS)))
+                    .collect()
+            };
+        let inw = to_segments(|s| &s.in_window);
+        let acr = to_segments(|s| &s.across_windows);
+        self.cache = Some((run.generation, path, series, inw, acr));
     }
+}
+
+/// Splits a polyline before every vertical drop (a window's reset), repeating the peak, so
+/// the stroke never folds back on itself (which tessellates into long miter spikes).
+fn segments(points: Vec<PlotPoint>) -> Segments {
+    let mut out: Segments = Vec::new();
+    let mut cur: Vec<PlotPoint> = Vec::new();
+    for p in points {
+        if let Some(last) = cur.last().copied()
+            && last.x == p.x
+            && p.y < last.y
+        {
+            out.push(std::mem::take(&mut cur));
+            cur.push(last);
+        }
+        cur.push(p);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 /// Points per line drawn: more than a plot has pixels is wasted tessellation.
@@ -171,9 +189,11 @@ pub fn plots_ui(
     match st.tab {
         PlotTab::Totals => {
             let across_now = *across;
-            let (series, lines) = st.series(run, across_now);
-            let series = series.to_vec();
-            let lines: Vec<Vec<PlotPoint>> = lines.to_vec();
+            st.ensure(run);
+            let Some((_, _, series, inw, acr)) = &st.cache else {
+                return;
+            };
+            let lines = if across_now { acr } else { inw };
             let selected_inv = selected.and_then(|k| run.trace.invocations.get(k as usize));
             let resp = Plot::new("running-totals")
                 .legend(Legend::default())
@@ -195,13 +215,16 @@ pub fn plots_ui(
                 })
                 .allow_double_click_reset(true)
                 .show(ui, |plot| {
-                    for (s, pts) in lines.iter().enumerate() {
-                        let name = run.stream.shards[s].id.clone();
-                        plot.line(
-                            Line::new(name, PlotPoints::Borrowed(pts))
-                                .color(pal.shard(s))
-                                .width(1.8),
-                        );
+                    for (s, segs) in lines.iter().enumerate() {
+                        let name = &run.stream.shards[s].id;
+                        for pts in segs {
+                            plot.line(
+                                Line::new(name.clone(), PlotPoints::Borrowed(pts))
+                                    .color(pal.shard(s))
+                                    .width(1.5)
+                                    .allow_band(false),
+                            );
+                        }
                     }
                     if let Some(inv) = selected_inv {
                         let x = (inv.end_ms - t_min) as f64 / 1000.0;
@@ -223,13 +246,13 @@ pub fn plots_ui(
                     }
                     plot.pointer_coordinate()
                 });
-            st.last_rect = Some(resp.response.rect);
+            let rect = resp.response.rect;
             if resp.response.clicked()
                 && let Some(at) = resp.inner
             {
-                // Select the invocation of the nearest point (in x, then y).
+                // Select the invocation of the nearest point in time.
                 let mut best: Option<(f64, u32)> = None;
-                for s in &series {
+                for s in series {
                     let pts = if across_now {
                         &s.across_windows
                     } else {
@@ -246,6 +269,7 @@ pub fn plots_ui(
                     cmds.push(AppCommand::Select(k));
                 }
             }
+            st.last_rect = Some(rect);
         }
         PlotTab::Bars => {
             let path = st
@@ -373,6 +397,21 @@ fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
 mod tests {
     use super::*;
     use crate::index::SeriesPoint;
+
+    #[test]
+    fn drops_start_new_segments() {
+        let pts = vec![
+            PlotPoint::new(0.0, 1.0),
+            PlotPoint::new(1.0, 5.0),
+            PlotPoint::new(1.0, 0.0),
+            PlotPoint::new(2.0, 3.0),
+        ];
+        let segs = segments(pts);
+        assert_eq!(segs.len(), 2);
+        assert_eq!(segs[0].len(), 2);
+        assert_eq!((segs[1][0].x, segs[1][0].y), (1.0, 5.0));
+        assert_eq!(segs[1].len(), 3);
+    }
 
     #[test]
     fn decimation_keeps_peaks_and_resets() {

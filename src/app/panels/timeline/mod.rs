@@ -508,7 +508,7 @@ fn windows_ui(painter: &egui::Painter, run: &Run, view: &TimeView, canvas: Rect,
     if count as f32 > width / 3.0 {
         return;
     }
-    let label_every = ((60.0 / (width / count.max(1) as f32)).ceil() as i64).max(1);
+    let label_every = ((100.0 / (width / count.max(1) as f32)).ceil() as i64).max(1);
     for k in 0..=count {
         let start = first + k * len;
         let x0 = view.x_from_time(start as f64, left, width);
