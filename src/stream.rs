@@ -100,12 +100,15 @@ pub enum Seqs {
     /// Derived on demand from shard salt, timestamp and ordinal: no memory per record.
     #[default]
     Generated,
-    /// Carried by the input (text of all numbers, and where each ends).
+    /// Carried by the input: all numbers' text, and where record `i`'s starts (its length is
+    /// in `lens`).
     Stored {
         /// Concatenated digits.
         text: Vec<u8>,
-        /// End offset of record `i` in `text`.
-        ends: Vec<u64>,
+        /// Start of record `i`'s number in `text`.
+        starts: Vec<u64>,
+        /// Length of record `i`'s number.
+        lens: Vec<u16>,
     },
 }
 
@@ -184,8 +187,11 @@ pub struct Stream {
     pub key: Vec<u32>,
     /// Interned partition keys.
     pub keys: Vec<Box<str>>,
-    /// Payload byte offsets: record `i` is `payload[payload_ends[i-1]..payload_ends[i]]`.
-    pub payload_ends: Vec<u64>,
+    /// Where record `i`'s payload starts in `payload`. Payload bytes stay in input order;
+    /// grouping records by shard only reorders these offsets.
+    pub payload_starts: Vec<u64>,
+    /// Payload length of record `i`.
+    pub payload_lens: Vec<u32>,
     /// All payload bytes (Kinesis: the raw blob; DynamoDB: the item as plain JSON).
     pub payload: Vec<u8>,
     /// Sequence numbers.
@@ -215,14 +221,13 @@ impl Stream {
 
     /// Payload bytes of record `i`.
     pub fn payload(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.payload_ends[i - 1] } as usize;
-        &self.payload[start..self.payload_ends[i] as usize]
+        let start = self.payload_starts[i] as usize;
+        &self.payload[start..start + self.payload_lens[i] as usize]
     }
 
     /// Payload length of record `i`, without touching the bytes.
     pub fn payload_len(&self, i: usize) -> usize {
-        let start = if i == 0 { 0 } else { self.payload_ends[i - 1] };
-        (self.payload_ends[i] - start) as usize
+        self.payload_lens[i] as usize
     }
 
     /// Partition key of record `i`.
@@ -240,9 +245,11 @@ impl Stream {
     /// Sequence number of record `i`.
     pub fn seq(&self, i: usize) -> Cow<'_, str> {
         match &self.seqs {
-            Seqs::Stored { text, ends } => {
-                let start = if i == 0 { 0 } else { ends[i - 1] } as usize;
-                Cow::Borrowed(std::str::from_utf8(&text[start..ends[i] as usize]).unwrap_or(""))
+            Seqs::Stored { text, starts, lens } => {
+                let start = starts[i] as usize;
+                Cow::Borrowed(
+                    std::str::from_utf8(&text[start..start + lens[i] as usize]).unwrap_or(""),
+                )
             }
             Seqs::Generated => {
                 let s = self.shard_of(i);
@@ -288,11 +295,12 @@ impl Stream {
         use std::mem::size_of;
         self.ts_ms.capacity() * size_of::<i64>()
             + self.key.capacity() * size_of::<u32>()
-            + self.payload_ends.capacity() * size_of::<u64>()
+            + self.payload_starts.capacity() * size_of::<u64>()
+            + self.payload_lens.capacity() * size_of::<u32>()
             + self.keys.iter().map(|k| k.len() + 16).sum::<usize>()
             + match &self.seqs {
                 Seqs::Generated => 0,
-                Seqs::Stored { ends, .. } => ends.capacity() * 8,
+                Seqs::Stored { starts, lens, .. } => starts.capacity() * 8 + lens.capacity() * 2,
             }
             + self.ddb.event.capacity()
             + self.ddb.old_images.capacity() * 24
@@ -325,15 +333,22 @@ pub struct InputRecord {
 pub struct StreamBuilder {
     source: Source,
     shard_count: u32,
+    shard_ids: Option<Vec<String>>,
     meta: StreamMeta,
     shard: Vec<u32>,
     ts_ms: Vec<i64>,
     key: Vec<u32>,
     keys: Vec<Box<str>>,
     key_ids: HashMap<Box<str>, u32>,
-    payload_ends: Vec<u64>,
+    /// Shard of each interned key (routing is per key; MD5 per record would dominate loading).
+    key_shard: Vec<u32>,
+    payload_starts: Vec<u64>,
+    payload_lens: Vec<u32>,
     payload: Vec<u8>,
-    seqs: Option<Vec<String>>,
+    seq_text: Vec<u8>,
+    seq_starts: Vec<u64>,
+    seq_lens: Vec<u16>,
+    has_seqs: bool,
     events: Vec<EventName>,
     old: Vec<(u32, Vec<u8>)>,
     payload_is_json: bool,
@@ -345,15 +360,21 @@ impl StreamBuilder {
         Self {
             source,
             shard_count: shard_count.max(1),
+            shard_ids: None,
             meta,
             shard: Vec::new(),
             ts_ms: Vec::new(),
             key: Vec::new(),
             keys: Vec::new(),
             key_ids: HashMap::new(),
-            payload_ends: Vec::new(),
+            key_shard: Vec::new(),
+            payload_starts: Vec::new(),
+            payload_lens: Vec::new(),
             payload: Vec::new(),
-            seqs: None,
+            seq_text: Vec::new(),
+            seq_starts: Vec::new(),
+            seq_lens: Vec::new(),
+            has_seqs: false,
             events: Vec::new(),
             old: Vec::new(),
             payload_is_json: false,
@@ -366,12 +387,20 @@ impl StreamBuilder {
         self
     }
 
+    /// Names the shards as the input did (records then carry shard indices into this list).
+    pub fn with_shard_ids(mut self, ids: Vec<String>) -> Self {
+        self.shard_count = ids.len().max(1) as u32;
+        self.shard_ids = Some(ids);
+        self
+    }
+
     /// Reserves room for `n` more records with `bytes` of payload.
     pub fn reserve(&mut self, n: usize, bytes: usize) {
         self.shard.reserve(n);
         self.ts_ms.reserve(n);
         self.key.reserve(n);
-        self.payload_ends.reserve(n);
+        self.payload_starts.reserve(n);
+        self.payload_lens.reserve(n);
         self.payload.reserve(bytes);
     }
 
@@ -385,6 +414,11 @@ impl StreamBuilder {
         self.ts_ms.is_empty()
     }
 
+    /// Number of shards.
+    pub fn shard_count(&self) -> u32 {
+        self.shard_count
+    }
+
     fn intern(&mut self, key: &str) -> u32 {
         if let Some(id) = self.key_ids.get(key) {
             return *id;
@@ -392,6 +426,8 @@ impl StreamBuilder {
         let id = self.keys.len() as u32;
         self.keys.push(key.into());
         self.key_ids.insert(key.into(), id);
+        let shard = self.route(key, None);
+        self.key_shard.push(shard);
         id
     }
 
@@ -407,14 +443,16 @@ impl StreamBuilder {
         }
     }
 
-    /// Adds one record with its payload given as bytes; routing uses the key unless the record
-    /// carries its shard.
+    /// Adds one record; routing uses the key unless the record carries its shard or an
+    /// explicit hash key.
     pub fn push(&mut self, rec: InputRecord) {
-        let shard = match rec.shard {
-            Some(s) => s.min(self.shard_count - 1),
-            None => self.route(&rec.partition_key, rec.explicit_hash_key),
+        let key = self.intern(&rec.partition_key);
+        let shard = match (rec.shard, rec.explicit_hash_key) {
+            (Some(s), _) => s.min(self.shard_count - 1),
+            (None, Some(h)) => routing::shard_for_hash(h, self.shard_count),
+            (None, None) => self.key_shard[key as usize],
         };
-        self.push_routed(shard, rec.ts_ms, &rec.partition_key, &rec.data);
+        self.push_keyed(shard, rec.ts_ms, key, &rec.data);
         let i = self.ts_ms.len() - 1;
         if rec.event_name != EventName::Insert || !self.events.is_empty() {
             self.events.resize(i, EventName::Insert);
@@ -424,20 +462,28 @@ impl StreamBuilder {
             self.old.push((i as u32, old));
         }
         if let Some(seq) = rec.seq {
-            let seqs = self.seqs.get_or_insert_with(Vec::new);
-            seqs.resize(i, String::new());
-            seqs.push(seq);
+            self.has_seqs = true;
+            self.seq_starts.resize(i, self.seq_text.len() as u64);
+            self.seq_lens.resize(i, 0);
+            self.seq_starts.push(self.seq_text.len() as u64);
+            self.seq_lens.push(seq.len().min(usize::from(u16::MAX)) as u16);
+            self.seq_text.extend_from_slice(seq.as_bytes());
         }
     }
 
     /// Adds a record already routed to `shard`, with no DynamoDB extras: the generator's fast path.
     pub fn push_routed(&mut self, shard: u32, ts_ms: i64, partition_key: &str, data: &[u8]) {
         let key = self.intern(partition_key);
-        self.shard.push(shard.min(self.shard_count - 1));
+        self.push_keyed(shard.min(self.shard_count - 1), ts_ms, key, data);
+    }
+
+    fn push_keyed(&mut self, shard: u32, ts_ms: i64, key: u32, data: &[u8]) {
+        self.shard.push(shard);
         self.ts_ms.push(ts_ms);
         self.key.push(key);
+        self.payload_starts.push(self.payload.len() as u64);
+        self.payload_lens.push(data.len().min(u32::MAX as usize) as u32);
         self.payload.extend_from_slice(data);
-        self.payload_ends.push(self.payload.len() as u64);
     }
 
     /// Groups records by shard (stable), orders each shard by sequence number (or timestamp when
@@ -450,20 +496,53 @@ impl StreamBuilder {
     pub fn finish_with(self, columns: &mut [Vec<f64>]) -> Stream {
         let n = self.ts_ms.len();
         let shard_count = self.shard_count as usize;
-        // Stable order: by shard, then by sequence number if the input carried them, else by
-        // timestamp (Kinesis stamps arrival in the order it stores records).
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        match &self.seqs {
-            Some(seqs) => order.sort_by(|&a, &b| {
-                let (a, b) = (a as usize, b as usize);
-                self.shard[a].cmp(&self.shard[b]).then_with(|| {
-                    routing::compare_sequence_numbers(&seqs[a], &seqs[b]).then(a.cmp(&b))
-                })
-            }),
-            None => order.sort_by_key(|&i| (self.shard[i as usize], self.ts_ms[i as usize], i)),
+        // Counting sort by shard (stable, O(n)); then each shard is ordered by sequence number
+        // if the input carried them, else by timestamp (Kinesis stamps arrival in the order it
+        // stores records). Most inputs are already in order within each shard.
+        let mut counts = vec![0usize; shard_count];
+        for &s in &self.shard {
+            counts[s as usize] += 1;
         }
-        let already_sorted = order.iter().enumerate().all(|(p, &i)| p == i as usize);
-        if !already_sorted {
+        let mut starts = Vec::with_capacity(shard_count);
+        let mut acc = 0;
+        for c in &counts {
+            starts.push(acc);
+            acc += c;
+        }
+        let mut order = vec![0u32; n];
+        let mut next = starts.clone();
+        for (i, &s) in self.shard.iter().enumerate() {
+            order[next[s as usize]] = i as u32;
+            next[s as usize] += 1;
+        }
+        let seq_of = |i: usize| -> &str {
+            let s = self.seq_starts.get(i).copied().unwrap_or(0) as usize;
+            let l = self.seq_lens.get(i).copied().unwrap_or(0) as usize;
+            std::str::from_utf8(&self.seq_text[s..s + l]).unwrap_or("")
+        };
+        for (s, &start) in starts.iter().enumerate() {
+            let slice = &mut order[start..start + counts[s]];
+            if self.has_seqs {
+                let sorted = slice.windows(2).all(|w| {
+                    routing::compare_sequence_numbers(seq_of(w[0] as usize), seq_of(w[1] as usize)).is_le()
+                });
+                if !sorted {
+                    slice.sort_by(|&a, &b| {
+                        routing::compare_sequence_numbers(seq_of(a as usize), seq_of(b as usize))
+                            .then(a.cmp(&b))
+                    });
+                }
+            } else {
+                let sorted = slice
+                    .windows(2)
+                    .all(|w| self.ts_ms[w[0] as usize] <= self.ts_ms[w[1] as usize]);
+                if !sorted {
+                    slice.sort_by_key(|&i| (self.ts_ms[i as usize], i));
+                }
+            }
+        }
+        let identity = order.iter().enumerate().all(|(p, &i)| p == i as usize);
+        if !identity {
             for col in columns.iter_mut() {
                 *col = order
                     .iter()
@@ -473,15 +552,16 @@ impl StreamBuilder {
         }
 
         let created_ms = self.ts_ms.iter().copied().min().unwrap_or(0) - 3_600_000;
-        let mut shards: Vec<Shard> = (0..shard_count as u32)
+        let shards: Vec<Shard> = (0..shard_count as u32)
             .map(|i| Shard {
-                id: match self.source {
-                    Source::Kinesis => routing::kinesis_shard_id(i),
-                    Source::Dynamodb => {
+                id: match (&self.shard_ids, self.source) {
+                    (Some(ids), _) => ids.get(i as usize).cloned().unwrap_or_default(),
+                    (None, Source::Kinesis) => routing::kinesis_shard_id(i),
+                    (None, Source::Dynamodb) => {
                         routing::dynamodb_shard_id(i, created_ms, &self.meta.table_name)
                     }
                 },
-                range: 0..0,
+                range: starts[i as usize]..starts[i as usize] + counts[i as usize],
                 seq_salt: routing::shard_seq_salt(
                     &self.meta.stream_name,
                     i,
@@ -492,49 +572,30 @@ impl StreamBuilder {
                 ),
             })
             .collect();
-        let mut counts = vec![0usize; shard_count];
-        for &s in &self.shard {
-            counts[s as usize] += 1;
-        }
-        let mut start = 0;
-        for (s, c) in counts.iter().enumerate() {
-            shards[s].range = start..start + c;
-            start += c;
-        }
 
-        let payload_of = |i: usize| {
-            let s = if i == 0 { 0 } else { self.payload_ends[i - 1] } as usize;
-            &self.payload[s..self.payload_ends[i] as usize]
-        };
-        let (ts_ms, key, payload_ends, payload) = if already_sorted {
-            (self.ts_ms, self.key, self.payload_ends, self.payload)
+        let (ts_ms, key, payload_starts, payload_lens) = if identity {
+            (self.ts_ms, self.key, self.payload_starts, self.payload_lens)
         } else {
-            let mut ts = Vec::with_capacity(n);
-            let mut key = Vec::with_capacity(n);
-            let mut ends = Vec::with_capacity(n);
-            let mut bytes = Vec::with_capacity(self.payload.len());
-            for &i in &order {
-                let i = i as usize;
-                ts.push(self.ts_ms[i]);
-                key.push(self.key[i]);
-                bytes.extend_from_slice(payload_of(i));
-                ends.push(bytes.len() as u64);
-            }
-            (ts, key, ends, bytes)
+            (
+                order.iter().map(|&i| self.ts_ms[i as usize]).collect(),
+                order.iter().map(|&i| self.key[i as usize]).collect(),
+                order.iter().map(|&i| self.payload_starts[i as usize]).collect(),
+                order.iter().map(|&i| self.payload_lens[i as usize]).collect(),
+            )
         };
 
-        let seqs = match self.seqs {
-            None => Seqs::Generated,
-            Some(mut seqs) => {
-                seqs.resize(n, String::new());
-                let mut text = Vec::new();
-                let mut ends = Vec::with_capacity(n);
-                for &i in &order {
-                    text.extend_from_slice(seqs[i as usize].as_bytes());
-                    ends.push(text.len() as u64);
-                }
-                Seqs::Stored { text, ends }
+        let seqs = if self.has_seqs {
+            let mut seq_starts = self.seq_starts;
+            let mut seq_lens = self.seq_lens;
+            seq_starts.resize(n, 0);
+            seq_lens.resize(n, 0);
+            Seqs::Stored {
+                starts: order.iter().map(|&i| seq_starts[i as usize]).collect(),
+                lens: order.iter().map(|&i| seq_lens[i as usize]).collect(),
+                text: self.seq_text,
             }
+        } else {
+            Seqs::Generated
         };
 
         let mut ddb = DdbColumns::default();
@@ -580,8 +641,9 @@ impl StreamBuilder {
             ts_ms,
             key,
             keys: self.keys,
-            payload_ends,
-            payload,
+            payload_starts,
+            payload_lens,
+            payload: self.payload,
             seqs,
             ddb,
             backwards,
