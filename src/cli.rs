@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::generate::{GenOptions, Generator, KeyStrategy, write_order_line};
-use crate::ingest::orders::{OrdersOptions, read_orders};
 use crate::model::{Source, StreamViewType};
 use crate::settings::{EndOfInput, GraceFrom, Settings};
 use crate::sim::trace::{Status, Trace};
@@ -54,7 +53,7 @@ pub enum Command {
     /// Write an order stream (JSON Lines) like a point-of-sale producer's.
     Generate(GenerateArgs),
     /// Simulate the event source mapping and print per-(shard, window) results.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 /// `generate` options.
@@ -164,9 +163,14 @@ pub enum EndArg {
 /// `run` options.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Orders file (JSON Lines); without it, orders are generated from the generator options.
-    #[arg(long, short)]
-    pub input: Option<PathBuf>,
+    /// Stream file(s): orders JSON Lines, generic JSON Lines or CSV, Lambda event files, or AWS
+    /// CLI get-records output (detected from content; several files merge by time per shard).
+    /// Without it, orders are generated from the generator options.
+    #[arg(long, short, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Input options.
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// Handler: builtin:OP:FIELD[:by=pk|FIELD][:events=INSERT,...] (OP: sum, count, min, max,
     /// avg). Default: builtin:sum:Item.sales (Kinesis), builtin:sum:sales (DynamoDB).
     #[arg(long)]
@@ -183,6 +187,51 @@ pub struct RunArgs {
     /// Generator options (without --input).
     #[command(flatten)]
     pub gen_: GenArgs,
+}
+
+/// How input files are read.
+#[derive(Debug, Args, Clone)]
+pub struct LoadArgs {
+    /// Input format: auto, orders, jsonl, csv, events or get-records.
+    #[arg(long, default_value = "auto")]
+    pub input_format: String,
+    /// Generic JSON Lines / CSV: the timestamp field (dotted path for JSON).
+    #[arg(long, default_value = "timestamp")]
+    pub ts_field: String,
+    /// Generic records: timestamp unit (auto, seconds, millis, rfc3339).
+    #[arg(long, default_value = "auto")]
+    pub ts_unit: String,
+    /// Generic records: the partition key field.
+    #[arg(long, default_value = "partitionKey")]
+    pub pk_field: String,
+    /// Generic records: a field holding the shard (index or id); records keep it.
+    #[arg(long)]
+    pub shard_field: Option<String>,
+    /// Skip bad records (and list them) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad: bool,
+}
+
+impl LoadArgs {
+    fn options(&self, m: &MappingArgs) -> Result<crate::ingest::LoadOptions, String> {
+        Ok(crate::ingest::LoadOptions {
+            format: match self.input_format.as_str() {
+                "auto" => None,
+                f => Some(f.parse()?),
+            },
+            source: m.source,
+            shards: m.shards,
+            meta: m.meta(),
+            fields: crate::ingest::FieldMap {
+                timestamp: self.ts_field.clone(),
+                unit: self.ts_unit.parse()?,
+                partition_key: self.pk_field.clone(),
+                shard: self.shard_field.clone(),
+            },
+            skip_bad: self.skip_bad,
+            max_listed: 20,
+        })
+    }
 }
 
 /// Event source mapping settings.
@@ -388,26 +437,56 @@ fn load_stream(args: &RunArgs) -> Result<Stream, CliError> {
             m.shards
         )));
     }
-    match &args.input {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
-            let opts = OrdersOptions {
-                source: m.source,
-                shards: m.shards,
-                meta: m.meta(),
-            };
-            read_orders(&bytes, &path.display().to_string(), &opts)
-                .map_err(|e| usage(e.to_string()))
-        }
-        None => {
-            let opts = args
-                .gen_
-                .options(m.source, m.shards, m.seed)
-                .map_err(usage)?;
-            Ok(crate::generate::generate_stream(&opts, m.meta()))
-        }
+    if args.input.is_empty() {
+        let opts = args
+            .gen_
+            .options(m.source, m.shards, m.seed)
+            .map_err(usage)?;
+        return Ok(crate::generate::generate_stream(&opts, m.meta()));
     }
+    let opts = args.load.options(m).map_err(usage)?;
+    let total: u64 = args
+        .input
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let started = std::time::Instant::now();
+    let show = total > 32 << 20 && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut last = std::time::Instant::now();
+    let mut bar = |p: crate::ingest::LoadProgress| {
+        if show && last.elapsed() > std::time::Duration::from_millis(200) {
+            last = std::time::Instant::now();
+            let pct = p.bytes_done as f64 / p.bytes_total.max(1) as f64 * 100.0;
+            eprint!(
+                "\rloading {pct:5.1}%  {:.0} MB  {} records",
+                p.bytes_done as f64 / 1e6,
+                p.records
+            );
+        }
+    };
+    let mut control = crate::ingest::LoadControl {
+        cancel: None,
+        progress: Some(&mut bar),
+    };
+    let result = crate::ingest::load_paths(&args.input, &opts, &mut control);
+    if show {
+        eprintln!();
+    }
+    let (stream, report) = result.map_err(|e| usage(e.to_string()))?;
+    let formats: Vec<&str> = report.formats.iter().map(|f| f.name()).collect();
+    eprintln!(
+        "loaded {} records from {} file(s) ({}, {:.1} MB) in {:.0} ms",
+        report.records,
+        args.input.len(),
+        formats.join(", "),
+        report.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    for line in report.summary() {
+        eprintln!("{line}");
+    }
+    Ok(stream)
 }
 
 /// The default handler for a source.
@@ -492,12 +571,6 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
             st.invocation,
             st.reason,
             st.unprocessed
-        ));
-    }
-    if !stream.backwards.is_empty() {
-        s.push_str(&format!(
-            "warning: {} record(s) have timestamps earlier than a previous record on their shard; they joined the open window\n",
-            stream.backwards.len()
         ));
     }
     s

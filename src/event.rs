@@ -509,7 +509,9 @@ impl Sizer {
         let max_key = self.key_len.iter().copied().max().unwrap_or(0) as usize;
         let max_seq = match &stream.seqs {
             crate::stream::Seqs::Generated => 56,
-            crate::stream::Seqs::Stored { lens, .. } => usize::from(lens.iter().copied().max().unwrap_or(0)),
+            crate::stream::Seqs::Stored { lens, .. } => {
+                usize::from(lens.iter().copied().max().unwrap_or(0))
+            }
         };
         let fixed = self.kinesis_fixed.iter().copied().max().unwrap_or(0) + 2 * max_seq + 24;
         match self.source {

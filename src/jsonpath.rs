@@ -51,7 +51,7 @@ impl std::fmt::Display for Path {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unsupported;
 
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
     }
@@ -76,7 +76,7 @@ fn skip_string(b: &[u8], i: usize) -> Result<(usize, bool), Unsupported> {
 }
 
 /// Index just past the value starting at `i`.
-fn skip_value(b: &[u8], i: usize) -> Result<usize, Unsupported> {
+pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Unsupported> {
     match b.get(i) {
         None => Err(Unsupported),
         Some(b'"') => Ok(skip_string(b, i)?.0),

@@ -328,6 +328,27 @@ pub struct InputRecord {
     pub old_image: Option<Vec<u8>>,
 }
 
+/// A record as borrowed parts.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordRef<'a> {
+    /// Timestamp, epoch ms.
+    pub ts_ms: i64,
+    /// Partition key (Kinesis) or item key (DynamoDB).
+    pub partition_key: &'a str,
+    /// Kinesis `ExplicitHashKey` override.
+    pub explicit_hash_key: Option<u128>,
+    /// Shard index carried by the input.
+    pub shard: Option<u32>,
+    /// Sequence number carried by the input.
+    pub seq: Option<&'a str>,
+    /// Payload bytes.
+    pub data: &'a [u8],
+    /// DynamoDB event type.
+    pub event_name: EventName,
+    /// DynamoDB old image (plain JSON).
+    pub old_image: Option<&'a [u8]>,
+}
+
 /// Builds a [`Stream`]: routes records to shards, groups them by shard and numbers them.
 #[derive(Debug)]
 pub struct StreamBuilder {
@@ -446,27 +467,42 @@ impl StreamBuilder {
     /// Adds one record; routing uses the key unless the record carries its shard or an
     /// explicit hash key.
     pub fn push(&mut self, rec: InputRecord) {
-        let key = self.intern(&rec.partition_key);
+        self.push_ref(RecordRef {
+            ts_ms: rec.ts_ms,
+            partition_key: &rec.partition_key,
+            explicit_hash_key: rec.explicit_hash_key,
+            shard: rec.shard,
+            seq: rec.seq.as_deref(),
+            data: &rec.data,
+            event_name: rec.event_name,
+            old_image: rec.old_image.as_deref(),
+        });
+    }
+
+    /// [`Self::push`] from borrowed parts (loaders parse without allocating per record).
+    pub fn push_ref(&mut self, rec: RecordRef<'_>) {
+        let key = self.intern(rec.partition_key);
         let shard = match (rec.shard, rec.explicit_hash_key) {
             (Some(s), _) => s.min(self.shard_count - 1),
             (None, Some(h)) => routing::shard_for_hash(h, self.shard_count),
             (None, None) => self.key_shard[key as usize],
         };
-        self.push_keyed(shard, rec.ts_ms, key, &rec.data);
+        self.push_keyed(shard, rec.ts_ms, key, rec.data);
         let i = self.ts_ms.len() - 1;
         if rec.event_name != EventName::Insert || !self.events.is_empty() {
             self.events.resize(i, EventName::Insert);
             self.events.push(rec.event_name);
         }
         if let Some(old) = rec.old_image {
-            self.old.push((i as u32, old));
+            self.old.push((i as u32, old.to_vec()));
         }
         if let Some(seq) = rec.seq {
             self.has_seqs = true;
             self.seq_starts.resize(i, self.seq_text.len() as u64);
             self.seq_lens.resize(i, 0);
             self.seq_starts.push(self.seq_text.len() as u64);
-            self.seq_lens.push(seq.len().min(usize::from(u16::MAX)) as u16);
+            self.seq_lens
+                .push(seq.len().min(usize::from(u16::MAX)) as u16);
             self.seq_text.extend_from_slice(seq.as_bytes());
         }
     }
@@ -482,7 +518,8 @@ impl StreamBuilder {
         self.ts_ms.push(ts_ms);
         self.key.push(key);
         self.payload_starts.push(self.payload.len() as u64);
-        self.payload_lens.push(data.len().min(u32::MAX as usize) as u32);
+        self.payload_lens
+            .push(data.len().min(u32::MAX as usize) as u32);
         self.payload.extend_from_slice(data);
     }
 
@@ -524,7 +561,8 @@ impl StreamBuilder {
             let slice = &mut order[start..start + counts[s]];
             if self.has_seqs {
                 let sorted = slice.windows(2).all(|w| {
-                    routing::compare_sequence_numbers(seq_of(w[0] as usize), seq_of(w[1] as usize)).is_le()
+                    routing::compare_sequence_numbers(seq_of(w[0] as usize), seq_of(w[1] as usize))
+                        .is_le()
                 });
                 if !sorted {
                     slice.sort_by(|&a, &b| {
@@ -579,8 +617,14 @@ impl StreamBuilder {
             (
                 order.iter().map(|&i| self.ts_ms[i as usize]).collect(),
                 order.iter().map(|&i| self.key[i as usize]).collect(),
-                order.iter().map(|&i| self.payload_starts[i as usize]).collect(),
-                order.iter().map(|&i| self.payload_lens[i as usize]).collect(),
+                order
+                    .iter()
+                    .map(|&i| self.payload_starts[i as usize])
+                    .collect(),
+                order
+                    .iter()
+                    .map(|&i| self.payload_lens[i as usize])
+                    .collect(),
             )
         };
 

@@ -14,6 +14,8 @@ pub enum AppCommand {
     Open,
     /// Open a stream file (dialog result, recent file, drop, command line).
     OpenPath(PathBuf),
+    /// Open several stream files as one stream (e.g. one per shard).
+    OpenPaths(Vec<PathBuf>),
     /// Load a scenario preset by id.
     LoadScenario(String),
     /// Session → Save… (dialog).

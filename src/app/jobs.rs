@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::session::{Run, RunSpec, SourceSpec};
 use crate::index::RunIndex;
-use crate::ingest::orders::{OrdersOptions, read_orders};
+use crate::ingest::{LoadControl, LoadOptions, LoadProgress, load_paths};
 use crate::scenarios;
 use crate::sim::{Control, Progress};
 use crate::stream::Stream;
@@ -180,31 +180,51 @@ fn worker(rx: &Receiver<JobRequest>, tx: &Sender<JobEvent>, wake: &dyn Fn()) {
     }
 }
 
-/// Builds the stream a spec describes.
-pub fn build_stream(spec: &RunSpec) -> Result<Stream, String> {
+/// Builds the stream a spec describes, reporting load progress (bytes) and honouring cancel.
+pub fn build_stream(
+    spec: &RunSpec,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(Stream, Vec<String>), String> {
     match &spec.source {
         SourceSpec::Scenario { id } => {
             let s = scenarios::by_id(id).ok_or_else(|| format!("unknown scenario {id:?}"))?;
-            Ok(s.stream.build(spec.meta.clone()))
+            Ok((s.stream.build(spec.meta.clone()), Vec::new()))
         }
         SourceSpec::Generated { options } => {
             options.check()?;
-            Ok(crate::generate::generate_stream(options, spec.meta.clone()))
+            Ok((
+                crate::generate::generate_stream(options, spec.meta.clone()),
+                Vec::new(),
+            ))
         }
-        SourceSpec::File { path } => {
-            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let opts = OrdersOptions {
+        SourceSpec::Files { paths } => {
+            let opts = LoadOptions {
+                format: spec.input.format,
                 source: spec.stream_source,
                 shards: spec.shards,
                 meta: spec.meta.clone(),
+                fields: spec.input.fields.clone(),
+                skip_bad: spec.input.skip_bad,
+                max_listed: 20,
             };
-            read_orders(&bytes, &path.display().to_string(), &opts).map_err(|e| e.to_string())
+            let mut on = |p: LoadProgress| progress(p.bytes_done, p.bytes_total);
+            let mut control = LoadControl {
+                cancel,
+                progress: Some(&mut on),
+            };
+            let (stream, report) = load_paths(paths, &opts, &mut control).map_err(|e| match e {
+                crate::ingest::LoadError::Cancelled => "cancelled".to_owned(),
+                other => other.to_string(),
+            })?;
+            Ok((stream, report.summary()))
         }
     }
 }
 
 fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, String> {
     let id = req.id;
+    let mut load_notes = Vec::new();
     let stream = match &req.previous {
         Some((prev, stream)) if prev.same_stream(&req.spec) => stream.clone(),
         _ => {
@@ -216,7 +236,23 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
             })
             .ok();
             wake();
-            Arc::new(build_stream(&req.spec)?)
+            let mut last = Instant::now();
+            let mut on_load = |done: u64, total: u64| {
+                if last.elapsed() > Duration::from_millis(50) {
+                    last = Instant::now();
+                    tx.send(JobEvent::Progress {
+                        id,
+                        phase: "Loading",
+                        done,
+                        total,
+                    })
+                    .ok();
+                    wake();
+                }
+            };
+            let (stream, notes) = build_stream(&req.spec, Some(&req.cancel), &mut on_load)?;
+            load_notes = notes;
+            Arc::new(stream)
         }
     };
     if req.cancel.load(Ordering::Relaxed) {
@@ -257,5 +293,6 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
         index: Arc::new(index),
         took,
         generation: 0,
+        load_notes,
     })
 }

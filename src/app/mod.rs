@@ -224,8 +224,12 @@ impl TumbleApp {
                     ),
                     is_error: false,
                 };
-                if !run.trace.stalls.is_empty() || !run.trace.warnings.is_empty() {
-                    let mut notes: Vec<String> = run.trace.warnings.clone();
+                if !run.trace.stalls.is_empty()
+                    || !run.trace.warnings.is_empty()
+                    || !run.load_notes.is_empty()
+                {
+                    let mut notes: Vec<String> = run.load_notes.clone();
+                    notes.extend(run.trace.warnings.iter().cloned());
                     notes.extend(
                         run.trace
                             .stalls
@@ -340,8 +344,13 @@ impl TumbleApp {
                 .map(|f| f.path().to_path_buf())
                 .collect()
         });
-        for p in dropped {
-            self.commands.push(AppCommand::OpenPath(p));
+        match dropped.len() {
+            0 => {}
+            1 => self
+                .commands
+                .extend(dropped.into_iter().map(AppCommand::OpenPath)),
+            // Several files dropped together: e.g. one per shard, merged by time.
+            _ => self.commands.push(AppCommand::OpenPaths(dropped)),
         }
         if self.playing
             && let Some(run) = &self.run
@@ -690,6 +699,7 @@ impl TumbleApp {
                 }
             }
             AppCommand::OpenPath(path) => self.open_path(path),
+            AppCommand::OpenPaths(paths) => self.open_paths(paths),
             AppCommand::Open => self.dialog(DialogKind::OpenStream),
             AppCommand::SaveSession => self.dialog(DialogKind::SaveSession),
             AppCommand::LoadSession => self.dialog(DialogKind::LoadSession),
@@ -757,7 +767,9 @@ impl TumbleApp {
             return;
         }
         self.prefs.remember(&path);
-        self.draft.source = SourceSpec::File { path: path.clone() };
+        self.draft.source = SourceSpec::Files {
+            paths: vec![path.clone()],
+        };
         if self.draft.shards == 0 {
             self.draft.shards = 2;
         }
@@ -768,6 +780,17 @@ impl TumbleApp {
             text: format!("Loading {}…", path.display()),
             is_error: false,
         };
+        self.start_run();
+    }
+
+    fn open_paths(&mut self, paths: Vec<PathBuf>) {
+        for p in &paths {
+            self.prefs.remember(p);
+        }
+        self.draft.source = SourceSpec::Files { paths };
+        self.setup = SetupState::default();
+        self.keep = None;
+        self.view = None;
         self.start_run();
     }
 
@@ -786,8 +809,11 @@ impl TumbleApp {
                 let cmd = match kind {
                     DialogKind::OpenStream => d
                         .add_filter("Streams", &["jsonl", "json", "ndjson", "csv", "txt"])
-                        .pick_file()
-                        .map(AppCommand::OpenPath),
+                        .pick_files()
+                        .map(|mut files| match files.len() {
+                            1 => AppCommand::OpenPath(files.remove(0)),
+                            _ => AppCommand::OpenPaths(files),
+                        }),
                     DialogKind::LoadSession => d
                         .add_filter("tumblescope session", &["json", "tumblescope"])
                         .pick_file()

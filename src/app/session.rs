@@ -30,10 +30,10 @@ pub enum SourceSpec {
         /// Generator options.
         options: GenOptions,
     },
-    /// An orders file.
-    File {
-        /// Its path.
-        path: PathBuf,
+    /// Stream files (merged by time per shard).
+    Files {
+        /// Their paths.
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -53,6 +53,21 @@ pub struct RunSpec {
     pub settings: Settings,
     /// Handler spec.
     pub handler: String,
+    /// How files are read (format, field mapping, skipping bad records).
+    #[serde(default)]
+    pub input: InputSettings,
+}
+
+/// How files are read: the parts of [`crate::ingest::LoadOptions`] a user chooses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct InputSettings {
+    /// Format (`None`: detect).
+    pub format: Option<crate::ingest::Format>,
+    /// Field mapping for generic records.
+    pub fields: crate::ingest::FieldMap,
+    /// Skip bad records instead of stopping.
+    pub skip_bad: bool,
 }
 
 impl RunSpec {
@@ -71,6 +86,7 @@ impl RunSpec {
             meta: StreamMeta::default(),
             settings: s.settings.clone(),
             handler: s.handler.clone(),
+            input: InputSettings::default(),
         }
     }
 
@@ -82,6 +98,7 @@ impl RunSpec {
     /// Whether two specs describe the same stream (so a re-run can reuse it).
     pub fn same_stream(&self, other: &Self) -> bool {
         self.source == other.source
+            && self.input == other.input
             && self.stream_source == other.stream_source
             && self.shards == other.shards
             && self.meta == other.meta
@@ -95,7 +112,7 @@ impl RunSpec {
                 scenarios::StreamSpec::Generated(o) => Some(o),
                 scenarios::StreamSpec::Literal { .. } => None,
             },
-            SourceSpec::File { .. } => None,
+            SourceSpec::Files { .. } => None,
         }
     }
 
@@ -110,7 +127,17 @@ impl RunSpec {
                 options.shards,
                 options.source.name()
             ),
-            SourceSpec::File { path } => format!("file: {}", path.display()),
+            SourceSpec::Files { paths } => match paths.as_slice() {
+                [one] => format!("file: {}", one.display()),
+                many => format!(
+                    "{} files: {}",
+                    many.len(),
+                    many.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
         }
     }
 }
@@ -130,6 +157,8 @@ pub struct Run {
     pub took: std::time::Duration,
     /// Changes each run (for per-run caches).
     pub generation: u64,
+    /// What loading reported (skipped records, duplicates, timestamps going backwards).
+    pub load_notes: Vec<String>,
 }
 
 /// A saved session: the run's spec and the view.

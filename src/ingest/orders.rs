@@ -13,10 +13,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use std::borrow::Cow;
+
+use super::lines::Parsed;
 use super::{LoadError, compact_json};
 use crate::model::{EventName, Source, ms_from_epoch_seconds, parse_rfc3339_ms};
 use crate::routing;
-use crate::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
+use crate::stream::{Stream, StreamMeta};
 
 /// How to read an orders file.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +50,7 @@ struct Line<'a> {
 }
 
 /// 1-based byte column where the value of `"key"` starts in `line`, or 1.
-fn column_of(line: &str, key: &str) -> u64 {
+pub(crate) fn column_of(line: &str, key: &str) -> u64 {
     let needle = format!("\"{key}\"");
     line.find(&needle)
         .map(|p| {
@@ -60,17 +63,18 @@ fn column_of(line: &str, key: &str) -> u64 {
         .unwrap_or(1)
 }
 
-/// Parses one line into a record.
-pub fn parse_line(
-    text: &str,
+/// Parses one line into a record, borrowing from the line where it can.
+pub(crate) fn parse_line<'a>(
+    text: &'a str,
     file: &str,
     line_no: u64,
-    opts: &OrdersOptions,
-) -> Result<InputRecord, LoadError> {
+    source: Source,
+    key_attribute: &str,
+) -> Result<Parsed<'a>, LoadError> {
     let err = |column: u64, message: String| LoadError::at(file, line_no, column, message);
-    let line: Line<'_> = serde_json::from_str(text).map_err(|e| {
+    let line: Line<'a> = serde_json::from_str(text).map_err(|e| {
         let what = match e.classify() {
-            serde_json::error::Category::Eof => format!("truncated line: {e}"),
+            serde_json::error::Category::Eof => format!("truncated record: {e}"),
             _ => e.to_string(),
         };
         // serde_json says "at line 1 column N"; the position is already in our prefix.
@@ -119,7 +123,7 @@ pub fn parse_line(
         ));
     };
     let data_text = compact_json(data.get());
-    let event_name = match &line.event_name {
+    let event = match &line.event_name {
         None => EventName::Insert,
         Some(Value::String(s)) => EventName::parse(s).ok_or_else(|| {
             err(
@@ -137,7 +141,7 @@ pub fn parse_line(
             ));
         }
     };
-    let explicit_hash_key = match &line.explicit_hash_key {
+    let ehk = match &line.explicit_hash_key {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(
             routing::parse_explicit_hash_key(s)
@@ -157,30 +161,33 @@ pub fn parse_line(
             ));
         }
     };
-    let partition_key = match (line.partition_key, opts.source) {
+    if source == Source::Dynamodb && !data_text.starts_with('{') {
+        return Err(err(
+            column_of(text, "data"),
+            "DynamoDB \"data\" must be the item, a JSON object".into(),
+        ));
+    }
+    let pk = match (line.partition_key, source) {
         (Some(pk), _) => {
-            if pk.is_empty() || pk.chars().count() > 256 {
+            let chars = pk.chars().count();
+            if pk.is_empty() || chars > 256 {
                 return Err(err(
                     column_of(text, "partitionKey"),
-                    format!(
-                        "partitionKey must be 1–256 characters, got {}",
-                        pk.chars().count()
-                    ),
+                    format!("partitionKey must be 1–256 characters, got {chars}"),
                 ));
             }
-            pk.into_owned()
+            pk
         }
         (None, Source::Dynamodb) => {
             let item: Value = serde_json::from_str(&data_text).unwrap_or(Value::Null);
-            match item.get(&opts.meta.key_attribute) {
-                Some(Value::String(s)) => s.clone(),
-                Some(v @ Value::Number(_)) => v.to_string(),
+            match item.get(key_attribute) {
+                Some(Value::String(s)) => Cow::Owned(s.clone()),
+                Some(v @ Value::Number(_)) => Cow::Owned(v.to_string()),
                 _ => {
                     return Err(err(
                         column_of(text, "data"),
                         format!(
-                            "DynamoDB orders need \"partitionKey\" or a key attribute data.{} (string or number)",
-                            opts.meta.key_attribute
+                            "DynamoDB orders need \"partitionKey\" or a key attribute data.{key_attribute} (string or number)"
                         ),
                     ));
                 }
@@ -193,61 +200,21 @@ pub fn parse_line(
             ));
         }
     };
-    if opts.source == Source::Dynamodb && !data_text.starts_with('{') {
-        return Err(err(
-            column_of(text, "data"),
-            "DynamoDB \"data\" must be the item, a JSON object".into(),
-        ));
-    }
-    Ok(InputRecord {
+    Ok(Parsed {
         ts_ms,
-        partition_key,
-        explicit_hash_key,
+        pk,
+        ehk,
         shard: None,
         seq: None,
-        data: data_text.into_owned().into_bytes(),
-        event_name,
-        old_image: line
-            .old_image
-            .map(|o| compact_json(o.get()).into_owned().into_bytes()),
+        data: data_text,
+        event,
+        old: line.old_image.map(|o| compact_json(o.get())),
     })
 }
 
 /// Reads a whole orders file (already in memory) into a routed stream.
 pub fn read_orders(bytes: &[u8], file: &str, opts: &OrdersOptions) -> Result<Stream, LoadError> {
-    if bytes.is_empty() {
-        return Err(LoadError::file(
-            file,
-            "the file is empty: expected one JSON order per line",
-        ));
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let (line, column) = position_of(bytes, e.valid_up_to());
-        LoadError::at(file, line, column, "the file is not UTF-8 text")
-    })?;
-    let mut b =
-        StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()).payloads_are_json(true);
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        b.push(parse_line(line, file, n as u64 + 1, opts)?);
-    }
-    if b.is_empty() {
-        return Err(LoadError::file(
-            file,
-            "the file has no records (only blank lines)",
-        ));
-    }
-    Ok(b.finish())
-}
-
-/// 1-based (line, column) of a byte offset.
-pub fn position_of(bytes: &[u8], offset: usize) -> (u64, u64) {
-    let before = &bytes[..offset.min(bytes.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
-    (line, col)
+    super::read_orders_bytes(bytes, file, opts.source, opts.shards, opts.meta.clone())
 }
 
 #[cfg(test)]
@@ -305,7 +272,7 @@ mod tests {
         .unwrap_err();
         assert!(
             e.to_string()
-                .contains("o.jsonl:1:32: the file is not UTF-8"),
+                .contains("o.jsonl:1:32: this line is not UTF-8"),
             "{e}"
         );
     }

@@ -56,7 +56,8 @@ pub fn setup_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
         ui.heading("Stream");
         ui.label(RichText::new(draft.describe()).small().color(pal.dim));
         let mut gen_opts = draft.generator();
-        let literal = gen_opts.is_none() && !matches!(draft.source, SourceSpec::File { .. });
+        let is_file = matches!(draft.source, SourceSpec::Files { .. });
+        let literal = gen_opts.is_none() && !is_file;
         let mut source = gen_opts.as_ref().map_or(draft.stream_source, |o| o.source);
         ui.horizontal(|ui| {
             ui.label("Source");
@@ -87,6 +88,10 @@ pub fn setup_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
                 draft.handler = draft.handler.replace(old_default, sales_path(source));
                 st.handler_text = None;
             }
+        }
+
+        if is_file {
+            changed |= input_ui(ui, draft, &pal);
         }
 
         ui.separator();
@@ -180,6 +185,65 @@ pub fn setup_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
             }
         }
     });
+    changed
+}
+
+/// Input format and field mapping for files.
+fn input_ui(ui: &mut Ui, draft: &mut RunSpec, pal: &Palette) -> bool {
+    use crate::ingest::{Format, TsUnit};
+    let mut changed = false;
+    let inp = &mut draft.input;
+    egui::ComboBox::from_label("Format")
+        .selected_text(inp.format.map_or("detect from content", Format::name))
+        .show_ui(ui, |ui| {
+            changed |= ui
+                .selectable_value(&mut inp.format, None, "detect from content")
+                .changed();
+            for f in Format::ALL {
+                changed |= ui
+                    .selectable_value(&mut inp.format, Some(f), f.name())
+                    .changed();
+            }
+        });
+    ui.label(
+        RichText::new("Generic JSON Lines and CSV: which fields hold what.")
+            .small()
+            .color(pal.dim),
+    );
+    let mut text_row = |ui: &mut Ui, name: &str, value: &mut String| {
+        ui.horizontal(|ui| {
+            let l = ui.label(name);
+            if ui
+                .text_edit_singleline(value)
+                .labelled_by(l.id)
+                .lost_focus()
+            {
+                changed = true;
+            }
+        });
+    };
+    text_row(ui, "Timestamp field", &mut inp.fields.timestamp);
+    text_row(ui, "Partition key field", &mut inp.fields.partition_key);
+    let mut shard = inp.fields.shard.clone().unwrap_or_default();
+    text_row(ui, "Shard field (optional)", &mut shard);
+    inp.fields.shard = (!shard.trim().is_empty()).then(|| shard.trim().to_owned());
+    egui::ComboBox::from_label("Timestamp unit")
+        .selected_text(format!("{:?}", inp.fields.unit).to_lowercase())
+        .show_ui(ui, |ui| {
+            for u in [
+                TsUnit::Auto,
+                TsUnit::Seconds,
+                TsUnit::Millis,
+                TsUnit::Rfc3339,
+            ] {
+                changed |= ui
+                    .selectable_value(&mut inp.fields.unit, u, format!("{u:?}").to_lowercase())
+                    .changed();
+            }
+        });
+    changed |= ui
+        .checkbox(&mut inp.skip_bad, "Skip bad records (and list them)")
+        .changed();
     changed
 }
 

@@ -1,0 +1,534 @@
+//! Lambda event files and AWS CLI `get-records` output, for Kinesis and DynamoDB Streams.
+//!
+//! Event files: one `{"Records": [...]}` event per file, an array of events, or JSON Lines of
+//! events (as copied from logs). CLI output: `aws kinesis get-records` (`Data` in base64,
+//! `PartitionKey`, `SequenceNumber`, `ApproximateArrivalTimestamp`) or `aws dynamodbstreams
+//! get-records`; each file holds one shard's records. Records keep their shard, sequence number
+//! and time; a record seen twice (a retried batch in logs) is kept once.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::lines::{ShardKey, ShardNames};
+use super::{
+    Errors, Format, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, position_of,
+    read_text,
+};
+use crate::handlers::builtin::unmarshal_item;
+use crate::jsonpath;
+use crate::model::{EventName, Source, StreamViewType};
+use crate::stream::{RecordRef, Stream, StreamBuilder};
+
+/// One record, decoded.
+struct Rec {
+    ts_ms: i64,
+    pk: String,
+    shard: Option<u32>,
+    seq: String,
+    data: Vec<u8>,
+    event: EventName,
+    old: Option<Vec<u8>>,
+}
+
+/// Where a record's text is, for messages.
+struct Locator<'a> {
+    file: &'a str,
+    text: &'a str,
+    /// Offset of the record's text in the file.
+    start: usize,
+    end: usize,
+}
+
+impl Locator<'_> {
+    /// An error at the value of `key` inside the record (or at the record).
+    fn err(&self, key: Option<&str>, message: String) -> LoadError {
+        let rec = &self.text[self.start..self.end.min(self.text.len())];
+        let at = key
+            .and_then(|k| {
+                let needle = format!("\"{k}\"");
+                rec.find(&needle).map(|p| {
+                    let after = p + needle.len();
+                    let rest = &rec[after..];
+                    let colon = rest.find(':').map_or(0, |c| c + 1);
+                    let ws = rest[colon..].len() - rest[colon..].trim_start().len();
+                    after + colon + ws
+                })
+            })
+            .unwrap_or(0);
+        let (line, column) = position_of(self.text.as_bytes(), self.start + at);
+        LoadError::at(self.file, line, column, message)
+    }
+}
+
+/// Byte offsets (start, end) of each element of the document's top-level `Records` array.
+fn record_spans(doc: &str) -> Vec<(usize, usize)> {
+    let b = doc.as_bytes();
+    let Ok(Some(arr)) = jsonpath::find(b, &jsonpath::Path::parse("Records")) else {
+        return Vec::new();
+    };
+    let base = arr.as_ptr() as usize - b.as_ptr() as usize;
+    let mut spans = Vec::new();
+    let mut i = jsonpath::skip_ws(arr, 1);
+    while i < arr.len() && arr[i] != b']' {
+        let Ok(end) = jsonpath::skip_value(arr, i) else {
+            break;
+        };
+        spans.push((base + i, base + end));
+        i = jsonpath::skip_ws(arr, end);
+        if arr.get(i) == Some(&b',') {
+            i = jsonpath::skip_ws(arr, i + 1);
+        }
+    }
+    spans
+}
+
+/// The documents of a file, with their offsets: one document, an array of documents, or one
+/// per line.
+fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, LoadError> {
+    let trimmed_at = text.len() - text.trim_start_matches('\u{feff}').trim_start().len();
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => {
+            // Offsets of the elements, to locate errors inside them.
+            let b = text.as_bytes();
+            let mut offsets = Vec::new();
+            let mut i = jsonpath::skip_ws(b, trimmed_at + 1);
+            while i < b.len() && b[i] != b']' {
+                let Ok(end) = jsonpath::skip_value(b, i) else {
+                    break;
+                };
+                offsets.push(i);
+                i = jsonpath::skip_ws(b, end);
+                if b.get(i) == Some(&b',') {
+                    i = jsonpath::skip_ws(b, i + 1);
+                }
+            }
+            Ok(items
+                .into_iter()
+                .enumerate()
+                .map(|(k, v)| (offsets.get(k).copied().unwrap_or(trimmed_at), v))
+                .collect())
+        }
+        Ok(v) => Ok(vec![(trimmed_at, v)]),
+        Err(whole) => {
+            // JSON Lines of documents (one event per log line).
+            let mut docs = Vec::new();
+            let mut offset = 0;
+            let lines_total = text.lines().filter(|l| !l.trim().is_empty()).count();
+            for (n, line) in text.split('\n').enumerate() {
+                let start = offset;
+                offset += line.len() + 1;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Value>(line) {
+                    Ok(v) => docs.push((start, v)),
+                    Err(e) if lines_total > 1 => {
+                        let msg = e.to_string();
+                        let msg = msg
+                            .rsplit_once(" at line ")
+                            .map_or(msg.clone(), |(m, _)| m.to_owned());
+                        return Err(LoadError::at(
+                            file,
+                            n as u64 + 1,
+                            e.column() as u64,
+                            format!("{msg}; expected one JSON event per line"),
+                        ));
+                    }
+                    Err(_) => {
+                        let msg = whole.to_string();
+                        let msg = msg
+                            .rsplit_once(" at line ")
+                            .map_or(msg.clone(), |(m, _)| m.to_owned());
+                        let what = if whole.classify() == serde_json::error::Category::Eof {
+                            format!("the file ends in the middle of the JSON document ({msg})")
+                        } else {
+                            msg
+                        };
+                        return Err(LoadError::at(
+                            file,
+                            whole.line() as u64,
+                            whole.column() as u64,
+                            what,
+                        ));
+                    }
+                }
+            }
+            Ok(docs)
+        }
+    }
+}
+
+fn str_field<'v>(
+    v: &'v Value,
+    key: &str,
+    loc: &Locator<'_>,
+    what: &str,
+) -> Result<&'v str, LoadError> {
+    match v.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(other) => Err(loc.err(
+            Some(key),
+            format!(
+                "{what} must be a non-empty string, got {}",
+                crate::handlers::json_kind(other)
+            ),
+        )),
+        None => Err(loc.err(None, format!("missing {what}"))),
+    }
+}
+
+/// Epoch seconds (number) or an ISO-8601 string, as AWS tools print them.
+fn time_field(v: &Value, key: &str, loc: &Locator<'_>) -> Result<i64, LoadError> {
+    match v.get(key) {
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .and_then(crate::model::ms_from_epoch_seconds)
+            .ok_or_else(|| loc.err(Some(key), format!("{key} {n} is out of range"))),
+        Some(Value::String(s)) => crate::model::parse_rfc3339_ms(s)
+            .or_else(|| {
+                chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%:z")
+                    .ok()
+                    .map(|t| t.timestamp_millis())
+            })
+            .ok_or_else(|| {
+                loc.err(
+                    Some(key),
+                    format!("{key} {s:?} is not a time: expected epoch seconds or ISO 8601"),
+                )
+            }),
+        Some(other) => Err(loc.err(
+            Some(key),
+            format!(
+                "{key} must be epoch seconds or an ISO 8601 string, got {}",
+                crate::handlers::json_kind(other)
+            ),
+        )),
+        None => Err(loc.err(None, format!("missing {key}"))),
+    }
+}
+
+/// Checks DynamoDB's typed attribute form; `path` names the attribute in messages.
+fn check_typed(v: &Value, path: &str) -> Result<(), String> {
+    let Some(obj) = v.as_object() else {
+        return Err(format!(
+            "{path} must be a typed attribute like {{\"S\": \"text\"}}, got {}",
+            crate::handlers::json_kind(v)
+        ));
+    };
+    if obj.len() != 1 {
+        return Err(format!(
+            "{path} must have exactly one type key (S, N, B, BOOL, NULL, L, M, SS, NS, BS), got {}",
+            obj.len()
+        ));
+    }
+    let (t, inner) = obj
+        .iter()
+        .next()
+        .ok_or_else(|| format!("{path} is empty"))?;
+    let ok = match (t.as_str(), inner) {
+        ("S" | "B", Value::String(_)) | ("BOOL", Value::Bool(_)) | ("NULL", Value::Bool(true)) => {
+            true
+        }
+        ("N", Value::String(s)) => crate::jsonpath::parse_numeric_text(s).is_some(),
+        ("SS" | "BS", Value::Array(a)) => a.iter().all(Value::is_string),
+        ("NS", Value::Array(a)) => a.iter().all(|x| {
+            x.as_str()
+                .and_then(crate::jsonpath::parse_numeric_text)
+                .is_some()
+        }),
+        ("L", Value::Array(a)) => {
+            for (i, x) in a.iter().enumerate() {
+                check_typed(x, &format!("{path}[{i}]"))?;
+            }
+            true
+        }
+        ("M", Value::Object(m)) => {
+            for (k, x) in m {
+                check_typed(x, &format!("{path}.{k}"))?;
+            }
+            true
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrong DynamoDB type at {path}: {v} (N must be a string holding a number, S and B strings, BOOL a boolean, NULL true, L a list, M a map)"
+        ))
+    }
+}
+
+fn check_image(img: &Value, name: &str) -> Result<(), String> {
+    let Some(obj) = img.as_object() else {
+        return Err(format!("{name} must be a map of typed attributes"));
+    };
+    for (k, v) in obj {
+        check_typed(v, &format!("{name}.{k}"))?;
+    }
+    Ok(())
+}
+
+fn kinesis_event_record(
+    r: &Value,
+    doc_shard: Option<&str>,
+    loc: &Locator<'_>,
+) -> Result<(Rec, Option<String>), LoadError> {
+    let k = r
+        .get("kinesis")
+        .ok_or_else(|| loc.err(None, "missing \"kinesis\"".into()))?;
+    let pk = str_field(k, "partitionKey", loc, "kinesis.partitionKey")?;
+    let seq = str_field(k, "sequenceNumber", loc, "kinesis.sequenceNumber")?;
+    let data = k.get("data").and_then(Value::as_str).ok_or_else(|| {
+        loc.err(
+            Some("data"),
+            "missing or non-string kinesis.data (base64)".into(),
+        )
+    })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| {
+            loc.err(
+                Some("data"),
+                format!("kinesis.data is not valid base64: {e}"),
+            )
+        })?;
+    let ts = time_field(k, "approximateArrivalTimestamp", loc)?;
+    let shard = doc_shard.map(str::to_owned).or_else(|| {
+        r.get("eventID")
+            .and_then(Value::as_str)
+            .and_then(|id| id.split_once(':'))
+            .map(|(s, _)| s.to_owned())
+    });
+    Ok((
+        Rec {
+            ts_ms: ts,
+            pk: pk.to_owned(),
+            shard: None,
+            seq: seq.to_owned(),
+            data: bytes,
+            event: EventName::Insert,
+            old: None,
+        },
+        shard,
+    ))
+}
+
+fn kinesis_cli_record(r: &Value, loc: &Locator<'_>) -> Result<Rec, LoadError> {
+    let pk = str_field(r, "PartitionKey", loc, "PartitionKey")?;
+    let seq = str_field(r, "SequenceNumber", loc, "SequenceNumber")?;
+    let data = r
+        .get("Data")
+        .and_then(Value::as_str)
+        .ok_or_else(|| loc.err(Some("Data"), "missing or non-string Data (base64)".into()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| loc.err(Some("Data"), format!("Data is not valid base64: {e}")))?;
+    let ts = time_field(r, "ApproximateArrivalTimestamp", loc)?;
+    Ok(Rec {
+        ts_ms: ts,
+        pk: pk.to_owned(),
+        shard: None,
+        seq: seq.to_owned(),
+        data: bytes,
+        event: EventName::Insert,
+        old: None,
+    })
+}
+
+fn dynamodb_record(
+    r: &Value,
+    loc: &Locator<'_>,
+    view: &mut Option<StreamViewType>,
+) -> Result<Rec, LoadError> {
+    let d = r
+        .get("dynamodb")
+        .ok_or_else(|| loc.err(None, "missing \"dynamodb\"".into()))?;
+    let event = match r.get("eventName") {
+        Some(Value::String(s)) => EventName::parse(s).ok_or_else(|| {
+            loc.err(
+                Some("eventName"),
+                format!("eventName {s:?} is not INSERT, MODIFY or REMOVE"),
+            )
+        })?,
+        _ => return Err(loc.err(Some("eventName"), "missing or non-string eventName".into())),
+    };
+    let seq = str_field(d, "SequenceNumber", loc, "dynamodb.SequenceNumber")?;
+    let ts = time_field(d, "ApproximateCreationDateTime", loc)?;
+    let keys = d
+        .get("Keys")
+        .ok_or_else(|| loc.err(None, "missing dynamodb.Keys".into()))?;
+    check_image(keys, "Keys").map_err(|m| loc.err(Some("Keys"), m))?;
+    for name in ["NewImage", "OldImage"] {
+        if let Some(img) = d.get(name) {
+            check_image(img, name).map_err(|m| loc.err(Some(name), m))?;
+        }
+    }
+    if let Some(Value::String(v)) = d.get("StreamViewType") {
+        *view = v.parse().ok();
+    }
+    let plain_keys = unmarshal_item(keys);
+    let pk = plain_keys
+        .as_object()
+        .and_then(|m| m.values().next())
+        .map(crate::jsonpath::label_from_value)
+        .ok_or_else(|| loc.err(Some("Keys"), "dynamodb.Keys is empty".into()))?;
+    let new = d.get("NewImage").map(unmarshal_item);
+    let old = d.get("OldImage").map(unmarshal_item);
+    // The payload is the item: NewImage, or what REMOVE deleted, or just the keys.
+    let (payload, old_payload) = match (new, old) {
+        (Some(n), o) => (n, o),
+        (None, Some(o)) => (o, None),
+        (None, None) => (plain_keys, None),
+    };
+    Ok(Rec {
+        ts_ms: ts,
+        pk,
+        shard: None,
+        seq: seq.to_owned(),
+        data: serde_json::to_vec(&payload).unwrap_or_default(),
+        event,
+        old: old_payload.map(|o| serde_json::to_vec(&o).unwrap_or_default()),
+    })
+}
+
+/// A shard id found in a file name (`…shardId-000000000001…`), for per-shard CLI output.
+fn shard_from_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let at = name.find("shardId-")?;
+    let id: String = name[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    Some(id)
+}
+
+/// Loads event or CLI files into one stream.
+pub(crate) fn load_event_files(
+    paths: &[PathBuf],
+    format: Format,
+    opts: &LoadOptions,
+    control: &mut LoadControl<'_>,
+    total: u64,
+    errors: &mut Errors,
+    report: &mut LoadReport,
+) -> Result<Stream, LoadError> {
+    let mut recs: Vec<Rec> = Vec::new();
+    let mut names = ShardNames::default();
+    let mut source: Option<(Source, String)> = None;
+    let mut view: Option<StreamViewType> = None;
+    let mut seen: HashSet<(Option<u32>, String)> = HashSet::new();
+    let mut done = 0u64;
+    for (file_index, path) in paths.iter().enumerate() {
+        if control.cancelled() {
+            return Err(LoadError::Cancelled);
+        }
+        let file = path.display().to_string();
+        let text = read_text(path)?;
+        let docs = documents(&file, &text)?;
+        // CLI output is one shard's records: name the shard after the file, or by its place.
+        let file_shard = (format == Format::GetRecords).then(|| {
+            shard_from_name(path)
+                .unwrap_or_else(|| crate::routing::kinesis_shard_id(file_index as u32))
+        });
+        for (offset, doc) in docs {
+            let Some(records) = doc.get("Records").and_then(Value::as_array) else {
+                let (line, column) = position_of(text.as_bytes(), offset);
+                errors.bad(LoadError::at(
+                    &file,
+                    line,
+                    column,
+                    "expected an object with a \"Records\" array",
+                ))?;
+                continue;
+            };
+            let doc_text = &text[offset..];
+            let spans = record_spans(doc_text);
+            let doc_shard = doc.get("shardId").and_then(Value::as_str);
+            for (k, r) in records.iter().enumerate() {
+                let (s, e) = spans.get(k).copied().unwrap_or((0, doc_text.len()));
+                let loc = Locator {
+                    file: &file,
+                    text: &text,
+                    start: offset + s,
+                    end: offset + e,
+                };
+                let kind = if r.get("kinesis").is_some() || r.get("Data").is_some() {
+                    Source::Kinesis
+                } else if r.get("dynamodb").is_some() {
+                    Source::Dynamodb
+                } else {
+                    errors.bad(loc.err(None, "not a Kinesis or DynamoDB Streams record (no \"kinesis\", \"Data\" or \"dynamodb\")".into()))?;
+                    continue;
+                };
+                match &source {
+                    None => source = Some((kind, file.clone())),
+                    Some((s, first)) if *s != kind => {
+                        return Err(loc.err(None, format!("this is a {} record, but {first} holds {} records; load them separately", kind.name(), s.name())));
+                    }
+                    _ => {}
+                }
+                let parsed = match (kind, format) {
+                    (Source::Kinesis, Format::GetRecords) if r.get("Data").is_some() => {
+                        kinesis_cli_record(r, &loc).map(|x| (x, file_shard.clone()))
+                    }
+                    (Source::Kinesis, _) => kinesis_event_record(r, doc_shard, &loc)
+                        .map(|(x, s)| (x, file_shard.clone().or(s))),
+                    (Source::Dynamodb, _) => dynamodb_record(r, &loc, &mut view)
+                        .map(|x| (x, file_shard.clone().or(doc_shard.map(str::to_owned)))),
+                };
+                match parsed {
+                    Ok((mut rec, shard)) => {
+                        rec.shard = shard.map(|s| names.resolve(&ShardKey::Id(s.into())));
+                        if seen.insert((rec.shard, rec.seq.clone())) {
+                            recs.push(rec);
+                        } else {
+                            report.duplicates += 1;
+                        }
+                    }
+                    Err(e) => errors.bad(e)?,
+                }
+            }
+        }
+        done += text.len() as u64;
+        if let Some(p) = control.progress.as_mut() {
+            p(LoadProgress {
+                bytes_done: done,
+                bytes_total: total,
+                records: recs.len() as u64,
+            });
+        }
+    }
+    report.bytes = done;
+    let source = source.map_or(opts.source, |s| s.0);
+    let mut meta = opts.meta.clone();
+    if let Some(v) = view {
+        meta.view_type = v;
+    }
+    let all_json = recs
+        .iter()
+        .all(|r| serde_json::from_slice::<serde::de::IgnoredAny>(&r.data).is_ok());
+    let mut b = match names.ids() {
+        Some(ids) if !ids.is_empty() => {
+            StreamBuilder::new(source, ids.len() as u32, meta).with_shard_ids(ids)
+        }
+        _ => StreamBuilder::new(source, opts.shards, meta),
+    }
+    .payloads_are_json(all_json);
+    for r in &recs {
+        b.push_ref(RecordRef {
+            ts_ms: r.ts_ms,
+            partition_key: &r.pk,
+            explicit_hash_key: None,
+            shard: r.shard,
+            seq: Some(&r.seq),
+            data: &r.data,
+            event_name: r.event,
+            old_image: r.old.as_deref(),
+        });
+    }
+    Ok(b.finish())
+}

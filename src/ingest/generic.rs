@@ -1,0 +1,327 @@
+//! Generic records: JSON Lines of objects, or CSV with a header. The user maps which field is
+//! the timestamp, the partition key and optionally the shard; the whole row becomes the
+//! record's payload (CSV rows as a JSON object, numbers as numbers).
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::lines::{Parsed, ShardKey, ShardNames};
+use super::orders::column_of;
+use super::{
+    Errors, FieldMap, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, compact_json,
+    timestamp_ms,
+};
+use crate::jsonpath::Path;
+use crate::model::{EventName, Source};
+use crate::stream::{RecordRef, Stream, StreamBuilder};
+
+fn label(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn shard_key(v: &Value) -> Option<ShardKey<'static>> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|i| u32::try_from(i).ok())
+            .map(ShardKey::Index),
+        Value::String(s) => Some(match s.parse::<u32>() {
+            Ok(i) => ShardKey::Index(i),
+            Err(_) => ShardKey::Id(Cow::Owned(s.clone())),
+        }),
+        _ => None,
+    }
+}
+
+/// The fields of one generic record, as a JSON object.
+struct Row<'a> {
+    obj: &'a Map<String, Value>,
+}
+
+impl Row<'_> {
+    fn get(&self, path: &str) -> Option<&Value> {
+        let p = Path::parse(path);
+        let mut segs = p.segments().iter();
+        let mut cur = self.obj.get(segs.next()?.as_str())?;
+        for seg in segs {
+            cur = cur.as_object()?.get(seg.as_str())?;
+        }
+        Some(cur)
+    }
+}
+
+/// Extracts timestamp, key and shard from a row. `col` gives a field's column for messages.
+fn fields_of<'a>(
+    row: &Row<'_>,
+    fields: &FieldMap,
+    source: Source,
+    key_attr: &str,
+    col: &dyn Fn(&str) -> u64,
+    err: &dyn Fn(u64, String) -> LoadError,
+) -> Result<(i64, String, Option<ShardKey<'a>>), LoadError> {
+    let ts_field = &fields.timestamp;
+    let ts = match row.get(ts_field) {
+        Some(v) => timestamp_ms(v, fields.unit).map_err(|m| err(col(ts_field), m))?,
+        None => {
+            return Err(err(
+                1,
+                format!(
+                    "missing timestamp field {ts_field:?} (choose the field with the timestamp mapping)"
+                ),
+            ));
+        }
+    };
+    let pk_field = &fields.partition_key;
+    let pk = match row.get(pk_field).and_then(label) {
+        Some(pk) => pk,
+        None => match (source, row.get(key_attr).and_then(label)) {
+            (Source::Dynamodb, Some(k)) => k,
+            _ => {
+                return Err(err(
+                    col(pk_field),
+                    format!(
+                        "missing partition key field {pk_field:?} (a non-empty string or number; choose the field with the partition-key mapping)"
+                    ),
+                ));
+            }
+        },
+    };
+    let shard = match &fields.shard {
+        None => None,
+        Some(f) => Some(row.get(f).and_then(shard_key).ok_or_else(|| {
+            err(
+                col(f),
+                format!(
+                    "missing or invalid shard field {f:?}: expected a shard index or a shard id"
+                ),
+            )
+        })?),
+    };
+    Ok((ts, pk, shard))
+}
+
+/// Parses one generic JSON line.
+pub(crate) fn parse_json_line<'a>(
+    text: &'a str,
+    file: &str,
+    line_no: u64,
+    fields: &FieldMap,
+    source: Source,
+    key_attr: &str,
+) -> Result<Parsed<'a>, LoadError> {
+    let err = |column: u64, message: String| LoadError::at(file, line_no, column, message);
+    let v: Value = serde_json::from_str(text).map_err(|e| {
+        let what = e.to_string();
+        let what = what
+            .rsplit_once(" at line ")
+            .map_or(what.clone(), |(m, _)| m.to_owned());
+        let what = if e.classify() == serde_json::error::Category::Eof {
+            format!("truncated record: {what}")
+        } else {
+            what
+        };
+        err(
+            e.column().max(1) as u64,
+            format!("{what}; expected one JSON object per line"),
+        )
+    })?;
+    let Value::Object(obj) = &v else {
+        return Err(err(
+            1,
+            format!(
+                "expected a JSON object per line, got {}",
+                crate::handlers::json_kind(&v)
+            ),
+        ));
+    };
+    let row = Row { obj };
+    let col = |f: &str| column_of(text, f.rsplit('.').next().unwrap_or(f));
+    let (ts_ms, pk, shard) = fields_of(&row, fields, source, key_attr, &col, &err)?;
+    Ok(Parsed {
+        ts_ms,
+        pk: Cow::Owned(pk),
+        ehk: None,
+        shard,
+        seq: None,
+        data: compact_json(text),
+        event: EventName::Insert,
+        old: None,
+    })
+}
+
+/// A CSV cell as JSON: numbers and booleans typed, the rest strings.
+fn cell(s: &str) -> Value {
+    let t = s.trim();
+    if t.is_empty() {
+        return Value::String(String::new());
+    }
+    if let Ok(i) = t.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Some(f) = crate::jsonpath::parse_numeric_text(t)
+        && let Some(n) = serde_json::Number::from_f64(f)
+    {
+        return Value::Number(n);
+    }
+    match t {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => Value::String(s.to_owned()),
+    }
+}
+
+/// Loads CSV files (each with a header row) into one stream.
+pub(crate) fn load_csv_files(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    control: &mut LoadControl<'_>,
+    total: u64,
+    errors: &mut Errors,
+    report: &mut LoadReport,
+) -> Result<Stream, LoadError> {
+    let mut rows: Vec<(i64, String, Option<u32>, Vec<u8>)> = Vec::new();
+    let mut names = ShardNames::default();
+    let mut done_before = 0u64;
+    for path in paths {
+        let file = path.display().to_string();
+        let f = std::fs::File::open(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(std::io::BufReader::new(f));
+        let headers = match rdr.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => return Err(csv_error(&file, &e)),
+        };
+        if headers.iter().any(|h| h.is_empty()) {
+            return Err(LoadError::at(
+                &file,
+                1,
+                1,
+                "the CSV header has an empty column name",
+            ));
+        }
+        for needed in [&opts.fields.timestamp, &opts.fields.partition_key] {
+            let optional = opts.source == Source::Dynamodb && needed == &opts.fields.partition_key;
+            if !optional && !headers.iter().any(|h| h == needed.as_str()) {
+                return Err(LoadError::at(
+                    &file,
+                    1,
+                    1,
+                    format!(
+                        "the CSV header has no column {needed:?} (columns: {}); map the timestamp and partition-key columns",
+                        headers.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut record = csv::StringRecord::new();
+        loop {
+            if control.cancelled() {
+                return Err(LoadError::Cancelled);
+            }
+            match rdr.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    errors.bad(csv_error(&file, &e))?;
+                    continue;
+                }
+            }
+            let pos = record
+                .position()
+                .cloned()
+                .unwrap_or_else(csv::Position::new);
+            let line = pos.line();
+            let obj: Map<String, Value> = headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.to_owned(), cell(v)))
+                .collect();
+            let col = |f: &str| -> u64 {
+                let k = headers.iter().position(|h| h == f).unwrap_or(0);
+                1 + record
+                    .iter()
+                    .take(k)
+                    .map(|c| c.len() as u64 + 1)
+                    .sum::<u64>()
+            };
+            let err = |column: u64, message: String| LoadError::at(&file, line, column, message);
+            match fields_of(
+                &Row { obj: &obj },
+                &opts.fields,
+                opts.source,
+                &opts.meta.key_attribute,
+                &col,
+                &err,
+            ) {
+                Ok((ts, pk, shard)) => {
+                    let shard = shard.map(|s| names.resolve(&s));
+                    let data = serde_json::to_vec(&obj).unwrap_or_default();
+                    rows.push((ts, pk, shard, data));
+                }
+                Err(e) => errors.bad(e)?,
+            }
+            if rows.len().is_multiple_of(65_536)
+                && let Some(p) = control.progress.as_mut()
+            {
+                p(LoadProgress {
+                    bytes_done: done_before + pos.byte(),
+                    bytes_total: total,
+                    records: rows.len() as u64,
+                });
+            }
+        }
+        done_before += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    }
+    report.bytes = done_before;
+    let mut b = match (&opts.fields.shard, names.ids()) {
+        (Some(_), Some(ids)) => {
+            StreamBuilder::new(opts.source, ids.len() as u32, opts.meta.clone()).with_shard_ids(ids)
+        }
+        _ => StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()),
+    }
+    .payloads_are_json(true);
+    for (ts, pk, shard, data) in &rows {
+        b.push_ref(RecordRef {
+            ts_ms: *ts,
+            partition_key: pk,
+            explicit_hash_key: None,
+            shard: *shard,
+            seq: None,
+            data,
+            event_name: EventName::Insert,
+            old_image: None,
+        });
+    }
+    Ok(b.finish())
+}
+
+fn csv_error(file: &str, e: &csv::Error) -> LoadError {
+    let (line, msg) = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => (
+            pos.as_ref().map_or(0, csv::Position::line),
+            format!("this row has {len} fields, the header has {expected_len}"),
+        ),
+        csv::ErrorKind::Utf8 { pos, err } => (
+            pos.as_ref().map_or(0, csv::Position::line),
+            format!(
+                "not UTF-8 text (field {}, byte {})",
+                err.field() + 1,
+                err.valid_up_to() + 1
+            ),
+        ),
+        _ => (e.position().map_or(0, csv::Position::line), e.to_string()),
+    };
+    LoadError::at(file, line.max(1), 1, msg)
+}
