@@ -564,7 +564,16 @@ pub fn load_bytes(
     std::fs::remove_dir_all(&dir).ok();
     // Report positions under the caller's name, not the temporary path.
     let tmp_name = path.display().to_string();
-    result.map_err(|e| rename_error(e, &tmp_name, name))
+    result
+        .map(|(stream, mut report)| {
+            report.errors = report
+                .errors
+                .into_iter()
+                .map(|e| rename_error(e, &tmp_name, name))
+                .collect();
+            (stream, report)
+        })
+        .map_err(|e| rename_error(e, &tmp_name, name))
 }
 
 fn unique() -> u64 {

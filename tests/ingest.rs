@@ -1,0 +1,426 @@
+//! Loading every supported format from `sample-data/`, every error kind, and never panicking on
+//! garbage.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use tumblescope::ingest::{
+    FieldMap, Format, LoadControl, LoadError, LoadOptions, load_bytes, load_paths,
+};
+use tumblescope::model::{EventName, Source};
+use tumblescope::stream::Stream;
+
+fn sample(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-data")
+        .join(name)
+}
+
+fn load(names: &[&str], opts: LoadOptions) -> (Stream, tumblescope::ingest::LoadReport) {
+    let paths: Vec<PathBuf> = names.iter().map(|n| sample(n)).collect();
+    load_paths(&paths, &opts, &mut LoadControl::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn json(stream: &Stream, i: usize) -> serde_json::Value {
+    serde_json::from_slice(stream.payload(i)).unwrap()
+}
+
+fn find(stream: &Stream, f: impl Fn(usize) -> bool) -> usize {
+    (0..stream.len()).find(|&i| f(i)).expect("record present")
+}
+
+#[test]
+fn orders_jsonl() {
+    let (s, r) = load(&["orders.jsonl"], LoadOptions::default());
+    assert_eq!(r.formats, [Format::Orders]);
+    assert_eq!(s.len(), 60);
+    assert_eq!(s.shards.len(), 2);
+    assert_eq!(s.shards[0].id, "shardId-000000000000");
+    let (min, max) = s.time_range().unwrap();
+    assert_eq!(
+        tumblescope::model::iso_millis(min),
+        "2026-01-01T12:00:00.000Z"
+    );
+    assert!(max > min + 20_000);
+    let first = find(&s, |i| s.ts_ms[i] == min);
+    assert_eq!(json(&s, first)["Item"]["orderId"], "o-00000001");
+    assert!(s.payload_is_json);
+}
+
+#[test]
+fn dynamodb_orders() {
+    let opts = LoadOptions {
+        source: Source::Dynamodb,
+        ..LoadOptions::default()
+    };
+    let (s, _) = load(&["orders-dynamodb.jsonl"], opts);
+    assert_eq!(s.len(), 40);
+    assert!((0..s.len()).any(|i| s.event_name(i) == EventName::Modify && s.old_image(i).is_some()));
+    assert!((0..s.len()).any(|i| s.event_name(i) == EventName::Remove));
+    assert!(s.shards[0].id.starts_with("shardId-0000000"));
+}
+
+#[test]
+fn csv_with_mapped_fields() {
+    let opts = LoadOptions {
+        fields: FieldMap {
+            timestamp: "sold_at".into(),
+            partition_key: "store".into(),
+            ..FieldMap::default()
+        },
+        ..LoadOptions::default()
+    };
+    let (s, r) = load(&["pos-export.csv"], opts);
+    assert_eq!(r.formats, [Format::Csv]);
+    assert_eq!(s.len(), 32);
+    let i = find(&s, |i| json(&s, i)["order_id"] == "A-1000");
+    assert_eq!(
+        tumblescope::model::iso_millis(s.ts_ms[i]),
+        "2026-01-01T12:00:00.756Z"
+    );
+    assert_eq!(s.partition_key(i), "downtown");
+    assert_eq!(json(&s, i)["sales"], 94);
+    // Quoted commas stay inside the field.
+    assert!((0..s.len()).any(|i| json(&s, i)["cashier"] == "Lee, J."));
+}
+
+#[test]
+fn generic_jsonl_with_millisecond_timestamps() {
+    let opts = LoadOptions {
+        fields: FieldMap {
+            timestamp: "ts_ms".into(),
+            partition_key: "session".into(),
+            ..FieldMap::default()
+        },
+        ..LoadOptions::default()
+    };
+    let (s, r) = load(&["checkout-events.jsonl"], opts);
+    assert_eq!(r.formats, [Format::Jsonl]);
+    assert_eq!(s.len(), 30);
+    let i = find(&s, |i| s.ts_ms[i] == 1_767_268_800_771);
+    assert_eq!(json(&s, i)["cart"]["items"], 5);
+    assert_eq!(s.partition_key(i), "s-2");
+}
+
+#[test]
+fn generic_jsonl_with_a_shard_field_keeps_shards() {
+    let text = "{\"t\":1,\"k\":\"a\",\"sh\":\"shard-x\",\"v\":1}\n{\"t\":2,\"k\":\"a\",\"sh\":\"shard-y\",\"v\":2}\n{\"t\":3,\"k\":\"b\",\"sh\":\"shard-x\",\"v\":3}\n";
+    let opts = LoadOptions {
+        fields: FieldMap {
+            timestamp: "t".into(),
+            partition_key: "k".into(),
+            shard: Some("sh".into()),
+            ..FieldMap::default()
+        },
+        ..LoadOptions::default()
+    };
+    let (s, _) = load_bytes("sharded.jsonl", text.as_bytes(), &opts).unwrap();
+    let ids: Vec<&str> = s.shards.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, ["shard-x", "shard-y"]);
+    assert_eq!(s.shards[0].range.len(), 2);
+}
+
+#[test]
+fn kinesis_lambda_event_keeps_shard_sequence_and_time() {
+    let (s, r) = load(&["kinesis-event.json"], LoadOptions::default());
+    assert_eq!(r.formats, [Format::Events]);
+    assert_eq!(s.len(), 3);
+    assert_eq!(s.shards.len(), 1);
+    assert_eq!(s.shards[0].id, "shardId-000000000006");
+    assert_eq!(
+        s.seq(0),
+        "49590338271490256608559692538361571095921575989136580000"
+    );
+    assert_eq!(s.ts_ms[0], 1_767_268_801_250);
+    assert_eq!(json(&s, 2)["Item"]["sales"], 23);
+}
+
+#[test]
+fn logged_events_drop_repeated_records() {
+    let (s, r) = load(&["lambda-events.jsonl"], LoadOptions::default());
+    assert_eq!(s.len(), 12);
+    assert_eq!(r.duplicates, 2);
+    assert_eq!(s.shards.len(), 2);
+    assert!(r.summary().iter().any(|l| l.contains("2 duplicate")));
+}
+
+#[test]
+fn dynamodb_event_and_cli_output() {
+    for name in ["dynamodb-event.json", "dynamodb-get-records.json"] {
+        let (s, _) = load(&[name], LoadOptions::default());
+        assert_eq!(s.source, Source::Dynamodb, "{name}");
+        assert_eq!(s.len(), 4);
+        assert_eq!(s.ts_ms[0], 1_767_268_801_000);
+        let m = find(&s, |i| s.event_name(i) == EventName::Modify);
+        assert_eq!(json(&s, m)["sales"], 45);
+        let old: serde_json::Value = serde_json::from_slice(s.old_image(m).unwrap()).unwrap();
+        assert_eq!(old["sales"], 42);
+        let r = find(&s, |i| s.event_name(i) == EventName::Remove);
+        assert_eq!(json(&s, r)["ID"], "o-2");
+    }
+    let (s, _) = load(&["dynamodb-event.json"], LoadOptions::default());
+    assert_eq!(s.shards[0].id, "shardId-00000001767265200000-8a2c41f0");
+}
+
+#[test]
+fn cli_get_records_one_file_per_shard_merged() {
+    let (s, r) = load(
+        &[
+            "kinesis-get-records-shardId-000000000000.json",
+            "kinesis-get-records-shardId-000000000001.json",
+        ],
+        LoadOptions::default(),
+    );
+    assert_eq!(r.formats, [Format::GetRecords, Format::GetRecords]);
+    assert_eq!(s.len(), 21);
+    let ids: Vec<&str> = s.shards.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, ["shardId-000000000000", "shardId-000000000001"]);
+    assert_eq!(s.shards[0].range.len(), 12);
+    // CLI v2 prints ISO times, v1 epoch seconds: both read.
+    assert_eq!(s.ts_ms[s.shards[0].range.start], 1_767_268_800_000);
+    assert_eq!(s.ts_ms[s.shards[1].range.start], 1_767_268_800_997);
+}
+
+fn err(name: &str, text: &[u8], opts: &LoadOptions) -> String {
+    load_bytes(name, text, opts)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn every_error_kind_has_a_clear_message() {
+    let o = LoadOptions::default();
+    let good = "{\"timestamp\":1767268800,\"partitionKey\":\"a\",\"data\":{\"x\":1}}\n";
+    assert_eq!(err("e.jsonl", b"", &o), "e.jsonl: the file is empty");
+    assert!(err("b.bin", b"\x00\x01\x02PK", &o).contains("binary file"));
+    assert!(err("w.jsonl", b"\n  \n", &o).contains("only blank lines"));
+    let mut bytes = good.as_bytes().to_vec();
+    bytes.extend_from_slice(b"{\"timestamp\":1,\"partitionKey\":\"\xff\",\"data\":{}}\n");
+    assert_eq!(
+        err("u.jsonl", &bytes, &o),
+        "u.jsonl:2:32: this line is not UTF-8 text"
+    );
+    let malformed = format!("{good}{{\"timestamp\":1,\"partitionKey\":\"a\",\"data\":{{]}}\n");
+    let e = err("m.jsonl", malformed.as_bytes(), &o);
+    assert!(e.starts_with("m.jsonl:2:"), "{e}");
+    let ts =
+        format!("{good}{{\"timestamp\":\"yesterday\",\"partitionKey\":\"a\",\"data\":{{}}}}\n");
+    assert!(
+        err("t.jsonl", ts.as_bytes(), &o)
+            .starts_with("t.jsonl:2:14: timestamp \"yesterday\" is not RFC 3339")
+    );
+    let missing = format!("{good}{{\"partitionKey\":\"a\",\"data\":{{}}}}\n");
+    assert!(
+        err("n.jsonl", missing.as_bytes(), &o).starts_with("n.jsonl:2:1: missing \"timestamp\"")
+    );
+    let truncated = format!("{good}{{\"timestamp\":1,\"partitionKey\":\"a\",\"da");
+    let e = err("x.jsonl", truncated.as_bytes(), &o);
+    assert!(
+        e.starts_with("x.jsonl:2:") && e.contains("truncated last line"),
+        "{e}"
+    );
+
+    let b64 = std::fs::read_to_string(sample("kinesis-event.json"))
+        .unwrap()
+        .replacen("\"data\": \"", "\"data\": \"!!", 1);
+    let e = err("k.json", b64.as_bytes(), &o);
+    assert!(
+        e.contains("k.json:") && e.contains("not valid base64"),
+        "{e}"
+    );
+    let line = b64.lines().position(|l| l.contains("!!")).unwrap() + 1;
+    assert!(
+        e.starts_with(&format!("k.json:{line}:")),
+        "{e} (expected line {line})"
+    );
+
+    let ddb = std::fs::read_to_string(sample("dynamodb-event.json"))
+        .unwrap()
+        .replacen("\"N\": \"42\"", "\"N\": 42", 1);
+    let e = err("d.json", ddb.as_bytes(), &o);
+    assert!(e.contains("wrong DynamoDB type at NewImage.sales"), "{e}");
+    assert!(e.starts_with("d.json:"), "{e}");
+
+    let csv_o = LoadOptions {
+        fields: FieldMap {
+            timestamp: "sold_at".into(),
+            partition_key: "store".into(),
+            ..FieldMap::default()
+        },
+        ..LoadOptions::default()
+    };
+    let e = err(
+        "p.csv",
+        b"order_id,store,sold_at\nA,x,2026-01-01T12:00:00Z\nB,y\n",
+        &csv_o,
+    );
+    assert!(
+        e.starts_with("p.csv:3:1:") && e.contains("2 fields, the header has 3"),
+        "{e}"
+    );
+    let e = err("p.csv", b"order_id,shop,when\nA,x,1\n", &csv_o);
+    assert!(e.contains("no column \"sold_at\""), "{e}");
+    let e = err("p.csv", b"order_id,store,sold_at\nA,x,noon\n", &csv_o);
+    assert!(
+        e.starts_with("p.csv:2:5:") && e.contains("not RFC 3339"),
+        "{e}"
+    );
+}
+
+#[test]
+fn skipping_bad_records_reports_how_many_and_which() {
+    let mut text = String::new();
+    for k in 0..30 {
+        if k % 7 == 3 {
+            text.push_str("{\"timestamp\":\"bad\",\"partitionKey\":\"a\",\"data\":{}}\n");
+        } else {
+            text.push_str(&format!(
+                "{{\"timestamp\":{},\"partitionKey\":\"a\",\"data\":{{\"k\":{k}}}}}\n",
+                1_767_268_800 + k
+            ));
+        }
+    }
+    let o = LoadOptions {
+        skip_bad: true,
+        max_listed: 2,
+        ..LoadOptions::default()
+    };
+    let (s, r) = load_bytes("mixed.jsonl", text.as_bytes(), &o).unwrap();
+    assert_eq!(s.len(), 26);
+    assert_eq!(r.skipped, 4);
+    assert_eq!(r.errors.len(), 2);
+    assert!(r.errors[0].to_string().starts_with("mixed.jsonl:4:14:"));
+    assert!(r.summary()[0].contains("skipped 4 bad record(s), the first 2 listed"));
+    // Without the option, the first bad record stops the load.
+    assert!(load_bytes("mixed.jsonl", text.as_bytes(), &LoadOptions::default()).is_err());
+}
+
+#[test]
+fn backwards_timestamps_are_reported() {
+    let text = std::fs::read_to_string(sample("kinesis-event.json"))
+        .unwrap()
+        .replacen("1767268806.25", "1767268790.25", 1);
+    let (s, r) = load_bytes("k.json", text.as_bytes(), &LoadOptions::default()).unwrap();
+    assert_eq!(s.backwards.len(), 1);
+    assert_eq!(r.backwards, 1);
+    assert!(r.summary().iter().any(|l| l.contains("timestamps earlier")));
+}
+
+#[test]
+fn mixed_formats_are_refused() {
+    let e = load_paths(
+        &[sample("orders.jsonl"), sample("pos-export.csv")],
+        &LoadOptions::default(),
+        &mut LoadControl::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("different formats"), "{e}");
+}
+
+#[test]
+fn loading_can_be_cancelled_and_reports_progress() {
+    let cancel = std::sync::atomic::AtomicBool::new(true);
+    let mut control = LoadControl {
+        cancel: Some(&cancel),
+        progress: None,
+    };
+    let e = load_paths(
+        &[sample("orders.jsonl")],
+        &LoadOptions::default(),
+        &mut control,
+    )
+    .unwrap_err();
+    assert_eq!(e, LoadError::Cancelled);
+    let mut seen = Vec::new();
+    let mut on = |p: tumblescope::ingest::LoadProgress| seen.push(p);
+    let mut control = LoadControl {
+        cancel: None,
+        progress: Some(&mut on),
+    };
+    load_paths(
+        &[sample("orders.jsonl")],
+        &LoadOptions::default(),
+        &mut control,
+    )
+    .unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!(last.bytes_done, last.bytes_total);
+    assert_eq!(last.records, 60);
+}
+
+#[test]
+fn the_file_is_never_modified() {
+    let path = sample("orders.jsonl");
+    let before = std::fs::read(&path).unwrap();
+    load_paths(
+        &[path.clone()],
+        &LoadOptions::default(),
+        &mut LoadControl::default(),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+fn acceptable(r: &Result<(Stream, tumblescope::ingest::LoadReport), LoadError>) -> bool {
+    match r {
+        Ok((s, _)) => !s.is_empty(),
+        Err(LoadError::At { line, column, .. }) => *line >= 1 && *column >= 1,
+        Err(LoadError::File { message, .. }) => [
+            "empty",
+            "binary",
+            "blank lines",
+            "no records",
+            "no valid records",
+            "expected",
+            "different formats",
+            "not UTF-8",
+        ]
+        .iter()
+        .any(|k| message.contains(k)),
+        Err(LoadError::Cancelled) => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let r = load_bytes("fuzz.bin", &bytes, &LoadOptions::default());
+        prop_assert!(acceptable(&r), "{:?}", r.err());
+    }
+
+    #[test]
+    fn mutated_valid_files_never_panic(
+        file in prop_oneof![
+            Just("orders.jsonl"), Just("pos-export.csv"), Just("kinesis-event.json"),
+            Just("lambda-events.jsonl"), Just("dynamodb-event.json"),
+            Just("kinesis-get-records-shardId-000000000000.json"), Just("checkout-events.jsonl")
+        ],
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
+        skip in any::<bool>(),
+    ) {
+        let mut bytes = std::fs::read(sample(file)).unwrap();
+        for (at, byte, op) in edits {
+            if bytes.is_empty() { break; }
+            let i = at.index(bytes.len());
+            match op {
+                0 => bytes[i] = byte,
+                1 => { bytes.remove(i); }
+                _ => bytes.truncate(i),
+            }
+        }
+        let opts = LoadOptions {
+            skip_bad: skip,
+            fields: FieldMap {
+                timestamp: if file.ends_with(".csv") { "sold_at".into() } else if file.starts_with("checkout") { "ts_ms".into() } else { "timestamp".into() },
+                partition_key: if file.ends_with(".csv") { "store".into() } else if file.starts_with("checkout") { "session".into() } else { "partitionKey".into() },
+                ..FieldMap::default()
+            },
+            ..LoadOptions::default()
+        };
+        let r = load_bytes(file, &bytes, &opts);
+        prop_assert!(acceptable(&r), "{:?}", r.err());
+    }
+}
