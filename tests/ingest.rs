@@ -354,7 +354,7 @@ fn the_file_is_never_modified() {
     let path = sample("orders.jsonl");
     let before = std::fs::read(&path).unwrap();
     load_paths(
-        &[path.clone()],
+        std::slice::from_ref(&path),
         &LoadOptions::default(),
         &mut LoadControl::default(),
     )
