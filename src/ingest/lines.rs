@@ -102,6 +102,47 @@ fn parse_chunk<'a>(
     out
 }
 
+/// Parses the lines of a chunk straight into a builder; returns the bad lines' errors in order
+/// and how many records were added.
+fn parse_into(
+    chunk: &[u8],
+    first_line: u64,
+    file: &str,
+    parse: &ParseFn<'_>,
+    b: &mut StreamBuilder,
+) -> (Vec<LoadError>, usize) {
+    let before = b.len();
+    let mut errs = Vec::new();
+    let mut start = 0;
+    let mut line_no = first_line;
+    let mut lines = memchr::memchr_iter(b'\n', chunk)
+        .map(|p| p + 1)
+        .chain(std::iter::once(chunk.len()));
+    while start < chunk.len() {
+        let end = lines.next().unwrap_or(chunk.len());
+        let mut raw = &chunk[start..end];
+        raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if !raw.iter().all(u8::is_ascii_whitespace) {
+            match std::str::from_utf8(raw) {
+                Ok(text) => match parse(text, line_no) {
+                    Ok(p) => push(b, &p, None),
+                    Err(e) => errs.push(e),
+                },
+                Err(e) => errs.push(LoadError::at(
+                    file,
+                    line_no,
+                    e.valid_up_to() as u64 + 1,
+                    "this line is not UTF-8 text",
+                )),
+            }
+        }
+        start = end;
+        line_no += 1;
+    }
+    (errs, b.len() - before)
+}
+
 /// Loads line-based files into one stream.
 pub(crate) fn load_line_files(
     paths: &[PathBuf],
@@ -112,35 +153,19 @@ pub(crate) fn load_line_files(
     errors: &mut Errors,
     report: &mut LoadReport,
 ) -> Result<Stream, LoadError> {
-    let mut records: Vec<Pending> = Vec::new();
-    let mut shard_names = ShardNames::default();
-    let mut b =
-        StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()).payloads_are_json(true);
-    let mut bytes_done = 0u64;
     let mapped_shards = format == Format::Jsonl && opts.fields.shard.is_some();
+    if mapped_shards {
+        return load_mapped(paths, opts, control, total, errors, report);
+    }
+    // Two builders, one per core, filled block by block; merged in file order at the end.
+    let first =
+        StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()).payloads_are_json(true);
+    let mut parts = [first.sibling(), first];
+    let mut segments: Vec<(usize, usize)> = Vec::new();
+    let mut bytes_done = 0u64;
     for path in paths {
         let file = path.display().to_string();
-        let parse: Box<ParseFn<'_>> = match format {
-            Format::Orders => {
-                let file = file.clone();
-                let source = opts.source;
-                let key_attr = opts.meta.key_attribute.clone();
-                Box::new(move |text: &str, line_no: u64| {
-                    super::orders::parse_line(text, &file, line_no, source, &key_attr)
-                })
-            }
-            _ => {
-                let file = file.clone();
-                let fields = opts.fields.clone();
-                let source = opts.source;
-                let key_attr = opts.meta.key_attribute.clone();
-                Box::new(move |text: &str, line_no: u64| {
-                    super::generic::parse_json_line(
-                        text, &file, line_no, &fields, source, &key_attr,
-                    )
-                })
-            }
-        };
+        let parse = parser(format, opts, &file);
         let mut f = std::fs::File::open(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
         let mut line_no = 1u64;
@@ -149,118 +174,173 @@ pub(crate) fn load_line_files(
             if control.cancelled() {
                 return Err(LoadError::Cancelled);
             }
-            // Fill the block after the carried partial line.
             let carried = buf.len();
-            buf.resize(carried + BLOCK, 0);
-            let mut filled = carried;
-            while filled < buf.len() {
-                let k = f
-                    .read(&mut buf[filled..])
-                    .map_err(|e| LoadError::file(&file, e.to_string()))?;
-                if k == 0 {
-                    eof = true;
-                    break;
-                }
-                filled += k;
+            // `take` + `read_to_end` fills spare capacity without zeroing it first.
+            let got = (&mut f)
+                .take(BLOCK as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| LoadError::file(&file, e.to_string()))?;
+            if got < BLOCK {
+                eof = true;
             }
-            buf.truncate(filled);
+            let filled = buf.len();
             bytes_done += (filled - carried) as u64;
             let cut = if eof {
                 buf.len()
             } else {
-                match buf.iter().rposition(|&c| c == b'\n') {
+                match memchr::memrchr(b'\n', &buf) {
                     Some(p) => p + 1,
                     // A line longer than a block: keep reading.
                     None => continue,
                 }
             };
             let chunk = &buf[..cut];
+            let newlines = memchr::memchr_iter(b'\n', chunk).count() as u64;
+            if segments.is_empty() {
+                // Size the stream once from the first block instead of doubling (and copying)
+                // the payload arena as it grows. The first builder takes the second's bytes at
+                // the end, so it reserves for both.
+                let est =
+                    (total as f64 / chunk.len().max(1) as f64 * newlines.max(1) as f64) as usize;
+                let bytes = (total as f64 * 0.7) as usize;
+                parts[0].reserve(est / 2 + est / 16, bytes);
+                parts[1].reserve(est / 2 + est / 16, bytes / 2 + bytes / 16);
+            }
             let ends_with_newline = chunk.last() == Some(&b'\n');
-            // Two halves, split at a line boundary, parsed on two threads.
             let mid = chunk.len() / 2;
-            let split = chunk[mid..]
-                .iter()
-                .position(|&c| c == b'\n')
-                .map_or(chunk.len(), |p| mid + p + 1);
-            let (first, second) = chunk.split_at(split);
-            let second_line = line_no + first.iter().filter(|&&c| c == b'\n').count() as u64;
-            let (a, bres) = std::thread::scope(|s| {
+            let split = memchr::memchr(b'\n', &chunk[mid..]).map_or(chunk.len(), |p| mid + p + 1);
+            let (half_a, half_b) = chunk.split_at(split);
+            let line_b = line_no + memchr::memchr_iter(b'\n', half_a).count() as u64;
+            let [part_a, part_b] = &mut parts;
+            let ((errs_a, na), (errs_b, nb)) = std::thread::scope(|s| {
                 let h = std::thread::Builder::new()
                     .name("tumblescope-parse".into())
                     .spawn_scoped(s, || {
-                        parse_chunk(second, second_line, &file, parse.as_ref())
-                    });
-                let a = parse_chunk(first, line_no, &file, parse.as_ref());
-                let bres = match h {
-                    Ok(h) => h.join().unwrap_or_default(),
-                    Err(_) => parse_chunk(second, second_line, &file, parse.as_ref()),
-                };
-                (a, bres)
-            });
-            let n_results = a.len() + bres.len();
-            for (k, r) in a.into_iter().chain(bres).enumerate() {
-                match r {
-                    Ok(p) => {
-                        let shard = match &p.shard {
-                            Some(key) => Some(shard_names.resolve(key)),
-                            None if mapped_shards => None,
-                            None => None,
-                        };
-                        if mapped_shards {
-                            records.push(Pending::from_parsed(&p, shard));
-                        } else {
-                            push(&mut b, &p, shard);
-                        }
-                    }
-                    Err(e) => {
-                        let last = k + 1 == n_results && eof && !ends_with_newline;
-                        let e = match (last, &e) {
-                            (
-                                true,
-                                LoadError::At {
-                                    file,
-                                    line,
-                                    column,
-                                    message,
-                                },
-                            ) if message.contains("truncated") || message.contains("EOF") => {
-                                LoadError::at(
-                                    file,
-                                    *line,
-                                    *column,
-                                    format!(
-                                        "truncated last line: the file ends in the middle of a record ({message})"
-                                    ),
-                                )
-                            }
-                            _ => e,
-                        };
-                        errors.bad(e)?;
-                    }
-                }
+                        parse_into(half_b, line_b, &file, parse.as_ref(), part_b)
+                    })
+                    .map_err(|e| {
+                        LoadError::file(&file, format!("could not start a parse thread: {e}"))
+                    })?;
+                let a = parse_into(half_a, line_no, &file, parse.as_ref(), part_a);
+                let b = h
+                    .join()
+                    .map_err(|_| LoadError::file(&file, "a parse thread failed"))?;
+                Ok::<_, LoadError>((a, b))
+            })?;
+            segments.push((na, nb));
+            let last_line = line_no + newlines - u64::from(ends_with_newline);
+            for e in errs_a.into_iter().chain(errs_b) {
+                errors.bad(truncated(e, eof && !ends_with_newline, last_line))?;
             }
-            line_no += chunk.iter().filter(|&&c| c == b'\n').count() as u64;
+            line_no += newlines;
             buf.drain(..cut);
             if let Some(p) = control.progress.as_mut() {
                 p(LoadProgress {
                     bytes_done,
                     bytes_total: total,
-                    records: (b.len() + records.len()) as u64,
+                    records: (parts[0].len() + parts[1].len()) as u64,
                 });
             }
         }
     }
     report.bytes = bytes_done;
-    if mapped_shards {
-        // Records name their shards: build with those shards.
-        let ids = shard_names.ids().unwrap_or_default();
-        let mut b = StreamBuilder::new(opts.source, ids.len().max(1) as u32, opts.meta.clone())
-            .payloads_are_json(true)
-            .with_shard_ids(ids);
-        for r in &records {
-            b.push_ref(r.as_ref());
+    let [a, b] = parts;
+    Ok(StreamBuilder::merge(a, b, &segments).finish())
+}
+
+/// The last line of a file that ends without a newline and fails to parse was cut short.
+fn truncated(e: LoadError, unterminated: bool, last_line: u64) -> LoadError {
+    match e {
+        LoadError::At {
+            file,
+            line,
+            column,
+            message,
+        } if unterminated
+            && line == last_line
+            && (message.contains("truncated") || message.contains("EOF")) =>
+        {
+            LoadError::At {
+                file,
+                line,
+                column,
+                message: format!(
+                    "truncated last line: the file ends in the middle of a record ({message})"
+                ),
+            }
         }
-        return Ok(b.finish());
+        other => other,
+    }
+}
+
+fn parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<ParseFn<'o>> {
+    let file = file.to_owned();
+    match format {
+        Format::Orders => {
+            let source = opts.source;
+            let key_attr = opts.meta.key_attribute.clone();
+            Box::new(move |text: &str, line_no: u64| {
+                super::orders::parse_line(text, &file, line_no, source, &key_attr)
+            })
+        }
+        _ => {
+            let fields = opts.fields.clone();
+            let source = opts.source;
+            let key_attr = opts.meta.key_attribute.clone();
+            Box::new(move |text: &str, line_no: u64| {
+                super::generic::parse_json_line(text, &file, line_no, &fields, source, &key_attr)
+            })
+        }
+    }
+}
+
+/// Generic JSON Lines whose records name their shard: read in order, shards collected first.
+fn load_mapped(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    control: &mut LoadControl<'_>,
+    total: u64,
+    errors: &mut Errors,
+    report: &mut LoadReport,
+) -> Result<Stream, LoadError> {
+    let mut records: Vec<Pending> = Vec::new();
+    let mut names = ShardNames::default();
+    let mut done = 0u64;
+    for path in paths {
+        let file = path.display().to_string();
+        let parse = parser(Format::Jsonl, opts, &file);
+        let bytes = std::fs::read(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
+        let ends_with_newline = bytes.last() == Some(&b'\n');
+        let last_line =
+            memchr::memchr_iter(b'\n', &bytes).count() as u64 + u64::from(!ends_with_newline);
+        for r in parse_chunk(&bytes, 1, &file, parse.as_ref()) {
+            match r {
+                Ok(p) => {
+                    let shard = p.shard.as_ref().map(|k| names.resolve(k));
+                    records.push(Pending::from_parsed(&p, shard));
+                }
+                Err(e) => errors.bad(truncated(e, !ends_with_newline, last_line))?,
+            }
+        }
+        done += bytes.len() as u64;
+        if control.cancelled() {
+            return Err(LoadError::Cancelled);
+        }
+        if let Some(p) = control.progress.as_mut() {
+            p(LoadProgress {
+                bytes_done: done,
+                bytes_total: total,
+                records: records.len() as u64,
+            });
+        }
+    }
+    report.bytes = done;
+    let ids = names.ids().unwrap_or_default();
+    let mut b = StreamBuilder::new(opts.source, ids.len().max(1) as u32, opts.meta.clone())
+        .payloads_are_json(true)
+        .with_shard_ids(ids);
+    for r in &records {
+        b.push_ref(r.as_ref());
     }
     Ok(b.finish())
 }

@@ -10,6 +10,7 @@
 //! | get-records | `aws kinesis get-records` / `aws dynamodbstreams get-records` output, one shard per file | sequence number, time |
 
 mod events;
+pub mod fastjson;
 mod generic;
 mod lines;
 pub mod orders;
@@ -334,9 +335,8 @@ pub fn position_of(bytes: &[u8], offset: usize) -> (u64, u64) {
 /// none: Kinesis `data` must be the compact serialisation.
 pub fn compact_json(text: &str) -> std::borrow::Cow<'_, str> {
     let bytes = text.as_bytes();
-    if !bytes
-        .iter()
-        .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    if memchr::memchr3(b' ', b'\t', b'\n', bytes).is_none()
+        && memchr::memchr(b'\r', bytes).is_none()
     {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -743,4 +743,12 @@ mod tests {
         assert!(timestamp_ms(&json!(true), TsUnit::Auto).is_err());
         assert!(timestamp_ms(&json!(5), TsUnit::Rfc3339).is_err());
     }
+}
+
+/// Parses one orders line and drops it (profiling aid for `examples/profile_load.rs`).
+#[doc(hidden)]
+pub fn bench_parse_order(text: &str) -> Option<i64> {
+    orders::parse_line(text, "bench", 1, Source::Kinesis, "ID")
+        .ok()
+        .map(|p| p.ts_ms)
 }

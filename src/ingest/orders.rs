@@ -38,7 +38,7 @@ struct Line<'a> {
     #[serde(default)]
     timestamp: Option<Value>,
     #[serde(default, borrow)]
-    partition_key: Option<std::borrow::Cow<'a, str>>,
+    partition_key: Option<Text<'a>>,
     #[serde(default)]
     explicit_hash_key: Option<Value>,
     #[serde(default)]
@@ -47,6 +47,35 @@ struct Line<'a> {
     old_image: Option<&'a RawValue>,
     #[serde(default, borrow)]
     data: Option<&'a RawValue>,
+}
+
+/// A string that borrows from the line unless it had escapes. (serde's own `Cow<str>` always
+/// allocates inside an `Option`, one allocation per record.)
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
 }
 
 /// 1-based byte column where the value of `"key"` starts in `line`, or 1.
@@ -71,6 +100,9 @@ pub(crate) fn parse_line<'a>(
     source: Source,
     key_attribute: &str,
 ) -> Result<Parsed<'a>, LoadError> {
+    if let Some(p) = fast_path(text, source) {
+        return Ok(p);
+    }
     let err = |column: u64, message: String| LoadError::at(file, line_no, column, message);
     let line: Line<'a> = serde_json::from_str(text).map_err(|e| {
         let what = match e.classify() {
@@ -167,7 +199,7 @@ pub(crate) fn parse_line<'a>(
             "DynamoDB \"data\" must be the item, a JSON object".into(),
         ));
     }
-    let pk = match (line.partition_key, source) {
+    let pk = match (line.partition_key.map(|t| t.0), source) {
         (Some(pk), _) => {
             let chars = pk.chars().count();
             if pk.is_empty() || chars > 256 {
@@ -209,6 +241,38 @@ pub(crate) fn parse_line<'a>(
         data: data_text,
         event,
         old: line.old_image.map(|o| compact_json(o.get())),
+    })
+}
+
+/// The common line (`timestamp`, `partitionKey`, `data` and nothing else) without building a
+/// parse tree; `None` sends the line to the full parser, which also words every error.
+fn fast_path(text: &str, source: Source) -> Option<Parsed<'_>> {
+    let f = super::fastjson::order_fields(text).ok()?;
+    let (ts_raw, data, pk) = (f.timestamp?, f.data?, f.partition_key?);
+    let ts_ms = if ts_raw.starts_with('"') {
+        let inner = &ts_raw[1..ts_raw.len() - 1];
+        if inner.contains('\\') {
+            return None;
+        }
+        parse_rfc3339_ms(inner)?
+    } else {
+        ms_from_epoch_seconds(ts_raw.parse::<f64>().ok()?)?
+    };
+    if pk.is_empty() || pk.len() > 256 && pk.chars().count() > 256 {
+        return None;
+    }
+    if source == Source::Dynamodb && !data.starts_with('{') {
+        return None;
+    }
+    Some(Parsed {
+        ts_ms,
+        pk: Cow::Borrowed(pk),
+        ehk: None,
+        shard: None,
+        seq: None,
+        data: compact_json(data),
+        event: EventName::Insert,
+        old: None,
     })
 }
 

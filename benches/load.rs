@@ -1,0 +1,123 @@
+//! Loading a 1-million-order JSON Lines file (about 130 MB, the generator's output): MB/s,
+//! records/s and memory per loaded record beyond its payload. Target: ≥ 400 MB/s, ≤ 100 bytes
+//! per record.
+//!
+//! Run: `cargo bench --bench load` (set `TUMBLESCOPE_BENCH_RECORDS` for another size). The file
+//! is written to the system temp directory and reused; compare peers on the same file with
+//! `../shared/peers/duckdb_windows.py <file>`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use tumblescope::generate::{GenOptions, Generator, KeyStrategy, write_order_line};
+use tumblescope::ingest::{LoadControl, LoadOptions, load_paths};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size > layout.size() {
+                let now = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed)
+                    + (new_size - layout.size());
+                PEAK.fetch_max(now, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn main() {
+    let n: u64 = std::env::var("TUMBLESCOPE_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let path = std::env::temp_dir().join(format!("tumblescope-orders-{n}.jsonl"));
+    if !path.exists() {
+        let opts = GenOptions {
+            count: n,
+            interval_ms: 0.25,
+            shards: 8,
+            keys: KeyStrategy::Uniform { n: 64 },
+            ..GenOptions::default()
+        };
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("temp file"));
+        let mut line = Vec::new();
+        for o in Generator::new(opts) {
+            line.clear();
+            write_order_line(&mut line, &o);
+            f.write_all(&line).expect("write");
+        }
+        f.flush().expect("flush");
+    }
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "file: {} ({:.1} MB, {n} orders)",
+        path.display(),
+        size as f64 / 1e6
+    );
+    let opts = LoadOptions {
+        shards: 8,
+        ..LoadOptions::default()
+    };
+    let mut times = Vec::new();
+    for round in 0..5 {
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let t = Instant::now();
+        let (stream, report) = load_paths(
+            std::slice::from_ref(&path),
+            &opts,
+            &mut LoadControl::default(),
+        )
+        .expect("load");
+        let dt = t.elapsed().as_secs_f64();
+        times.push(dt);
+        let payload = stream.payload.capacity();
+        let held = LIVE.load(Ordering::Relaxed) - base;
+        let peak = PEAK.load(Ordering::Relaxed) - base;
+        if round == 0 {
+            println!(
+                "records {}; memory held {:.1} B/record beyond payload, peak {:.1} B/record beyond payload",
+                report.records,
+                (held - payload) as f64 / n as f64,
+                (peak.saturating_sub(payload)) as f64 / n as f64
+            );
+        }
+        drop(stream);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "load: median {:.3} s over 5 runs = {:.0} MB/s, {:.2} M records/s (best {:.3} s)",
+        median,
+        size as f64 / 1e6 / median,
+        n as f64 / 1e6 / median,
+        times[0]
+    );
+}

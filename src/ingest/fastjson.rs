@@ -1,0 +1,298 @@
+//! A strict, allocation-free JSON validator and the orders-line fast path built on it.
+//!
+//! Loading spends most of its time checking that each line is JSON. `serde_json` builds what
+//! it parses; here nothing is built: values are validated byte by byte (RFC 8259: strings with
+//! their escapes and no raw control characters, numbers by the grammar, literals, nesting) and
+//! returned as slices. Anything unusual (escaped keys, odd fields, any error) makes the caller
+//! fall back to `serde_json`, which then produces the exact message and position.
+
+/// Why the fast path gave up (the caller falls back to the full parser).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fallback;
+
+#[inline]
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// End of the string starting at `i` (a `"`), and whether it had escapes.
+#[inline]
+fn string(b: &[u8], i: usize) -> Result<(usize, bool), Fallback> {
+    let mut j = i + 1;
+    let mut escaped = false;
+    loop {
+        let c = *b.get(j).ok_or(Fallback)?;
+        match c {
+            b'"' => return Ok((j + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                match *b.get(j + 1).ok_or(Fallback)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                    b'u' => {
+                        let hex = b.get(j + 2..j + 6).ok_or(Fallback)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return Err(Fallback);
+                        }
+                        j += 6;
+                    }
+                    _ => return Err(Fallback),
+                }
+            }
+            0..=0x1f => return Err(Fallback),
+            _ => j += 1,
+        }
+    }
+}
+
+#[inline]
+fn digits(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
+/// End of the number starting at `i`, by JSON's grammar.
+fn number(b: &[u8], mut i: usize) -> Result<usize, Fallback> {
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(b, i),
+        _ => return Err(Fallback),
+    }
+    if b.get(i) == Some(&b'.') {
+        let j = digits(b, i + 1);
+        if j == i + 1 {
+            return Err(Fallback);
+        }
+        i = j;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let j = digits(b, i);
+        if j == i {
+            return Err(Fallback);
+        }
+        i = j;
+    }
+    Ok(i)
+}
+
+/// End of the value starting at `i` (after whitespace), validating it completely.
+pub fn value(b: &[u8], i: usize) -> Result<usize, Fallback> {
+    value_depth(b, i, 0)
+}
+
+fn value_depth(b: &[u8], i: usize, depth: usize) -> Result<usize, Fallback> {
+    if depth > 128 {
+        return Err(Fallback);
+    }
+    match *b.get(i).ok_or(Fallback)? {
+        b'"' => Ok(string(b, i)?.0),
+        b'{' => {
+            let mut j = ws(b, i + 1);
+            if b.get(j) == Some(&b'}') {
+                return Ok(j + 1);
+            }
+            loop {
+                if b.get(j) != Some(&b'"') {
+                    return Err(Fallback);
+                }
+                j = ws(b, string(b, j)?.0);
+                if b.get(j) != Some(&b':') {
+                    return Err(Fallback);
+                }
+                j = ws(b, value_depth(b, ws(b, j + 1), depth + 1)?);
+                match b.get(j) {
+                    Some(b',') => j = ws(b, j + 1),
+                    Some(b'}') => return Ok(j + 1),
+                    _ => return Err(Fallback),
+                }
+            }
+        }
+        b'[' => {
+            let mut j = ws(b, i + 1);
+            if b.get(j) == Some(&b']') {
+                return Ok(j + 1);
+            }
+            loop {
+                j = ws(b, value_depth(b, j, depth + 1)?);
+                match b.get(j) {
+                    Some(b',') => j = ws(b, j + 1),
+                    Some(b']') => return Ok(j + 1),
+                    _ => return Err(Fallback),
+                }
+            }
+        }
+        b't' if b.get(i..i + 4) == Some(b"true") => Ok(i + 4),
+        b'f' if b.get(i..i + 5) == Some(b"false") => Ok(i + 5),
+        b'n' if b.get(i..i + 4) == Some(b"null") => Ok(i + 4),
+        b'-' | b'0'..=b'9' => number(b, i),
+        _ => Err(Fallback),
+    }
+}
+
+/// The top-level fields of an orders line, as validated slices.
+#[derive(Debug, Default)]
+pub struct OrderFields<'a> {
+    /// `timestamp` value (a number or a string, raw).
+    pub timestamp: Option<&'a str>,
+    /// `partitionKey` content (no escapes).
+    pub partition_key: Option<&'a str>,
+    /// `data` value, raw.
+    pub data: Option<&'a str>,
+}
+
+/// Splits a line into its known fields, validating everything. Falls back on escaped keys,
+/// duplicate keys, unknown or less common fields (`eventName`, `oldImage`, ...), and any error.
+pub fn order_fields(line: &str) -> Result<OrderFields<'_>, Fallback> {
+    let b = line.as_bytes();
+    let mut out = OrderFields::default();
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return Err(Fallback);
+    }
+    i = ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return Err(Fallback);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return Err(Fallback);
+        }
+        let (kend, escaped) = string(b, i)?;
+        if escaped {
+            return Err(Fallback);
+        }
+        let key = &b[i + 1..kend - 1];
+        i = ws(b, kend);
+        if b.get(i) != Some(&b':') {
+            return Err(Fallback);
+        }
+        let vstart = ws(b, i + 1);
+        let vend = value(b, vstart)?;
+        let raw = &line[vstart..vend];
+        let slot = match key {
+            b"timestamp" => &mut out.timestamp,
+            b"partitionKey" => {
+                if !raw.starts_with('"') || raw[1..raw.len() - 1].contains('\\') {
+                    return Err(Fallback);
+                }
+                &mut out.partition_key
+            }
+            b"data" => &mut out.data,
+            _ => return Err(Fallback),
+        };
+        if slot.is_some() {
+            return Err(Fallback);
+        }
+        *slot = Some(if key == b"partitionKey" {
+            &raw[1..raw.len() - 1]
+        } else {
+            raw
+        });
+        i = ws(b, vend);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b'}') => {
+                if ws(b, i + 1) != b.len() {
+                    return Err(Fallback);
+                }
+                return Ok(out);
+            }
+            _ => return Err(Fallback),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_exactly_json() {
+        for ok in [
+            r#"{}"#,
+            r#"[1,-2.5e3,"a\"b\u00e9",true,false,null,{"x":[]}]"#,
+            "0",
+            r#""\/""#,
+            " 1 ",
+        ] {
+            let t = ok.trim();
+            assert_eq!(value(t.as_bytes(), 0), Ok(t.len()), "{ok}");
+        }
+        for bad in [
+            "{",
+            "[1,]",
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "\"\u{1}\"",
+            "\"\\x\"",
+            "tru",
+            "{\"a\" 1}",
+            "{1:2}",
+            "\"\\u12g4\"",
+        ] {
+            let r = value(bad.as_bytes(), 0);
+            assert!(r.is_err() || r.is_ok_and(|e| e < bad.len()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn order_lines_split_into_fields() {
+        let f = order_fields(r#"{"timestamp":1767268800.250,"partitionKey":"store-03","data":{"Item":{"sales":42}}}"#).unwrap();
+        assert_eq!(f.timestamp, Some("1767268800.250"));
+        assert_eq!(f.partition_key, Some("store-03"));
+        assert_eq!(f.data, Some(r#"{"Item":{"sales":42}}"#));
+        assert!(order_fields(r#"{"timestamp":1,"partitionKey":"a\"b","data":{}}"#).is_err());
+        assert!(order_fields(r#"{"timestamp":1,"eventName":"INSERT","data":{}}"#).is_err());
+        assert!(order_fields(r#"{"timestamp":1,"timestamp":2,"data":{}}"#).is_err());
+        assert!(order_fields(r#"{"timestamp":1,"data":{]}"#).is_err());
+        assert!(order_fields(r#"{"timestamp":1,"data":{}} x"#).is_err());
+    }
+
+    fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            (-1e9f64..1e9).prop_map(serde_json::Value::from),
+            ".{0,8}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(3, 20, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                prop::collection::vec((".{0,4}", inner), 0..4)
+                    .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_serde_on_valid_json(v in arb_json(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { v.to_string() };
+            prop_assert_eq!(value(text.as_bytes(), 0), Ok(text.len()));
+        }
+
+        #[test]
+        fn never_accepts_what_serde_rejects(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+            // Lines reach the validator as checked UTF-8.
+            prop_assume!(std::str::from_utf8(&bytes).is_ok());
+            if let Ok(end) = value(&bytes, 0) {
+                prop_assert!(serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[..end]).is_ok(), "{:?}", String::from_utf8_lossy(&bytes[..end]));
+            }
+        }
+    }
+}
