@@ -287,10 +287,10 @@ mod tests {
         }
 
         #[test]
-        fn never_accepts_what_serde_rejects(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
-            // Lines reach the validator as checked UTF-8.
-            prop_assume!(std::str::from_utf8(&bytes).is_ok());
-            if let Ok(end) = value(&bytes, 0) {
+        fn never_accepts_what_serde_rejects(text in "[\\[\\]{}\",:0-9a-z\\\\ .eE+\\-\u{1}]{0,30}") {
+            // Lines reach the validator as checked UTF-8: JSON-ish characters find the edges.
+            let bytes = text.as_bytes();
+            if let Ok(end) = value(bytes, 0) {
                 prop_assert!(serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[..end]).is_ok(), "{:?}", String::from_utf8_lossy(&bytes[..end]));
             }
         }

@@ -744,11 +744,3 @@ mod tests {
         assert!(timestamp_ms(&json!(5), TsUnit::Rfc3339).is_err());
     }
 }
-
-/// Parses one orders line and drops it (profiling aid for `examples/profile_load.rs`).
-#[doc(hidden)]
-pub fn bench_parse_order(text: &str) -> Option<i64> {
-    orders::parse_line(text, "bench", 1, Source::Kinesis, "ID")
-        .ok()
-        .map(|p| p.ts_ms)
-}
