@@ -587,6 +587,7 @@ mod tests {
                 is_early: false,
                 n: 1,
                 attempt: 1,
+                at_ms: 0,
             };
             let ev = event_json(&req);
             assert_eq!(
@@ -693,6 +694,7 @@ mod tests {
             is_early: false,
             n: 1,
             attempt: 1,
+            at_ms: 0,
         };
         let v: Value = serde_json::from_str(&event_json(&req)).unwrap();
         assert_eq!(v.as_object().unwrap().len(), 1);

@@ -2,6 +2,7 @@
 //! plus what the function logged and wrote on the side.
 
 pub mod builtin;
+pub mod external;
 
 use std::ops::Range;
 
@@ -36,6 +37,8 @@ pub struct Request<'a> {
     pub n: u32,
     /// Attempt of this delivery (1 = first).
     pub attempt: u32,
+    /// Simulated time the invocation starts, epoch ms (user handlers' log lines carry it).
+    pub at_ms: i64,
 }
 
 impl Request<'_> {
@@ -258,15 +261,25 @@ impl Invoked {
     }
 }
 
-/// A handler from a `--handler` spec: `builtin:...` for now.
+/// A handler from a `--handler` spec: `builtin:…`, or a `.js`/`.mjs`/`.cjs`/`.py` file with an
+/// optional `:export`.
 pub fn from_spec(spec: &str) -> Result<Box<dyn Handler>, String> {
     if spec.starts_with("builtin:") {
         let parsed = builtin::BuiltinSpec::parse(spec)?;
         return Ok(Box::new(builtin::Builtin::new(parsed)));
     }
+    if let Some(ext) = external::ExternalSpec::parse(spec) {
+        return Ok(Box::new(external::External::new(ext)));
+    }
     Err(format!(
-        "unknown handler {spec:?}: expected builtin:OP:FIELD (OP: sum, count, min, max, avg)"
+        "unknown handler {spec:?}: expected builtin:OP:FIELD (OP: sum, count, min, max, avg) \
+         or a handler file: path/to/file.js[:export] (Node.js) or path/to/file.py[:function] (Python)"
     ))
+}
+
+/// Whether a spec names a user handler file (which runs code from disk).
+pub fn is_external(spec: &str) -> bool {
+    external::ExternalSpec::parse(spec).is_some()
 }
 
 /// A Lambda function as the engine sees it.

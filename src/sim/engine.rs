@@ -699,6 +699,7 @@ impl<'a> Engine<'a> {
             is_early: false,
             n,
             attempt: b.attempt,
+            at_ms: b.at,
         };
         let invoked = handler.invoke(&req);
         let duration = self.duration(b.range.len(), &invoked);
@@ -904,6 +905,7 @@ impl<'a> Engine<'a> {
             is_early,
             n,
             attempt,
+            at_ms: at,
         };
         let invoked = handler.invoke(&req);
         let duration = self.duration(0, &invoked);

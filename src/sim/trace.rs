@@ -188,6 +188,7 @@ impl Invocation {
             is_early: self.is_early,
             n: self.n,
             attempt: self.attempt,
+            at_ms: self.start_ms,
         }
     }
 

@@ -1,0 +1,258 @@
+// tumblescope's Node.js harness: loads one Lambda handler once, then answers invocations read
+// from stdin (one JSON message per line) with framed JSON lines on stdout. Everything the
+// function prints (console.*, process.stdout/stderr writes) is captured per invocation, so the
+// function's own output can never corrupt the protocol. AWS SDK v2/v3 DynamoDB clients are
+// replaced by in-memory stand-ins; nothing reaches AWS.
+'use strict';
+
+const path = require('path');
+const Module = require('module');
+const { pathToFileURL } = require('url');
+
+const [handlerPath, exportName, nonce, stubDir] = process.argv.slice(2);
+const MARK = '\u001eTSR ' + nonce + ' ';
+const realWrite = process.stdout.write.bind(process.stdout);
+const store = require(path.join(stubDir, 'store.cjs'));
+
+function send(msg) {
+  realWrite(MARK + JSON.stringify(msg) + '\n');
+}
+
+// ---------------------------------------------------------------------------
+// Output capture: every line the function prints goes to the current invocation's logs, in
+// CloudWatch's format for the Node.js runtime.
+
+let current = null; // { id, requestId, logs, writes, simMs }
+
+// Log lines carry the simulated time of the invocation (so traces stay reproducible), not the
+// wall clock.
+function logTime() {
+  return new Date(current && current.simMs !== undefined ? current.simMs : Date.now()).toISOString();
+}
+const pending = []; // log lines printed between invocations
+
+function logLine(level, args) {
+  const util = require('util');
+  const text = util.format.apply(null, args);
+  const requestId = current ? current.requestId : 'init';
+  const line = logTime() + '\t' + requestId + '\t' + level + '\t' + text;
+  emitLog(line);
+}
+
+// Lines go out as they are printed (as to CloudWatch), so a function that then hangs or exits
+// still shows what it said.
+function emitLog(line) {
+  if (current) realWrite(MARK + '{"type":"log","id":' + current.id + ',"line":' + JSON.stringify(line) + '}\n');
+  else pending.push(line);
+}
+
+console.log = (...a) => logLine('INFO', a);
+console.info = (...a) => logLine('INFO', a);
+console.warn = (...a) => logLine('WARN', a);
+console.error = (...a) => logLine('ERROR', a);
+console.debug = (...a) => logLine('DEBUG', a);
+console.trace = (...a) => logLine('TRACE', a);
+function rawCapture(chunk, encoding, cb) {
+  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(encoding || 'utf8');
+  for (const l of text.split('\n')) if (l.length) emitLog(l);
+  if (typeof encoding === 'function') encoding();
+  else if (typeof cb === 'function') cb();
+  return true;
+}
+process.stdout.write = rawCapture;
+process.stderr.write = rawCapture;
+
+store.onWrite((w) => {
+  if (current) current.writes.push(w);
+});
+
+// ---------------------------------------------------------------------------
+// SDK stand-ins take precedence over anything in node_modules.
+
+const STUBS = {
+  'aws-sdk': 'aws-sdk.cjs',
+  'aws-sdk/clients/dynamodb': 'aws-sdk-dynamodb.cjs',
+  '@aws-sdk/client-dynamodb': 'client-dynamodb.cjs',
+  '@aws-sdk/lib-dynamodb': 'lib-dynamodb.cjs',
+};
+const originalLoad = Module._load;
+Module._load = function (request, parent, isMain) {
+  if (Object.prototype.hasOwnProperty.call(STUBS, request)) {
+    return originalLoad.call(this, path.join(stubDir, STUBS[request]), parent, isMain);
+  }
+  return originalLoad.call(this, request, parent, isMain);
+};
+
+function errorOf(e) {
+  if (e instanceof Error) {
+    const stack = typeof e.stack === 'string' ? e.stack.split('\n') : [];
+    return {
+      errorType: e.name && e.name !== 'Error' ? e.name : (e.constructor && e.constructor.name) || 'Error',
+      errorMessage: String(e.message),
+      stackTrace: stack.slice(1).map((s) => s.trim() ? s : s),
+    };
+  }
+  // Lambda reports a thrown non-Error by its string form.
+  let message;
+  try {
+    message = typeof e === 'string' ? e : JSON.stringify(e);
+  } catch (_) {
+    message = String(e);
+  }
+  return { errorType: typeof e === 'string' ? 'string' : typeof e, errorMessage: message, stackTrace: [] };
+}
+
+async function loadHandler() {
+  const ext = path.extname(handlerPath);
+  let mod;
+  if (ext === '.mjs') {
+    const { register } = require('module');
+    if (typeof register === 'function') {
+      register(pathToFileURL(path.join(stubDir, 'esm-hooks.mjs')).href, { data: { stubDir } });
+    }
+    mod = await import(pathToFileURL(handlerPath).href);
+  } else {
+    mod = require(handlerPath);
+  }
+  const fn = mod[exportName] || (mod.default && mod.default[exportName]);
+  if (typeof fn !== 'function') {
+    const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+    const err = new Error(
+      handlerPath + ' does not export a function named "' + exportName + '"' +
+        (names.length ? ' (it exports: ' + names.join(', ') + ')' : ' (it exports no functions)'),
+    );
+    err.name = 'Runtime.HandlerNotFound';
+    err.stack = err.name + ': ' + err.message;
+    throw err;
+  }
+  return fn;
+}
+
+function contextFor(msg) {
+  const deadline = msg.deadlineMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: msg.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: msg.functionArn,
+    memoryLimitInMB: '128',
+    awsRequestId: msg.requestId,
+    logGroupName: '/aws/lambda/' + msg.functionName,
+    logStreamName: '2026/01/01/[$LATEST]tumblescope',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: undefined,
+    succeed: undefined,
+    fail: undefined,
+  };
+}
+
+// Runs one invocation the way Lambda's Node.js runtime does: a returned promise is awaited; a
+// handler taking a callback answers through it; a plain function's return value is the result.
+function invoke(fn, event, context) {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (err, value) => {
+      if (settled) return;
+      settled = true;
+      if (err !== null && err !== undefined) reject(err);
+      else resolve(value === undefined ? null : value);
+    };
+    context.done = finish;
+    context.succeed = (v) => finish(null, v);
+    context.fail = (e) => finish(e === undefined ? new Error('handled') : e);
+    let result;
+    try {
+      result = fn(event, context, finish);
+    } catch (e) {
+      finish(e);
+      return;
+    }
+    if (result && typeof result.then === 'function') {
+      result.then((v) => finish(null, v), (e) => finish(e === undefined ? new Error('undefined') : e));
+    } else if (fn.length < 3) {
+      finish(null, result);
+    }
+  });
+}
+
+async function main() {
+  let fn;
+  try {
+    fn = await loadHandler();
+  } catch (e) {
+    const err = errorOf(e);
+    if (e instanceof SyntaxError) err.errorType = 'Runtime.UserCodeSyntaxError';
+    else if (e && e.code === 'MODULE_NOT_FOUND') err.errorType = 'Runtime.ImportModuleError';
+    send({ type: 'init-error', error: err, logs: pending.splice(0) });
+    process.exitCode = 1;
+    return;
+  }
+  send({ type: 'ready', logs: pending.splice(0) });
+
+  let buf = '';
+  const queue = [];
+  let busy = false;
+  async function pump() {
+    if (busy) return;
+    busy = true;
+    while (queue.length) {
+      const line = queue.shift();
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch (e) {
+        send({ type: 'protocol-error', error: errorOf(e) });
+        continue;
+      }
+      if (msg.type === 'restore') {
+        store.restore(msg.writes || []);
+        continue;
+      }
+      current = { id: msg.id, requestId: msg.requestId, logs: pending.splice(0), writes: [], simMs: msg.simMs };
+      const started = process.hrtime.bigint();
+      try {
+        const value = await invoke(fn, msg.event, contextFor(msg));
+        let text;
+        try {
+          text = JSON.stringify(value === undefined ? null : value);
+        } catch (e) {
+          throw Object.assign(new Error('Unable to stringify response body: ' + e.message), { name: 'Runtime.MarshalError' });
+        }
+        const us = Number((process.hrtime.bigint() - started) / 1000n);
+        realWrite(
+          MARK + '{"type":"result","id":' + msg.id + ',"ok":true,"durationUs":' + us +
+            ',"logs":' + JSON.stringify(current.logs) + ',"writes":' + JSON.stringify(current.writes) +
+            ',"response":' + (text === undefined ? 'null' : text) + '}\n',
+        );
+      } catch (e) {
+        const us = Number((process.hrtime.bigint() - started) / 1000n);
+        send({ type: 'result', id: msg.id, ok: false, durationUs: us, error: errorOf(e), logs: current.logs, writes: current.writes });
+      }
+      current = null;
+    }
+    busy = false;
+  }
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      queue.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+    pump();
+  });
+  process.stdin.on('end', () => process.exit(0));
+}
+
+// process.exit() inside the handler: hand over what it printed before the runtime goes away
+// (writes to a pipe are synchronous on Linux and macOS, so this arrives).
+process.on('exit', () => {
+  if (current) realWrite(MARK + JSON.stringify({ type: 'exit-logs', id: current.id, logs: current.logs }) + '\n');
+});
+
+process.on('unhandledRejection', (e) => {
+  if (current) emitLog(logTime() + '\t' + current.requestId + '\tERROR\tUnhandled Promise Rejection\t' + String(e && e.stack || e));
+});
+
+main();

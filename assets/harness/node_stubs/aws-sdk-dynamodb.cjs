@@ -1,0 +1,4 @@
+// Stand-in for `aws-sdk/clients/dynamodb`.
+'use strict';
+
+module.exports = require('./aws-sdk.cjs').DynamoDB;

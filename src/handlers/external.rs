@@ -1,0 +1,647 @@
+//! The user's real Lambda handler, in Node.js or Python, run unmodified in one long-lived
+//! process per run.
+//!
+//! ```text
+//!  tumblescope ──stdin: {"type":"invoke","id":7,"event":{…},…}\n──▶ harness ──▶ handler(event, context)
+//!              ◀──stdout: \x1eTSR <nonce> {"type":"result","id":7,"response":…,"logs":[…],"writes":[…]}\n──
+//! ```
+//!
+//! The harness (in `assets/harness/`, embedded in the binary) captures everything the function
+//! prints into the invocation's logs; a protocol line is recognised by a per-run random nonce,
+//! so nothing the function writes can be mistaken for one. Timeouts kill the process; the next
+//! invocation starts a fresh one (and replays the table writes so far, as the in-memory table
+//! outlives a Lambda sandbox).
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use serde_json::Value;
+
+use super::{HandlerError, Invoked, Request, Response, Write};
+use crate::event::{EventContext, MAX_PAYLOAD_BYTES, event_json_with};
+use crate::settings::Settings;
+use crate::stream::Stream;
+
+/// Which runtime a handler needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// `node`.
+    Node,
+    /// `python3`.
+    Python,
+}
+
+impl Runtime {
+    /// Program name.
+    pub fn program(self) -> &'static str {
+        match self {
+            Self::Node => "node",
+            Self::Python => "python3",
+        }
+    }
+
+    fn missing(self) -> String {
+        match self {
+            Self::Node => "Node.js is not installed: `node` was not found on PATH. Install Node.js 18 or newer \
+                           (https://nodejs.org, or your package manager's `nodejs`) to run .js/.mjs/.cjs handlers. \
+                           Built-in handlers (builtin:…) need nothing."
+                .into(),
+            Self::Python => "Python is not installed: `python3` was not found on PATH. Install Python 3.9 or newer \
+                             (https://python.org, or your package manager's `python3`) to run .py handlers. \
+                             Built-in handlers (builtin:…) need nothing."
+                .into(),
+        }
+    }
+}
+
+/// A `--handler path/to/file.js[:export]` or `path/to/file.py[:function]` spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalSpec {
+    /// The file.
+    pub path: PathBuf,
+    /// Export (Node, default `handler`) or function (Python, default `lambda_handler`).
+    pub export: String,
+    /// Runtime, from the extension.
+    pub runtime: Runtime,
+}
+
+impl ExternalSpec {
+    /// Parses a spec; `None` when it does not name a .js/.mjs/.cjs/.py file.
+    pub fn parse(spec: &str) -> Option<Self> {
+        let (path, export) = match spec.rsplit_once(':') {
+            // A Windows drive letter ("C:\…") is not an export.
+            Some((p, e)) if !e.contains(['/', '\\']) && !e.is_empty() && p.len() > 1 => {
+                (p, Some(e))
+            }
+            _ => (spec, None),
+        };
+        let ext = Path::new(path).extension()?.to_str()?.to_ascii_lowercase();
+        let runtime = match ext.as_str() {
+            "js" | "mjs" | "cjs" => Runtime::Node,
+            "py" => Runtime::Python,
+            _ => return None,
+        };
+        Some(Self {
+            path: PathBuf::from(path),
+            export: export
+                .unwrap_or(match runtime {
+                    Runtime::Node => "handler",
+                    Runtime::Python => "lambda_handler",
+                })
+                .to_owned(),
+            runtime,
+        })
+    }
+}
+
+impl std::fmt::Display for ExternalSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.export)
+    }
+}
+
+const NODE_HARNESS: &str = include_str!("../../assets/harness/node_harness.js");
+const PYTHON_HARNESS: &str = include_str!("../../assets/harness/python_harness.py");
+const NODE_STUBS: [(&str, &str); 6] = [
+    (
+        "store.cjs",
+        include_str!("../../assets/harness/node_stubs/store.cjs"),
+    ),
+    (
+        "aws-sdk.cjs",
+        include_str!("../../assets/harness/node_stubs/aws-sdk.cjs"),
+    ),
+    (
+        "aws-sdk-dynamodb.cjs",
+        include_str!("../../assets/harness/node_stubs/aws-sdk-dynamodb.cjs"),
+    ),
+    (
+        "client-dynamodb.cjs",
+        include_str!("../../assets/harness/node_stubs/client-dynamodb.cjs"),
+    ),
+    (
+        "lib-dynamodb.cjs",
+        include_str!("../../assets/harness/node_stubs/lib-dynamodb.cjs"),
+    ),
+    (
+        "esm-hooks.mjs",
+        include_str!("../../assets/harness/node_stubs/esm-hooks.mjs"),
+    ),
+];
+
+/// Time a runtime gets to load the handler (Lambda's init phase allows 10 s).
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+enum Msg {
+    Frame(Value),
+    Stray(String),
+    Exited,
+}
+
+struct Proc {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Msg>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// A user handler in its runtime.
+pub struct External {
+    spec: ExternalSpec,
+    dir: PathBuf,
+    nonce: String,
+    proc: Option<Proc>,
+    ctx: Option<EventContext>,
+    function_name: String,
+    function_arn: String,
+    region: String,
+    timeout: Duration,
+    /// Every write so far, replayed into a restarted runtime.
+    writes: Vec<Write>,
+    init_logs: Vec<String>,
+}
+
+impl External {
+    /// A handler for `spec` (nothing starts until `prepare`).
+    pub fn new(spec: ExternalSpec) -> Self {
+        let nonce = {
+            use md5::{Digest as _, Md5};
+            let seed = format!(
+                "{:?}{}{}",
+                std::time::SystemTime::now(),
+                std::process::id(),
+                spec
+            );
+            Md5::digest(seed.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        Self {
+            spec,
+            dir: std::env::temp_dir(),
+            nonce,
+            proc: None,
+            ctx: None,
+            function_name: String::new(),
+            function_arn: String::new(),
+            region: String::new(),
+            timeout: Duration::from_secs(3),
+            writes: Vec::new(),
+            init_logs: Vec::new(),
+        }
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &ExternalSpec {
+        &self.spec
+    }
+
+    fn write_harness(&mut self) -> Result<(), String> {
+        let dir = std::env::temp_dir().join(format!(
+            "tumblescope-harness-{}-{}",
+            std::process::id(),
+            &self.nonce[..8]
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut files: Vec<(&str, &str)> = vec![
+            ("node_harness.js", NODE_HARNESS),
+            ("python_harness.py", PYTHON_HARNESS),
+        ];
+        files.extend(NODE_STUBS);
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text)
+                .map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
+        }
+        self.dir = dir;
+        Ok(())
+    }
+
+    fn start(&mut self) -> Result<(), HandlerError> {
+        let handler = std::fs::canonicalize(&self.spec.path).map_err(|e| {
+            HandlerError::new(
+                "Runtime.ImportModuleError",
+                format!("{}: {e}", self.spec.path.display()),
+            )
+        })?;
+        let mut cmd = Command::new(self.spec.runtime.program());
+        match self.spec.runtime {
+            Runtime::Node => {
+                cmd.arg(self.dir.join("node_harness.js"))
+                    .arg(&handler)
+                    .arg(&self.spec.export)
+                    .arg(&self.nonce)
+                    .arg(&self.dir);
+            }
+            Runtime::Python => {
+                cmd.arg("-u")
+                    .arg(self.dir.join("python_harness.py"))
+                    .arg(&handler)
+                    .arg(&self.spec.export)
+                    .arg(&self.nonce);
+            }
+        }
+        // Nothing may reach AWS: no credentials, profiles or endpoints from this environment.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("AWS_") {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("AWS_REGION", &self.region)
+            .env("AWS_DEFAULT_REGION", &self.region)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.function_name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_EXECUTION_ENV", "tumblescope")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(handler.parent().unwrap_or(Path::new(".")))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                HandlerError::new("Runtime.NotFound", self.spec.runtime.missing())
+            } else {
+                HandlerError::new(
+                    "Runtime.StartError",
+                    format!("{}: {e}", self.spec.runtime.program()),
+                )
+            }
+        })?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            child.kill().ok();
+            return Err(HandlerError::new(
+                "Runtime.StartError",
+                "no pipes to the runtime",
+            ));
+        };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mark = format!("\u{1e}TSR {} ", self.nonce);
+        let out_tx = tx.clone();
+        std::thread::Builder::new()
+            .name("tumblescope-handler-out".into())
+            .spawn(move || {
+                let mut reader = BufReader::with_capacity(1 << 16, stdout);
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    match reader.read_line(&mut line) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                    let text = line.trim_end_matches(['\n', '\r']);
+                    let msg = match text.strip_prefix(mark.as_str()) {
+                        Some(json) => match serde_json::from_str::<Value>(json) {
+                            Ok(v) => Msg::Frame(v),
+                            Err(e) => Msg::Stray(format!("(unreadable harness message: {e})")),
+                        },
+                        None => Msg::Stray(text.to_owned()),
+                    };
+                    if out_tx.send(msg).is_err() {
+                        break;
+                    }
+                }
+                out_tx.send(Msg::Exited).ok();
+            })
+            .map_err(|e| HandlerError::new("Runtime.StartError", e.to_string()))?;
+        let err_tx = tx;
+        std::thread::Builder::new()
+            .name("tumblescope-handler-err".into())
+            .spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if err_tx.send(Msg::Stray(line)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| HandlerError::new("Runtime.StartError", e.to_string()))?;
+        let mut proc = Proc { child, stdin, rx };
+        // Wait for the handler to load.
+        let deadline = Instant::now() + INIT_TIMEOUT;
+        let mut logs = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match proc.rx.recv_timeout(left) {
+                Ok(Msg::Frame(v)) => match v.get("type").and_then(Value::as_str) {
+                    Some("ready") => {
+                        logs.extend(strings(&v["logs"]));
+                        break;
+                    }
+                    Some("init-error") => {
+                        logs.extend(strings(&v["logs"]));
+                        let mut e = handler_error(&v["error"]);
+                        if !logs.is_empty() {
+                            e.stack_trace
+                                .extend(logs.iter().map(|l| format!("log: {l}")));
+                        }
+                        return Err(e);
+                    }
+                    _ => {}
+                },
+                Ok(Msg::Stray(l)) => logs.push(l),
+                Ok(Msg::Exited) | Err(RecvTimeoutError::Disconnected) => {
+                    let code = proc.child.wait().ok().and_then(|s| s.code());
+                    return Err(HandlerError {
+                        error_type: "Runtime.ExitError".into(),
+                        error_message: format!(
+                            "the {} runtime exited while loading {} (exit status {})",
+                            self.spec.runtime.program(),
+                            self.spec.path.display(),
+                            code.map_or_else(|| "unknown".into(), |c| c.to_string())
+                        ),
+                        stack_trace: logs,
+                    });
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(HandlerError::new(
+                        "Runtime.InitTimeout",
+                        format!(
+                            "{} did not finish loading within 10 s",
+                            self.spec.path.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        // A restarted runtime gets the table as it was.
+        if !self.writes.is_empty() {
+            let restore = serde_json::json!({"type": "restore", "writes": self.writes});
+            let mut line = serde_json::to_vec(&restore).unwrap_or_default();
+            line.push(b'\n');
+            proc.stdin.write_all(&line).ok();
+        }
+        self.init_logs = logs;
+        self.proc = Some(proc);
+        Ok(())
+    }
+
+    fn crash(&mut self, what: &str, logs: &mut Vec<String>) -> HandlerError {
+        let code = self.proc.take().and_then(|mut p| {
+            // Collect what it printed on the way out.
+            while let Ok(m) = p.rx.try_recv() {
+                if let Msg::Stray(l) = m {
+                    logs.push(l);
+                }
+            }
+            p.child.wait().ok().and_then(|s| s.code())
+        });
+        HandlerError::new(
+            "Runtime.ExitError",
+            format!(
+                "Runtime exited{} {what}",
+                code.map_or_else(String::new, |c| format!(" with error: exit status {c}"))
+            ),
+        )
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn handler_error(v: &Value) -> HandlerError {
+    HandlerError {
+        error_type: v["errorType"].as_str().unwrap_or("Error").to_owned(),
+        error_message: v["errorMessage"].as_str().unwrap_or_default().to_owned(),
+        stack_trace: strings(&v["stackTrace"]),
+    }
+}
+
+impl super::Handler for External {
+    fn describe(&self) -> String {
+        self.spec.to_string()
+    }
+
+    fn prepare(&mut self, stream: &Stream, settings: &Settings) -> Result<(), String> {
+        self.ctx = Some(EventContext::new(stream, settings.seed));
+        self.function_name = stream.meta.function_name.clone();
+        self.function_arn = stream.meta.function_arn();
+        self.region = stream.meta.region.clone();
+        self.timeout = Duration::from_millis(u64::from(settings.timeout_ms));
+        self.writes.clear();
+        if !self.spec.path.is_file() {
+            return Err(format!(
+                "{}: no such handler file",
+                self.spec.path.display()
+            ));
+        }
+        self.write_harness()?;
+        self.proc = None;
+        self.start().map_err(|e| {
+            let mut msg = format!(
+                "{}: {}: {}",
+                self.spec.path.display(),
+                e.error_type,
+                e.error_message
+            );
+            for l in e.stack_trace.iter().take(8) {
+                msg.push_str("\n  ");
+                msg.push_str(l.trim_end());
+            }
+            msg
+        })
+    }
+
+    fn invoke(&mut self, req: &Request<'_>) -> Invoked {
+        let mut logs = std::mem::take(&mut self.init_logs);
+        if self.proc.is_none()
+            && let Err(e) = self.start()
+        {
+            let mut inv = Invoked::err(e);
+            inv.logs = logs;
+            return inv;
+        }
+        let event = match &self.ctx {
+            Some(ctx) => event_json_with(req, ctx),
+            None => req.event_json(),
+        };
+        let request_id = req.request_id();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut line = Vec::with_capacity(event.len() + 256);
+        line.extend_from_slice(b"{\"type\":\"invoke\",\"id\":");
+        line.extend_from_slice(req.n.to_string().as_bytes());
+        line.extend_from_slice(b",\"requestId\":\"");
+        line.extend_from_slice(request_id.as_bytes());
+        line.extend_from_slice(b"\",\"deadlineMs\":");
+        line.extend_from_slice(
+            (now_ms + self.timeout.as_millis() as u64)
+                .to_string()
+                .as_bytes(),
+        );
+        line.extend_from_slice(b",\"simMs\":");
+        line.extend_from_slice(req.at_ms.to_string().as_bytes());
+        line.extend_from_slice(b",\"functionName\":");
+        line.extend_from_slice(
+            serde_json::to_string(&self.function_name)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        line.extend_from_slice(b",\"functionArn\":");
+        line.extend_from_slice(
+            serde_json::to_string(&self.function_arn)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        line.extend_from_slice(b",\"event\":");
+        line.extend_from_slice(event.as_bytes());
+        line.extend_from_slice(b"}\n");
+        let started = Instant::now();
+        let Some(proc) = self.proc.as_mut() else {
+            return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
+        };
+        if proc
+            .stdin
+            .write_all(&line)
+            .and_then(|()| proc.stdin.flush())
+            .is_err()
+        {
+            let e = self.crash("before the invocation", &mut logs);
+            let mut inv = Invoked::err(e);
+            inv.logs = logs;
+            return inv;
+        }
+        let deadline = started + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match proc.rx.recv_timeout(left) {
+                Ok(Msg::Frame(v)) => {
+                    if v.get("id").and_then(Value::as_u64) != Some(u64::from(req.n)) {
+                        continue;
+                    }
+                    logs.extend(strings(&v["logs"]));
+                    match v.get("type").and_then(Value::as_str) {
+                        Some("log") => {
+                            if let Some(l) = v["line"].as_str() {
+                                logs.push(l.to_owned());
+                            }
+                            continue;
+                        }
+                        // The runtime is exiting; its end arrives next.
+                        Some("exit-logs") => continue,
+                        _ => {}
+                    }
+                    let writes: Vec<Write> = v["writes"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|w| serde_json::from_value::<Write>(w.clone()).ok())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    self.writes.extend(writes.iter().cloned());
+                    let measured_us = v["durationUs"].as_u64();
+                    let result = if v["ok"].as_bool() == Some(true) {
+                        let response = v.get("response").cloned().unwrap_or(Value::Null);
+                        let size = crate::sim::state::compact_len(&response);
+                        if size > MAX_PAYLOAD_BYTES {
+                            Err(HandlerError::new(
+                                "Function.ResponseSizeTooLarge",
+                                format!(
+                                    "Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
+                                ),
+                            ))
+                        } else {
+                            Ok(Response::from_json(response))
+                        }
+                    } else {
+                        Err(handler_error(&v["error"]))
+                    };
+                    return Invoked {
+                        result,
+                        logs,
+                        writes,
+                        measured_us,
+                        timed_out: false,
+                    };
+                }
+                Ok(Msg::Stray(l)) => logs.push(l),
+                Ok(Msg::Exited) | Err(RecvTimeoutError::Disconnected) => {
+                    let e = self.crash("during the invocation", &mut logs);
+                    let mut inv = Invoked::err(e);
+                    inv.logs = logs;
+                    inv.measured_us = Some(started.elapsed().as_micros() as u64);
+                    return inv;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    // Lambda stops the sandbox; the next invocation starts a fresh one.
+                    if let Some(mut p) = self.proc.take() {
+                        p.child.kill().ok();
+                        while let Ok(m) = p.rx.try_recv() {
+                            if let Msg::Stray(l) = m {
+                                logs.push(l);
+                            }
+                        }
+                    }
+                    let secs = self.timeout.as_secs_f64();
+                    let mut inv = Invoked::err(HandlerError::new(
+                        "Sandbox.Timedout",
+                        format!("{request_id} Task timed out after {secs:.2} seconds"),
+                    ));
+                    inv.logs = logs;
+                    inv.timed_out = true;
+                    inv.measured_us = Some(started.elapsed().as_micros() as u64);
+                    return inv;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for External {
+    fn drop(&mut self) {
+        self.proc = None;
+        if self.dir.starts_with(std::env::temp_dir())
+            && self
+                .dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("tumblescope-harness-"))
+        {
+            std::fs::remove_dir_all(&self.dir).ok();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_name_file_and_export() {
+        let s = ExternalSpec::parse("handlers/sum.js").unwrap();
+        assert_eq!((s.runtime, s.export.as_str()), (Runtime::Node, "handler"));
+        let s = ExternalSpec::parse("handlers/sum.mjs:aggregate").unwrap();
+        assert_eq!(
+            (s.path, s.export.as_str()),
+            (PathBuf::from("handlers/sum.mjs"), "aggregate")
+        );
+        let s = ExternalSpec::parse("/x/y/app.py").unwrap();
+        assert_eq!(
+            (s.runtime, s.export.as_str()),
+            (Runtime::Python, "lambda_handler")
+        );
+        let s = ExternalSpec::parse("C:\\h\\app.py:main").unwrap();
+        assert_eq!(s.export, "main");
+        assert!(ExternalSpec::parse("builtin:sum:x").is_none());
+        assert!(ExternalSpec::parse("notes.txt").is_none());
+    }
+}

@@ -1,0 +1,545 @@
+//! Real Lambda handlers (Node.js and Python, from `sample-data/handlers/`) run through the engine:
+//! results, captured writes and logs, and every kind of failure.
+//!
+//! Needs `node` and `python3`; `.ci/run` installs them and sets `TUMBLESCOPE_REQUIRE_RUNTIMES`
+//! so a missing runtime fails CI instead of skipping.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use tumblescope::generate::{GenOptions, generate_stream};
+use tumblescope::handlers::from_spec;
+use tumblescope::model::Source;
+use tumblescope::settings::Settings;
+use tumblescope::sim::trace::{Kind, Status, flags};
+use tumblescope::sim::{self, SimError, Trace};
+use tumblescope::stream::Stream;
+
+fn available(program: &str) -> bool {
+    let ok = Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
+            "{program} is required (TUMBLESCOPE_REQUIRE_RUNTIMES is set) but not installed"
+        );
+        eprintln!("skipping: {program} is not installed");
+    }
+    ok
+}
+
+fn handler(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-data/handlers")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn stream(source: Source, count: u64) -> Stream {
+    generate_stream(
+        &GenOptions {
+            count,
+            source,
+            modify_fraction: if source == Source::Dynamodb { 0.2 } else { 0.0 },
+            ..GenOptions::default()
+        },
+        Default::default(),
+    )
+}
+
+fn run(stream: &Stream, settings: &Settings, spec: &str) -> Result<Trace, SimError> {
+    let mut h = from_spec(spec).map_err(SimError::Handler)?;
+    sim::simulate(stream, settings, h.as_mut())
+}
+
+fn totals(trace: &Trace, key: &str) -> Vec<i64> {
+    trace
+        .windows
+        .iter()
+        .map(|w| {
+            w.final_state.as_ref().unwrap().to_json()[key]
+                .as_i64()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+#[test]
+fn node_kinesis_handler_with_sdk_v2_matches_the_builtin() {
+    if !available("node") {
+        return;
+    }
+    let s = stream(Source::Kinesis, 240);
+    let settings = Settings::default();
+    let trace = run(&s, &settings, &handler("kinesis-sales-v2.js")).unwrap();
+    let builtin = run(&s, &settings, "builtin:sum:Item.sales").unwrap();
+    assert_eq!(totals(&trace, "sales"), totals(&builtin, "sales"));
+    assert_eq!(trace.invocations.len(), builtin.invocations.len());
+    // Each final invocation stored its window with DocumentClient.put().promise().
+    let finals: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Final)
+        .collect();
+    assert_eq!(finals.len(), trace.windows.len());
+    for f in &finals {
+        assert_eq!(f.writes().len(), 1);
+        let w = &f.writes()[0];
+        assert_eq!(w.table, "tumblingWindowsTotals");
+        assert_eq!(w.item["sales"], f.state_in.to_json()["sales"]);
+        assert!(
+            f.logs()[0].contains("\tINFO\tFinal invocation for"),
+            "{:?}",
+            f.logs()
+        );
+        // The handler returns nothing on the final invocation: accepted, flagged (Q5).
+        assert!(f.flags & flags::FINAL_WITHOUT_STATE != 0);
+    }
+    let agg = trace
+        .invocations
+        .iter()
+        .find(|i| i.kind == Kind::Aggregate)
+        .unwrap();
+    assert!(agg.logs()[0].contains("Batch of"), "{:?}", agg.logs());
+    assert!(agg.extra.as_ref().unwrap().measured_us.is_some());
+}
+
+#[test]
+fn node_esm_handler_with_sdk_v3_on_dynamodb() {
+    if !available("node") {
+        return;
+    }
+    let s = stream(Source::Dynamodb, 200);
+    let trace = run(&s, &Settings::default(), &handler("dynamodb-sales-v3.mjs")).unwrap();
+    let expected = run(&s, &Settings::default(), "builtin:sum:sales:events=INSERT").unwrap();
+    assert_eq!(totals(&trace, "total"), totals(&expected, "sales"));
+    let writes: Vec<_> = trace.invocations.iter().flat_map(|i| i.writes()).collect();
+    assert_eq!(writes.len(), trace.windows.len());
+    assert!(
+        writes
+            .iter()
+            .all(|w| w.table == "salesByWindow" && w.item["total"].is_number())
+    );
+}
+
+#[test]
+fn callback_style_handler_reads_its_own_writes() {
+    if !available("node") {
+        return;
+    }
+    let s = stream(Source::Dynamodb, 200);
+    let trace = run(
+        &s,
+        &Settings::default(),
+        &handler("dynamodb-sales-callback.js"),
+    )
+    .unwrap();
+    assert!(trace.invocations.iter().all(|i| i.status == Status::Ok));
+    // The running row per shard grows window by window: each update saw the previous one.
+    for shard in 0..s.shards.len() as u32 {
+        let rows: Vec<_> = trace
+            .invocations
+            .iter()
+            .filter(|i| i.shard == shard && i.kind == Kind::Final)
+            .map(|i| i.writes()[0].item.clone())
+            .collect();
+        let mut expected_total = 0;
+        for (k, row) in rows.iter().enumerate() {
+            let window_sum = trace
+                .windows
+                .iter()
+                .filter(|w| w.shard == shard)
+                .nth(k)
+                .unwrap()
+                .final_state
+                .as_ref()
+                .unwrap()
+                .to_json()["sum"]
+                .as_i64()
+                .unwrap();
+            expected_total += window_sum;
+            assert_eq!(row["windows"], k as i64 + 1);
+            assert_eq!(row["total"], expected_total);
+        }
+    }
+}
+
+#[test]
+fn python_handler_with_boto3_matches_the_builtin() {
+    if !available("python3") {
+        return;
+    }
+    let s = stream(Source::Kinesis, 200);
+    let trace = run(&s, &Settings::default(), &handler("sales.py")).unwrap();
+    let builtin = run(&s, &Settings::default(), "builtin:sum:Item.sales").unwrap();
+    assert_eq!(totals(&trace, "sales"), totals(&builtin, "sales"));
+    let fin = trace
+        .invocations
+        .iter()
+        .find(|i| i.kind == Kind::Final)
+        .unwrap();
+    assert_eq!(fin.writes()[0].table, "tumblingWindowsTotals");
+    assert_eq!(
+        fin.writes()[0].item["sales"],
+        fin.state_in.to_json()["sales"]
+    );
+    assert!(
+        fin.logs()[0].starts_with("[INFO]\t2026-01-01T"),
+        "{:?}",
+        fin.logs()
+    );
+    let agg = trace
+        .invocations
+        .iter()
+        .find(|i| i.kind == Kind::Aggregate)
+        .unwrap();
+    assert!(agg.logs()[0].starts_with("batch of"), "{:?}", agg.logs());
+}
+
+#[test]
+fn thrown_errors_are_failed_invocations_then_retries_bisect_and_discards() {
+    for (name, program, error_type) in [
+        ("faulty-throws.js", "node", "RangeError"),
+        ("faulty_throws.py", "python3", "ValueError"),
+    ] {
+        if !available(program) {
+            continue;
+        }
+        let s = stream(Source::Kinesis, 200);
+        let settings = Settings {
+            max_retry_attempts: 1,
+            bisect_on_error: true,
+            retry_backoff_ms: 100,
+            ..Settings::default()
+        };
+        let trace = run(&s, &settings, &handler(name)).unwrap();
+        let failed: Vec<_> = trace
+            .invocations
+            .iter()
+            .filter(|i| i.status == Status::Failed)
+            .collect();
+        assert!(!failed.is_empty(), "{name}");
+        let e = failed[0].error().unwrap();
+        assert_eq!(e.error_type, error_type, "{name}");
+        assert!(
+            e.error_message.contains("looks like a typo"),
+            "{name}: {e:?}"
+        );
+        assert!(!e.stack_trace.is_empty(), "{name}");
+        assert!(
+            trace.discards.iter().all(|d| d.records.len() == 1),
+            "{name}: bisected down to one record"
+        );
+        let builtin = run(&s, &settings, "builtin:sum:Item.sales:fail=Item.sales>=97").unwrap();
+        assert_eq!(totals(&trace, "sales"), totals(&builtin, "sales"), "{name}");
+    }
+}
+
+#[test]
+fn a_missing_state_is_a_failure_explained() {
+    if !available("node") {
+        return;
+    }
+    let s = stream(Source::Kinesis, 20);
+    let settings = Settings {
+        max_retry_attempts: 1,
+        ..Settings::default()
+    };
+    let trace = run(&s, &settings, &handler("faulty-forgets-state.js")).unwrap();
+    let first = &trace.invocations[0];
+    assert_eq!(first.status, Status::Failed);
+    assert_eq!(
+        first.error().unwrap().error_type,
+        "Tumblescope.MissingState"
+    );
+    assert!(first.logs()[0].contains("total so far"));
+    assert!(!trace.discards.is_empty());
+}
+
+#[test]
+fn a_hanging_handler_times_out_and_the_runtime_restarts() {
+    for (name, program) in [("faulty-hangs.js", "node"), ("faulty_hangs.py", "python3")] {
+        if !available(program) {
+            continue;
+        }
+        let s = stream(Source::Kinesis, 40);
+        let settings = Settings {
+            timeout_ms: 400,
+            max_retry_attempts: 0,
+            ..Settings::default()
+        };
+        let started = std::time::Instant::now();
+        let trace = run(&s, &settings, &handler(name)).unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{name}"
+        );
+        let timed_out: Vec<_> = trace
+            .invocations
+            .iter()
+            .filter(|i| {
+                i.error()
+                    .is_some_and(|e| e.error_type == "Sandbox.Timedout")
+            })
+            .collect();
+        assert_eq!(timed_out.len(), 1, "{name}");
+        let t = timed_out[0];
+        assert!(
+            t.error()
+                .unwrap()
+                .error_message
+                .contains("Task timed out after 0.40 seconds")
+        );
+        assert!(t.end_ms - t.start_ms >= 400, "a timeout lasts the timeout");
+        assert!(
+            !t.logs().is_empty(),
+            "{name}: what it printed before hanging"
+        );
+        // Later invocations succeed in a fresh runtime.
+        let after = trace
+            .invocations
+            .iter()
+            .filter(|i| i.n > t.n && i.status == Status::Ok)
+            .count();
+        assert!(after > 0, "{name}");
+    }
+}
+
+#[test]
+fn exiting_handlers_fail_with_exit_errors_and_restart() {
+    if available("node") {
+        let s = stream(Source::Kinesis, 60);
+        let settings = Settings {
+            max_retry_attempts: 0,
+            ..Settings::default()
+        };
+        let trace = run(&s, &settings, &handler("faulty-exits.js")).unwrap();
+        let exits: Vec<_> = trace
+            .invocations
+            .iter()
+            .filter(|i| {
+                i.error()
+                    .is_some_and(|e| e.error_type == "Runtime.ExitError")
+            })
+            .collect();
+        assert!(!exits.is_empty());
+        assert!(
+            exits[0]
+                .error()
+                .unwrap()
+                .error_message
+                .contains("exit status 2")
+        );
+        assert!(
+            exits[0].logs().iter().any(|l| l.contains("giving up")),
+            "{:?}",
+            exits[0].logs()
+        );
+        assert!(
+            trace
+                .invocations
+                .iter()
+                .any(|i| i.n > exits[0].n && i.status == Status::Ok)
+        );
+    }
+    if available("python3") {
+        let s = stream(Source::Kinesis, 6);
+        let settings = Settings {
+            stall_after_attempts: 3,
+            max_retry_attempts: 0,
+            ..Settings::default()
+        };
+        let trace = run(&s, &settings, &handler("faulty_exits.py")).unwrap();
+        let e = trace.invocations[0].error().unwrap();
+        assert_eq!(e.error_type, "Runtime.ExitError");
+        assert!(e.error_message.contains("exit status 3"));
+        assert_eq!(trace.invocations[0].logs(), ["exiting"]);
+        assert!(
+            !trace.stalls.is_empty(),
+            "the final invocation keeps failing: the shard stalls"
+        );
+    }
+}
+
+#[test]
+fn state_past_one_megabyte_terminates_the_window_early() {
+    if !available("node") {
+        return;
+    }
+    let s = stream(Source::Kinesis, 300);
+    let trace = run(&s, &Settings::default(), &handler("faulty-big-state.js")).unwrap();
+    let early: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Early)
+        .collect();
+    assert!(!early.is_empty());
+    assert!(early[0].state_in.json_len() > 1_048_576);
+    assert!(early[0].logs()[0].contains("flushing"));
+}
+
+#[test]
+fn everything_a_handler_prints_is_captured_and_never_breaks_the_protocol() {
+    if !available("node") {
+        return;
+    }
+    let s = stream(Source::Kinesis, 40);
+    let trace = run(&s, &Settings::default(), &handler("faulty-noisy.js")).unwrap();
+    assert!(trace.invocations.iter().all(|i| i.status == Status::Ok));
+    let logs = trace.invocations[0].logs();
+    assert!(
+        logs.iter().any(|l| l.ends_with("\tINFO\tlog 1")),
+        "{logs:?}"
+    );
+    assert!(logs.iter().any(|l| l.ends_with("\tERROR\terr line")));
+    assert!(logs.iter().any(|l| l == "raw stdout without newline"));
+    assert!(logs.iter().any(|l| l.starts_with("\u{1e}TSR 0000")));
+    assert!(logs.iter().any(|l| l == "raw stderr"));
+    let n: i64 = totals(&trace, "n").iter().sum();
+    assert_eq!(n, 40);
+}
+
+#[test]
+fn load_errors_stop_the_run_before_it_starts() {
+    if available("node") {
+        let s = stream(Source::Kinesis, 5);
+        let e = run(&s, &Settings::default(), &handler("faulty-syntax-error.js")).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("Runtime.UserCodeSyntaxError") && msg.contains("Unexpected token"),
+            "{msg}"
+        );
+        let e = run(
+            &s,
+            &Settings::default(),
+            &handler("faulty-missing-export.js"),
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("Runtime.HandlerNotFound") && msg.contains("it exports: main"),
+            "{msg}"
+        );
+        let e = run(&s, &Settings::default(), "/nonexistent/handler.js").unwrap_err();
+        assert!(e.to_string().contains("no such handler file"));
+    }
+    if available("python3") {
+        let s = stream(Source::Kinesis, 5);
+        let e = run(&s, &Settings::default(), &handler("faulty_syntax_error.py")).unwrap_err();
+        assert!(e.to_string().contains("Runtime.UserCodeSyntaxError"), "{e}");
+        let e = run(
+            &s,
+            &Settings::default(),
+            &format!("{}:missing", handler("sales.py")),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Runtime.HandlerNotFound"), "{e}");
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ts-handlers-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn stand_ins_take_precedence_and_credentials_never_reach_the_handler() {
+    if !available("node") {
+        return;
+    }
+    let dir = temp_dir("precedence");
+    // A "real" SDK in node_modules that would reach AWS: it must never load.
+    let sdk = dir.join("node_modules/aws-sdk");
+    std::fs::create_dir_all(&sdk).unwrap();
+    std::fs::write(
+        sdk.join("index.js"),
+        "throw new Error('the real aws-sdk was loaded');",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("env.js"),
+        "const AWS = require('aws-sdk');\n\
+         exports.handler = async (event, context) => ({ state: { aws: Object.keys(process.env).filter(k => k.startsWith('AWS_') && /KEY|TOKEN|PROFILE|SECRET/.test(k)).length, region: process.env.AWS_REGION, remaining: context.getRemainingTimeInMillis() > 0, fn: context.functionName } });\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tumblescope"))
+        .args([
+            "run",
+            "--count",
+            "5",
+            "--shards",
+            "1",
+            "--format",
+            "json",
+            "--handler",
+        ])
+        .arg(dir.join("env.js"))
+        .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_SESSION_TOKEN", "token")
+        .env("AWS_PROFILE", "prod")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state = &rows[0]["finalState"];
+    assert_eq!(
+        state["aws"], 0,
+        "no credentials in the handler's environment"
+    );
+    assert_eq!(state["region"], "us-east-1");
+    assert_eq!(state["remaining"], true);
+    assert_eq!(state["fn"], "tumbling-window-aggregator");
+}
+
+#[test]
+fn a_missing_runtime_names_what_to_install() {
+    let empty = temp_dir("empty-path");
+    for (file, what) in [
+        ("sales.py", "Python is not installed"),
+        ("kinesis-sales-v2.js", "Node.js is not installed"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tumblescope"))
+            .args(["run", "--count", "5", "--handler"])
+            .arg(handler(file))
+            .env("PATH", &empty)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(what), "{err}");
+    }
+    // Built-ins keep working without any runtime.
+    let out = Command::new(env!("CARGO_BIN_EXE_tumblescope"))
+        .args(["run", "--count", "5"])
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn runs_with_user_handlers_are_reproducible() {
+    if !available("node") {
+        return;
+    }
+    let s = stream(Source::Kinesis, 120);
+    let a = run(&s, &Settings::default(), &handler("kinesis-sales-v2.js")).unwrap();
+    let b = run(&s, &Settings::default(), &handler("kinesis-sales-v2.js")).unwrap();
+    let mut la = Vec::new();
+    let mut lb = Vec::new();
+    tumblescope::export::write_events_jsonl(&mut la, &s, &Settings::default(), &a).unwrap();
+    tumblescope::export::write_events_jsonl(&mut lb, &s, &Settings::default(), &b).unwrap();
+    assert_eq!(
+        la, lb,
+        "same input, settings and seed: the same invocation log"
+    );
+}
