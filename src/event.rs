@@ -306,6 +306,106 @@ pub fn event_json(req: &Request<'_>) -> String {
 
 /// The whole event of a request, reusing a precomputed context.
 pub fn event_json_with(req: &Request<'_>, ctx: &EventContext) -> String {
+    let mut out = Vec::with_capacity(256 + req.records.len() * 640);
+    write_event(req, ctx, &mut out);
+    // Everything written is JSON text built from UTF-8 strings.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Plain strings (ids, ARNs, keys) need no escapes; the rest goes through serde_json.
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).ok();
+    }
+}
+
+/// Writes the event of a request as compact JSON: the same bytes as the serde-built event,
+/// without building a value per record (this is on the hot path of user handlers).
+pub fn write_event(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    let stream = req.stream;
+    out.extend_from_slice(b"{\"Records\":[");
+    let shard_id = &stream.shards[req.shard].id;
+    for (k, i) in req.records.clone().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        match stream.source {
+            Source::Kinesis => {
+                out.extend_from_slice(
+                    b"{\"kinesis\":{\"kinesisSchemaVersion\":\"1.0\",\"partitionKey\":",
+                );
+                json_str(out, stream.partition_key(i));
+                out.extend_from_slice(b",\"sequenceNumber\":");
+                let seq = stream.seq(i);
+                let seq_start = out.len();
+                json_str(out, &seq);
+                let seq_end = out.len();
+                out.extend_from_slice(b",\"data\":\"");
+                let payload = stream.payload(i);
+                let start = out.len();
+                out.resize(start + payload.len().div_ceil(3) * 4, 0);
+                let n = base64::engine::general_purpose::STANDARD
+                    .encode_slice(payload, &mut out[start..])
+                    .unwrap_or(0);
+                out.truncate(start + n);
+                out.extend_from_slice(b"\",\"approximateArrivalTimestamp\":");
+                let ts = stream.ts_ms[i];
+                let sign = if ts < 0 { "-" } else { "" };
+                let abs = ts.unsigned_abs();
+                write!(out, "{sign}{}.{:03}", abs / 1000, abs % 1000).ok();
+                out.extend_from_slice(
+                    b"},\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":",
+                );
+                // "<shardId>:<sequenceNumber>", escaped as one string.
+                if seq_end - seq_start == seq.len() + 2 {
+                    json_str(out, &format!("{shard_id}:"));
+                    out.pop();
+                    out.extend_from_within(seq_start + 1..seq_end);
+                } else {
+                    json_str(out, &format!("{shard_id}:{seq}"));
+                }
+                out.extend_from_slice(
+                    b",\"eventName\":\"aws:kinesis:record\",\"invokeIdentityArn\":",
+                );
+                json_str(out, &ctx.role_arn);
+                out.extend_from_slice(b",\"awsRegion\":");
+                json_str(out, &ctx.region);
+                out.extend_from_slice(b",\"eventSourceARN\":");
+                json_str(out, &ctx.source_arn);
+                out.push(b'}');
+            }
+            Source::Dynamodb => out.extend_from_slice(dynamodb_record(stream, ctx, i).as_bytes()),
+        }
+    }
+    out.push(b']');
+    if let Some(w) = req.window {
+        out.extend_from_slice(b",\"window\":{\"start\":");
+        json_str(out, &iso_seconds(w.start_ms));
+        out.extend_from_slice(b",\"end\":");
+        json_str(out, &iso_seconds(w.end_ms));
+        out.extend_from_slice(b"},\"state\":");
+        out.extend_from_slice(req.state.to_json_string().as_bytes());
+        out.extend_from_slice(b",\"shardId\":");
+        json_str(out, shard_id);
+        out.extend_from_slice(b",\"eventSourceARN\":");
+        json_str(out, &ctx.source_arn);
+        out.extend_from_slice(b",\"isFinalInvokeForWindow\":");
+        out.extend_from_slice(if req.is_final { b"true" } else { b"false" });
+        out.extend_from_slice(b",\"isWindowTerminatedEarly\":");
+        out.extend_from_slice(if req.is_early { b"true" } else { b"false" });
+    }
+    out.push(b'}');
+}
+
+/// The event built through serde, record by record: the reference the fast writer must match.
+pub fn event_json_serde(req: &Request<'_>, ctx: &EventContext) -> String {
     let stream = req.stream;
     let records = req
         .records
@@ -665,6 +765,68 @@ mod tests {
         let r: Value = serde_json::from_str(&record_json(&s, &ctx, 1)).unwrap();
         assert!(r["dynamodb"].get("NewImage").is_none());
         assert_eq!(r["dynamodb"]["OldImage"]["sales"], json!({"N": "1"}));
+    }
+
+    #[test]
+    fn the_fast_writer_matches_the_serde_built_event() {
+        for source in [Source::Kinesis, Source::Dynamodb] {
+            let keys = ["a", "key with \"quotes\"", "ü\u{1}", "k3", "k4", "\\slash"];
+            let s = stream(source, &keys);
+            let ctx = EventContext::new(&s, 7);
+            let settings = Settings::default();
+            let state = State::from_map(
+                json!({"sales": 12345, "note": "x\"y"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            );
+            for (shard, sh) in s.shards.iter().enumerate() {
+                for window in [None, Some(Window::containing(s.ts_ms[0], 30_000))] {
+                    let req = Request {
+                        stream: &s,
+                        settings: &settings,
+                        shard,
+                        records: sh.range.clone(),
+                        window,
+                        state: &state,
+                        is_final: false,
+                        is_early: true,
+                        n: 3,
+                        attempt: 1,
+                        at_ms: 0,
+                    };
+                    assert_eq!(event_json_with(&req, &ctx), event_json_serde(&req, &ctx));
+                }
+            }
+        }
+        // Stored sequence numbers too.
+        let mut b = StreamBuilder::new(Source::Kinesis, 1, StreamMeta::default());
+        b.push(InputRecord {
+            ts_ms: -1_500,
+            partition_key: "p".into(),
+            seq: Some("123\"4".into()),
+            shard: Some(0),
+            data: vec![0, 255, 7],
+            ..Default::default()
+        });
+        let s = b.finish();
+        let ctx = EventContext::new(&s, 7);
+        let settings = Settings::default();
+        let state = State::empty();
+        let req = Request {
+            stream: &s,
+            settings: &settings,
+            shard: 0,
+            records: 0..1,
+            window: None,
+            state: &state,
+            is_final: false,
+            is_early: false,
+            n: 1,
+            attempt: 1,
+            at_ms: 0,
+        };
+        assert_eq!(event_json_with(&req, &ctx), event_json_serde(&req, &ctx));
     }
 
     #[test]

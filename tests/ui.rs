@@ -221,3 +221,43 @@ fn scenarios_load_from_the_menu_command() {
         .collect();
     assert_eq!(sums, [6, 18, 28, 32]);
 }
+
+#[test]
+fn a_session_naming_a_handler_file_asks_before_running_it() {
+    let mut h = harness();
+    let dir = std::env::temp_dir().join(format!("ts-ui-session-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let handler = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-data/handlers/kinesis-sales-v2.js");
+    let mut spec = tumblescope::app::session::RunSpec::demo();
+    spec.handler = handler.display().to_string();
+    let session = tumblescope::app::session::SessionFile {
+        tumblescope_session: tumblescope::app::session::SESSION_VERSION,
+        run: spec,
+        time_view: None,
+        selected: Some(3),
+    };
+    let path = dir.join("s.tumblescope.json");
+    tumblescope::app::session::save_session(&path, &session).unwrap();
+    let before = app(&h).run.as_ref().unwrap().generation;
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(AppCommand::LoadSessionFrom(path));
+    h.run_steps(3);
+    // Nothing runs until the user answers; the dialog shows the handler's path.
+    assert!(!app(&h).busy());
+    assert_eq!(app(&h).run.as_ref().unwrap().generation, before);
+    h.get_by_label(&handler.display().to_string());
+    h.get_by_label("Use built-in sum instead").click();
+    h.run_steps(2);
+    settle(&mut h);
+    let a = app(&h);
+    assert!(a.awaiting_approval.is_none());
+    assert!(a.run.as_ref().unwrap().spec.handler.starts_with("builtin:"));
+    assert_eq!(
+        a.selected,
+        Some(2),
+        "the session's selection (invocation 3)"
+    );
+}

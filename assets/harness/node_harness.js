@@ -189,7 +189,6 @@ async function main() {
   }
   send({ type: 'ready', logs: pending.splice(0) });
 
-  let buf = '';
   const queue = [];
   let busy = false;
   async function pump() {
@@ -232,14 +231,19 @@ async function main() {
     }
     busy = false;
   }
-  process.stdin.setEncoding('utf8');
+  // Raw bytes, split at newlines without decoding the whole stream into one string: big events
+  // (60 KB for 100 Kinesis records) arrive in several chunks.
+  let parts = [];
   process.stdin.on('data', (chunk) => {
-    buf += chunk;
+    let start = 0;
     let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      queue.push(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
+    while ((nl = chunk.indexOf(10, start)) >= 0) {
+      parts.push(chunk.subarray(start, nl));
+      queue.push(parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8'));
+      parts = [];
+      start = nl + 1;
     }
+    if (start < chunk.length) parts.push(chunk.subarray(start));
     pump();
   });
   process.stdin.on('end', () => process.exit(0));

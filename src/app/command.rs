@@ -70,6 +70,12 @@ pub enum AppCommand {
     ToggleTheme,
     /// Run a handler the user was asked about.
     ApproveHandler,
+    /// Do not run it; use the built-in handler.
+    RejectHandler,
+    /// Choose a handler file (dialog).
+    PickHandler,
+    /// Use this handler spec.
+    SetHandler(String),
     /// An export finished (message for the status bar; "error: …" when it failed).
     ExportDone(String),
 }

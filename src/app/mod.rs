@@ -86,6 +86,10 @@ pub struct TumbleApp {
     commands: Vec<AppCommand>,
     show_help: bool,
     screenshot_frames: u32,
+    /// Handler files the user agreed to run in this app session.
+    approved: std::collections::HashSet<PathBuf>,
+    /// A loaded session whose handler file waits for the user's consent.
+    pub awaiting_approval: Option<RunSpec>,
     dialog_tx: Sender<AppCommand>,
     dialog_rx: Receiver<AppCommand>,
     /// Inspector state.
@@ -152,6 +156,8 @@ impl TumbleApp {
             commands: Vec::new(),
             show_help: false,
             screenshot_frames: 0,
+            approved: Default::default(),
+            awaiting_approval: None,
             dialog_tx,
             dialog_rx,
             inspector: Inspector::default(),
@@ -418,6 +424,9 @@ impl TumbleApp {
                     if setup_ui(ui, &mut self.draft, &mut self.setup) {
                         self.on_draft_changed();
                     }
+                    if std::mem::take(&mut self.setup.pick_handler) {
+                        cmds.push(AppCommand::PickHandler);
+                    }
                 });
         }
         if self.prefs.show_inspector {
@@ -460,6 +469,9 @@ impl TumbleApp {
         });
         if self.show_help {
             help_window(ui.ctx(), &mut self.show_help);
+        }
+        if let Some(spec) = &self.awaiting_approval {
+            approval_window(ui.ctx(), spec, &mut cmds);
         }
         preview_dropped_files(ui.ctx());
         for cmd in cmds {
@@ -729,12 +741,21 @@ impl TumbleApp {
             }
             AppCommand::LoadSessionFrom(path) => match session::load_session(&path) {
                 Ok(s) => {
-                    self.draft = s.run;
-                    self.setup = SetupState::default();
                     self.view = s.time_view;
                     self.select_after_run = s.selected.map(|n| n.saturating_sub(1));
                     self.keep = None;
-                    self.start_run();
+                    // A session can name a handler file: code from disk. Ask before running it
+                    // the first time.
+                    let needs_approval =
+                        crate::handlers::external::ExternalSpec::parse(&s.run.handler)
+                            .is_some_and(|e| !self.approved.contains(&e.path));
+                    if needs_approval {
+                        self.awaiting_approval = Some(s.run);
+                    } else {
+                        self.draft = s.run;
+                        self.setup = SetupState::default();
+                        self.start_run();
+                    }
                 }
                 Err(e) => {
                     self.status = StatusLine {
@@ -744,13 +765,45 @@ impl TumbleApp {
                 }
             },
             AppCommand::ExportTo(kind, path) => self.export(kind, path),
+            AppCommand::PickHandler => self.dialog(DialogKind::Handler),
+            AppCommand::SetHandler(spec) => {
+                // Chosen by the user just now: no need to ask again.
+                if let Some(e) = crate::handlers::external::ExternalSpec::parse(&spec) {
+                    self.approved.insert(e.path);
+                }
+                self.draft.handler = spec;
+                self.setup = SetupState::default();
+                self.start_run();
+            }
             AppCommand::ExportDone(msg) => {
                 self.status = StatusLine {
                     is_error: msg.starts_with("error:"),
                     text: msg,
                 };
             }
-            AppCommand::ApproveHandler => {}
+            AppCommand::ApproveHandler => {
+                if let Some(spec) = self.awaiting_approval.take() {
+                    if let Some(e) = crate::handlers::external::ExternalSpec::parse(&spec.handler) {
+                        self.approved.insert(e.path);
+                    }
+                    self.draft = spec;
+                    self.setup = SetupState::default();
+                    self.start_run();
+                }
+            }
+            AppCommand::RejectHandler => {
+                if let Some(mut spec) = self.awaiting_approval.take() {
+                    spec.handler = crate::cli::default_handler_spec(spec.stream_source).to_owned();
+                    self.status = StatusLine {
+                        text: "The session's handler was not run; using the built-in sum instead."
+                            .into(),
+                        is_error: false,
+                    };
+                    self.draft = spec;
+                    self.setup = SetupState::default();
+                    self.start_run();
+                }
+            }
             _ => {}
         }
     }
@@ -807,6 +860,10 @@ impl TumbleApp {
                     d = d.set_directory(dir);
                 }
                 let cmd = match kind {
+                    DialogKind::Handler => d
+                        .add_filter("Lambda handler", &["js", "mjs", "cjs", "py"])
+                        .pick_file()
+                        .map(|p| AppCommand::SetHandler(p.display().to_string())),
                     DialogKind::OpenStream => d
                         .add_filter("Streams", &["jsonl", "json", "ndjson", "csv", "txt"])
                         .pick_files()
@@ -905,6 +962,7 @@ impl TumbleApp {
 
 #[derive(Clone, Copy)]
 enum DialogKind {
+    Handler,
     OpenStream,
     SaveSession,
     LoadSession,
@@ -978,6 +1036,37 @@ fn help_window(ctx: &egui::Context, open: &mut bool) {
             }
         });
     });
+}
+
+/// Asks before running a handler file named by a session file.
+fn approval_window(ctx: &egui::Context, spec: &RunSpec, cmds: &mut Vec<AppCommand>) {
+    let Some(e) = crate::handlers::external::ExternalSpec::parse(&spec.handler) else {
+        return;
+    };
+    egui::Window::new("Run this handler?")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+        .show(ctx, |ui| {
+            ui.label("The session you opened runs code from disk:");
+            ui.label(RichText::new(e.path.display().to_string()).monospace().strong());
+            ui.label(format!(
+                "export \"{}\", with {}. It runs offline (AWS SDK calls go to in-memory stand-ins, no credentials are passed), but it is still a program on your machine.",
+                e.export,
+                match e.runtime {
+                    crate::handlers::external::Runtime::Node => "Node.js",
+                    crate::handlers::external::Runtime::Python => "Python",
+                }
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Run handler").clicked() {
+                    cmds.push(AppCommand::ApproveHandler);
+                }
+                if ui.button("Use built-in sum instead").clicked() {
+                    cmds.push(AppCommand::RejectHandler);
+                }
+            });
+        });
 }
 
 /// A translucent overlay listing files being dragged over the window.

@@ -271,14 +271,15 @@ impl<'a> Engine<'a> {
         let total = self.stream.len() as u64;
         let mut last_report = 0u64;
         while let Some(Reverse((_, idx))) = heap.pop() {
-            if self.trace.invocations.len().is_multiple_of(256) {
-                if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                    self.trace.cancelled = true;
-                    break;
-                }
+            // Checked before every invocation: a user handler can take seconds each.
+            if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                self.trace.cancelled = true;
+                break;
+            }
+            if self.trace.invocations.len().is_multiple_of(64) {
                 let done = self.records_read();
                 if let Some(p) = control.progress.as_mut()
-                    && done >= last_report + 65_536
+                    && done >= last_report + 4_096
                 {
                     last_report = done;
                     p(Progress {

@@ -15,6 +15,8 @@ use crate::sim::state::AggOp;
 /// Text fields whose content is parsed (kept as typed while invalid).
 #[derive(Default)]
 pub struct SetupState {
+    /// Set when the user asked for the handler file dialog.
+    pub pick_handler: bool,
     handler_text: Option<String>,
     keys_text: Option<String>,
     /// The draft's problems, shown inline; the run is not updated while any exists.
@@ -264,6 +266,30 @@ fn handler_ui(
     pal: &Palette,
 ) -> bool {
     let mut changed = false;
+    ui.horizontal(|ui| {
+        if ui
+            .button("Handler file…")
+            .on_hover_text(
+                "Run your own Lambda handler: a .js/.mjs/.cjs (Node.js) or .py (Python) file",
+            )
+            .clicked()
+        {
+            st.pick_handler = true;
+        }
+        let builtin = crate::cli::default_handler_spec(source);
+        if crate::handlers::is_external(&draft.handler) && ui.button("Use built-in sum").clicked() {
+            draft.handler = builtin.to_owned();
+            st.handler_text = None;
+            changed = true;
+        }
+    });
+    if crate::handlers::is_external(&draft.handler) {
+        ui.label(
+            RichText::new("Your handler runs in its own Node.js or Python process with offline AWS SDK stand-ins (DynamoDB); its logs and writes appear per invocation.")
+                .small()
+                .color(pal.dim),
+        );
+    }
     let mut spec = BuiltinSpec::parse(&draft.handler).ok();
     if let Some(sp) = spec.as_mut() {
         let mut op = sp.op;

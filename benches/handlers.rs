@@ -1,0 +1,171 @@
+//! Throughput of a user handler (trivial Node.js function) in tumblescope's long-lived runtime,
+//! side by side in one run with (a) the ceiling set by Node's own `JSON.parse` of the very same
+//! events and (b) starting a fresh `node` per invocation, the way `sam local invoke` works.
+//! Targets: 100-record batches at ≥ 80% of the `JSON.parse` ceiling; 10-record batches at
+//! ≥ 10,000 invocations/s; both ≥ 100× process-per-invocation.
+//!
+//! Run: `cargo bench --bench handlers` (needs `node`).
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
+use tumblescope::handlers::Handler as _;
+use tumblescope::handlers::external::{External, ExternalSpec};
+use tumblescope::settings::Settings;
+
+const TRIVIAL: &str = "exports.handler = async (event) => ({ state: { n: (event.state.n || 0) + event.Records.length } });\n";
+
+const PARSE_ONLY: &str = r#"
+const fs = require('fs');
+const lines = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean);
+let best = Infinity;
+for (let round = 0; round < 5; round++) {
+  const t = process.hrtime.bigint();
+  let n = 0;
+  for (const l of lines) n += JSON.parse(l).Records.length;
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  if (s < best) best = s;
+}
+console.log(JSON.stringify({ events: lines.length, seconds: best }));
+"#;
+
+const ONE_SHOT: &str = r#"
+const h = require(process.argv[2]);
+const event = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+Promise.resolve(h.handler(event, {})).then((r) => process.stdout.write(JSON.stringify(r)));
+"#;
+
+fn case(dir: &std::path::Path, records: u64, batch: u32) {
+    let stream = generate_stream(
+        &GenOptions {
+            count: records,
+            interval_ms: 0.5,
+            shards: 1,
+            jitter: 0.0,
+            keys: KeyStrategy::Uniform { n: 16 },
+            ..GenOptions::default()
+        },
+        Default::default(),
+    );
+    let settings = Settings {
+        batch_size: batch,
+        tumbling_window_s: 900,
+        ..Settings::default()
+    };
+    let spec = ExternalSpec::parse(&dir.join("trivial.js").display().to_string()).expect("spec");
+
+    // Runtime start alone, to report steady-state throughput.
+    let t = Instant::now();
+    let mut probe = External::new(spec.clone());
+    probe.prepare(&stream, &settings).expect("node starts");
+    let startup = t.elapsed().as_secs_f64();
+    drop(probe);
+
+    let mut handler = External::new(spec);
+    let t = Instant::now();
+    let trace = tumblescope::sim::simulate(&stream, &settings, &mut handler).expect("run");
+    let total = t.elapsed().as_secs_f64();
+    let aggs: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.record_count() > 0)
+        .collect();
+    let avg_records =
+        aggs.iter().map(|i| i.record_count()).sum::<usize>() as f64 / aggs.len() as f64;
+    let steady = (total - startup).max(1e-9);
+    let rate = trace.invocations.len() as f64 / steady;
+
+    // Building the events alone, in Rust.
+    let ctx = tumblescope::event::EventContext::new(&stream, settings.seed);
+    let t = Instant::now();
+    let mut built = 0usize;
+    for inv in &trace.invocations {
+        built += tumblescope::event::event_json_with(&inv.request(&stream, &settings), &ctx).len();
+    }
+    let build_s = t.elapsed().as_secs_f64();
+    println!(
+        "           building the events in Rust: {:.0} events/s ({} MB)",
+        trace.invocations.len() as f64 / build_s,
+        built / 1_000_000
+    );
+
+    // The same events, parsed by Node alone.
+    let events_path = dir.join(format!("events-{batch}.jsonl"));
+    let mut f = std::fs::File::create(&events_path).expect("events file");
+    for inv in &trace.invocations {
+        let ev = inv.request(&stream, &settings).event_json();
+        f.write_all(ev.as_bytes()).expect("write");
+        f.write_all(b"\n").expect("write");
+    }
+    drop(f);
+    let out = Command::new("node")
+        .arg(dir.join("parse_only.js"))
+        .arg(&events_path)
+        .output()
+        .expect("node");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("parse-only result");
+    let ceiling = v["events"].as_f64().unwrap_or(0.0) / v["seconds"].as_f64().unwrap_or(1.0);
+    let bytes = std::fs::metadata(&events_path)
+        .map(|m| m.len())
+        .unwrap_or(0) as f64
+        / trace.invocations.len() as f64;
+
+    // A fresh process per invocation.
+    let sample = trace.invocations[trace.invocations.len() / 2]
+        .request(&stream, &settings)
+        .event_json();
+    let k = 15;
+    let t = Instant::now();
+    for _ in 0..k {
+        let mut child = Command::new("node")
+            .arg(dir.join("one_shot.js"))
+            .arg(dir.join("trivial.js"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(sample.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait");
+    }
+    let per_process = k as f64 / t.elapsed().as_secs_f64();
+
+    println!(
+        "batch {batch:>3}: {} invocations (avg {avg_records:.0} records, {:.0} KB events) in {total:.2} s incl. {:.0} ms runtime start → {rate:.0} invocations/s, {:.0} records/s",
+        trace.invocations.len(),
+        bytes / 1024.0,
+        startup * 1000.0,
+        rate * avg_records * aggs.len() as f64 / trace.invocations.len() as f64,
+    );
+    println!(
+        "           Node JSON.parse ceiling on the same events: {ceiling:.0} events/s → {:.0}% of the ceiling; process per invocation: {per_process:.1}/s → {:.0}×",
+        rate / ceiling * 100.0,
+        rate / per_process
+    );
+}
+
+fn main() {
+    if !Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("node is not installed; nothing to measure");
+        return;
+    }
+    let dir =
+        std::env::temp_dir().join(format!("tumblescope-bench-handlers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("trivial.js"), TRIVIAL).expect("write");
+    std::fs::write(dir.join("parse_only.js"), PARSE_ONLY).expect("write");
+    std::fs::write(dir.join("one_shot.js"), ONE_SHOT).expect("write");
+    case(&dir, 120_000, 100);
+    case(&dir, 30_000, 10);
+    std::fs::remove_dir_all(&dir).ok();
+}
