@@ -14,6 +14,8 @@
 
 pub mod view;
 
+use std::borrow::Cow;
+
 use egui::{Align2, Color32, FontId, Rect, Sense, Shape, Stroke, StrokeKind, Ui, pos2, vec2};
 
 use self::view::{TimeView, tick_step_ms};
@@ -93,11 +95,13 @@ pub fn timeline_ui(
             Stroke::new(1.0, pal.boundary.gamma_multiply(0.5)),
         );
         if lane_h >= 18.0 {
-            // Kinesis ids fit whole; DynamoDB ids are cut after the creation time.
+            // Kinesis ids fit whole. Long ids (DynamoDB's creation time and hex suffix) share a
+            // prefix, so show the lane number and the part that tells them apart.
             let label = if shard.id.len() > 20 {
-                &shard.id[..shard.id.len().min(20)]
+                let tail = &shard.id[shard.id.floor_char_boundary(shard.id.len() - 12)..];
+                Cow::Owned(format!("#{s} …{tail}"))
             } else {
-                &shard.id
+                Cow::Borrowed(shard.id.as_str())
             };
             painter.text(
                 pos2(full.left() + 4.0, top + lane_h * 0.5),
