@@ -7,52 +7,16 @@
 //!
 //! Run: `cargo bench --bench engine` (set `TUMBLESCOPE_BENCH_RECORDS` for a smaller stream).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
 use tumblescope::handlers::builtin::{Builtin, BuiltinSpec};
 use tumblescope::settings::Settings;
 
-/// Counts live and peak heap bytes, to measure the engine's memory per record.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size > layout.size() {
-                let now = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed)
-                    + (new_size - layout.size());
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
+#[path = "common/alloc.rs"]
+mod alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn records() -> u64 {
     std::env::var("TUMBLESCOPE_BENCH_RECORDS")
@@ -72,19 +36,18 @@ fn bench(c: &mut Criterion) {
         keys: KeyStrategy::Uniform { n: 64 },
         ..GenOptions::default()
     };
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = alloc::live();
     let stream = generate_stream(&opts, Default::default());
-    let stream_bytes = LIVE.load(Ordering::Relaxed) - before;
+    let stream_bytes = alloc::live() - before;
     let payload = stream.payload.capacity();
     let settings = Settings::default();
     let spec = BuiltinSpec::parse("builtin:sum:Item.sales").unwrap();
 
     // Memory: everything the stream and one run hold beyond payload bytes.
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = alloc::reset_peak();
     let mut handler = Builtin::new(spec.clone());
     let trace = tumblescope::sim::simulate(&stream, &settings, &mut handler).unwrap();
-    let run_peak = PEAK.load(Ordering::Relaxed) - base;
+    let run_peak = alloc::peak() - base;
     let per_record = (stream_bytes - payload + run_peak) as f64 / n as f64;
     eprintln!(
         "memory: stream {:.1} B/record beyond payload, run peak {:.1} B/record (builtin value column + trace), total {:.1} B/record; {} invocations",

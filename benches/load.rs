@@ -6,51 +6,17 @@
 //! is written to the system temp directory and reused; compare peers on the same file with
 //! `../shared/peers/duckdb_windows.py <file>`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use tumblescope::generate::{GenOptions, Generator, KeyStrategy, write_order_line};
 use tumblescope::ingest::{LoadControl, LoadOptions, load_paths};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size > layout.size() {
-                let now = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed)
-                    + (new_size - layout.size());
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
+#[path = "common/alloc.rs"]
+mod alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn main() {
     let n: u64 = std::env::var("TUMBLESCOPE_BENCH_RECORDS")
@@ -87,8 +53,7 @@ fn main() {
     };
     let mut times = Vec::new();
     for round in 0..5 {
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = alloc::reset_peak();
         let t = Instant::now();
         let (stream, report) = load_paths(
             std::slice::from_ref(&path),
@@ -99,8 +64,8 @@ fn main() {
         let dt = t.elapsed().as_secs_f64();
         times.push(dt);
         let payload = stream.payload.capacity();
-        let held = LIVE.load(Ordering::Relaxed) - base;
-        let peak = PEAK.load(Ordering::Relaxed) - base;
+        let held = alloc::live() - base;
+        let peak = alloc::peak() - base;
         if round == 0 {
             println!(
                 "records {}; memory held {:.1} B/record beyond payload, peak {:.1} B/record beyond payload",
