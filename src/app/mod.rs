@@ -86,6 +86,8 @@ pub struct TumbleApp {
     commands: Vec<AppCommand>,
     show_help: bool,
     screenshot_frames: u32,
+    /// Text of File → Path.
+    path_entry: String,
     /// Handler files the user agreed to run in this app session.
     approved: std::collections::HashSet<PathBuf>,
     /// A loaded session whose handler file waits for the user's consent.
@@ -157,6 +159,7 @@ impl TumbleApp {
             show_help: false,
             screenshot_frames: 0,
             approved: Default::default(),
+            path_entry: String::new(),
             awaiting_approval: None,
             dialog_tx,
             dialog_rx,
@@ -509,6 +512,31 @@ impl TumbleApp {
         };
         ui.menu_button("File", |ui| {
             item(ui, AppCommand::Open, cmds);
+            // Typed paths work where no native file dialog is available (no desktop portal).
+            ui.horizontal(|ui| {
+                let label = ui.label("Path:");
+                let resp = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.path_entry)
+                            .desired_width(260.0)
+                            .hint_text("file(s), space-separated"),
+                    )
+                    .labelled_by(label.id);
+                let go = ui.button("Open").clicked()
+                    || (resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)));
+                if go && !self.path_entry.trim().is_empty() {
+                    let paths: Vec<PathBuf> = self
+                        .path_entry
+                        .split_whitespace()
+                        .map(PathBuf::from)
+                        .collect();
+                    cmds.push(match paths.len() {
+                        1 => AppCommand::OpenPath(paths[0].clone()),
+                        _ => AppCommand::OpenPaths(paths),
+                    });
+                    ui.close();
+                }
+            });
             ui.menu_button("Open recent", |ui| {
                 if self.prefs.recent.is_empty() {
                     ui.label("No recent files");
