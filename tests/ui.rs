@@ -261,3 +261,57 @@ fn a_session_naming_a_handler_file_asks_before_running_it() {
         "the session's selection (invocation 3)"
     );
 }
+
+#[test]
+fn a_user_handler_runs_in_the_app_and_a_broken_one_keeps_the_last_run() {
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !node {
+        assert!(
+            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
+            "node is required"
+        );
+        return;
+    }
+    let mut h = harness();
+    let handlers =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data/handlers");
+    let good = handlers.join("kinesis-sales-v2.js").display().to_string();
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(AppCommand::SetHandler(good.clone()));
+    settle(&mut h);
+    let a = app(&h);
+    assert_eq!(a.run.as_ref().unwrap().spec.handler, good);
+    // The Logs tab shows what the function printed for the selected invocation.
+    h.get_by_label("Logs (1)").click();
+    h.run_steps(2);
+    assert!(h.get_all_by_label_contains("running total").count() >= 1);
+    let generation = app(&h).run.as_ref().unwrap().generation;
+
+    let bad = handlers
+        .join("faulty-syntax-error.js")
+        .display()
+        .to_string();
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(AppCommand::SetHandler(bad));
+    settle(&mut h);
+    let a = app(&h);
+    assert_eq!(
+        a.run.as_ref().unwrap().generation,
+        generation,
+        "the last good run stays"
+    );
+    assert!(a.status.is_error);
+    assert!(
+        a.status.text.contains("Runtime.UserCodeSyntaxError"),
+        "{}",
+        a.status.text
+    );
+    assert_eq!(a.draft.handler, good, "the setup returns to what is shown");
+}
