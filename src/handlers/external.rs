@@ -14,10 +14,12 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::Receiver;
 use serde_json::Value;
 
 use super::{HandlerError, Invoked, Request, Response, Write};
@@ -135,22 +137,83 @@ const NODE_STUBS: [(&str, &str); 6] = [
 /// Time a runtime gets to load the handler (Lambda's init phase allows 10 s).
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-enum Msg {
+/// One line from the runtime's stdout.
+enum Line {
+    /// A protocol message.
     Frame(Value),
+    /// Anything else the function printed.
     Stray(String),
-    Exited,
+    /// The runtime closed stdout (exited, crashed, or was killed).
+    Eof,
 }
 
+/// How often the watchdog looks at the deadline. Timeouts are in seconds; 5 ms is precise
+/// enough and costs nothing measurable.
+const WATCH_TICK: Duration = Duration::from_millis(5);
+
 struct Proc {
-    child: Child,
+    child: Arc<Mutex<Child>>,
     stdin: ChildStdin,
-    rx: Receiver<Msg>,
+    /// Read on the engine's thread: a response reaches the engine without a thread hand-off.
+    stdout: BufReader<ChildStdout>,
+    line: String,
+    mark: String,
+    /// Lines the function wrote to stderr.
+    stray: Receiver<String>,
+    /// Milliseconds since `epoch` after which the watchdog kills the runtime; 0 = none.
+    deadline: Arc<AtomicU64>,
+    epoch: Instant,
+    timed_out: Arc<AtomicBool>,
+    alive: Arc<AtomicBool>,
+}
+
+impl Proc {
+    fn arm(&self, after: Duration) {
+        let at = self.epoch.elapsed() + after;
+        self.deadline
+            .store(at.as_millis().max(1) as u64, Ordering::Relaxed);
+    }
+
+    fn disarm(&self) {
+        self.deadline.store(0, Ordering::Relaxed);
+    }
+
+    fn read(&mut self) -> Line {
+        self.line.clear();
+        match self.stdout.read_line(&mut self.line) {
+            Ok(0) | Err(_) => Line::Eof,
+            Ok(_) => {
+                let text = self.line.trim_end_matches(['\n', '\r']);
+                match text.strip_prefix(self.mark.as_str()) {
+                    Some(json) => match serde_json::from_str::<Value>(json) {
+                        Ok(v) => Line::Frame(v),
+                        Err(e) => Line::Stray(format!("(unreadable harness message: {e})")),
+                    },
+                    None => Line::Stray(text.to_owned()),
+                }
+            }
+        }
+    }
+
+    fn drain_stray(&self, logs: &mut Vec<String>) {
+        while let Ok(l) = self.stray.try_recv() {
+            logs.push(l);
+        }
+    }
+
+    fn exit_code(&self) -> Option<i32> {
+        let mut child = self.child.lock().ok()?;
+        child.wait().ok().and_then(|s| s.code())
+    }
 }
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
+        self.alive.store(false, Ordering::Relaxed);
+        if let Ok(mut c) = self.child.lock() {
+            c.kill().ok();
+            c.wait().ok();
+        }
     }
 }
 
@@ -286,73 +349,95 @@ impl External {
                 "no pipes to the runtime",
             ));
         };
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let mark = format!("\u{1e}TSR {} ", self.nonce);
-        let out_tx = tx.clone();
-        std::thread::Builder::new()
-            .name("tumblescope-handler-out".into())
-            .spawn(move || {
-                let mut reader = BufReader::with_capacity(1 << 16, stdout);
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    match reader.read_line(&mut line) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                    let text = line.trim_end_matches(['\n', '\r']);
-                    let msg = match text.strip_prefix(mark.as_str()) {
-                        Some(json) => match serde_json::from_str::<Value>(json) {
-                            Ok(v) => Msg::Frame(v),
-                            Err(e) => Msg::Stray(format!("(unreadable harness message: {e})")),
-                        },
-                        None => Msg::Stray(text.to_owned()),
-                    };
-                    if out_tx.send(msg).is_err() {
-                        break;
-                    }
-                }
-                out_tx.send(Msg::Exited).ok();
-            })
-            .map_err(|e| HandlerError::new("Runtime.StartError", e.to_string()))?;
-        let err_tx = tx;
+        let (tx, stray) = crossbeam_channel::unbounded();
         std::thread::Builder::new()
             .name("tumblescope-handler-err".into())
             .spawn(move || {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
-                    if err_tx.send(Msg::Stray(line)).is_err() {
+                    if tx.send(line).is_err() {
                         break;
                     }
                 }
             })
             .map_err(|e| HandlerError::new("Runtime.StartError", e.to_string()))?;
-        let mut proc = Proc { child, stdin, rx };
+        let child = Arc::new(Mutex::new(child));
+        let deadline = Arc::new(AtomicU64::new(0));
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let alive = Arc::new(AtomicBool::new(true));
+        let epoch = Instant::now();
+        {
+            let (child, deadline, timed_out, alive) = (
+                child.clone(),
+                deadline.clone(),
+                timed_out.clone(),
+                alive.clone(),
+            );
+            std::thread::Builder::new()
+                .name("tumblescope-handler-watchdog".into())
+                .spawn(move || {
+                    while alive.load(Ordering::Relaxed) {
+                        std::thread::sleep(WATCH_TICK);
+                        let at = deadline.load(Ordering::Relaxed);
+                        if at != 0 && epoch.elapsed().as_millis() as u64 >= at {
+                            // Lambda stops the sandbox; killing closes stdout and wakes the reader.
+                            timed_out.store(true, Ordering::Relaxed);
+                            deadline.store(0, Ordering::Relaxed);
+                            if let Ok(mut c) = child.lock() {
+                                c.kill().ok();
+                            }
+                        }
+                    }
+                })
+                .map_err(|e| HandlerError::new("Runtime.StartError", e.to_string()))?;
+        }
+        let mut proc = Proc {
+            child,
+            stdin,
+            stdout: BufReader::with_capacity(1 << 16, stdout),
+            line: String::new(),
+            mark: format!("\u{1e}TSR {} ", self.nonce),
+            stray,
+            deadline,
+            epoch,
+            timed_out,
+            alive,
+        };
         // Wait for the handler to load.
-        let deadline = Instant::now() + INIT_TIMEOUT;
+        proc.arm(INIT_TIMEOUT);
         let mut logs = Vec::new();
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match proc.rx.recv_timeout(left) {
-                Ok(Msg::Frame(v)) => match v.get("type").and_then(Value::as_str) {
+            match proc.read() {
+                Line::Frame(v) => match v.get("type").and_then(Value::as_str) {
                     Some("ready") => {
                         logs.extend(strings(&v["logs"]));
                         break;
                     }
                     Some("init-error") => {
                         logs.extend(strings(&v["logs"]));
+                        proc.drain_stray(&mut logs);
                         let mut e = handler_error(&v["error"]);
-                        if !logs.is_empty() {
-                            e.stack_trace
-                                .extend(logs.iter().map(|l| format!("log: {l}")));
-                        }
+                        e.stack_trace
+                            .extend(logs.iter().map(|l| format!("log: {l}")));
                         return Err(e);
                     }
                     _ => {}
                 },
-                Ok(Msg::Stray(l)) => logs.push(l),
-                Ok(Msg::Exited) | Err(RecvTimeoutError::Disconnected) => {
-                    let code = proc.child.wait().ok().and_then(|s| s.code());
+                Line::Stray(l) => logs.push(l),
+                Line::Eof => {
+                    if proc.timed_out.load(Ordering::Relaxed) {
+                        return Err(HandlerError::new(
+                            "Runtime.InitTimeout",
+                            format!(
+                                "{} did not finish loading within 10 s",
+                                self.spec.path.display()
+                            ),
+                        ));
+                    }
+                    // Give stderr a moment to deliver the last words.
+                    std::thread::sleep(Duration::from_millis(20));
+                    proc.drain_stray(&mut logs);
+                    let code = proc.exit_code();
                     return Err(HandlerError {
                         error_type: "Runtime.ExitError".into(),
                         error_message: format!(
@@ -364,17 +449,9 @@ impl External {
                         stack_trace: logs,
                     });
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(HandlerError::new(
-                        "Runtime.InitTimeout",
-                        format!(
-                            "{} did not finish loading within 10 s",
-                            self.spec.path.display()
-                        ),
-                    ));
-                }
             }
         }
+        proc.disarm();
         // A restarted runtime gets the table as it was.
         if !self.writes.is_empty() {
             let restore = serde_json::json!({"type": "restore", "writes": self.writes});
@@ -388,14 +465,11 @@ impl External {
     }
 
     fn crash(&mut self, what: &str, logs: &mut Vec<String>) -> HandlerError {
-        let code = self.proc.take().and_then(|mut p| {
+        let code = self.proc.take().and_then(|p| {
             // Collect what it printed on the way out.
-            while let Ok(m) = p.rx.try_recv() {
-                if let Msg::Stray(l) = m {
-                    logs.push(l);
-                }
-            }
-            p.child.wait().ok().and_then(|s| s.code())
+            let code = p.exit_code();
+            p.drain_stray(logs);
+            code
         });
         HandlerError::new(
             "Runtime.ExitError",
@@ -509,6 +583,7 @@ impl super::Handler for External {
         let Some(proc) = self.proc.as_mut() else {
             return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
         };
+        proc.arm(self.timeout);
         if proc
             .stdin
             .write_all(&line)
@@ -520,11 +595,12 @@ impl super::Handler for External {
             inv.logs = logs;
             return inv;
         }
-        let deadline = started + self.timeout;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match proc.rx.recv_timeout(left) {
-                Ok(Msg::Frame(v)) => {
+            let Some(proc) = self.proc.as_mut() else {
+                return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
+            };
+            match proc.read() {
+                Line::Frame(v) => {
                     if v.get("id").and_then(Value::as_u64) != Some(u64::from(req.n)) {
                         continue;
                     }
@@ -540,6 +616,8 @@ impl super::Handler for External {
                         Some("exit-logs") => continue,
                         _ => {}
                     }
+                    proc.disarm();
+                    proc.drain_stray(&mut logs);
                     let writes: Vec<Write> = v["writes"]
                         .as_array()
                         .map(|a| {
@@ -574,31 +652,27 @@ impl super::Handler for External {
                         timed_out: false,
                     };
                 }
-                Ok(Msg::Stray(l)) => logs.push(l),
-                Ok(Msg::Exited) | Err(RecvTimeoutError::Disconnected) => {
+                Line::Stray(l) => logs.push(l),
+                Line::Eof => {
+                    if proc.timed_out.load(Ordering::Relaxed) {
+                        // Lambda stops the sandbox; the next invocation starts a fresh one.
+                        proc.drain_stray(&mut logs);
+                        self.proc = None;
+                        let secs = self.timeout.as_secs_f64();
+                        let mut inv = Invoked::err(HandlerError::new(
+                            "Sandbox.Timedout",
+                            format!("{request_id} Task timed out after {secs:.2} seconds"),
+                        ));
+                        inv.logs = logs;
+                        inv.timed_out = true;
+                        inv.measured_us = Some(started.elapsed().as_micros() as u64);
+                        return inv;
+                    }
+                    // Give stderr a moment to deliver the last words of a crash.
+                    std::thread::sleep(Duration::from_millis(20));
                     let e = self.crash("during the invocation", &mut logs);
                     let mut inv = Invoked::err(e);
                     inv.logs = logs;
-                    inv.measured_us = Some(started.elapsed().as_micros() as u64);
-                    return inv;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    // Lambda stops the sandbox; the next invocation starts a fresh one.
-                    if let Some(mut p) = self.proc.take() {
-                        p.child.kill().ok();
-                        while let Ok(m) = p.rx.try_recv() {
-                            if let Msg::Stray(l) = m {
-                                logs.push(l);
-                            }
-                        }
-                    }
-                    let secs = self.timeout.as_secs_f64();
-                    let mut inv = Invoked::err(HandlerError::new(
-                        "Sandbox.Timedout",
-                        format!("{request_id} Task timed out after {secs:.2} seconds"),
-                    ));
-                    inv.logs = logs;
-                    inv.timed_out = true;
                     inv.measured_us = Some(started.elapsed().as_micros() as u64);
                     return inv;
                 }
