@@ -681,15 +681,29 @@ impl super::Handler for Builtin {
         let column = |path: &Path| {
             let key = column_key(path, stream.meta.view_type);
             stream.columns.get_or_insert(&key, || {
-                (0..n)
-                    .map(|i| {
-                        if has_new_image(i) {
-                            value_of(stream.payload(i), path, known_json)
-                        } else {
-                            f64::NAN
-                        }
-                    })
-                    .collect()
+                let one = |i: usize| {
+                    if has_new_image(i) {
+                        value_of(stream.payload(i), path, known_json)
+                    } else {
+                        f64::NAN
+                    }
+                };
+                // Scanning every payload is the slow part of a first run: split it over two
+                // threads (this machine class has two cores); the engine itself stays on one.
+                let mid = n / 2;
+                let (mut first, second) = std::thread::scope(|s| {
+                    let h = std::thread::Builder::new()
+                        .name("tumblescope-column".into())
+                        .spawn_scoped(s, || (mid..n).map(one).collect::<Vec<f64>>());
+                    let first: Vec<f64> = (0..mid).map(one).collect();
+                    let second = match h {
+                        Ok(h) => h.join().unwrap_or_else(|_| (mid..n).map(one).collect()),
+                        Err(_) => (mid..n).map(one).collect(),
+                    };
+                    (first, second)
+                });
+                first.extend(second);
+                first
             })
         };
         self.values = match &self.spec.path {
