@@ -104,19 +104,47 @@ pub struct EventContext {
     pub region: String,
     /// Seed for DynamoDB event ids.
     pub seed: u64,
+    /// Per shard, the escaped start of a Kinesis `eventID` string: `"shardId-…:` (no closing
+    /// quote), so the fast writer appends only the sequence number.
+    event_id_prefix: Vec<Vec<u8>>,
+    /// The escaped end that every Kinesis record shares, from `"eventName"` to the closing brace.
+    kinesis_tail: Vec<u8>,
 }
 
 impl EventContext {
     /// The context of a stream.
     pub fn new(stream: &Stream, seed: u64) -> Self {
+        let source_arn = match stream.source {
+            Source::Kinesis => stream.meta.kinesis_arn(),
+            Source::Dynamodb => stream.meta.dynamodb_arn(stream.created_ms),
+        };
+        let role_arn = stream.meta.role_arn();
+        let region = stream.meta.region.clone();
+        let event_id_prefix = stream
+            .shards
+            .iter()
+            .map(|sh| {
+                let mut v = Vec::new();
+                json_str(&mut v, &format!("{}:", sh.id));
+                v.pop();
+                v
+            })
+            .collect();
+        let mut kinesis_tail =
+            b",\"eventName\":\"aws:kinesis:record\",\"invokeIdentityArn\":".to_vec();
+        json_str(&mut kinesis_tail, &role_arn);
+        kinesis_tail.extend_from_slice(b",\"awsRegion\":");
+        json_str(&mut kinesis_tail, &region);
+        kinesis_tail.extend_from_slice(b",\"eventSourceARN\":");
+        json_str(&mut kinesis_tail, &source_arn);
+        kinesis_tail.push(b'}');
         Self {
-            source_arn: match stream.source {
-                Source::Kinesis => stream.meta.kinesis_arn(),
-                Source::Dynamodb => stream.meta.dynamodb_arn(stream.created_ms),
-            },
-            role_arn: stream.meta.role_arn(),
-            region: stream.meta.region.clone(),
+            source_arn,
+            role_arn,
+            region,
             seed,
+            event_id_prefix,
+            kinesis_tail,
         }
     }
 }
@@ -312,7 +340,7 @@ pub fn event_json_with(req: &Request<'_>, ctx: &EventContext) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn json_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
     // Plain strings (ids, ARNs, keys) need no escapes; the rest goes through serde_json.
     if s.bytes()
         .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
@@ -325,10 +353,81 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+/// Appends record `i` (of shard `shard`) as it appears in an event's `Records`, compact: the
+/// same bytes as [`record_json`], without intermediate strings.
+pub fn write_record(
+    stream: &Stream,
+    ctx: &EventContext,
+    shard: usize,
+    i: usize,
+    out: &mut Vec<u8>,
+) {
+    match stream.source {
+        Source::Kinesis => {
+            out.extend_from_slice(
+                b"{\"kinesis\":{\"kinesisSchemaVersion\":\"1.0\",\"partitionKey\":",
+            );
+            json_str(out, stream.partition_key(i));
+            out.extend_from_slice(b",\"sequenceNumber\":");
+            let seq_start = out.len() + 1;
+            let plain = stream.write_seq(i, out);
+            let seq_end = out.len() - 1;
+            out.extend_from_slice(b",\"data\":\"");
+            let payload = stream.payload(i);
+            let start = out.len();
+            out.resize(start + payload.len().div_ceil(3) * 4, 0);
+            let n = base64::engine::general_purpose::STANDARD
+                .encode_slice(payload, &mut out[start..])
+                .unwrap_or(0);
+            out.truncate(start + n);
+            out.extend_from_slice(b"\",\"approximateArrivalTimestamp\":");
+            let ts = stream.ts_ms[i];
+            if ts < 0 {
+                out.push(b'-');
+            }
+            let abs = ts.unsigned_abs();
+            push_digits(out, abs / 1000, 1);
+            out.push(b'.');
+            push_digits(out, abs % 1000, 3);
+            out.extend_from_slice(
+                b"},\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":",
+            );
+            // "<shardId>:<sequenceNumber>", escaped as one string.
+            if plain && let Some(prefix) = ctx.event_id_prefix.get(shard) {
+                out.extend_from_slice(prefix);
+                out.extend_from_within(seq_start..seq_end);
+                out.push(b'"');
+            } else {
+                json_str(
+                    out,
+                    &format!("{}:{}", stream.shards[shard].id, stream.seq(i)),
+                );
+            }
+            out.extend_from_slice(&ctx.kinesis_tail);
+        }
+        Source::Dynamodb => out.extend_from_slice(dynamodb_record(stream, ctx, i).as_bytes()),
+    }
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits.
+pub(crate) fn push_digits(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 40];
+    let mut k = buf.len();
+    loop {
+        k -= 1;
+        buf[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let k = k.min(buf.len() - width.min(buf.len()));
+    out.extend_from_slice(&buf[k..]);
+}
+
 /// Writes the event of a request as compact JSON: the same bytes as the serde-built event,
 /// without building a value per record (this is on the hot path of user handlers).
 pub fn write_event(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) {
-    use std::io::Write as _;
     let stream = req.stream;
     out.extend_from_slice(b"{\"Records\":[");
     let shard_id = &stream.shards[req.shard].id;
@@ -336,53 +435,7 @@ pub fn write_event(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) {
         if k > 0 {
             out.push(b',');
         }
-        match stream.source {
-            Source::Kinesis => {
-                out.extend_from_slice(
-                    b"{\"kinesis\":{\"kinesisSchemaVersion\":\"1.0\",\"partitionKey\":",
-                );
-                json_str(out, stream.partition_key(i));
-                out.extend_from_slice(b",\"sequenceNumber\":");
-                let seq = stream.seq(i);
-                let seq_start = out.len();
-                json_str(out, &seq);
-                let seq_end = out.len();
-                out.extend_from_slice(b",\"data\":\"");
-                let payload = stream.payload(i);
-                let start = out.len();
-                out.resize(start + payload.len().div_ceil(3) * 4, 0);
-                let n = base64::engine::general_purpose::STANDARD
-                    .encode_slice(payload, &mut out[start..])
-                    .unwrap_or(0);
-                out.truncate(start + n);
-                out.extend_from_slice(b"\",\"approximateArrivalTimestamp\":");
-                let ts = stream.ts_ms[i];
-                let sign = if ts < 0 { "-" } else { "" };
-                let abs = ts.unsigned_abs();
-                write!(out, "{sign}{}.{:03}", abs / 1000, abs % 1000).ok();
-                out.extend_from_slice(
-                    b"},\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":",
-                );
-                // "<shardId>:<sequenceNumber>", escaped as one string.
-                if seq_end - seq_start == seq.len() + 2 {
-                    json_str(out, &format!("{shard_id}:"));
-                    out.pop();
-                    out.extend_from_within(seq_start + 1..seq_end);
-                } else {
-                    json_str(out, &format!("{shard_id}:{seq}"));
-                }
-                out.extend_from_slice(
-                    b",\"eventName\":\"aws:kinesis:record\",\"invokeIdentityArn\":",
-                );
-                json_str(out, &ctx.role_arn);
-                out.extend_from_slice(b",\"awsRegion\":");
-                json_str(out, &ctx.region);
-                out.extend_from_slice(b",\"eventSourceARN\":");
-                json_str(out, &ctx.source_arn);
-                out.push(b'}');
-            }
-            Source::Dynamodb => out.extend_from_slice(dynamodb_record(stream, ctx, i).as_bytes()),
-        }
+        write_record(stream, ctx, req.shard, i, out);
     }
     out.push(b']');
     if let Some(w) = req.window {
@@ -809,6 +862,14 @@ mod tests {
             data: vec![0, 255, 7],
             ..Default::default()
         });
+        b.push(InputRecord {
+            ts_ms: 5,
+            partition_key: "q".into(),
+            seq: Some("49500000000000000000000000000000000000000000000000000001".into()),
+            shard: Some(0),
+            data: b"{}".to_vec(),
+            ..Default::default()
+        });
         let s = b.finish();
         let ctx = EventContext::new(&s, 7);
         let settings = Settings::default();
@@ -817,7 +878,7 @@ mod tests {
             stream: &s,
             settings: &settings,
             shard: 0,
-            records: 0..1,
+            records: 0..2,
             window: None,
             state: &state,
             is_final: false,

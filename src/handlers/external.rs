@@ -23,7 +23,7 @@ use crossbeam_channel::Receiver;
 use serde_json::Value;
 
 use super::{HandlerError, Invoked, Request, Response, Write};
-use crate::event::{EventContext, MAX_PAYLOAD_BYTES, event_json_with};
+use crate::event::{EventContext, MAX_PAYLOAD_BYTES, write_event};
 use crate::settings::Settings;
 use crate::stream::Stream;
 
@@ -231,6 +231,8 @@ pub struct External {
     /// Every write so far, replayed into a restarted runtime.
     writes: Vec<Write>,
     init_logs: Vec<String>,
+    /// The outgoing message buffer, kept to avoid a 60 KB allocation per invocation.
+    line: Vec<u8>,
 }
 
 impl External {
@@ -261,6 +263,7 @@ impl External {
             timeout: Duration::from_secs(3),
             writes: Vec::new(),
             init_logs: Vec::new(),
+            line: Vec::new(),
         }
     }
 
@@ -543,15 +546,12 @@ impl super::Handler for External {
             inv.logs = logs;
             return inv;
         }
-        let event = match &self.ctx {
-            Some(ctx) => event_json_with(req, ctx),
-            None => req.event_json(),
-        };
         let request_id = req.request_id();
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let mut line = Vec::with_capacity(event.len() + 256);
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
         line.extend_from_slice(b"{\"type\":\"invoke\",\"id\":");
         line.extend_from_slice(req.n.to_string().as_bytes());
         line.extend_from_slice(b",\"requestId\":\"");
@@ -577,19 +577,27 @@ impl super::Handler for External {
                 .as_bytes(),
         );
         line.extend_from_slice(b",\"event\":");
-        line.extend_from_slice(event.as_bytes());
+        // Straight into the message buffer, reused across invocations.
+        match &self.ctx {
+            Some(ctx) => write_event(req, ctx, &mut line),
+            None => write_event(
+                req,
+                &EventContext::new(req.stream, req.settings.seed),
+                &mut line,
+            ),
+        }
         line.extend_from_slice(b"}\n");
         let started = Instant::now();
         let Some(proc) = self.proc.as_mut() else {
             return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
         };
         proc.arm(self.timeout);
-        if proc
+        let sent = proc
             .stdin
             .write_all(&line)
-            .and_then(|()| proc.stdin.flush())
-            .is_err()
-        {
+            .and_then(|()| proc.stdin.flush());
+        self.line = line;
+        if sent.is_err() {
             let e = self.crash("before the invocation", &mut logs);
             let mut inv = Invoked::err(e);
             inv.logs = logs;
