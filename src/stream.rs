@@ -495,6 +495,11 @@ impl StreamBuilder {
         self.ts_ms.len()
     }
 
+    /// Payload bytes added so far.
+    pub fn payload_bytes(&self) -> usize {
+        self.payload.len()
+    }
+
     /// Whether nothing was added yet.
     pub fn is_empty(&self) -> bool {
         self.ts_ms.is_empty()
@@ -600,6 +605,15 @@ impl StreamBuilder {
     /// records each added, so the result keeps file order. `b`'s payload bytes are appended to
     /// `a`'s arena once (no per-record copy); records only get new offsets.
     pub fn merge(mut a: Self, mut b: Self, segments: &[(usize, usize)]) -> Self {
+        let plain = !a.has_seqs
+            && !b.has_seqs
+            && a.events.is_empty()
+            && b.events.is_empty()
+            && a.old.is_empty()
+            && b.old.is_empty();
+        if plain {
+            return Self::merge_plain(a, b, segments);
+        }
         let shift = a.payload.len() as u64;
         a.payload.extend_from_slice(&b.payload);
         b.payload = Vec::new();
@@ -684,6 +698,92 @@ impl StreamBuilder {
         out.payload = a.payload;
         out.seq_text = a.seq_text;
         out
+    }
+
+    /// [`Self::merge`] for records with no sequence numbers, event names or old images (every
+    /// orders file): records come out already grouped by shard, stably, so `finish` finds them
+    /// in order and copies nothing; `b`'s payload bytes move on a second thread meanwhile. This
+    /// join is serial work between parallel parsing and a usable stream, so it is kept to one
+    /// pass.
+    fn merge_plain(mut a: Self, b: Self, segments: &[(usize, usize)]) -> Self {
+        let shift = a.payload.len() as u64;
+        let key_map: Vec<u32> = b.keys.iter().map(|k| a.intern(k)).collect();
+        let n = a.ts_ms.len() + b.ts_ms.len();
+        let mut next = vec![0usize; a.shard_count as usize];
+        for &s in a.shard.iter().chain(&b.shard) {
+            next[s as usize] += 1;
+        }
+        let mut acc = 0;
+        for c in next.iter_mut() {
+            (*c, acc) = (acc, acc + *c);
+        }
+        let mut ts_ms = vec![0i64; n];
+        let mut key = vec![0u32; n];
+        let mut payload_starts = vec![0u64; n];
+        let mut payload_lens = vec![0u32; n];
+        let Self {
+            payload: a_payload,
+            shard: a_shard,
+            ts_ms: a_ts,
+            key: a_key,
+            payload_starts: a_starts,
+            payload_lens: a_lens,
+            ..
+        } = &mut a;
+        let copied = std::thread::scope(|s| {
+            let copy = std::thread::Builder::new()
+                .name("tumblescope-merge".into())
+                .spawn_scoped(s, || a_payload.extend_from_slice(&b.payload));
+            let (mut ia, mut ib) = (0usize, 0usize);
+            for &(na, nb) in segments {
+                for i in ia..ia + na {
+                    let d = &mut next[a_shard[i] as usize];
+                    ts_ms[*d] = a_ts[i];
+                    key[*d] = a_key[i];
+                    payload_starts[*d] = a_starts[i];
+                    payload_lens[*d] = a_lens[i];
+                    *d += 1;
+                }
+                for i in ib..ib + nb {
+                    let d = &mut next[b.shard[i] as usize];
+                    ts_ms[*d] = b.ts_ms[i];
+                    key[*d] = key_map[b.key[i] as usize];
+                    payload_starts[*d] = b.payload_starts[i] + shift;
+                    payload_lens[*d] = b.payload_lens[i];
+                    *d += 1;
+                }
+                ia += na;
+                ib += nb;
+            }
+            copy.is_ok()
+        });
+        if !copied {
+            // No thread to spare: copy here instead.
+            a.payload.extend_from_slice(&b.payload);
+        }
+        // The shard column is only runs now; filled after the inputs are freed, to keep the
+        // peak down.
+        let counts: Vec<usize> = (0..next.len())
+            .map(|s| next[s] - if s == 0 { 0 } else { next[s - 1] })
+            .collect();
+        drop(b);
+        a.shard = Vec::new();
+        a.ts_ms = Vec::new();
+        a.key = Vec::new();
+        a.payload_starts = Vec::new();
+        a.payload_lens = Vec::new();
+        let mut shard = Vec::with_capacity(n);
+        for (s, &c) in counts.iter().enumerate() {
+            shard.resize(shard.len() + c, s as u32);
+        }
+        Self {
+            shard,
+            ts_ms,
+            key,
+            payload_starts,
+            payload_lens,
+            ..a
+        }
     }
 
     /// Groups records by shard (stable), orders each shard by sequence number (or timestamp when

@@ -18,12 +18,34 @@ fn ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Bytes of `w` (read little-endian) that end or interrupt a JSON string body: `"`, `\\` or a
+/// control character. Each test may also flag bytes *after* its first true hit (borrows carry
+/// upwards), never before one, so the lowest set bit is always exact.
+#[inline]
+fn specials(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    zero_byte(w ^ (ONES * u64::from(b'"')))
+        | zero_byte(w ^ (ONES * u64::from(b'\\')))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+}
+
 /// End of the string starting at `i` (a `"`), and whether it had escapes.
 #[inline]
 fn string(b: &[u8], i: usize) -> Result<(usize, bool), Fallback> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
+        // Eight bytes at a time: string scanning is most of the validator's work.
+        while let Some(chunk) = b.get(j..j + 8) {
+            let hits = specials(u64::from_le_bytes(chunk.try_into().map_err(|_| Fallback)?));
+            if hits != 0 {
+                j += (hits.trailing_zeros() / 8) as usize;
+                break;
+            }
+            j += 8;
+        }
         let c = *b.get(j).ok_or(Fallback)?;
         match c {
             b'"' => return Ok((j + 1, escaped)),
@@ -246,6 +268,25 @@ mod tests {
         ] {
             let r = value(bad.as_bytes(), 0);
             assert!(r.is_err() || r.is_ok_and(|e| e < bad.len()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn strings_end_at_the_first_special_byte_wherever_it_falls() {
+        // Word-at-a-time scanning must find the quote, escape or control byte at every offset,
+        // including just past a multi-byte character and right after a word boundary.
+        for len in 0..40 {
+            for (special, ok) in [("\"", true), ("\\n\"", true), ("\u{1}\"", false), ("\\q\"", false)] {
+                let body: String = "é".repeat(len / 2) + &"a".repeat(len % 2);
+                let text = format!("\"{body}{special}tail");
+                let got = string(text.as_bytes(), 0);
+                if ok {
+                    let end = text.len() - "tail".len();
+                    assert_eq!(got, Ok((end, special != "\"")), "{text:?}");
+                } else {
+                    assert!(got.is_err(), "{text:?}");
+                }
+            }
         }
     }
 

@@ -102,26 +102,28 @@ fn parse_chunk<'a>(
     out
 }
 
-/// Parses the lines of a chunk straight into a builder; returns the bad lines' errors in order
-/// and how many records were added.
+/// Parses the lines of a chunk straight into a builder; returns the bad lines' errors in order,
+/// how many records were added and how many newlines the chunk held (so nobody has to count
+/// them in a separate pass).
 fn parse_into(
     chunk: &[u8],
     first_line: u64,
     file: &str,
     parse: &ParseFn<'_>,
     b: &mut StreamBuilder,
-) -> (Vec<LoadError>, usize) {
+) -> (Vec<LoadError>, usize, u64) {
     let before = b.len();
     let mut errs = Vec::new();
     let mut start = 0;
     let mut line_no = first_line;
-    let mut lines = memchr::memchr_iter(b'\n', chunk)
-        .map(|p| p + 1)
-        .chain(std::iter::once(chunk.len()));
+    let mut newlines = 0u64;
     while start < chunk.len() {
-        let end = lines.next().unwrap_or(chunk.len());
+        let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |p| start + p + 1);
         let mut raw = &chunk[start..end];
-        raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        if let Some(r) = raw.strip_suffix(b"\n") {
+            raw = r;
+            newlines += 1;
+        }
         raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if !raw.iter().all(u8::is_ascii_whitespace) {
             match std::str::from_utf8(raw) {
@@ -140,7 +142,34 @@ fn parse_into(
         start = end;
         line_no += 1;
     }
-    (errs, b.len() - before)
+    (errs, b.len() - before, newlines)
+}
+
+/// Moves an error found in the second half of a block (numbered from line 0 there) to its line
+/// in the file, known once the first half has been counted.
+fn shift_line(e: LoadError, by: u64) -> LoadError {
+    match e {
+        LoadError::At {
+            file,
+            line,
+            column,
+            message,
+        } => LoadError::At {
+            file,
+            line: line + by,
+            column,
+            message,
+        },
+        other => other,
+    }
+}
+
+/// Reads up to `BLOCK` more bytes onto `buf`; returns how many.
+fn read_block(f: &mut std::fs::File, buf: &mut Vec<u8>, file: &str) -> Result<usize, LoadError> {
+    // `take` + `read_to_end` fills spare capacity without zeroing it first.
+    f.take(BLOCK as u64)
+        .read_to_end(buf)
+        .map_err(|e| LoadError::file(file, e.to_string()))
 }
 
 /// Loads line-based files into one stream.
@@ -167,73 +196,94 @@ pub(crate) fn load_line_files(
         let file = path.display().to_string();
         let parse = parser(format, opts, &file);
         let mut f = std::fs::File::open(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
+        // Two buffers: while both cores parse one block, a third thread reads the next into the
+        // other, so the disk (or page cache) copy is off the critical path.
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
+        let mut next: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
         let mut line_no = 1u64;
-        let mut eof = false;
-        while !eof {
+        let got = read_block(&mut f, &mut buf, &file)?;
+        let mut eof = got < BLOCK;
+        bytes_done += got as u64;
+        loop {
             if control.cancelled() {
                 return Err(LoadError::Cancelled);
             }
-            let carried = buf.len();
-            // `take` + `read_to_end` fills spare capacity without zeroing it first.
-            let got = (&mut f)
-                .take(BLOCK as u64)
-                .read_to_end(&mut buf)
-                .map_err(|e| LoadError::file(&file, e.to_string()))?;
-            if got < BLOCK {
-                eof = true;
-            }
-            let filled = buf.len();
-            bytes_done += (filled - carried) as u64;
             let cut = if eof {
                 buf.len()
             } else {
                 match memchr::memrchr(b'\n', &buf) {
                     Some(p) => p + 1,
                     // A line longer than a block: keep reading.
-                    None => continue,
+                    None => {
+                        let got = read_block(&mut f, &mut buf, &file)?;
+                        eof = got < BLOCK;
+                        bytes_done += got as u64;
+                        continue;
+                    }
                 }
             };
-            let chunk = &buf[..cut];
-            let newlines = memchr::memchr_iter(b'\n', chunk).count() as u64;
-            if segments.is_empty() {
-                // Size the stream once from the first block instead of doubling (and copying)
-                // the payload arena as it grows. The first builder takes the second's bytes at
-                // the end, so it reserves for both.
-                let est =
-                    (total as f64 / chunk.len().max(1) as f64 * newlines.max(1) as f64) as usize;
-                let bytes = (total as f64 * 0.7) as usize;
-                parts[0].reserve(est / 2 + est / 16, bytes);
-                parts[1].reserve(est / 2 + est / 16, bytes / 2 + bytes / 16);
+            if cut == 0 {
+                break;
             }
+            let chunk = &buf[..cut];
             let ends_with_newline = chunk.last() == Some(&b'\n');
             let mid = chunk.len() / 2;
             let split = memchr::memchr(b'\n', &chunk[mid..]).map_or(chunk.len(), |p| mid + p + 1);
             let (half_a, half_b) = chunk.split_at(split);
-            let line_b = line_no + memchr::memchr_iter(b'\n', half_a).count() as u64;
+            next.clear();
+            next.extend_from_slice(&buf[cut..]);
             let [part_a, part_b] = &mut parts;
-            let ((errs_a, na), (errs_b, nb)) = std::thread::scope(|s| {
+            let ((errs_a, na, lines_a), (errs_b, nb, lines_b), read) = std::thread::scope(|s| {
+                let spawn_err =
+                    |e: std::io::Error| LoadError::file(&file, format!("could not start a thread: {e}"));
+                let reader = (!eof)
+                    .then(|| {
+                        std::thread::Builder::new()
+                            .name("tumblescope-read".into())
+                            .spawn_scoped(s, || read_block(&mut f, &mut next, &file))
+                    })
+                    .transpose()
+                    .map_err(spawn_err)?;
                 let h = std::thread::Builder::new()
                     .name("tumblescope-parse".into())
-                    .spawn_scoped(s, || {
-                        parse_into(half_b, line_b, &file, parse.as_ref(), part_b)
-                    })
-                    .map_err(|e| {
-                        LoadError::file(&file, format!("could not start a parse thread: {e}"))
-                    })?;
+                    .spawn_scoped(s, || parse_into(half_b, 0, &file, parse.as_ref(), part_b))
+                    .map_err(spawn_err)?;
                 let a = parse_into(half_a, line_no, &file, parse.as_ref(), part_a);
                 let b = h
                     .join()
                     .map_err(|_| LoadError::file(&file, "a parse thread failed"))?;
-                Ok::<_, LoadError>((a, b))
+                let read = match reader {
+                    Some(r) => Some(
+                        r.join()
+                            .map_err(|_| LoadError::file(&file, "the reading thread failed"))??,
+                    ),
+                    None => None,
+                };
+                Ok::<_, LoadError>((a, b, read))
             })?;
             segments.push((na, nb));
+            if segments.len() == 1 && !eof {
+                // Size the stream once, from what the first block held, instead of doubling
+                // (and copying) the columns and payload arena as they grow. The first builder
+                // takes the second's bytes at the end, so it reserves for both.
+                let scale = total as f64 / cut.max(1) as f64 * 1.04;
+                let records = ((na + nb) as f64 * scale) as usize;
+                let bytes = ((parts[0].payload_bytes() + parts[1].payload_bytes()) as f64 * scale)
+                    as usize;
+                let half = |x: usize| x / 2 + x / 32;
+                for (part, recs, bytes) in [(0, half(records), bytes), (1, half(records), half(bytes))] {
+                    let p = &mut parts[part];
+                    let (have, have_bytes) = (p.len(), p.payload_bytes());
+                    p.reserve(recs.saturating_sub(have), bytes.saturating_sub(have_bytes));
+                }
+            }
+            let newlines = lines_a + lines_b;
             let last_line = line_no + newlines - u64::from(ends_with_newline);
+            let errs_b = errs_b.into_iter().map(|e| shift_line(e, line_no + lines_a));
             for e in errs_a.into_iter().chain(errs_b) {
                 errors.bad(truncated(e, eof && !ends_with_newline, last_line))?;
             }
             line_no += newlines;
-            buf.drain(..cut);
             if let Some(p) = control.progress.as_mut() {
                 p(LoadProgress {
                     bytes_done,
@@ -241,6 +291,13 @@ pub(crate) fn load_line_files(
                     records: (parts[0].len() + parts[1].len()) as u64,
                 });
             }
+            if eof {
+                break;
+            }
+            let got = read.unwrap_or(0);
+            bytes_done += got as u64;
+            eof = got < BLOCK;
+            std::mem::swap(&mut buf, &mut next);
         }
     }
     report.bytes = bytes_done;
