@@ -145,8 +145,34 @@ fn parse_into(
     (errs, b.len() - before, newlines)
 }
 
-/// Moves an error found in the second half of a block (numbered from line 0 there) to its line
-/// in the file, known once the first half has been counted.
+/// Pieces each block is cut into for the two parsing cores to share.
+const PIECES: usize = 32;
+
+/// What one core made of one piece of a block.
+struct Piece {
+    index: usize,
+    which: usize,
+    errs: Vec<LoadError>,
+    records: usize,
+    lines: u64,
+}
+
+/// Cuts `chunk` into about `n` pieces of whole lines.
+fn split_lines(chunk: &[u8], n: usize) -> Vec<&[u8]> {
+    let step = (chunk.len() / n).max(1);
+    let mut out = Vec::with_capacity(n + 1);
+    let mut start = 0;
+    while start < chunk.len() {
+        let want = (start + step).min(chunk.len());
+        let end = memchr::memchr(b'\n', &chunk[want - 1..]).map_or(chunk.len(), |p| want + p);
+        out.push(&chunk[start..end]);
+        start = end;
+    }
+    out
+}
+
+/// Moves an error found in a piece of a block (numbered from line 0 there) to its line in the
+/// file, known once the pieces before it have been counted.
 fn shift_line(e: LoadError, by: u64) -> LoadError {
     match e {
         LoadError::At {
@@ -227,15 +253,35 @@ pub(crate) fn load_line_files(
             }
             let chunk = &buf[..cut];
             let ends_with_newline = chunk.last() == Some(&b'\n');
-            let mid = chunk.len() / 2;
-            let split = memchr::memchr(b'\n', &chunk[mid..]).map_or(chunk.len(), |p| mid + p + 1);
-            let (half_a, half_b) = chunk.split_at(split);
+            let pieces = split_lines(chunk, PIECES);
             next.clear();
             next.extend_from_slice(&buf[cut..]);
+            let claimed = std::sync::atomic::AtomicUsize::new(0);
+            // Each core takes the next unparsed piece until none is left, so a core slowed by
+            // anything else on the machine simply parses fewer pieces instead of holding the
+            // other up at the end of the block.
+            let work = |part: &mut StreamBuilder, which: usize| {
+                let mut done = Vec::new();
+                loop {
+                    let k = claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(piece) = pieces.get(k) else {
+                        return done;
+                    };
+                    let (errs, n, lines) = parse_into(piece, 0, &file, parse.as_ref(), part);
+                    done.push(Piece {
+                        index: k,
+                        which,
+                        errs,
+                        records: n,
+                        lines,
+                    });
+                }
+            };
             let [part_a, part_b] = &mut parts;
-            let ((errs_a, na, lines_a), (errs_b, nb, lines_b), read) = std::thread::scope(|s| {
-                let spawn_err =
-                    |e: std::io::Error| LoadError::file(&file, format!("could not start a thread: {e}"));
+            let (mut done, read) = std::thread::scope(|s| {
+                let spawn_err = |e: std::io::Error| {
+                    LoadError::file(&file, format!("could not start a thread: {e}"))
+                };
                 let reader = (!eof)
                     .then(|| {
                         std::thread::Builder::new()
@@ -246,12 +292,13 @@ pub(crate) fn load_line_files(
                     .map_err(spawn_err)?;
                 let h = std::thread::Builder::new()
                     .name("tumblescope-parse".into())
-                    .spawn_scoped(s, || parse_into(half_b, 0, &file, parse.as_ref(), part_b))
+                    .spawn_scoped(s, || work(part_b, 1))
                     .map_err(spawn_err)?;
-                let a = parse_into(half_a, line_no, &file, parse.as_ref(), part_a);
-                let b = h
-                    .join()
-                    .map_err(|_| LoadError::file(&file, "a parse thread failed"))?;
+                let mut done = work(part_a, 0);
+                done.extend(
+                    h.join()
+                        .map_err(|_| LoadError::file(&file, "a parse thread failed"))?,
+                );
                 let read = match reader {
                     Some(r) => Some(
                         r.join()
@@ -259,28 +306,41 @@ pub(crate) fn load_line_files(
                     ),
                     None => None,
                 };
-                Ok::<_, LoadError>((a, b, read))
+                Ok::<_, LoadError>((done, read))
             })?;
-            segments.push((na, nb));
-            if segments.len() == 1 && !eof {
+            done.sort_by_key(|p| p.index);
+            let first_block = segments.is_empty();
+            let mut block_errors = Vec::new();
+            let mut newlines = 0u64;
+            for p in done {
+                segments.push(if p.which == 0 {
+                    (p.records, 0)
+                } else {
+                    (0, p.records)
+                });
+                let at = line_no + newlines;
+                block_errors.extend(p.errs.into_iter().map(|e| shift_line(e, at)));
+                newlines += p.lines;
+            }
+            if first_block && !eof {
                 // Size the stream once, from what the first block held, instead of doubling
                 // (and copying) the columns and payload arena as they grow. The first builder
                 // takes the second's bytes at the end, so it reserves for both.
                 let scale = total as f64 / cut.max(1) as f64 * 1.04;
-                let records = ((na + nb) as f64 * scale) as usize;
-                let bytes = ((parts[0].payload_bytes() + parts[1].payload_bytes()) as f64 * scale)
-                    as usize;
+                let records = ((parts[0].len() + parts[1].len()) as f64 * scale) as usize;
+                let bytes =
+                    ((parts[0].payload_bytes() + parts[1].payload_bytes()) as f64 * scale) as usize;
                 let half = |x: usize| x / 2 + x / 32;
-                for (part, recs, bytes) in [(0, half(records), bytes), (1, half(records), half(bytes))] {
+                for (part, recs, bytes) in
+                    [(0, half(records), bytes), (1, half(records), half(bytes))]
+                {
                     let p = &mut parts[part];
                     let (have, have_bytes) = (p.len(), p.payload_bytes());
                     p.reserve(recs.saturating_sub(have), bytes.saturating_sub(have_bytes));
                 }
             }
-            let newlines = lines_a + lines_b;
             let last_line = line_no + newlines - u64::from(ends_with_newline);
-            let errs_b = errs_b.into_iter().map(|e| shift_line(e, line_no + lines_a));
-            for e in errs_a.into_iter().chain(errs_b) {
+            for e in block_errors {
                 errors.bad(truncated(e, eof && !ends_with_newline, last_line))?;
             }
             line_no += newlines;
@@ -450,5 +510,67 @@ impl Pending {
             event_name: self.event,
             old_image: self.old.as_deref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{LoadOptions, load_paths};
+
+    #[test]
+    fn pieces_are_whole_lines_covering_the_chunk() {
+        let chunk = b"a\nbb\n\nccc\ndddd\ne";
+        for n in 1..12 {
+            let pieces = split_lines(chunk, n);
+            assert_eq!(pieces.concat(), chunk, "n={n}");
+            for p in &pieces[..pieces.len() - 1] {
+                assert!(p.ends_with(b"\n"), "n={n}: {p:?}");
+            }
+            assert!(pieces.iter().all(|p| !p.is_empty()));
+        }
+        assert!(split_lines(b"", 4).is_empty());
+    }
+
+    #[test]
+    fn skipped_lines_keep_their_line_numbers_across_pieces_and_blocks() {
+        // More than one block, so bad lines fall in different pieces, on both cores, and in
+        // the second block.
+        let good = r#"{"timestamp":1767268800.250,"partitionKey":"k","data":{"Item":{"sales":1}}}"#;
+        let lines = BLOCK / good.len() + 5000;
+        let bad: Vec<usize> = vec![1, 2, 777, lines / 3, lines / 2 + 1, lines - 2, lines];
+        let mut text = String::new();
+        for l in 1..=lines {
+            text.push_str(if bad.contains(&l) { "{oops}" } else { good });
+            text.push('\n');
+        }
+        let path = std::env::temp_dir().join(format!(
+            "tumblescope-lines-test-{}.jsonl",
+            std::process::id()
+        ));
+        std::fs::write(&path, &text).unwrap();
+        let opts = LoadOptions {
+            skip_bad: true,
+            max_listed: 100,
+            ..LoadOptions::default()
+        };
+        let (stream, report) = load_paths(
+            std::slice::from_ref(&path),
+            &opts,
+            &mut LoadControl::default(),
+        )
+        .unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(stream.len(), lines - bad.len());
+        assert_eq!(report.skipped, bad.len() as u64);
+        let listed: Vec<u64> = report
+            .errors
+            .iter()
+            .map(|e| match e {
+                LoadError::At { line, .. } => *line,
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(listed, bad.iter().map(|&l| l as u64).collect::<Vec<_>>());
     }
 }
