@@ -110,17 +110,25 @@ fn number(b: &[u8], mut i: usize) -> Result<usize, Fallback> {
 
 /// End of the value starting at `i` (after whitespace), validating it completely.
 pub fn value(b: &[u8], i: usize) -> Result<usize, Fallback> {
-    value_depth(b, i, 0)
+    value_depth(b, i, 0, &mut false)
 }
 
-fn value_depth(b: &[u8], i: usize, depth: usize) -> Result<usize, Fallback> {
+/// Whitespace inside the value sets `spaced` (a compact value needs no compacting later).
+#[inline]
+fn ws_in(b: &[u8], i: usize, spaced: &mut bool) -> usize {
+    let j = ws(b, i);
+    *spaced |= j != i;
+    j
+}
+
+fn value_depth(b: &[u8], i: usize, depth: usize, spaced: &mut bool) -> Result<usize, Fallback> {
     if depth > 128 {
         return Err(Fallback);
     }
     match *b.get(i).ok_or(Fallback)? {
         b'"' => Ok(string(b, i)?.0),
         b'{' => {
-            let mut j = ws(b, i + 1);
+            let mut j = ws_in(b, i + 1, spaced);
             if b.get(j) == Some(&b'}') {
                 return Ok(j + 1);
             }
@@ -128,27 +136,31 @@ fn value_depth(b: &[u8], i: usize, depth: usize) -> Result<usize, Fallback> {
                 if b.get(j) != Some(&b'"') {
                     return Err(Fallback);
                 }
-                j = ws(b, string(b, j)?.0);
+                j = ws_in(b, string(b, j)?.0, spaced);
                 if b.get(j) != Some(&b':') {
                     return Err(Fallback);
                 }
-                j = ws(b, value_depth(b, ws(b, j + 1), depth + 1)?);
+                j = ws_in(
+                    b,
+                    value_depth(b, ws_in(b, j + 1, spaced), depth + 1, spaced)?,
+                    spaced,
+                );
                 match b.get(j) {
-                    Some(b',') => j = ws(b, j + 1),
+                    Some(b',') => j = ws_in(b, j + 1, spaced),
                     Some(b'}') => return Ok(j + 1),
                     _ => return Err(Fallback),
                 }
             }
         }
         b'[' => {
-            let mut j = ws(b, i + 1);
+            let mut j = ws_in(b, i + 1, spaced);
             if b.get(j) == Some(&b']') {
                 return Ok(j + 1);
             }
             loop {
-                j = ws(b, value_depth(b, j, depth + 1)?);
+                j = ws_in(b, value_depth(b, j, depth + 1, spaced)?, spaced);
                 match b.get(j) {
-                    Some(b',') => j = ws(b, j + 1),
+                    Some(b',') => j = ws_in(b, j + 1, spaced),
                     Some(b']') => return Ok(j + 1),
                     _ => return Err(Fallback),
                 }
@@ -171,6 +183,8 @@ pub struct OrderFields<'a> {
     pub partition_key: Option<&'a str>,
     /// `data` value, raw.
     pub data: Option<&'a str>,
+    /// Whether `data` had whitespace between its tokens (so it needs compacting).
+    pub data_spaced: bool,
 }
 
 /// Splits a line into its known fields, validating everything. Falls back on escaped keys,
@@ -209,6 +223,8 @@ pub fn order_fields(line: &str) -> Result<OrderFields<'_>, Fallback> {
                 (end, false) => end,
                 (_, true) => return Err(Fallback),
             }
+        } else if key == b"data" {
+            value_depth(b, vstart, 0, &mut out.data_spaced)?
         } else {
             value(b, vstart)?
         };

@@ -251,19 +251,38 @@ pub(crate) fn parse_line<'a>(
 /// seconds and in the product by 1000 stays far below half a millisecond. Beyond, `f64` itself
 /// rounds, and the exact path would differ from what loading has always done.
 fn epoch_ms_exact(raw: &str) -> Option<i64> {
-    let (int, frac) = raw.split_once('.').unwrap_or((raw, ""));
-    if int.is_empty() || int.len() > 11 || frac.len() > 3 || (int.len() > 1 && int.starts_with('0'))
-    {
-        return None;
-    }
-    if !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit()) || raw.ends_with('.') {
-        return None;
-    }
+    let b = raw.as_bytes();
     let mut ms = 0i64;
-    for c in int.bytes().chain(frac.bytes()) {
+    let mut i = 0;
+    while let Some(&c @ b'0'..=b'9') = b.get(i) {
+        if i == 11 {
+            return None;
+        }
         ms = ms * 10 + i64::from(c - b'0');
+        i += 1;
     }
-    Some(ms * 10i64.pow(3 - frac.len() as u32))
+    if i == 0 || (i > 1 && b[0] == b'0') {
+        return None;
+    }
+    let mut decimals = 0;
+    if i < b.len() {
+        if b[i] != b'.' {
+            return None;
+        }
+        i += 1;
+        while let Some(&c @ b'0'..=b'9') = b.get(i) {
+            if decimals == 3 {
+                return None;
+            }
+            ms = ms * 10 + i64::from(c - b'0');
+            decimals += 1;
+            i += 1;
+        }
+        if decimals == 0 || i != b.len() {
+            return None;
+        }
+    }
+    Some(ms * 10i64.pow(3 - decimals))
 }
 
 /// The common line (`timestamp`, `partitionKey`, `data` and nothing else) without building a
@@ -292,7 +311,11 @@ fn fast_path(text: &str, source: Source) -> Option<Parsed<'_>> {
         ehk: None,
         shard: None,
         seq: None,
-        data: compact_json(data),
+        data: if f.data_spaced {
+            compact_json(data)
+        } else {
+            Cow::Borrowed(data)
+        },
         event: EventName::Insert,
         old: None,
     })
@@ -356,6 +379,8 @@ mod tests {
             ".5",
             "",
             "100000000000",
+            "1234567890123456789012345678901234567890",
+            "1.12345678901234567890123456789",
         ] {
             assert_eq!(epoch_ms_exact(other), None, "{other}");
         }
