@@ -495,6 +495,24 @@ impl StreamBuilder {
         self.ts_ms.len()
     }
 
+    /// Makes room for `n` more records and `bytes` more payload if there is not enough: at least
+    /// what is asked, and at least an eighth more than now, so a long run of small requests does
+    /// not reallocate each time, yet capacity never runs far past what is used (as doubling
+    /// does).
+    pub fn grow_for(&mut self, n: usize, bytes: usize) {
+        fn grow<T>(v: &mut Vec<T>, more: usize) {
+            if v.capacity() - v.len() < more {
+                v.reserve_exact(more.max(v.capacity() / 8));
+            }
+        }
+        grow(&mut self.shard, n);
+        grow(&mut self.ts_ms, n);
+        grow(&mut self.key, n);
+        grow(&mut self.payload_starts, n);
+        grow(&mut self.payload_lens, n);
+        grow(&mut self.payload, bytes);
+    }
+
     /// Payload bytes added so far.
     pub fn payload_bytes(&self) -> usize {
         self.payload.len()
@@ -707,6 +725,7 @@ impl StreamBuilder {
     /// pass.
     fn merge_plain(mut a: Self, b: Self, segments: &[(usize, usize)]) -> Self {
         let shift = a.payload.len() as u64;
+        a.payload.reserve_exact(b.payload.len());
         let key_map: Vec<u32> = b.keys.iter().map(|k| a.intern(k)).collect();
         let n = a.ts_ms.len() + b.ts_ms.len();
         let mut next = vec![0usize; a.shard_count as usize];

@@ -227,6 +227,7 @@ pub(crate) fn load_line_files(
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
         let mut next: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
         let mut line_no = 1u64;
+        let mut density: Option<(f64, f64)> = None;
         let got = read_block(&mut f, &mut buf, &file)?;
         let mut eof = got < BLOCK;
         bytes_done += got as u64;
@@ -267,6 +268,12 @@ pub(crate) fn load_line_files(
                     let Some(piece) = pieces.get(k) else {
                         return done;
                     };
+                    if let Some((records, bytes)) = density {
+                        // Room for this piece with a margin; pieces are claimed unevenly, so
+                        // each builder grows by what it takes rather than by a fixed half.
+                        let n = piece.len() as f64 * 1.1;
+                        part.grow_for((n * records) as usize + 16, (n * bytes) as usize + 64);
+                    }
                     let (errs, n, lines) = parse_into(piece, 0, &file, parse.as_ref(), part);
                     done.push(Piece {
                         index: k,
@@ -323,21 +330,11 @@ pub(crate) fn load_line_files(
                 newlines += p.lines;
             }
             if first_block && !eof {
-                // Size the stream once, from what the first block held, instead of doubling
-                // (and copying) the columns and payload arena as they grow. The first builder
-                // takes the second's bytes at the end, so it reserves for both.
-                let scale = total as f64 / cut.max(1) as f64 * 1.04;
-                let records = ((parts[0].len() + parts[1].len()) as f64 * scale) as usize;
-                let bytes =
-                    ((parts[0].payload_bytes() + parts[1].payload_bytes()) as f64 * scale) as usize;
-                let half = |x: usize| x / 2 + x / 32;
-                for (part, recs, bytes) in
-                    [(0, half(records), bytes), (1, half(records), half(bytes))]
-                {
-                    let p = &mut parts[part];
-                    let (have, have_bytes) = (p.len(), p.payload_bytes());
-                    p.reserve(recs.saturating_sub(have), bytes.saturating_sub(have_bytes));
-                }
+                // From here on each core sizes its builder ahead of every piece, from what the
+                // first block held, instead of doubling (and copying) columns and arena.
+                let records = (parts[0].len() + parts[1].len()).max(1);
+                let payload = parts[0].payload_bytes() + parts[1].payload_bytes();
+                density = Some((records as f64 / cut as f64, payload as f64 / cut as f64));
             }
             let last_line = line_no + newlines - u64::from(ends_with_newline);
             for e in block_errors {
