@@ -167,5 +167,9 @@ fn main() {
     std::fs::write(dir.join("one_shot.js"), ONE_SHOT).expect("write");
     case(&dir, 120_000, 100);
     case(&dir, 30_000, 10);
-    std::fs::remove_dir_all(&dir).ok();
+    if std::env::var_os("TUMBLESCOPE_BENCH_KEEP").is_none() {
+        std::fs::remove_dir_all(&dir).ok();
+    } else {
+        println!("kept {}", dir.display());
+    }
 }

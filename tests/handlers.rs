@@ -543,3 +543,88 @@ fn runs_with_user_handlers_are_reproducible() {
         "same input, settings and seed: the same invocation log"
     );
 }
+
+/// The Node.js harness gets Kinesis events in a shorter form and rebuilds them: what the
+/// function receives must be exactly the event Lambda sends (keys, order, values), for plain and
+/// escaped partition keys, generated and stored sequence numbers, aggregating, final and
+/// windowless invocations.
+#[test]
+fn node_handlers_receive_exactly_the_event_lambda_sends() {
+    if !available("node") {
+        return;
+    }
+    let dir = temp_dir("echo");
+    let echo = dir.join("echo.js");
+    std::fs::write(
+        &echo,
+        "exports.handler = async (event) => { console.log(JSON.stringify(event)); return { state: { n: event.Records.length } }; };\n",
+    )
+    .unwrap();
+    let generated = stream(Source::Kinesis, 300);
+    let mut b = tumblescope::stream::StreamBuilder::new(Source::Kinesis, 2, Default::default())
+        .payloads_are_json(true);
+    let keys = [
+        "plain",
+        "quote\"d",
+        "back\\slash",
+        "ünïcødé ☃",
+        "tab\there",
+        "</script>",
+    ];
+    for (k, key) in keys.iter().enumerate() {
+        for r in 0..3u32 {
+            b.push(tumblescope::stream::InputRecord {
+                ts_ms: 1_767_268_800_000 + i64::from(r) * 40_000 + k as i64,
+                partition_key: (*key).into(),
+                shard: Some((k % 2) as u32),
+                seq: Some(format!("4959{k}{r:052}")),
+                data: format!(r#"{{"Item":{{"sales":{r},"note":"{key:?}"}}}}"#).into_bytes(),
+                ..Default::default()
+            });
+        }
+    }
+    let stored = b.finish();
+    // JavaScript prints 1767268800.000 as 1767268800: numbers compare as the doubles both are.
+    fn numbers_as_f64(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Number(n) => Value::from(n.as_f64().unwrap()),
+            Value::Array(a) => Value::Array(a.into_iter().map(numbers_as_f64).collect()),
+            Value::Object(o) => {
+                Value::Object(o.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect())
+            }
+            other => other,
+        }
+    }
+    let canonical = |text: &str| {
+        serde_json::to_string(&numbers_as_f64(serde_json::from_str(text).unwrap())).unwrap()
+    };
+    let windowless = Settings {
+        tumbling_window_s: 0,
+        ..Settings::default()
+    };
+    for (s, settings) in [
+        (&generated, Settings::default()),
+        (&stored, Settings::default()),
+        (&stored, windowless),
+    ] {
+        let trace = run(s, &settings, &echo.display().to_string()).unwrap();
+        let mut checked = 0;
+        for inv in &trace.invocations {
+            let expected = inv.request(s, &settings).event_json();
+            let logged = inv
+                .logs()
+                .iter()
+                .find_map(|l| l.split_once("\tINFO\t").map(|(_, json)| json))
+                .unwrap_or_else(|| panic!("no event logged: {:?}", inv.logs()));
+            assert_eq!(canonical(logged), canonical(&expected));
+            checked += 1;
+        }
+        assert!(checked > 2, "{checked}");
+        assert!(
+            trace.invocations.iter().any(|i| i.kind == Kind::Final)
+                || settings.tumbling_window_s == 0
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

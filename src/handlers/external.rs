@@ -23,7 +23,7 @@ use crossbeam_channel::Receiver;
 use serde_json::Value;
 
 use super::{HandlerError, Invoked, Request, Response, Write};
-use crate::event::{EventContext, MAX_PAYLOAD_BYTES, write_event};
+use crate::event::{EventContext, MAX_PAYLOAD_BYTES, write_event, write_kinesis_compact};
 use crate::settings::Settings;
 use crate::stream::Stream;
 
@@ -576,15 +576,21 @@ impl super::Handler for External {
                 .unwrap_or_default()
                 .as_bytes(),
         );
-        line.extend_from_slice(b",\"event\":");
+        line.push(b',');
         // Straight into the message buffer, reused across invocations.
-        match &self.ctx {
-            Some(ctx) => write_event(req, ctx, &mut line),
-            None => write_event(
-                req,
-                &EventContext::new(req.stream, req.settings.seed),
-                &mut line,
-            ),
+        let fresh;
+        let ctx = match &self.ctx {
+            Some(ctx) => ctx,
+            None => {
+                fresh = EventContext::new(req.stream, req.settings.seed);
+                &fresh
+            }
+        };
+        // The Node.js harness rebuilds Kinesis events from a shorter form (see
+        // `write_kinesis_compact`); everything else goes as the event itself.
+        if !(self.spec.runtime == Runtime::Node && write_kinesis_compact(req, ctx, &mut line)) {
+            line.extend_from_slice(b"\"event\":");
+            write_event(req, ctx, &mut line);
         }
         line.extend_from_slice(b"}\n");
         let started = Instant::now();
