@@ -430,7 +430,6 @@ pub(crate) fn push_digits(out: &mut Vec<u8>, mut n: u64, width: usize) {
 pub fn write_event(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) {
     let stream = req.stream;
     out.extend_from_slice(b"{\"Records\":[");
-    let shard_id = &stream.shards[req.shard].id;
     for (k, i) in req.records.clone().enumerate() {
         if k > 0 {
             out.push(b',');
@@ -438,6 +437,14 @@ pub fn write_event(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) {
         write_record(stream, ctx, req.shard, i, out);
     }
     out.push(b']');
+    write_event_tail(req, ctx, out);
+    out.push(b'}');
+}
+
+/// The fields of an event after `Records` (`,"window":…` to `"isWindowTerminatedEarly":…`),
+/// or nothing without tumbling windows.
+fn write_event_tail(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) {
+    let shard_id = &req.stream.shards[req.shard].id;
     if let Some(w) = req.window {
         out.extend_from_slice(b",\"window\":{\"start\":");
         json_str(out, &iso_seconds(w.start_ms));
@@ -454,7 +461,6 @@ pub fn write_event(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"isWindowTerminatedEarly\":");
         out.extend_from_slice(if req.is_early { b"true" } else { b"false" });
     }
-    out.push(b'}');
 }
 
 /// Writes a Kinesis request for tumblescope's Node.js harness in a shorter form than the event:
@@ -504,19 +510,14 @@ pub fn write_kinesis_compact(req: &Request<'_>, ctx: &EventContext, out: &mut Ve
         out.push(b'.');
         push_digits(out, abs % 1000, 3);
     }
-    out.extend_from_slice(b"]},\"event\":");
-    // The rest of the event: the full writer's output after its `Records` array.
-    let mut rest = Vec::new();
-    let empty = Request {
-        records: req.records.start..req.records.start,
-        ..req.clone()
-    };
-    write_event(&empty, ctx, &mut rest);
-    let after = rest
-        .strip_prefix(b"{\"Records\":[]".as_slice())
-        .unwrap_or(b"}");
-    out.push(b'{');
-    out.extend_from_slice(after.strip_prefix(b",").unwrap_or(after));
+    // The rest of the event: what follows `Records` in it, as an object of its own.
+    out.extend_from_slice(b"]},\"event\":{");
+    let at = out.len();
+    write_event_tail(req, ctx, out);
+    if out.get(at) == Some(&b',') {
+        out.remove(at);
+    }
+    out.push(b'}');
     true
 }
 

@@ -16,8 +16,18 @@ const MARK = '\u001eTSR ' + nonce + ' ';
 // message between invocations, so a large response queued inside process.stdout would never
 // drain.
 function realWrite(text) {
+  // Written as a string first: no Buffer to allocate (and collect) per message. A blocking
+  // pipe takes it whole; a non-blocking one (if the function touched process.stdout) may take
+  // part or refuse, and the rest then goes through the byte loop below.
+  let done = 0;
+  try {
+    done = fs.writeSync(1, text);
+  } catch (e) {
+    if (e.code !== 'EAGAIN') throw e;
+  }
+  if (done === text.length && done === Buffer.byteLength(text)) return;
   const buf = Buffer.from(text, 'utf8');
-  let off = 0;
+  let off = done;
   while (off < buf.length) {
     try {
       off += fs.writeSync(1, buf, off, buf.length - off);
@@ -29,6 +39,11 @@ function realWrite(text) {
 }
 const store = require(path.join(stubDir, 'store.cjs'));
 const SLEEP = new Int32Array(new SharedArrayBuffer(4)); // for short sleeps via Atomics.wait
+
+// Most invocations print and write nothing.
+function jsonList(a) {
+  return a.length === 0 ? '[]' : JSON.stringify(a);
+}
 
 function send(msg) {
   realWrite(MARK + JSON.stringify(msg) + '\n');
@@ -263,8 +278,8 @@ async function main() {
       store.restore(msg.writes || []);
       continue;
     }
-    current = { id: msg.id, requestId: msg.requestId, logs: pending.splice(0), writes: [], simMs: msg.simMs };
-    const started = process.hrtime.bigint();
+    current = { id: msg.id, requestId: msg.requestId, logs: pending.length ? pending.splice(0) : [], writes: [], simMs: msg.simMs };
+    const started = performance.now();
     try {
       let event = msg.kinesis ? kinesisEvent(msg.kinesis, msg.event) : msg.event;
       msg.event = msg.kinesis = null;
@@ -277,14 +292,14 @@ async function main() {
       } catch (e) {
         throw Object.assign(new Error('Unable to stringify response body: ' + e.message), { name: 'Runtime.MarshalError' });
       }
-      const us = Number((process.hrtime.bigint() - started) / 1000n);
+      const us = Math.round((performance.now() - started) * 1000);
       realWrite(
         MARK + '{"type":"result","id":' + msg.id + ',"ok":true,"durationUs":' + us +
-          ',"logs":' + JSON.stringify(current.logs) + ',"writes":' + JSON.stringify(current.writes) +
+          ',"logs":' + jsonList(current.logs) + ',"writes":' + jsonList(current.writes) +
           ',"response":' + (text === undefined ? 'null' : text) + '}\n',
       );
     } catch (e) {
-      const us = Number((process.hrtime.bigint() - started) / 1000n);
+      const us = Math.round((performance.now() - started) * 1000);
       send({ type: 'result', id: msg.id, ok: false, durationUs: us, error: errorOf(e), logs: current.logs, writes: current.writes });
     }
     current = null;

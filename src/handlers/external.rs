@@ -565,17 +565,9 @@ impl super::Handler for External {
         line.extend_from_slice(b",\"simMs\":");
         line.extend_from_slice(req.at_ms.to_string().as_bytes());
         line.extend_from_slice(b",\"functionName\":");
-        line.extend_from_slice(
-            serde_json::to_string(&self.function_name)
-                .unwrap_or_default()
-                .as_bytes(),
-        );
+        crate::event::json_str(&mut line, &self.function_name);
         line.extend_from_slice(b",\"functionArn\":");
-        line.extend_from_slice(
-            serde_json::to_string(&self.function_arn)
-                .unwrap_or_default()
-                .as_bytes(),
-        );
+        crate::event::json_str(&mut line, &self.function_arn);
         line.push(b',');
         // Straight into the message buffer, reused across invocations.
         let fresh;
