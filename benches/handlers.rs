@@ -11,7 +11,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
-use tumblescope::handlers::Handler as _;
 use tumblescope::handlers::external::{External, ExternalSpec};
 use tumblescope::settings::Settings;
 
