@@ -125,8 +125,7 @@ fn case(dir: &std::path::Path, records: u64, batch: u32) {
             .arg(&events_path)
             .output()
             .expect("node");
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("parse-only result");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("parse-only result");
         let ceiling = v["events"].as_f64().unwrap_or(0.0) / v["seconds"].as_f64().unwrap_or(1.0);
         rates.push(rate);
         ceilings.push(ceiling);

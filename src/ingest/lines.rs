@@ -117,17 +117,27 @@ fn parse_into(
     let mut start = 0;
     let mut line_no = first_line;
     let mut newlines = 0u64;
+    // One UTF-8 check for the whole piece instead of one per line (lines end at '\n', always a
+    // character boundary); a piece with bad bytes is checked line by line, to say which.
+    let text = std::str::from_utf8(chunk).ok();
     while start < chunk.len() {
         let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |p| start + p + 1);
-        let mut raw = &chunk[start..end];
-        if let Some(r) = raw.strip_suffix(b"\n") {
-            raw = r;
+        let mut raw_end = end;
+        if chunk[start..end].ends_with(b"\n") {
+            raw_end -= 1;
             newlines += 1;
         }
-        raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if chunk[start..raw_end].ends_with(b"\r") {
+            raw_end -= 1;
+        }
+        let raw = &chunk[start..raw_end];
         if !raw.iter().all(u8::is_ascii_whitespace) {
-            match std::str::from_utf8(raw) {
-                Ok(text) => match parse(text, line_no) {
+            let line = match text {
+                Some(t) => Ok(&t[start..raw_end]),
+                None => std::str::from_utf8(raw),
+            };
+            match line {
+                Ok(line) => match parse(line, line_no) {
                     Ok(p) => push(b, &p, None),
                     Err(e) => errs.push(e),
                 },
