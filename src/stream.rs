@@ -496,13 +496,13 @@ impl StreamBuilder {
     }
 
     /// Makes room for `n` more records and `bytes` more payload if there is not enough: at least
-    /// what is asked, and at least an eighth more than now, so a long run of small requests does
-    /// not reallocate each time, yet capacity never runs far past what is used (as doubling
-    /// does).
+    /// what is asked, and at least a quarter more than now, so a long run of small requests does
+    /// not reallocate (and copy) each time, yet capacity never runs as far past what is used as
+    /// doubling does.
     pub fn grow_for(&mut self, n: usize, bytes: usize) {
         fn grow<T>(v: &mut Vec<T>, more: usize) {
             if v.capacity() - v.len() < more {
-                v.reserve_exact(more.max(v.capacity() / 8));
+                v.reserve_exact(more.max(v.capacity() / 4));
             }
         }
         grow(&mut self.shard, n);

@@ -340,10 +340,23 @@ pub(crate) fn load_line_files(
                 newlines += p.lines;
             }
             if first_block && !eof {
-                // From here on each core sizes its builder ahead of every piece, from what the
-                // first block held, instead of doubling (and copying) columns and arena.
+                // Size both builders once from what the first block held, instead of doubling
+                // (and copying) columns and arenas as they fill. The first builder's arena
+                // becomes the stream's, so it is sized for all payloads; each core takes about
+                // half the pieces, and a little more room than half keeps uneven claims from
+                // reallocating. After that, each core checks its room before every piece.
                 let records = (parts[0].len() + parts[1].len()).max(1);
                 let payload = parts[0].payload_bytes() + parts[1].payload_bytes();
+                let scale = total as f64 / cut as f64;
+                let share = |x: usize, f: f64| (x as f64 * scale * f) as usize;
+                for (part, recs, bytes) in [
+                    (0, share(records, 0.56), share(payload, 1.04)),
+                    (1, share(records, 0.56), share(payload, 0.56)),
+                ] {
+                    let p = &mut parts[part];
+                    let (have, have_bytes) = (p.len(), p.payload_bytes());
+                    p.reserve(recs.saturating_sub(have), bytes.saturating_sub(have_bytes));
+                }
                 density = Some((records as f64 / cut as f64, payload as f64 / cut as f64));
             }
             let last_line = line_no + newlines - u64::from(ends_with_newline);
