@@ -257,6 +257,192 @@ pub fn order_fields(line: &str) -> Result<OrderFields<'_>, Fallback> {
     }
 }
 
+/// One piece of a [`Shape`]: bytes every line has, or a value that varies.
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    /// Exactly these bytes (structure, keys, `true`/`false`/`null`).
+    Literal(Vec<u8>),
+    /// A string value.
+    Str,
+    /// A number value.
+    Num,
+}
+
+/// A position in a line as (token, byte offset into it).
+type Mark = (usize, usize);
+
+/// The layout that the lines of a uniform file share (every generated orders file, most
+/// exports): keys and structure are fixed, only values vary. Learned from one line the full
+/// validator accepted, it checks the next lines by comparing the fixed bytes at once and
+/// validating only the values, with the same grammar as [`value`]. A line it does not fit goes
+/// to [`order_fields`] as before. Sound because every accepted line is the learned (valid)
+/// line with each value replaced by another valid value of a kind allowed in that place.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    tokens: Vec<Token>,
+    timestamp: usize,
+    partition_key: usize,
+    data: (Mark, Mark),
+}
+
+/// Lines with more varying values than this are not worth a shape.
+const MAX_TOKENS: usize = 48;
+
+impl Shape {
+    /// The shape of `line`, if it is a compact orders line (no whitespace) that
+    /// [`order_fields`] accepts.
+    pub fn learn(line: &str) -> Option<Self> {
+        let f = order_fields(line).ok()?;
+        if f.data_spaced {
+            return None;
+        }
+        let (ts, pk, data) = (f.timestamp?, f.partition_key?, f.data?);
+        let b = line.as_bytes();
+        let offset = |part: &str| part.as_ptr() as usize - line.as_ptr() as usize;
+        let (ts_at, pk_at, data_at) = (offset(ts), offset(pk) - 1, offset(data));
+        let data_end = data_at + data.len();
+        let mut tokens = Vec::new();
+        let mut starts = Vec::new();
+        let mut lit = Vec::new();
+        let mut lit_start = 0;
+        let (mut timestamp, mut partition_key) = (None, None);
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            let (end, token) = match c {
+                b'"' => {
+                    let (end, _) = string(b, i).ok()?;
+                    if b.get(end) == Some(&b':') {
+                        (end + 1, None) // a key, with its colon: fixed
+                    } else {
+                        (end, Some(Token::Str))
+                    }
+                }
+                b'-' | b'0'..=b'9' => (number(b, i).ok()?, Some(Token::Num)),
+                b't' | b'n' => (i + 4, None),
+                b'f' => (i + 5, None),
+                b'{' | b'}' | b'[' | b']' | b',' | b':' => (i + 1, None),
+                _ => return None,
+            };
+            match token {
+                None => {
+                    if lit.is_empty() {
+                        lit_start = i;
+                    }
+                    lit.extend_from_slice(b.get(i..end)?);
+                }
+                Some(t) => {
+                    if !lit.is_empty() {
+                        starts.push(lit_start);
+                        tokens.push(Token::Literal(std::mem::take(&mut lit)));
+                    }
+                    if i == ts_at {
+                        timestamp = Some(tokens.len());
+                    }
+                    if i == pk_at {
+                        partition_key = Some(tokens.len());
+                    }
+                    starts.push(i);
+                    tokens.push(t);
+                }
+            }
+            i = end;
+        }
+        if !lit.is_empty() {
+            starts.push(lit_start);
+            tokens.push(Token::Literal(lit));
+        }
+        if tokens.len() > MAX_TOKENS {
+            return None;
+        }
+        // A byte position as (token, offset): the last token starting at or before it.
+        let mark = |at: usize| -> Mark {
+            let k = starts.partition_point(|&s| s <= at).saturating_sub(1);
+            (k, at - starts[k])
+        };
+        let shape = Self {
+            tokens,
+            timestamp: timestamp?,
+            partition_key: partition_key?,
+            data: (mark(data_at), mark(data_end)),
+        };
+        if shape.data.1.0 >= shape.tokens.len() {
+            return None;
+        }
+        // The learned line must read back as itself.
+        let again = shape.fields(line)?;
+        (again.timestamp == Some(ts) && again.partition_key == Some(pk) && again.data == Some(data))
+            .then_some(shape)
+    }
+
+    /// The fields of `line` if it has this shape (`None`: check it the general way). A
+    /// partition key with escapes does not fit (the fast path takes keys as they are).
+    pub fn fields<'a>(&self, line: &'a str) -> Option<OrderFields<'a>> {
+        let b = line.as_bytes();
+        let ((ds_k, ds_off), (de_k, de_off)) = self.data;
+        let (mut ts, mut pk) = ((0, 0), (0, 0));
+        let (mut data_start, mut data_end) = (0, 0);
+        let mut pos = 0;
+        for (k, token) in self.tokens.iter().enumerate() {
+            if k == ds_k {
+                data_start = pos + ds_off;
+            }
+            if k == de_k {
+                data_end = pos + de_off;
+            }
+            let start = pos;
+            pos = match token {
+                Token::Literal(l) => {
+                    if !same(b.get(pos..pos + l.len())?, l) {
+                        return None;
+                    }
+                    pos + l.len()
+                }
+                Token::Str => {
+                    if b.get(pos) != Some(&b'"') {
+                        return None;
+                    }
+                    match string(b, pos).ok()? {
+                        (_, true) if k == self.partition_key => return None,
+                        (end, _) => end,
+                    }
+                }
+                Token::Num => number(b, pos).ok()?,
+            };
+            if k == self.timestamp {
+                ts = (start, pos);
+            } else if k == self.partition_key {
+                pk = (start + 1, pos - 1);
+            }
+        }
+        if pos != b.len() {
+            return None;
+        }
+        Some(OrderFields {
+            timestamp: Some(line.get(ts.0..ts.1)?),
+            partition_key: Some(line.get(pk.0..pk.1)?),
+            data: Some(line.get(data_start..data_end)?),
+            data_spaced: false,
+        })
+    }
+}
+
+/// `a == b` for the short, equally long slices of [`Shape::fields`], eight bytes at a time
+/// (a call to `memcmp` per key cost more than the comparison).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in x.by_ref().zip(y.by_ref()) {
+        let (Ok(p), Ok(q)) = (<[u8; 8]>::try_from(p), <[u8; 8]>::try_from(q)) else {
+            return false;
+        };
+        if u64::from_ne_bytes(p) != u64::from_ne_bytes(q) {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q) && a.len() == b.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +516,49 @@ mod tests {
         assert!(order_fields(r#"{"timestamp":1,"data":{}} x"#).is_err());
     }
 
+    #[test]
+    fn a_learned_shape_reads_lines_like_the_full_validator() {
+        let learned = r#"{"timestamp":1767268800.250,"partitionKey":"store-03","data":{"Item":{"id":"o-1","sales":42,"ok":true,"tags":[1,"x",null]}}}"#;
+        let shape = Shape::learn(learned).unwrap();
+        for line in [
+            learned,
+            r#"{"timestamp":"2026-01-01T00:00:00Z","partitionKey":"é\u00e9","data":{"Item":{"id":"a\"b","sales":-1.5e3,"ok":true,"tags":[0,"",null]}}}"#,
+            r#"{"timestamp":1,"partitionKey":"k","data":{"Item":{"id":"","sales":0,"ok":true,"tags":[7,"y",null]}}}"#,
+        ] {
+            match (shape.fields(line), order_fields(line)) {
+                (Some(f), Ok(full)) => {
+                    assert_eq!(f.timestamp, full.timestamp, "{line}");
+                    assert_eq!(f.partition_key, full.partition_key, "{line}");
+                    assert_eq!(f.data, full.data, "{line}");
+                }
+                // An escaped partition key goes the general way in both.
+                (None, Err(_)) => assert!(line.contains(r#""partitionKey":"é\u"#), "{line}"),
+                (shaped, full) => panic!("{line}: {shaped:?} vs {full:?}"),
+            }
+        }
+        for other in [
+            r#"{"timestamp":1,"partitionKey":"k","data":{"Item":{"id":"","sales":0,"ok":false,"tags":[7,"y",null]}}}"#,
+            r#"{"timestamp":1,"partitionKey":"k","data":{"Item":{"id":1,"sales":0,"ok":true,"tags":[7,"y",null]}}}"#,
+            r#"{"timestamp":1, "partitionKey":"k","data":{"Item":{"id":"","sales":0,"ok":true,"tags":[7,"y",null]}}}"#,
+            r#"{"timestamp":1,"partitionKey":"k","data":{"Item":{"id":"","sales":0,"ok":true,"tags":[7,"y",null]}}} "#,
+            r#"{"timestamp":1,"partitionKey":"k","data":{"Item":{"id":"","sales":01,"ok":true,"tags":[7,"y",null]}}}"#,
+            r#"{"timestamp":1,"partitionKey":"k","data":{"Item":{"id":"\x","sales":0,"ok":true,"tags":[7,"y",null]}}}"#,
+            r#"{"timestamp":1,"partitionKey":"k","data":{"Item":{"id":"","sales":0,"ok":true,"tags":[7,"y",null]}}"#,
+        ] {
+            assert!(shape.fields(other).is_none(), "{other}");
+        }
+        assert!(Shape::learn(r#"{"timestamp":1, "partitionKey":"k","data":{}}"#).is_none());
+        assert!(Shape::learn(r#"{"timestamp":1,"partitionKey":"k","data":{"a" : 1}}"#).is_none());
+        let scalar = Shape::learn(r#"{"data":"x","timestamp":2,"partitionKey":"k"}"#).unwrap();
+        let f = scalar
+            .fields(r#"{"data":"yy","timestamp":3.5,"partitionKey":"q"}"#)
+            .unwrap();
+        assert_eq!(
+            (f.data, f.timestamp, f.partition_key),
+            (Some(r#""yy""#), Some("3.5"), Some("q"))
+        );
+    }
+
     fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         let leaf = prop_oneof![
             Just(serde_json::Value::Null),
@@ -352,6 +581,43 @@ mod tests {
         fn agrees_with_serde_on_valid_json(v in arb_json(), pretty in any::<bool>()) {
             let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { v.to_string() };
             prop_assert_eq!(value(text.as_bytes(), 0), Ok(text.len()));
+        }
+
+        #[test]
+        fn shapes_accept_only_json_and_agree_with_the_full_validator(
+            data in arb_json(),
+            values in prop::collection::vec(arb_json(), 3),
+            cut in 0usize..400,
+            byte in any::<u8>(),
+        ) {
+            let line = |d: &serde_json::Value| format!(
+                r#"{{"timestamp":1767268800.5,"partitionKey":"k","data":{}}}"#,
+                serde_json::to_string(d).unwrap()
+            );
+            let learned = line(&data);
+            let shape = Shape::learn(&learned);
+            prop_assert!(shape.is_some(), "{}", learned);
+            let shape = shape.unwrap();
+            // Other values, and a byte of a valid line changed: whatever the shape accepts is
+            // JSON, with the same fields the full validator finds.
+            let mut lines: Vec<String> = values.iter().map(line).collect();
+            let mut bytes = learned.clone().into_bytes();
+            let at = cut % bytes.len();
+            bytes[at] = byte;
+            if let Ok(mutated) = String::from_utf8(bytes) {
+                lines.push(mutated);
+            }
+            for l in &lines {
+                if let Some(f) = shape.fields(l) {
+                    prop_assert!(serde_json::from_str::<serde::de::IgnoredAny>(l).is_ok(), "{}", l);
+                    let full = order_fields(l);
+                    prop_assert!(full.is_ok(), "{}", l);
+                    let full = full.unwrap();
+                    prop_assert_eq!(f.timestamp, full.timestamp);
+                    prop_assert_eq!(f.partition_key, full.partition_key);
+                    prop_assert_eq!(f.data, full.data);
+                }
+            }
         }
 
         #[test]

@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 
 use std::borrow::Cow;
 
+use super::fastjson::{OrderFields, Shape};
 use super::lines::Parsed;
 use super::{LoadError, compact_json};
 use crate::model::{EventName, Source, ms_from_epoch_seconds, parse_rfc3339_ms};
@@ -285,10 +286,36 @@ fn epoch_ms_exact(raw: &str) -> Option<i64> {
     Some(ms * 10i64.pow(3 - decimals))
 }
 
+thread_local! {
+    /// The layout of the lines this thread parsed last, with how many lines in a row missed it.
+    static SHAPE: std::cell::RefCell<(Option<Shape>, u32)> = const { std::cell::RefCell::new((None, 0)) };
+}
+
+/// A line's fields through the layout the previous lines shared (see [`Shape`]): most files
+/// repeat one layout, and checking a line against it is much cheaper than reading it from
+/// scratch. After a few misses in a row the layout is learned again from the current line.
+fn shaped_fields(text: &str) -> Option<OrderFields<'_>> {
+    SHAPE.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let (shape, misses) = &mut *cell;
+        if let Some(f) = shape.as_ref().and_then(|s| s.fields(text)) {
+            *misses = 0;
+            return Some(f);
+        }
+        *misses += 1;
+        if shape.is_none() || *misses >= 8 {
+            *shape = Shape::learn(text);
+            *misses = 0;
+            return shape.as_ref().and_then(|s| s.fields(text));
+        }
+        None
+    })
+}
+
 /// The common line (`timestamp`, `partitionKey`, `data` and nothing else) without building a
 /// parse tree; `None` sends the line to the full parser, which also words every error.
 fn fast_path(text: &str, source: Source) -> Option<Parsed<'_>> {
-    let f = super::fastjson::order_fields(text).ok()?;
+    let f = shaped_fields(text).or_else(|| super::fastjson::order_fields(text).ok())?;
     let (ts_raw, data, pk) = (f.timestamp?, f.data?, f.partition_key?);
     let ts_ms = if ts_raw.starts_with('"') {
         let inner = &ts_raw[1..ts_raw.len() - 1];
