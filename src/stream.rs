@@ -496,13 +496,13 @@ impl StreamBuilder {
     }
 
     /// Makes room for `n` more records and `bytes` more payload if there is not enough: at least
-    /// what is asked, and at least a quarter more than now, so a long run of small requests does
+    /// what is asked, and at least an eighth more than now, so a long run of small requests does
     /// not reallocate (and copy) each time, yet capacity never runs as far past what is used as
     /// doubling does.
     pub fn grow_for(&mut self, n: usize, bytes: usize) {
         fn grow<T>(v: &mut Vec<T>, more: usize) {
             if v.capacity() - v.len() < more {
-                v.reserve_exact(more.max(v.capacity() / 4));
+                v.reserve_exact(more.max(v.capacity() / 8));
             }
         }
         grow(&mut self.shard, n);
@@ -723,74 +723,101 @@ impl StreamBuilder {
     /// in order and copies nothing; `b`'s payload bytes move on a second thread meanwhile. This
     /// join is serial work between parallel parsing and a usable stream, so it is kept to one
     /// pass.
-    fn merge_plain(mut a: Self, b: Self, segments: &[(usize, usize)]) -> Self {
+    fn merge_plain(mut a: Self, mut b: Self, segments: &[(usize, usize)]) -> Self {
+        // `b`'s payload joins `a`'s arena (sized for both while loading) and is freed before
+        // the grouped columns are allocated, so the two never count together at the peak.
         let shift = a.payload.len() as u64;
         a.payload.reserve_exact(b.payload.len());
+        a.payload.extend_from_slice(&b.payload);
+        b.payload = Vec::new();
         let key_map: Vec<u32> = b.keys.iter().map(|k| a.intern(k)).collect();
         let n = a.ts_ms.len() + b.ts_ms.len();
-        let mut next = vec![0usize; a.shard_count as usize];
+        let shards = a.shard_count as usize;
+        let mut counts = vec![0usize; shards];
         for &s in a.shard.iter().chain(&b.shard) {
-            next[s as usize] += 1;
+            counts[s as usize] += 1;
         }
+        let mut starts = Vec::with_capacity(shards + 1);
         let mut acc = 0;
-        for c in next.iter_mut() {
-            (*c, acc) = (acc, acc + *c);
+        for &c in &counts {
+            starts.push(acc);
+            acc += c;
         }
+        starts.push(acc);
         let mut ts_ms = vec![0i64; n];
         let mut key = vec![0u32; n];
         let mut payload_starts = vec![0u64; n];
         let mut payload_lens = vec![0u32; n];
-        let Self {
-            payload: a_payload,
-            shard: a_shard,
-            ts_ms: a_ts,
-            key: a_key,
-            payload_starts: a_starts,
-            payload_lens: a_lens,
-            ..
-        } = &mut a;
-        let copied = std::thread::scope(|s| {
-            let copy = std::thread::Builder::new()
-                .name("tumblescope-merge".into())
-                .spawn_scoped(s, || a_payload.extend_from_slice(&b.payload));
+        // Two cores, each grouping half of the shards into its own part of the columns.
+        let half = shards / 2;
+        let mid = starts[half];
+        let (ts_lo, ts_hi) = ts_ms.split_at_mut(mid);
+        let (key_lo, key_hi) = key.split_at_mut(mid);
+        let (ps_lo, ps_hi) = payload_starts.split_at_mut(mid);
+        let (pl_lo, pl_hi) = payload_lens.split_at_mut(mid);
+        let (ar, br) = (&a, &b);
+        let group = |shard_range: std::ops::Range<usize>,
+                     base: usize,
+                     ts: &mut [i64],
+                     key: &mut [u32],
+                     ps: &mut [u64],
+                     pl: &mut [u32]| {
+            let mut next: Vec<usize> = starts[..shards]
+                .iter()
+                .map(|s| s.saturating_sub(base))
+                .collect();
+            let (a, b) = (ar, br);
             let (mut ia, mut ib) = (0usize, 0usize);
             for &(na, nb) in segments {
                 for i in ia..ia + na {
-                    let d = &mut next[a_shard[i] as usize];
-                    ts_ms[*d] = a_ts[i];
-                    key[*d] = a_key[i];
-                    payload_starts[*d] = a_starts[i];
-                    payload_lens[*d] = a_lens[i];
-                    *d += 1;
+                    let s = a.shard[i] as usize;
+                    if shard_range.contains(&s) {
+                        let d = next[s];
+                        ts[d] = a.ts_ms[i];
+                        key[d] = a.key[i];
+                        ps[d] = a.payload_starts[i];
+                        pl[d] = a.payload_lens[i];
+                        next[s] += 1;
+                    }
                 }
                 for i in ib..ib + nb {
-                    let d = &mut next[b.shard[i] as usize];
-                    ts_ms[*d] = b.ts_ms[i];
-                    key[*d] = key_map[b.key[i] as usize];
-                    payload_starts[*d] = b.payload_starts[i] + shift;
-                    payload_lens[*d] = b.payload_lens[i];
-                    *d += 1;
+                    let s = b.shard[i] as usize;
+                    if shard_range.contains(&s) {
+                        let d = next[s];
+                        ts[d] = b.ts_ms[i];
+                        key[d] = key_map[b.key[i] as usize];
+                        ps[d] = b.payload_starts[i] + shift;
+                        pl[d] = b.payload_lens[i];
+                        next[s] += 1;
+                    }
                 }
                 ia += na;
                 ib += nb;
             }
-            copy.is_ok()
+        };
+        let upper = std::sync::Mutex::new(Some((ts_hi, key_hi, ps_hi, pl_hi)));
+        let run_upper = || {
+            if let Some((ts, key, ps, pl)) = upper.lock().ok().and_then(|mut u| u.take()) {
+                group(half..shards, mid, ts, key, ps, pl);
+            }
+        };
+        std::thread::scope(|s| {
+            let spawned = std::thread::Builder::new()
+                .name("tumblescope-merge".into())
+                .spawn_scoped(s, run_upper);
+            group(0..half, 0, ts_lo, key_lo, ps_lo, pl_lo);
+            if spawned.is_err() {
+                // No thread to spare: this core does both halves.
+                run_upper();
+            }
         });
-        if !copied {
-            // No thread to spare: copy here instead.
-            a.payload.extend_from_slice(&b.payload);
-        }
-        // The shard column is only runs now; filled after the inputs are freed, to keep the
-        // peak down.
-        let counts: Vec<usize> = (0..next.len())
-            .map(|s| next[s] - if s == 0 { 0 } else { next[s - 1] })
-            .collect();
         drop(b);
         a.shard = Vec::new();
         a.ts_ms = Vec::new();
         a.key = Vec::new();
         a.payload_starts = Vec::new();
         a.payload_lens = Vec::new();
+        // The shard column is only runs now; filled after the inputs are freed.
         let mut shard = Vec::with_capacity(n);
         for (s, &c) in counts.iter().enumerate() {
             shard.resize(shard.len() + c, s as u32);
