@@ -4,6 +4,10 @@
 //! Targets: 100-record batches at ≥ 80% of the `JSON.parse` ceiling; 10-record batches at
 //! ≥ 10,000 invocations/s; both ≥ 100× process-per-invocation.
 //!
+//! Runs are long (4,000 and 10,000 invocations) because V8 optimizes the harness and the
+//! handler over the first thousand or so invocations: a run of 3,000 10-record invocations
+//! averages about a third less than the steady state measured here.
+//!
 //! Run: `cargo bench --bench handlers` (needs `node`).
 
 use std::io::Write as _;
@@ -222,8 +226,8 @@ fn main() {
     std::fs::write(dir.join("trivial.js"), TRIVIAL).expect("write");
     std::fs::write(dir.join("parse_only.js"), PARSE_ONLY).expect("write");
     std::fs::write(dir.join("one_shot.js"), ONE_SHOT).expect("write");
-    case(&dir, 120_000, 100);
-    case(&dir, 30_000, 10);
+    case(&dir, 400_000, 100);
+    case(&dir, 100_000, 10);
     if std::env::var_os("TUMBLESCOPE_BENCH_KEEP").is_none() {
         std::fs::remove_dir_all(&dir).ok();
     } else {
