@@ -118,8 +118,9 @@ fn parse_into(
     let mut line_no = first_line;
     let mut newlines = 0u64;
     // One UTF-8 check for the whole piece instead of one per line (lines end at '\n', always a
-    // character boundary); a piece with bad bytes is checked line by line, to say which.
-    let text = std::str::from_utf8(chunk).ok();
+    // character boundary), with SIMD; a piece with bad bytes is checked line by line, to say
+    // which.
+    let text = simdutf8::basic::from_utf8(chunk).ok();
     while start < chunk.len() {
         let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |p| start + p + 1);
         let mut raw_end = end;
