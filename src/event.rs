@@ -373,22 +373,9 @@ pub fn write_record(
             let plain = stream.write_seq(i, out);
             let seq_end = out.len() - 1;
             out.extend_from_slice(b",\"data\":\"");
-            let payload = stream.payload(i);
-            let start = out.len();
-            out.resize(start + payload.len().div_ceil(3) * 4, 0);
-            let n = base64::engine::general_purpose::STANDARD
-                .encode_slice(payload, &mut out[start..])
-                .unwrap_or(0);
-            out.truncate(start + n);
+            push_base64(out, stream.payload(i));
             out.extend_from_slice(b"\",\"approximateArrivalTimestamp\":");
-            let ts = stream.ts_ms[i];
-            if ts < 0 {
-                out.push(b'-');
-            }
-            let abs = ts.unsigned_abs();
-            push_digits(out, abs / 1000, 1);
-            out.push(b'.');
-            push_digits(out, abs % 1000, 3);
+            push_arrival(out, stream.ts_ms[i]);
             out.extend_from_slice(
                 b"},\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":",
             );
@@ -407,6 +394,27 @@ pub fn write_record(
         }
         Source::Dynamodb => out.extend_from_slice(dynamodb_record(stream, ctx, i).as_bytes()),
     }
+}
+
+/// Appends `payload` in standard base64, as Kinesis `data`.
+fn push_base64(out: &mut Vec<u8>, payload: &[u8]) {
+    let start = out.len();
+    out.resize(start + payload.len().div_ceil(3) * 4, 0);
+    let n = base64::engine::general_purpose::STANDARD
+        .encode_slice(payload, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + n);
+}
+
+/// Appends `approximateArrivalTimestamp`: epoch seconds with three decimals.
+fn push_arrival(out: &mut Vec<u8>, ts_ms: i64) {
+    if ts_ms < 0 {
+        out.push(b'-');
+    }
+    let abs = ts_ms.unsigned_abs();
+    push_digits(out, abs / 1000, 1);
+    out.push(b'.');
+    push_digits(out, abs % 1000, 3);
 }
 
 /// Appends `n` in decimal, zero-padded to at least `width` digits.
@@ -493,22 +501,9 @@ pub fn write_kinesis_compact(req: &Request<'_>, ctx: &EventContext, out: &mut Ve
         out.push(b',');
         stream.write_seq(i, out);
         out.extend_from_slice(b",\"");
-        let payload = stream.payload(i);
-        let start = out.len();
-        out.resize(start + payload.len().div_ceil(3) * 4, 0);
-        let n = base64::engine::general_purpose::STANDARD
-            .encode_slice(payload, &mut out[start..])
-            .unwrap_or(0);
-        out.truncate(start + n);
+        push_base64(out, stream.payload(i));
         out.extend_from_slice(b"\",");
-        let ts = stream.ts_ms[i];
-        if ts < 0 {
-            out.push(b'-');
-        }
-        let abs = ts.unsigned_abs();
-        push_digits(out, abs / 1000, 1);
-        out.push(b'.');
-        push_digits(out, abs % 1000, 3);
+        push_arrival(out, stream.ts_ms[i]);
     }
     // The rest of the event: what follows `Records` in it, as an object of its own.
     out.extend_from_slice(b"]},\"event\":{");

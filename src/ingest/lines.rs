@@ -184,21 +184,11 @@ fn split_lines(chunk: &[u8], n: usize) -> Vec<&[u8]> {
 
 /// Moves an error found in a piece of a block (numbered from line 0 there) to its line in the
 /// file, known once the pieces before it have been counted.
-fn shift_line(e: LoadError, by: u64) -> LoadError {
-    match e {
-        LoadError::At {
-            file,
-            line,
-            column,
-            message,
-        } => LoadError::At {
-            file,
-            line: line + by,
-            column,
-            message,
-        },
-        other => other,
+fn shift_line(mut e: LoadError, by: u64) -> LoadError {
+    if let LoadError::At { line, .. } = &mut e {
+        *line += by;
     }
+    e
 }
 
 /// Reads up to `BLOCK` more bytes onto `buf`; returns how many.
