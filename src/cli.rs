@@ -313,6 +313,10 @@ pub struct MappingArgs {
     /// that AWS would retry forever.
     #[arg(long, default_value_t = 10)]
     pub stall_after: u32,
+    /// Simulator limit: stop a shard after this many attempts of one batch, whatever the retry
+    /// settings (1–1000000).
+    #[arg(long, default_value_t = crate::settings::DEFAULT_ATTEMPT_LIMIT)]
+    pub attempt_limit: u32,
     /// Function timeout, ms (external handlers).
     #[arg(long, default_value_t = 3000)]
     pub timeout_ms: u32,
@@ -360,6 +364,7 @@ impl MappingArgs {
             duration_base_ms: self.duration_base_ms,
             duration_per_record_us: self.duration_per_record_us,
             stall_after_attempts: self.stall_after,
+            attempt_limit: self.attempt_limit,
             timeout_ms: self.timeout_ms,
             seed: self.seed,
         }
@@ -410,22 +415,26 @@ fn generate(args: &GenerateArgs) -> Result<(), CliError> {
         .gen_
         .options(args.source, args.shards, args.seed)
         .map_err(usage)?;
-    let mut sink: Box<dyn std::io::Write> = match &args.output {
-        Some(p) => Box::new(
-            std::fs::File::create(p).map_err(|e| failure(format!("{}: {e}", p.display())))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut buf = Vec::with_capacity(1 << 16);
-    for order in Generator::new(opts) {
-        write_order_line(&mut buf, &order);
-        if buf.len() > 1 << 16 {
-            sink.write_all(&buf).map_err(|e| failure(e.to_string()))?;
-            buf.clear();
+    let write = |sink: &mut dyn std::io::Write| -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(1 << 16);
+        for order in Generator::new(opts.clone()) {
+            write_order_line(&mut buf, &order);
+            if buf.len() > 1 << 16 {
+                sink.write_all(&buf)?;
+                buf.clear();
+            }
         }
+        sink.write_all(&buf)?;
+        sink.flush()
+    };
+    match &args.output {
+        Some(p) if !crate::output::is_stdio(p) => {
+            crate::output::check_output("--output", p, &[]).map_err(usage)?;
+            crate::output::write_with(p, write)
+                .map_err(|e| failure(format!("{}: {e}", p.display())))
+        }
+        _ => write(&mut std::io::stdout().lock()).map_err(|e| failure(e.to_string())),
     }
-    sink.write_all(&buf).map_err(|e| failure(e.to_string()))?;
-    sink.flush().map_err(|e| failure(e.to_string()))
 }
 
 /// Loads or generates the stream for `run`.
@@ -445,6 +454,9 @@ fn load_stream(args: &RunArgs) -> Result<Stream, CliError> {
         return Ok(crate::generate::generate_stream(&opts, m.meta()));
     }
     let opts = args.load.options(m).map_err(usage)?;
+    for p in &args.input {
+        announce_streamed(p);
+    }
     let total: u64 = args
         .input
         .iter()
@@ -489,6 +501,28 @@ fn load_stream(args: &RunArgs) -> Result<Stream, CliError> {
     Ok(stream)
 }
 
+/// Says why the command may wait: a FIFO with no writer, or a terminal on standard input,
+/// would otherwise block without a word.
+fn announce_streamed(p: &std::path::Path) {
+    use std::io::IsTerminal as _;
+    if crate::output::is_stdio(p) {
+        if std::io::stdin().is_terminal() {
+            eprintln!("reading records from standard input (end with Ctrl-D)");
+        }
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if std::fs::metadata(p).is_ok_and(|m| m.file_type().is_fifo()) {
+            eprintln!(
+                "reading {} (a FIFO): waiting for a writer; Ctrl-C stops",
+                p.display()
+            );
+        }
+    }
+}
+
 /// The default handler for a source.
 pub fn default_handler_spec(source: Source) -> &'static str {
     match source {
@@ -502,6 +536,9 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
     settings
         .check()
         .map_err(|e| usage(format!("invalid settings:\n{e}")))?;
+    if let Some(path) = &args.events {
+        crate::output::check_output("--events", path, &args.input).map_err(usage)?;
+    }
     let stream = load_stream(args)?;
     let spec = args
         .handler
@@ -525,10 +562,15 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
         .write_all(out.as_bytes())
         .map_err(|e| failure(e.to_string()))?;
     if let Some(path) = &args.events {
-        let mut f =
-            std::fs::File::create(path).map_err(|e| failure(format!("{}: {e}", path.display())))?;
-        crate::export::write_events_jsonl(&mut f, &stream, &settings, &trace)
-            .map_err(|e| failure(format!("{}: {e}", path.display())))?;
+        let write = |w: &mut dyn std::io::Write| {
+            crate::export::write_events_jsonl(w, &stream, &settings, &trace)
+        };
+        if crate::output::is_stdio(path) {
+            write(&mut stdout)
+        } else {
+            crate::output::write_with(path, write)
+        }
+        .map_err(|e| failure(format!("{}: {e}", path.display())))?;
     }
     eprint!("{}", summary(&stream, &trace, &spec, took));
     Ok(())

@@ -15,6 +15,7 @@ pub mod index;
 pub mod ingest;
 pub mod jsonpath;
 pub mod model;
+pub mod output;
 pub mod routing;
 pub mod scenarios;
 pub mod settings;

@@ -88,6 +88,10 @@ pub struct Settings {
     /// Simulator limit, not AWS: after this many failed attempts of an invocation that AWS would
     /// retry forever, the shard is reported as stalled and its simulation stops.
     pub stall_after_attempts: u32,
+    /// Simulator limit, not AWS: the most attempts one batch may take, whatever the retry
+    /// settings. Small backoffs with a long MaximumRecordAgeInSeconds would otherwise mean
+    /// millions of attempts; past the limit the shard is reported as stopped.
+    pub attempt_limit: u32,
     /// Function timeout for external handlers, ms (Lambda default 3 s).
     pub timeout_ms: u32,
     /// Seed for everything random (poll phases, DynamoDB event ids).
@@ -120,11 +124,17 @@ impl Default for Settings {
             retry_backoff_ms: 1_000,
             retry_backoff_max_ms: 60_000,
             stall_after_attempts: 10,
+            attempt_limit: DEFAULT_ATTEMPT_LIMIT,
             timeout_ms: 3_000,
             seed: 1,
         }
     }
 }
+
+/// Default of [`Settings::attempt_limit`]: above MaximumRetryAttempts' largest value (10,000
+/// retries = 10,001 attempts), so every finite retry setting runs to its AWS outcome, and about a
+/// week of retries at the default 60 s backoff cap.
+pub const DEFAULT_ATTEMPT_LIMIT: u32 = 20_000;
 
 /// A setting outside its valid range.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -272,6 +282,14 @@ impl Settings {
             1_000,
             "",
         );
+        check_range(
+            &mut e,
+            "attempt limit",
+            self.attempt_limit,
+            1,
+            1_000_000,
+            " attempts per batch",
+        );
         check_range(&mut e, "timeout", self.timeout_ms, 1, 900_000, " ms");
         e
     }
@@ -299,10 +317,12 @@ impl Settings {
         ))
     }
 
-    /// Modelled duration of an invocation carrying `records` records.
+    /// Modelled duration of an invocation carrying `records` records: at least 1 ms, since no
+    /// invocation takes no time (Lambda bills in 1 ms steps) and with zero durations and zero
+    /// backoff simulated time would stand still while a batch is retried.
     pub fn duration_ms(&self, records: usize) -> i64 {
         let per_record_us = i64::from(self.duration_per_record_us) * records as i64;
-        i64::from(self.duration_base_ms) + (per_record_us + 999) / 1000
+        (i64::from(self.duration_base_ms) + (per_record_us + 999) / 1000).max(1)
     }
 }
 

@@ -935,6 +935,13 @@ impl TumbleApp {
 
     fn export(&mut self, kind: ExportKind, path: PathBuf) {
         let Some(run) = self.run.clone() else { return };
+        if let Err(e) = crate::output::check_output("export", &path, &run.spec.input_paths()) {
+            self.status = StatusLine {
+                text: e,
+                is_error: true,
+            };
+            return;
+        }
         if kind == ExportKind::PlotPng {
             let Some(region) = self.plots.last_rect else {
                 self.status = StatusLine {
@@ -1005,15 +1012,10 @@ pub fn write_export(kind: ExportKind, path: &std::path::Path, run: &Run) -> Resu
             crate::export::results_json(&run.stream, &run.trace).into_bytes()
         }
         ExportKind::Log => {
-            let mut out = Vec::new();
-            crate::export::write_events_jsonl(
-                &mut out,
-                &run.stream,
-                &run.spec.settings,
-                &run.trace,
-            )
-            .map_err(|e| e.to_string())?;
-            out
+            return crate::output::write_with(path, |w| {
+                crate::export::write_events_jsonl(w, &run.stream, &run.spec.settings, &run.trace)
+            })
+            .map_err(|e| e.to_string());
         }
         ExportKind::PlotPng => return Err("plots are exported from the window".into()),
     };

@@ -116,6 +116,19 @@ impl RunSpec {
         }
     }
 
+    /// Every file the run reads (stream files and a user handler's file): exports and sessions
+    /// must never be written over one of them.
+    pub fn input_paths(&self) -> Vec<PathBuf> {
+        let mut paths = match &self.source {
+            SourceSpec::Files { paths } => paths.clone(),
+            _ => Vec::new(),
+        };
+        if let Some(h) = crate::handlers::external::ExternalSpec::parse(&self.handler) {
+            paths.push(h.path);
+        }
+        paths
+    }
+
     /// A short description of the stream for the status bar.
     pub fn describe(&self) -> String {
         match &self.source {
@@ -180,30 +193,11 @@ pub struct SessionFile {
 /// Current session format version.
 pub const SESSION_VERSION: u32 = 1;
 
-/// Writes a file atomically: to a temporary file next to it, then renamed over it, so a crash
-/// never leaves half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        std::fs::remove_file(&tmp).ok();
-    })
-}
+pub use crate::output::write_atomically;
 
 /// Saves a session.
 pub fn save_session(path: &Path, session: &SessionFile) -> Result<(), String> {
+    crate::output::check_output("session", path, &session.run.input_paths())?;
     let text = serde_json::to_string_pretty(session).map_err(|e| e.to_string())?;
     write_atomically(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -20,6 +20,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::event::{MAX_PAYLOAD_BYTES, Sizer};
@@ -183,6 +184,8 @@ struct ShardSim {
     pending_close: Option<PendingClose>,
     planned: Option<Action>,
     finished: bool,
+    /// Index in the trace of this shard's latest failed attempt, while it keeps failing.
+    last_failed: Option<usize>,
 }
 
 /// The evaluated outcome of one attempt.
@@ -244,6 +247,7 @@ impl<'a> Engine<'a> {
                     pending_close: None,
                     planned: None,
                     finished: false,
+                    last_failed: None,
                 }
             })
             .collect();
@@ -760,8 +764,8 @@ impl<'a> Engine<'a> {
             }
             Outcome::Failure(error) => {
                 inv.status = Status::Failed;
-                inv.extra.get_or_insert_with(Default::default).error = Some(error);
-                self.trace.invocations.push(inv);
+                set_error(&mut inv, error);
+                self.push_failed(idx, inv);
                 if self.s.bisect_on_error && b.range.len() > 1 && b.kind == Kind::Aggregate {
                     // Splitting does not count towards the retry quota (SEMANTICS §7.2).
                     let mid = b.range.start + b.range.len() / 2;
@@ -844,6 +848,23 @@ impl<'a> Engine<'a> {
             );
             return;
         }
+        if b.attempt >= self.s.attempt_limit {
+            let shard = &self.stream.shards[idx].id;
+            self.stall(
+                idx,
+                n,
+                format!(
+                    "stopped after {} attempts on {shard}: the batch of {} record(s) keeps failing \
+                     (simulator limit: attempt limit {}); AWS would go on retrying it until {}",
+                    b.attempt,
+                    range.len(),
+                    self.s.attempt_limit,
+                    self.aws_retry_bound()
+                ),
+                range.len() as u32,
+            );
+            return;
+        }
         let backoff = self.s.backoff_ms(retries);
         self.shards[idx].pending.push_front(Pending {
             range,
@@ -853,6 +874,38 @@ impl<'a> Engine<'a> {
             reason,
             kind: b.kind,
         });
+    }
+
+    /// What ends AWS's retries of a failing batch under these settings, in words.
+    fn aws_retry_bound(&self) -> String {
+        let age = self.s.max_record_age_s;
+        let retries = self.s.max_retry_attempts;
+        match (retries >= 0, age >= 0) {
+            (true, true) => format!(
+                "MaximumRetryAttempts ({retries}) runs out or its records are older than \
+                 MaximumRecordAgeInSeconds ({age} s)"
+            ),
+            (true, false) => format!("MaximumRetryAttempts ({retries}) runs out"),
+            (false, true) => {
+                format!("its records are older than MaximumRecordAgeInSeconds ({age} s)")
+            }
+            (false, false) => "it succeeds".into(),
+        }
+    }
+
+    /// Records a failed attempt. One that failed exactly like the shard's previous attempt (same
+    /// records, error, logs and response) shares that attempt's details instead of a copy.
+    fn push_failed(&mut self, idx: usize, mut inv: Invocation) {
+        if let Some(prev) = self.shards[idx]
+            .last_failed
+            .and_then(|k| self.trace.invocations.get(k))
+            && prev.records == inv.records
+            && prev.extra == inv.extra
+        {
+            inv.extra = prev.extra.clone();
+        }
+        self.shards[idx].last_failed = Some(self.trace.invocations.len());
+        self.trace.invocations.push(inv);
     }
 
     fn set_state(&mut self, idx: usize, state: State, now: i64) {
@@ -958,8 +1011,8 @@ impl<'a> Engine<'a> {
             }
             Err(error) => {
                 inv.status = Status::Failed;
-                inv.extra.get_or_insert_with(Default::default).error = Some(error);
-                self.trace.invocations.push(inv);
+                set_error(&mut inv, error);
+                self.push_failed(idx, inv);
                 if attempt >= self.s.stall_after_attempts {
                     let what = if kind == Kind::Final {
                         "final"
@@ -1193,11 +1246,13 @@ fn new_invocation(
         flags,
         state_in,
         state_out: None,
+        measured_us: None,
         extra: None,
     }
 }
 
 fn attach(inv: &mut Invocation, invoked: Invoked) {
+    inv.measured_us = invoked.measured_us;
     let raw = invoked.result.as_ref().ok().and_then(|r| r.raw.clone());
     let item_failures: Vec<String> = invoked
         .result
@@ -1215,16 +1270,20 @@ fn attach(inv: &mut Invocation, invoked: Invoked) {
     if raw.is_some()
         || !invoked.logs.is_empty()
         || !invoked.writes.is_empty()
-        || invoked.measured_us.is_some()
         || !item_failures.is_empty()
     {
-        let extra = inv.extra.get_or_insert_with(|| Box::new(Extra::default()));
-        extra.raw_response = raw;
-        extra.logs = invoked.logs;
-        extra.writes = invoked.writes;
-        extra.measured_us = invoked.measured_us;
-        extra.item_failures = item_failures;
+        inv.extra = Some(Arc::new(Extra {
+            error: None,
+            raw_response: raw,
+            logs: invoked.logs,
+            writes: invoked.writes,
+            item_failures,
+        }));
     }
+}
+
+fn set_error(inv: &mut Invocation, error: HandlerError) {
+    Arc::make_mut(inv.extra.get_or_insert_with(Default::default)).error = Some(error);
 }
 
 fn open_result(idx: usize, open: &Open, status: WindowStatus) -> WindowResult {

@@ -3,6 +3,7 @@
 //! the stream on demand (see [`crate::event`]).
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -101,8 +102,6 @@ pub struct Extra {
     pub logs: Vec<String>,
     /// Table writes.
     pub writes: Vec<Write>,
-    /// Real measured duration, µs.
-    pub measured_us: Option<u64>,
     /// Item failures reported (sequence numbers).
     pub item_failures: Vec<String>,
 }
@@ -140,8 +139,11 @@ pub struct Invocation {
     pub state_in: State,
     /// Returned state, when the response had one.
     pub state_out: Option<State>,
-    /// Error, logs, writes, raw response.
-    pub extra: Option<Box<Extra>>,
+    /// Real measured duration of a user handler, µs (kept apart from the modelled time).
+    pub measured_us: Option<u64>,
+    /// Error, logs, writes, raw response. Shared (one `Arc`) between consecutive attempts that
+    /// failed the same way, so a retry storm does not hold one copy per attempt.
+    pub extra: Option<Arc<Extra>>,
 }
 
 impl Invocation {

@@ -160,9 +160,7 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
             }
             row(ui, "attempt", inv.attempt.to_string());
             let measured = inv
-                .extra
-                .as_ref()
-                .and_then(|e| e.measured_us)
+                .measured_us
                 .map(|us| format!(" (handler measured {:.1} ms)", us as f64 / 1000.0))
                 .unwrap_or_default();
             row(

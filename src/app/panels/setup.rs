@@ -146,6 +146,7 @@ pub fn setup_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
             changed |= labelled(ui, "Duration per record (µs)", "model", &mut s.duration_per_record_us, &errors, "", &pal);
             changed |= labelled(ui, "Retry backoff (ms)", "doubles", &mut s.retry_backoff_ms, &errors, "", &pal);
             changed |= labelled(ui, "Stall after attempts", "simulator limit", &mut s.stall_after_attempts, &errors, "stall after attempts", &pal);
+            changed |= labelled(ui, "Attempt limit", "simulator limit, per batch", &mut s.attempt_limit, &errors, "attempt limit", &pal);
             changed |= labelled(ui, "Seed", "", &mut s.seed, &errors, "", &pal);
         });
 
