@@ -219,6 +219,25 @@ fn attribute_size(v: &Value) -> u64 {
             let digits = s.bytes().filter(u8::is_ascii_digit).count() as u64;
             digits.div_ceil(2) + 1
         }
+        ("B", Value::String(b64)) => (b64.len() as u64 * 3 / 4)
+            .saturating_sub(b64.bytes().rev().take_while(|&c| c == b'=').count() as u64),
+        ("SS", Value::Array(a)) => a
+            .iter()
+            .map(|e| e.as_str().map_or(0, str::len) as u64)
+            .sum(),
+        ("NS", Value::Array(a)) => a
+            .iter()
+            .map(|e| {
+                let digits = e
+                    .as_str()
+                    .map_or(0, |s| s.bytes().filter(u8::is_ascii_digit).count());
+                digits.div_ceil(2) as u64 + 1
+            })
+            .sum(),
+        ("BS", Value::Array(a)) => a
+            .iter()
+            .map(|e| attribute_size(&serde_json::json!({ "B": e })))
+            .sum(),
         ("L", Value::Array(a)) => 3 + a.iter().map(|e| 1 + attribute_size(e)).sum::<u64>(),
         ("M", Value::Object(o)) => {
             3 + o
@@ -262,12 +281,39 @@ pub fn ddb_event_id(seed: u64, shard: usize, seq: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One DynamoDB Streams record as it appears in `Records`.
-fn dynamodb_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
-    let shard = stream.shard_of(i);
-    let seq = stream.seq(i);
-    let view = stream.meta.view_type;
-    let event = stream.event_name(i);
+type Image = Map<String, Value>;
+
+/// Keys, NewImage and OldImage of a record replayed from a capture: the typed attributes as
+/// captured, shown as the stream view type shows them.
+fn captured_images(
+    typed: &[u8],
+    event: EventName,
+    view: crate::model::StreamViewType,
+) -> (Image, Option<Image>, Option<Image>) {
+    let mut t = parse_item(typed);
+    let mut take = |name: &str| match t.remove(name) {
+        Some(Value::Object(m)) => Some(m),
+        _ => None,
+    };
+    let keys = take("Keys").unwrap_or_default();
+    let (new, old) = (take("NewImage"), take("OldImage"));
+    let new = (view.has_new() && event != EventName::Remove)
+        .then_some(new)
+        .flatten();
+    let old = (view.has_old() && event != EventName::Insert)
+        .then_some(old)
+        .flatten();
+    (keys, new, old)
+}
+
+/// Keys, NewImage and OldImage of a record whose item is plain JSON (orders, generic records):
+/// marshalled into DynamoDB's typed form.
+fn marshalled_images(
+    stream: &Stream,
+    i: usize,
+    event: EventName,
+    view: crate::model::StreamViewType,
+) -> (Image, Option<Image>, Option<Image>) {
     let item = parse_item(stream.payload(i));
     let old = stream.old_image(i).map(parse_item);
     let key_attr = &stream.meta.key_attribute;
@@ -278,7 +324,6 @@ fn dynamodb_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
         .unwrap_or_else(|| marshal(&Value::String(stream.partition_key(i).to_owned())));
     let mut keys = Map::new();
     keys.insert(key_attr.clone(), key_value);
-
     let (new_image, old_image) = match event {
         EventName::Insert => (view.has_new().then(|| marshal_item(&item)), None),
         EventName::Modify => (
@@ -294,6 +339,19 @@ fn dynamodb_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
             view.has_old()
                 .then(|| marshal_item(old.as_ref().unwrap_or(&item))),
         ),
+    };
+    (keys, new_image, old_image)
+}
+
+/// One DynamoDB Streams record as it appears in `Records`.
+fn dynamodb_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
+    let shard = stream.shard_of(i);
+    let seq = stream.seq(i);
+    let view = stream.meta.view_type;
+    let event = stream.event_name(i);
+    let (keys, new_image, old_image) = match stream.typed_record(i) {
+        Some(typed) => captured_images(typed, event, view),
+        None => marshalled_images(stream, i, event, view),
     };
     let size = image_size(&keys)
         + new_image.as_ref().map_or(0, image_size)

@@ -471,6 +471,7 @@ pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
                 data: o.data.into_bytes(),
                 event_name: o.event_name,
                 old_image: o.old_image.map(String::into_bytes),
+                typed: None,
             }),
         }
     }

@@ -121,6 +121,12 @@ pub struct DdbColumns {
     pub old_images: Vec<(u32, u64, u64)>,
     /// Bytes of the old images.
     pub old_bytes: Vec<u8>,
+    /// Records replayed from a capture keep their typed attributes exactly as captured (every
+    /// DynamoDB type, numbers' exact text): compact `{"Keys":…,"NewImage":…,"OldImage":…}`,
+    /// sparse like `old_images`, ranges in `typed_bytes`.
+    pub typed: Vec<(u32, u64, u64)>,
+    /// Bytes of the typed records.
+    pub typed_bytes: Vec<u8>,
 }
 
 /// Columns derived from payloads (a built-in's numeric field), computed once per stream and
@@ -320,6 +326,17 @@ impl Stream {
         Some(&self.ddb.old_bytes[s as usize..e as usize])
     }
 
+    /// DynamoDB: record `i`'s typed attributes as captured, if it was replayed from a capture.
+    pub fn typed_record(&self, i: usize) -> Option<&[u8]> {
+        let pos = self
+            .ddb
+            .typed
+            .binary_search_by_key(&(i as u32), |e| e.0)
+            .ok()?;
+        let (_, s, e) = self.ddb.typed[pos];
+        Some(&self.ddb.typed_bytes[s as usize..e as usize])
+    }
+
     /// Earliest and latest record timestamps.
     pub fn time_range(&self) -> Option<(i64, i64)> {
         let min = self.ts_ms.iter().copied().min()?;
@@ -341,6 +358,7 @@ impl Stream {
             }
             + self.ddb.event.capacity()
             + self.ddb.old_images.capacity() * 24
+            + self.ddb.typed.capacity() * 24
     }
 }
 
@@ -363,6 +381,8 @@ pub struct InputRecord {
     pub event_name: EventName,
     /// DynamoDB old image (plain JSON).
     pub old_image: Option<Vec<u8>>,
+    /// DynamoDB: the captured typed attributes (see [`DdbColumns::typed`]).
+    pub typed: Option<Vec<u8>>,
 }
 
 /// A small, fast, non-cryptographic hasher (the multiply-rotate scheme of rustc's FxHash) for
@@ -412,6 +432,15 @@ pub struct RecordRef<'a> {
     pub event_name: EventName,
     /// DynamoDB old image (plain JSON).
     pub old_image: Option<&'a [u8]>,
+    /// DynamoDB: the captured typed attributes (see [`DdbColumns::typed`]).
+    pub typed: Option<&'a [u8]>,
+}
+
+/// Sparse per-record DynamoDB extras, kept by record index while building.
+#[derive(Clone, Debug, Default)]
+struct DdbExtra {
+    old: Option<Vec<u8>>,
+    typed: Option<Vec<u8>>,
 }
 
 /// Builds a [`Stream`]: routes records to shards, groups them by shard and numbers them.
@@ -436,7 +465,7 @@ pub struct StreamBuilder {
     seq_lens: Vec<u16>,
     has_seqs: bool,
     events: Vec<EventName>,
-    old: Vec<(u32, Vec<u8>)>,
+    old: Vec<(u32, DdbExtra)>,
     payload_is_json: bool,
 }
 
@@ -564,6 +593,7 @@ impl StreamBuilder {
             data: &rec.data,
             event_name: rec.event_name,
             old_image: rec.old_image.as_deref(),
+            typed: rec.typed.as_deref(),
         });
     }
 
@@ -581,8 +611,12 @@ impl StreamBuilder {
             self.events.resize(i, EventName::Insert);
             self.events.push(rec.event_name);
         }
-        if let Some(old) = rec.old_image {
-            self.old.push((i as u32, old.to_vec()));
+        if rec.old_image.is_some() || rec.typed.is_some() {
+            let extra = DdbExtra {
+                old: rec.old_image.map(<[u8]>::to_vec),
+                typed: rec.typed.map(<[u8]>::to_vec),
+            };
+            self.old.push((i as u32, extra));
         }
         if let Some(seq) = rec.seq {
             self.has_seqs = true;
@@ -962,16 +996,23 @@ impl StreamBuilder {
             for (p, &i) in order.iter().enumerate() {
                 position[i as usize] = p as u32;
             }
-            let mut old: Vec<(u32, Vec<u8>)> = self
+            let mut old: Vec<(u32, DdbExtra)> = self
                 .old
                 .into_iter()
                 .map(|(i, b)| (position[i as usize], b))
                 .collect();
             old.sort_by_key(|e| e.0);
-            for (i, bytes) in old {
-                let s = ddb.old_bytes.len() as u64;
-                ddb.old_bytes.extend_from_slice(&bytes);
-                ddb.old_images.push((i, s, ddb.old_bytes.len() as u64));
+            for (i, extra) in old {
+                if let Some(bytes) = extra.old {
+                    let s = ddb.old_bytes.len() as u64;
+                    ddb.old_bytes.extend_from_slice(&bytes);
+                    ddb.old_images.push((i, s, ddb.old_bytes.len() as u64));
+                }
+                if let Some(bytes) = extra.typed {
+                    let s = ddb.typed_bytes.len() as u64;
+                    ddb.typed_bytes.extend_from_slice(&bytes);
+                    ddb.typed.push((i, s, ddb.typed_bytes.len() as u64));
+                }
             }
         }
 

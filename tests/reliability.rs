@@ -340,3 +340,121 @@ fn a_fifo_is_read_as_it_is_written_and_waiting_is_announced() {
     assert!(err.contains("loaded 100 records"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. Values kept exactly as written.
+
+fn load(name: &str, text: &str, source: tumblescope::model::Source) -> tumblescope::stream::Stream {
+    let opts = tumblescope::ingest::LoadOptions {
+        source,
+        shards: 1,
+        ..Default::default()
+    };
+    tumblescope::ingest::load_bytes(name, text.as_bytes(), &opts)
+        .map(|(s, _)| s)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn load_err(name: &str, text: &str, source: tumblescope::model::Source) -> String {
+    let opts = tumblescope::ingest::LoadOptions {
+        source,
+        shards: 1,
+        ..Default::default()
+    };
+    tumblescope::ingest::load_bytes(name, text.as_bytes(), &opts)
+        .err()
+        .expect("refused")
+        .to_string()
+}
+
+/// The first invocation's event, as the function receives it.
+fn first_event(stream: &tumblescope::stream::Stream) -> serde_json::Value {
+    let settings = Settings::default();
+    let trace = run(stream, &settings, "builtin:count");
+    let inv = &trace.invocations[0];
+    serde_json::from_str(&inv.request(stream, &settings).event_json()).unwrap()
+}
+
+const TYPED_IMAGE: &str = r#"{"ID":{"S":"o-1"},"blob":{"B":"AAEC/w=="},"tags":{"SS":["a","b"]},"qty":{"NS":["1","2.50"]},"blobs":{"BS":["AQ==","Ag=="]},"big":{"N":"12345678901234567890123456789012345678"},"tiny":{"N":"0.000000000000000000000000000001"},"nothing":{"NULL":true},"nested":{"M":{"l":{"L":[{"N":"1.0"},{"B":"AA=="}]}}}}"#;
+
+#[test]
+fn dynamodb_captures_keep_every_type_and_number_text_in_the_event() {
+    let old = r#"{"ID":{"S":"o-1"},"big":{"N":"99999999999999999999999999999999999999"}}"#;
+    let doc = format!(
+        r#"{{"Records":[{{"eventID":"e1","eventName":"MODIFY","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"us-east-1","dynamodb":{{"ApproximateCreationDateTime":1767268801,"Keys":{{"ID":{{"S":"o-1"}}}},"NewImage":{TYPED_IMAGE},"OldImage":{old},"SequenceNumber":"400000000000000000000000000001","SizeBytes":60,"StreamViewType":"NEW_AND_OLD_IMAGES"}}}}],"NextShardIterator":"x"}}"#
+    );
+    let stream = load("capture.json", &doc, tumblescope::model::Source::Dynamodb);
+    let event = first_event(&stream);
+    let d = &event["Records"][0]["dynamodb"];
+    let want: serde_json::Value = serde_json::from_str(TYPED_IMAGE).unwrap();
+    assert_eq!(d["NewImage"], want);
+    assert_eq!(
+        d["OldImage"]["big"]["N"],
+        "99999999999999999999999999999999999999"
+    );
+    assert_eq!(d["Keys"], serde_json::json!({"ID": {"S": "o-1"}}));
+    // The exact text, not just an equal value: the compact event holds the attributes verbatim.
+    let text = serde_json::to_string(&event).unwrap();
+    assert!(text.contains(TYPED_IMAGE), "{text}");
+}
+
+#[test]
+fn dynamodb_items_nested_past_32_levels_are_refused_at_their_position() {
+    let item = |levels: usize| {
+        let mut v = String::from("1");
+        for _ in 0..levels {
+            v = format!("{{\"a\":{v}}}");
+        }
+        format!("{{\"ID\":\"o-1\",\"sales\":5,\"deep\":{v}}}")
+    };
+    let line = |levels: usize| {
+        format!(
+            "{{\"timestamp\":\"2026-01-01T12:00:00Z\",\"partitionKey\":\"o-1\",\"data\":{}}}\n",
+            item(levels)
+        )
+    };
+    // 32 nested levels load and are marshalled as maps all the way down.
+    let stream = load("ok.jsonl", &line(32), tumblescope::model::Source::Dynamodb);
+    let event = first_event(&stream);
+    let mut v = &event["Records"][0]["dynamodb"]["NewImage"]["deep"];
+    for _ in 0..32 {
+        v = &v["M"]["a"];
+    }
+    assert_eq!(v, &serde_json::json!({"N": "1"}));
+    for levels in [33, 127, 200] {
+        let text = line(levels);
+        let err = load_err("deep.jsonl", &text, tumblescope::model::Source::Dynamodb);
+        assert!(err.starts_with("deep.jsonl:1:"), "{err}");
+        if levels < 127 {
+            // The column is the bracket that opens the 33rd nested level.
+            let col: usize = err.split(':').nth(2).unwrap().parse().unwrap();
+            let opened = text[..col - 1].matches('{').count();
+            // The line's and the item's own braces, then 32 allowed levels before it.
+            assert_eq!(opened, 2 + 32, "{err}");
+            assert_eq!(&text[col - 1..col], "{");
+            assert!(err.contains("32 levels"), "{err}");
+        }
+    }
+    // Kinesis payloads have no such limit.
+    load(
+        "deep.jsonl",
+        &line(100),
+        tumblescope::model::Source::Kinesis,
+    );
+}
+
+#[test]
+fn csv_values_stay_as_written_in_the_payload() {
+    let csv = "timestamp,partitionKey,id,zip,phone,qty,sales\n\
+               2026-01-01T12:00:00Z,007,007,02134,+15551234567,1e3,12.50\n";
+    let stream = load("pos.csv", csv, tumblescope::model::Source::Kinesis);
+    assert_eq!(stream.partition_key(0), "007");
+    assert_eq!(
+        std::str::from_utf8(stream.payload(0)).unwrap(),
+        r#"{"timestamp":"2026-01-01T12:00:00Z","partitionKey":"007","id":"007","zip":"02134","phone":"+15551234567","qty":1e3,"sales":12.50}"#
+    );
+    // The column used as a number is still read as one.
+    let trace = run(&stream, &Settings::default(), "builtin:sum:sales");
+    let fin = trace.invocations.iter().find(|i| i.is_final).unwrap();
+    assert_eq!(fin.state_in.to_json_string(), r#"{"sales":12.5}"#);
+}

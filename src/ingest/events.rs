@@ -31,6 +31,8 @@ struct Rec {
     data: Vec<u8>,
     event: EventName,
     old: Option<Vec<u8>>,
+    /// DynamoDB: the typed `Keys`/`NewImage`/`OldImage` exactly as captured.
+    typed: Option<Vec<u8>>,
 }
 
 /// Where a record's text is, for messages.
@@ -312,6 +314,7 @@ fn kinesis_event_record(
             data: bytes,
             event: EventName::Insert,
             old: None,
+            typed: None,
         },
         shard,
     ))
@@ -336,6 +339,7 @@ fn kinesis_cli_record(r: &Value, loc: &Locator<'_>) -> Result<Rec, LoadError> {
         data: bytes,
         event: EventName::Insert,
         old: None,
+        typed: None,
     })
 }
 
@@ -392,7 +396,20 @@ fn dynamodb_record(
         data: serde_json::to_vec(&payload).unwrap_or_default(),
         event,
         old: old_payload.map(|o| serde_json::to_vec(&o).unwrap_or_default()),
+        typed: Some(typed_attributes(d)),
     })
+}
+
+/// The typed attributes of a DynamoDB Streams record, compact and exactly as captured: every
+/// type (`B`, `SS`, `NS`, `BS`, …) and every number's text reach the event unchanged.
+fn typed_attributes(d: &Value) -> Vec<u8> {
+    let mut typed = serde_json::Map::new();
+    for name in ["Keys", "NewImage", "OldImage"] {
+        if let Some(v) = d.get(name) {
+            typed.insert(name.into(), v.clone());
+        }
+    }
+    serde_json::to_vec(&Value::Object(typed)).unwrap_or_default()
 }
 
 /// A shard id found in a file name (`…shardId-000000000001…`), for per-shard CLI output.
@@ -528,6 +545,7 @@ pub(crate) fn load_event_files(
             data: &r.data,
             event_name: r.event,
             old_image: r.old.as_deref(),
+            typed: r.typed.as_deref(),
         });
     }
     Ok(b.finish())

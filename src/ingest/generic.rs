@@ -1,6 +1,6 @@
 //! Generic records: JSON Lines of objects, or CSV with a header. The user maps which field is
 //! the timestamp, the partition key and optionally the shard; the whole row becomes the
-//! record's payload (CSV rows as a JSON object, numbers as numbers).
+//! record's payload (CSV rows as a JSON object, every value exactly as written).
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -156,25 +156,62 @@ pub(crate) fn parse_json_line<'a>(
     })
 }
 
-/// A CSV cell as JSON: numbers and booleans typed, the rest strings.
-fn cell(s: &str) -> Value {
-    let t = s.trim();
-    if t.is_empty() {
-        return Value::String(String::new());
+/// Whether `s` is, exactly as written, a JSON number literal (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`).
+/// Only such cells become numbers; `007`, `+1555…`, ` 7` or `02134` stay text.
+fn is_json_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            digits(&mut i);
+        }
+        _ => return false,
     }
-    if let Ok(i) = t.parse::<i64>() {
-        return Value::from(i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
     }
-    if let Some(f) = crate::jsonpath::parse_numeric_text(t)
-        && let Some(n) = serde_json::Number::from_f64(f)
-    {
-        return Value::Number(n);
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
     }
-    match t {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        _ => Value::String(s.to_owned()),
+    i == b.len()
+}
+
+/// A CSV row as the payload's JSON object, every value kept exactly as written: cells that are
+/// JSON number literals (or `true`/`false`) as those literals, everything else as a string.
+fn row_json(headers: &csv::StringRecord, record: &csv::StringRecord) -> Vec<u8> {
+    let mut out = Vec::with_capacity(record.as_slice().len() + 16 * headers.len());
+    out.push(b'{');
+    for (k, (h, v)) in headers.iter().zip(record.iter()).enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        crate::event::json_str(&mut out, h);
+        out.push(b':');
+        if is_json_number(v) || v == "true" || v == "false" {
+            out.extend_from_slice(v.as_bytes());
+        } else {
+            crate::event::json_str(&mut out, v);
+        }
     }
+    out.push(b'}');
+    out
 }
 
 /// Loads CSV files (each with a header row) into one stream.
@@ -239,10 +276,12 @@ pub(crate) fn load_csv_files(
                 .cloned()
                 .unwrap_or_else(csv::Position::new);
             let line = pos.line();
+            // Fields are read from the text (timestamps, keys and shards parse numbers from
+            // strings), so a key written `007` stays `007`.
             let obj: Map<String, Value> = headers
                 .iter()
                 .zip(record.iter())
-                .map(|(h, v)| (h.to_owned(), cell(v)))
+                .map(|(h, v)| (h.to_owned(), Value::String(v.to_owned())))
                 .collect();
             let col = |f: &str| -> u64 {
                 let k = headers.iter().position(|h| h == f).unwrap_or(0);
@@ -263,7 +302,7 @@ pub(crate) fn load_csv_files(
             ) {
                 Ok((ts, pk, shard)) => {
                     let shard = shard.map(|s| names.resolve(&s));
-                    let data = serde_json::to_vec(&obj).unwrap_or_default();
+                    let data = row_json(&headers, &record);
                     rows.push((ts, pk, shard, data));
                 }
                 Err(e) => errors.bad(e)?,
@@ -298,6 +337,7 @@ pub(crate) fn load_csv_files(
             data,
             event_name: EventName::Insert,
             old_image: None,
+            typed: None,
         });
     }
     Ok(b.finish())
@@ -324,4 +364,61 @@ fn csv_error(file: &str, e: &csv::Error) -> LoadError {
         _ => (e.position().map_or(0, csv::Position::line), e.to_string()),
     };
     LoadError::at(file, line.max(1), 1, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_exact_json_number_literals_are_numbers() {
+        for yes in [
+            "0",
+            "7",
+            "-3",
+            "1.50",
+            "1e3",
+            "2E-7",
+            "-0.0",
+            "123456789012345678901234567890",
+        ] {
+            assert!(is_json_number(yes), "{yes}");
+        }
+        for no in [
+            "007",
+            "02134",
+            "+15551234567",
+            " 7",
+            "7 ",
+            "1.",
+            ".5",
+            "1e",
+            "-",
+            "",
+            "0x10",
+            "NaN",
+            "1_000",
+        ] {
+            assert!(!is_json_number(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn csv_rows_keep_every_value_as_written() {
+        let headers =
+            csv::StringRecord::from(vec!["id", "zip", "phone", "qty", "big", "ok", "note"]);
+        let row = csv::StringRecord::from(vec![
+            "007",
+            "02134",
+            "+15551234567",
+            "1e3",
+            "1.50",
+            "true",
+            "say \"hi\"",
+        ]);
+        assert_eq!(
+            String::from_utf8(row_json(&headers, &row)).unwrap(),
+            r#"{"id":"007","zip":"02134","phone":"+15551234567","qty":1e3,"big":1.50,"ok":true,"note":"say \"hi\""}"#
+        );
+    }
 }

@@ -401,7 +401,65 @@ fn truncated(e: LoadError, unterminated: bool, last_line: u64) -> LoadError {
     }
 }
 
+/// DynamoDB: "nested attributes up to 32 levels deep". Counting the item's own braces as one,
+/// an item may nest 33 brackets deep.
+const DYNAMODB_MAX_DEPTH: usize = 33;
+
+/// Byte offset of the first bracket that opens deeper than `max` in JSON text (strings
+/// skipped), if any.
+pub(crate) fn too_deep_at(text: &[u8], max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, &c) in text.iter().enumerate() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<ParseFn<'o>> {
+    let inner = format_parser(format, opts, file);
+    if opts.source != crate::model::Source::Dynamodb {
+        return inner;
+    }
+    // Orders wrap the item in the line's own object; generic records are the item.
+    let max = DYNAMODB_MAX_DEPTH + usize::from(format == Format::Orders);
+    let file = file.to_owned();
+    Box::new(move |text: &str, line_no: u64| {
+        let parsed = inner(text, line_no)?;
+        match too_deep_at(text.as_bytes(), max) {
+            None => Ok(parsed),
+            Some(at) => Err(LoadError::at(
+                &file,
+                line_no,
+                at as u64 + 1,
+                "the item nests deeper than DynamoDB's limit of 32 levels of nested attributes; \
+                 DynamoDB would reject it",
+            )),
+        }
+    })
+}
+
+fn format_parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<ParseFn<'o>> {
     let file = file.to_owned();
     match format {
         Format::Orders => {
@@ -483,6 +541,7 @@ fn push(b: &mut StreamBuilder, p: &Parsed<'_>, shard: Option<u32>) {
         data: p.data.as_bytes(),
         event_name: p.event,
         old_image: p.old.as_deref().map(str::as_bytes),
+        typed: None,
     });
 }
 
@@ -520,6 +579,7 @@ impl Pending {
             data: &self.data,
             event_name: self.event,
             old_image: self.old.as_deref(),
+            typed: None,
         }
     }
 }
