@@ -258,7 +258,7 @@ pub struct MappingArgs {
     /// MaximumRetryAttempts, -1 (infinite) to 10000.
     #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
     pub max_retry_attempts: i32,
-    /// MaximumRecordAgeInSeconds, -1 (infinite) to 604800.
+    /// MaximumRecordAgeInSeconds: -1 (infinite) or 60–604800.
     #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
     pub max_record_age: i32,
     /// BisectBatchOnFunctionError.
@@ -320,6 +320,10 @@ pub struct MappingArgs {
     /// Function timeout, ms (external handlers).
     #[arg(long, default_value_t = 3000)]
     pub timeout_ms: u32,
+    /// An environment variable of the function, KEY=VALUE (repeatable); user handlers receive
+    /// these beside Lambda's reserved variables, and nothing of this shell's environment.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -366,6 +370,7 @@ impl MappingArgs {
             stall_after_attempts: self.stall_after,
             attempt_limit: self.attempt_limit,
             timeout_ms: self.timeout_ms,
+            function_env: self.env.iter().cloned().collect(),
             seed: self.seed,
         }
     }
@@ -377,6 +382,14 @@ impl MappingArgs {
             ..StreamMeta::default()
         }
     }
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
+    crate::handlers::sandbox::check_env_name(k)?;
+    Ok((k.to_owned(), v.to_owned()))
 }
 
 /// A failure with the exit code to use.

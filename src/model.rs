@@ -208,6 +208,32 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+/// 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in epoch ms: the instants a stream record
+/// can carry (Kinesis arrival times are epoch seconds; nothing earlier exists).
+pub const MIN_INSTANT_MS: i64 = 0;
+/// See [`MIN_INSTANT_MS`].
+pub const MAX_INSTANT_MS: i64 = 253_402_300_799_999;
+
+/// Refuses an instant outside years 1970–9999, with a hint when the unit is the likely cause
+/// (milliseconds read as seconds give years like 57972).
+pub fn check_instant(ms: i64) -> Result<(), String> {
+    if (MIN_INSTANT_MS..=MAX_INSTANT_MS).contains(&ms) {
+        return Ok(());
+    }
+    let hint = if ms > MAX_INSTANT_MS {
+        let years = ms / 31_556_952_000 + 1970;
+        format!(
+            "it would be the year {years}: is it in milliseconds (or microseconds) where seconds are expected? \
+             Epoch seconds have 10 digits, milliseconds 13; choose the timestamp unit"
+        )
+    } else {
+        "it is before 1970: is it in seconds where milliseconds are expected, or negative?".into()
+    };
+    Err(format!(
+        "timestamp is outside the years 1970–9999 ({ms} ms since the epoch): {hint}"
+    ))
+}
+
 /// Converts epoch seconds with a fraction to milliseconds, rounding to the nearest millisecond
 /// (`1607497475.987` must become `…987`, not `…986` from binary float error).
 pub fn ms_from_epoch_seconds(secs: f64) -> Option<i64> {

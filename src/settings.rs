@@ -43,7 +43,7 @@ pub struct Settings {
     pub parallelization_factor: u32,
     /// `MaximumRetryAttempts`, −1 (infinite) to 10,000.
     pub max_retry_attempts: i32,
-    /// `MaximumRecordAgeInSeconds`, −1 (infinite) to 604,800.
+    /// `MaximumRecordAgeInSeconds`: −1 (infinite) or 60 to 604,800.
     pub max_record_age_s: i32,
     /// `BisectBatchOnFunctionError`.
     pub bisect_on_error: bool,
@@ -94,6 +94,9 @@ pub struct Settings {
     pub attempt_limit: u32,
     /// Function timeout for external handlers, ms (Lambda default 3 s).
     pub timeout_ms: u32,
+    /// Environment variables the function is configured with (user handlers receive them
+    /// beside Lambda's reserved ones).
+    pub function_env: std::collections::BTreeMap<String, String>,
     /// Seed for everything random (poll phases, DynamoDB event ids).
     pub seed: u64,
 }
@@ -126,6 +129,7 @@ impl Default for Settings {
             stall_after_attempts: 10,
             attempt_limit: DEFAULT_ATTEMPT_LIMIT,
             timeout_ms: 3_000,
+            function_env: Default::default(),
             seed: 1,
         }
     }
@@ -242,14 +246,19 @@ impl Settings {
             10_000,
             " (-1 = retry until the record expires)",
         );
-        check_range(
-            &mut e,
-            "MaximumRecordAgeInSeconds",
-            self.max_record_age_s,
-            -1,
-            604_800,
-            " seconds (-1 = infinite)",
-        );
+        // "The minimum valid value for maximum record age is 60s. Although values less than 60
+        // and greater than -1 fall within the parameter's absolute range, they are not
+        // allowed" (Lambda API reference, EventSourceMappingConfiguration).
+        let age = self.max_record_age_s;
+        if age != -1 && !(60..=604_800).contains(&age) {
+            e.push(SettingError {
+                setting: "MaximumRecordAgeInSeconds",
+                value: age.to_string(),
+                rule:
+                    "valid values are -1 (infinite) or 60–604800 seconds (AWS does not allow 0–59)"
+                        .into(),
+            });
+        }
         check_range(
             &mut e,
             "window close grace",
@@ -291,6 +300,15 @@ impl Settings {
             " attempts per batch",
         );
         check_range(&mut e, "timeout", self.timeout_ms, 1, 900_000, " ms");
+        for name in self.function_env.keys() {
+            if let Err(rule) = crate::handlers::sandbox::check_env_name(name) {
+                e.push(SettingError {
+                    setting: "Environment",
+                    value: name.clone(),
+                    rule,
+                });
+            }
+        }
         e
     }
 
@@ -382,6 +400,34 @@ mod tests {
                 "window close grace"
             ]
         );
+    }
+
+    #[test]
+    fn record_age_is_minus_one_or_60_to_604800() {
+        for (age, ok) in [
+            (-2, false),
+            (-1, true),
+            (0, false),
+            (30, false),
+            (59, false),
+            (60, true),
+            (604_800, true),
+            (604_801, false),
+        ] {
+            let s = Settings {
+                max_record_age_s: age,
+                ..Default::default()
+            };
+            let errors = s.validate();
+            assert_eq!(errors.is_empty(), ok, "{age}: {errors:?}");
+            if !ok {
+                assert!(
+                    errors[0].to_string().contains("-1 (infinite) or 60–604800"),
+                    "{}",
+                    errors[0]
+                );
+            }
+        }
     }
 
     #[test]

@@ -460,10 +460,26 @@ fn stand_ins_take_precedence_and_credentials_never_reach_the_handler() {
         "throw new Error('the real aws-sdk was loaded');",
     )
     .unwrap();
+    // The user's real credentials file, where HOME would lead a handler.
+    let home = dir.join("home");
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/credentials"),
+        "[default]\naws_access_key_id = AKIAREALKEY\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("env.js"),
         "const AWS = require('aws-sdk');\n\
-         exports.handler = async (event, context) => ({ state: { aws: Object.keys(process.env).filter(k => k.startsWith('AWS_') && /KEY|TOKEN|PROFILE|SECRET/.test(k)).length, region: process.env.AWS_REGION, remaining: context.getRemainingTimeInMillis() > 0, fn: context.functionName } });\n",
+         const fs = require('fs'), os = require('os'), path = require('path');\n\
+         const read = (p) => { try { return fs.readFileSync(p, 'utf8'); } catch (e) { return null; } };\n\
+         exports.handler = async (event, context) => ({ state: {\n\
+           key: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, token: process.env.AWS_SESSION_TOKEN,\n\
+           profile: process.env.AWS_PROFILE || null, user: process.env.TUMBLESCOPE_TEST_USER_VAR || null,\n\
+           creds: read(process.env.AWS_SHARED_CREDENTIALS_FILE), config: read(process.env.AWS_CONFIG_FILE),\n\
+           homeCreds: read(path.join(os.homedir(), '.aws', 'credentials')),\n\
+           handler: process.env._HANDLER, taskRoot: process.env.LAMBDA_TASK_ROOT, tz: process.env.TZ, table: process.env.TABLE_NAME,\n\
+           region: process.env.AWS_REGION, remaining: context.getRemainingTimeInMillis() > 0, fn: context.functionName } });\n",
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_tumblescope"))
@@ -475,6 +491,8 @@ fn stand_ins_take_precedence_and_credentials_never_reach_the_handler() {
             "1",
             "--format",
             "json",
+            "--env",
+            "TABLE_NAME=orders-table",
             "--handler",
         ])
         .arg(dir.join("env.js"))
@@ -482,6 +500,8 @@ fn stand_ins_take_precedence_and_credentials_never_reach_the_handler() {
         .env("AWS_SECRET_ACCESS_KEY", "secret")
         .env("AWS_SESSION_TOKEN", "token")
         .env("AWS_PROFILE", "prod")
+        .env("HOME", &home)
+        .env("TUMBLESCOPE_TEST_USER_VAR", "leaked")
         .output()
         .unwrap();
     assert!(
@@ -491,10 +511,24 @@ fn stand_ins_take_precedence_and_credentials_never_reach_the_handler() {
     );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let state = &rows[0]["finalState"];
+    // Stand-in credentials only: none of the user's values, no profile, no other variable.
+    assert_eq!(state["key"], "ASIATUMBLESCOPEFAKE0");
+    assert_ne!(state["secret"], "secret");
+    assert_ne!(state["token"], "token");
+    assert_eq!(state["profile"], serde_json::Value::Null);
+    assert_eq!(state["user"], serde_json::Value::Null);
+    // The shared files point at nothing, and HOME does not lead to the real credentials.
+    assert_eq!(state["creds"], "");
+    assert_eq!(state["config"], "");
+    assert_eq!(state["homeCreds"], serde_json::Value::Null);
+    // Lambda's reserved variables, and the function's own.
+    assert_eq!(state["handler"], "env.handler");
     assert_eq!(
-        state["aws"], 0,
-        "no credentials in the handler's environment"
+        std::path::Path::new(state["taskRoot"].as_str().unwrap()),
+        std::fs::canonicalize(&dir).unwrap()
     );
+    assert_eq!(state["tz"], ":UTC");
+    assert_eq!(state["table"], "orders-table");
     assert_eq!(state["region"], "us-east-1");
     assert_eq!(state["remaining"], true);
     assert_eq!(state["fn"], "tumbling-window-aggregator");

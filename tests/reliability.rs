@@ -458,3 +458,260 @@ fn csv_values_stay_as_written_in_the_payload() {
     let fin = trace.invocations.iter().find(|i| i.is_final).unwrap();
     assert_eq!(fin.state_in.to_json_string(), r#"{"sales":12.5}"#);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4–7. Hostile handlers: unbounded output, invalid responses, unstable paths, stray processes.
+
+/// Whether a runtime is installed; without it a test says so in its output and returns
+/// (`TUMBLESCOPE_REQUIRE_RUNTIMES`, set by `.ci/run`, makes that a failure instead).
+fn available(program: &str) -> bool {
+    let ok = Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
+            "{program} is required (TUMBLESCOPE_REQUIRE_RUNTIMES is set) but not installed"
+        );
+        println!("skipped: {program} is not installed");
+    }
+    ok
+}
+
+/// Writes a handler file into a fresh folder and returns its path.
+fn handler_file(dir: &str, name: &str, code: &str) -> std::path::PathBuf {
+    let d = scratch(dir);
+    let p = d.join(name);
+    std::fs::write(&p, code).unwrap();
+    p
+}
+
+fn run_user(
+    stream: &tumblescope::stream::Stream,
+    settings: &Settings,
+    spec: &str,
+) -> tumblescope::sim::Trace {
+    let mut h = tumblescope::handlers::from_spec(spec).unwrap();
+    tumblescope::sim::simulate(stream, settings, h.as_mut()).unwrap()
+}
+
+fn log_bytes(inv: &tumblescope::sim::Invocation) -> usize {
+    inv.logs().iter().map(String::len).sum()
+}
+
+#[test]
+fn a_handler_printing_100_mb_keeps_one_megabyte_of_logs_marked() {
+    if !available("node") {
+        return;
+    }
+    let h = handler_file(
+        "noisy-node",
+        "noisy.js",
+        "exports.handler = async (event) => {\n\
+           console.log('x'.repeat(100 * 1024 * 1024));\n\
+           for (let i = 0; i < 20000; i++) console.log('line ' + i + ' ' + 'y'.repeat(100));\n\
+           process.stdout.write('z'.repeat(3 * 1024 * 1024));\n\
+           return { state: {} };\n\
+         };\n",
+    );
+    let stream = kinesis(1, &[(0, "a", 5), (40_000, "a", 6)]);
+    let trace = run_user(&stream, &Settings::default(), &h.display().to_string());
+    let agg = &trace.invocations[0];
+    assert_eq!(agg.status, Status::Ok);
+    let logs = agg.logs();
+    // The 100 MB line is cut at 256 KB and says how much was left out.
+    let prefix = logs[0].find('x').unwrap();
+    assert_eq!(
+        logs[0],
+        format!(
+            "{}{} … {} bytes more",
+            &logs[0][..prefix],
+            "x".repeat(256 * 1024 - prefix),
+            100 * 1024 * 1024 + prefix - 256 * 1024
+        )
+    );
+    assert!(log_bytes(agg) <= 1_048_576 + 512, "{}", log_bytes(agg));
+    let last = logs.last().unwrap();
+    assert!(
+        last.starts_with("… ") && last.contains(" bytes more (tumblescope keeps 1048576 bytes"),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_python_handler_printing_until_its_timeout_keeps_bounded_logs() {
+    if !available("python3") {
+        return;
+    }
+    let h = handler_file(
+        "noisy-python",
+        "noisy.py",
+        "import sys\n\
+         def lambda_handler(event, context):\n\
+         \x20   while True:\n\
+         \x20       print('w' * 4096)\n",
+    );
+    let stream = kinesis(1, &[(0, "a", 5)]);
+    let settings = Settings {
+        timeout_ms: 1_500,
+        max_retry_attempts: 0,
+        ..Settings::default()
+    };
+    let trace = run_user(&stream, &settings, &h.display().to_string());
+    let inv = &trace.invocations[0];
+    assert_eq!(inv.error().unwrap().error_type, "Sandbox.Timedout");
+    assert!(log_bytes(inv) <= 1_048_576 + 512, "{}", log_bytes(inv));
+    let last = inv.logs().last().unwrap();
+    assert_eq!(
+        last,
+        "… further output left out (tumblescope keeps 1048576 bytes of log text per invocation)"
+    );
+}
+
+#[test]
+fn a_python_response_with_nan_fails_at_once_as_lambda_does() {
+    if !available("python3") {
+        return;
+    }
+    let h = handler_file(
+        "nan-python",
+        "nan.py",
+        "def lambda_handler(event, context):\n    return {'state': {'avg': float('nan'), 'top': float('inf')}}\n",
+    );
+    let stream = kinesis(1, &[(0, "a", 5)]);
+    let settings = Settings {
+        // A timeout would take a minute: the failure must come from the response itself.
+        timeout_ms: 60_000,
+        max_retry_attempts: 1,
+        ..Settings::default()
+    };
+    let trace = run_user(&stream, &settings, &h.display().to_string());
+    let errors: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == tumblescope::sim::Kind::Aggregate)
+        .map(|i| i.error().cloned().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2);
+    for e in &errors {
+        assert_eq!(e.error_type, "Runtime.MarshalError");
+        assert_eq!(
+            e.error_message,
+            "Unable to marshal response: Out of range float values are not JSON compliant"
+        );
+    }
+    assert_eq!(trace.discards[0].condition, "RetryAttemptsExhausted");
+}
+
+#[test]
+fn thrown_errors_show_stable_paths_and_identical_runs_match() {
+    if !available("node") {
+        return;
+    }
+    let h = handler_file(
+        "throws-node",
+        "throws.js",
+        "exports.handler = async () => { console.log(new Error('here').stack); throw new Error('boom'); };\n",
+    );
+    let stream = kinesis(1, &[(0, "a", 5)]);
+    let settings = Settings {
+        max_retry_attempts: 0,
+        ..Settings::default()
+    };
+    let spec = h.display().to_string();
+    let a = common::render(&run_user(&stream, &settings, &spec));
+    let b = common::render(&run_user(&stream, &settings, &spec));
+    assert_eq!(a, b);
+    let trace = run_user(&stream, &settings, &spec);
+    let inv = &trace.invocations[0];
+    let text = format!("{:?} {:?}", inv.error(), inv.logs());
+    assert!(!text.contains("tumblescope-harness-"), "{text}");
+    assert!(
+        text.contains("tumblescope-harness/node_harness.js"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{}:1:", h.display())), "{text}");
+}
+
+#[cfg(unix)]
+fn alive_with(marker: &str) -> bool {
+    Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[cfg(unix)]
+#[test]
+fn processes_a_handler_starts_end_with_the_run() {
+    if !available("node") {
+        return;
+    }
+    let marker = format!("31{}7", std::process::id() % 10_000);
+    let h = handler_file(
+        "spawns-node",
+        "spawns.js",
+        &format!(
+            "const {{ spawn }} = require('child_process');\n\
+             exports.handler = async () => {{ spawn('sleep', ['{marker}'], {{ stdio: 'ignore' }}); return {{ state: {{}} }}; }};\n"
+        ),
+    );
+    let stream = kinesis(1, &[(0, "a", 5)]);
+    run_user(&stream, &Settings::default(), &h.display().to_string());
+    // The run has ended and its runtime is dropped: the grandchild went with its group.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!alive_with(&marker), "sleep {marker} outlived the run");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_signal_ends_the_runtime_group_and_removes_the_harness_folder() {
+    if !available("node") {
+        return;
+    }
+    let marker = format!("32{}9", std::process::id() % 10_000);
+    let h = handler_file(
+        "signal-node",
+        "hangs.js",
+        &format!(
+            "const {{ spawn }} = require('child_process');\n\
+             exports.handler = async () => {{ spawn('sleep', ['{marker}'], {{ stdio: 'ignore' }}); await new Promise(() => {{}}); }};\n"
+        ),
+    );
+    let tmp = scratch("signal-tmp");
+    for signal in ["TERM", "INT"] {
+        let mut child = bin()
+            .env("TMPDIR", &tmp)
+            .args(["run", "--count", "3", "--timeout-ms", "60000", "--handler"])
+            .arg(&h)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the handler is running (its grandchild exists).
+        let waited = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            alive_with(&marker)
+        });
+        assert!(waited, "the handler never started");
+        let harness: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+        assert_eq!(harness.len(), 1, "one harness folder while running");
+        Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{signal}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !alive_with(&marker),
+            "{signal}: sleep {marker} outlived the run"
+        );
+        assert_eq!(
+            std::fs::read_dir(&tmp).unwrap().count(),
+            0,
+            "{signal}: the harness folder is left behind"
+        );
+    }
+}

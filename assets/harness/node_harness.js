@@ -70,11 +70,46 @@ function logLine(level, args) {
   emitLog(line);
 }
 
+// Log text kept per invocation, as tumblescope keeps it (a CloudWatch Logs event is at most
+// 256 KB, one PutLogEvents batch 1 MB): past it, bytes are only counted, so a function that
+// prints in a loop cannot fill memory here or in tumblescope.
+const LINE_LIMIT = 256 * 1024;
+const LOG_LIMIT = 1048576;
+let logBytes = 0;
+let droppedLogBytes = 0;
+
 // Lines go out as they are printed (as to CloudWatch), so a function that then hangs or exits
 // still shows what it said.
 function emitLog(line) {
+  let size = Buffer.byteLength(line);
+  if (size > LINE_LIMIT) {
+    const kept = Buffer.from(line).subarray(0, LINE_LIMIT).toString('utf8').replace(/\uFFFD$/, '');
+    line = kept + ' \u2026 ' + (size - Buffer.byteLength(kept)) + ' bytes more';
+    size = Buffer.byteLength(line);
+  }
+  if (droppedLogBytes > 0 || logBytes + size > LOG_LIMIT) {
+    // Said once, as it happens: a function that then times out still shows the cut.
+    if (droppedLogBytes === 0) emitRaw(CUT_NOTE);
+    droppedLogBytes += size;
+    return;
+  }
+  logBytes += size;
+  emitRaw(line);
+}
+
+const CUT_NOTE = '\u2026 further output left out (tumblescope keeps ' + LOG_LIMIT + ' bytes of log text per invocation)';
+
+function emitRaw(line) {
   if (current) realWrite(MARK + '{"type":"log","id":' + current.id + ',"line":' + JSON.stringify(line) + '}\n');
   else pending.push(line);
+}
+
+// The log budget starts again with each invocation; what was left out is reported with it.
+function takeDropped() {
+  const d = droppedLogBytes;
+  droppedLogBytes = 0;
+  logBytes = 0;
+  return d;
 }
 
 console.log = (...a) => logLine('INFO', a);
@@ -295,12 +330,13 @@ async function main() {
       const us = Math.round((performance.now() - started) * 1000);
       realWrite(
         MARK + '{"type":"result","id":' + msg.id + ',"ok":true,"durationUs":' + us +
+          ',"droppedLogBytes":' + takeDropped() +
           ',"logs":' + jsonList(current.logs) + ',"writes":' + jsonList(current.writes) +
           ',"response":' + (text === undefined ? 'null' : text) + '}\n',
       );
     } catch (e) {
       const us = Math.round((performance.now() - started) * 1000);
-      send({ type: 'result', id: msg.id, ok: false, durationUs: us, error: errorOf(e), logs: current.logs, writes: current.writes });
+      send({ type: 'result', id: msg.id, ok: false, durationUs: us, droppedLogBytes: takeDropped(), error: errorOf(e), logs: current.logs, writes: current.writes });
     }
     current = null;
     // Let callbacks the invocation left behind (timers at 0, I/O completions) run before the

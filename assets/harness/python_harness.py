@@ -38,9 +38,46 @@ def _plain(o):
     raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
 
-def _log(line):
+# Log text kept per invocation, as tumblescope keeps it (a CloudWatch Logs event is at most
+# 256 KB, one PutLogEvents batch 1 MB): past it, bytes are only counted, so a function that
+# prints in a loop cannot fill memory here or in tumblescope.
+LINE_LIMIT = 256 * 1024
+LOG_LIMIT = 1048576
+log_bytes = 0
+dropped_log_bytes = 0
+
+
+def take_dropped():
+    """The bytes left out since the last invocation; the budget starts again."""
+    global log_bytes, dropped_log_bytes
+    d = dropped_log_bytes
+    log_bytes = dropped_log_bytes = 0
+    return d
+
+
+def _log(line, already_cut=0):
     # Lines go out as they are printed (as to CloudWatch), so a function that then hangs or
     # exits still shows what it said.
+    global log_bytes, dropped_log_bytes
+    data = line.encode("utf-8", "replace")
+    if len(data) > LINE_LIMIT or already_cut:
+        kept = data[:LINE_LIMIT].decode("utf-8", "ignore")
+        line = kept + " \u2026 %d bytes more" % (len(data) - len(kept.encode("utf-8")) + already_cut)
+        data = line.encode("utf-8", "replace")
+    if dropped_log_bytes > 0 or log_bytes + len(data) > LOG_LIMIT:
+        # Said once, as it happens: a function that then times out still shows the cut.
+        if dropped_log_bytes == 0:
+            _emit_line(CUT_NOTE)
+        dropped_log_bytes += len(data)
+        return
+    log_bytes += len(data)
+    _emit_line(line)
+
+
+CUT_NOTE = "\u2026 further output left out (tumblescope keeps %d bytes of log text per invocation)" % LOG_LIMIT
+
+
+def _emit_line(line):
     if current is not None:
         REAL_OUT.write(MARK + json.dumps({"type": "log", "id": current["id"], "line": line}) + "\n")
         REAL_OUT.flush()
@@ -53,6 +90,7 @@ class Capture(io.TextIOBase):
 
     def __init__(self):
         self.buf = ""
+        self.cut = 0
 
     def writable(self):
         return True
@@ -61,13 +99,19 @@ class Capture(io.TextIOBase):
         self.buf += s
         while "\n" in self.buf:
             line, self.buf = self.buf.split("\n", 1)
-            _log(line)
+            _log(line, self.cut)
+            self.cut = 0
+        # A line that never ends is kept to the line limit; the rest is only counted.
+        if len(self.buf) > LINE_LIMIT:
+            self.cut += len(self.buf[LINE_LIMIT:].encode("utf-8", "replace"))
+            self.buf = self.buf[:LINE_LIMIT]
         return len(s)
 
     def flush(self):
-        if self.buf:
-            _log(self.buf)
+        if self.buf or self.cut:
+            _log(self.buf, self.cut)
             self.buf = ""
+            self.cut = 0
 
 
 sys.stdout = Capture()
@@ -523,7 +567,8 @@ def main():
         try:
             result = fn(msg["event"], Context(msg))
             try:
-                body = json.dumps(result, default=_plain)
+                # NaN and Infinity are not JSON: Lambda cannot return such a response.
+                body = json.dumps(result, default=_plain, allow_nan=False)
             except (TypeError, ValueError) as e:
                 raise type("Runtime.MarshalError", (Exception,), {})("Unable to marshal response: %s" % e)
             sys.stdout.flush()
@@ -531,8 +576,8 @@ def main():
             us = int((time.perf_counter() - started) * 1e6)
             REAL_OUT.write(
                 MARK
-                + '{"type":"result","id":%d,"ok":true,"durationUs":%d,"logs":%s,"writes":%s,"response":%s}\n'
-                % (msg["id"], us, json.dumps(current["logs"]), json.dumps(current["writes"]), body)
+                + '{"type":"result","id":%d,"ok":true,"durationUs":%d,"droppedLogBytes":%d,"logs":%s,"writes":%s,"response":%s}\n'
+                % (msg["id"], us, take_dropped(), json.dumps(current["logs"]), json.dumps(current["writes"], default=_plain, allow_nan=False), body)
             )
             REAL_OUT.flush()
         except SystemExit:
@@ -545,7 +590,7 @@ def main():
             sys.stdout.flush()
             sys.stderr.flush()
             us = int((time.perf_counter() - started) * 1e6)
-            send({"type": "result", "id": msg["id"], "ok": False, "durationUs": us, "error": error_of(e), "logs": current["logs"], "writes": current["writes"]})
+            send({"type": "result", "id": msg["id"], "ok": False, "durationUs": us, "droppedLogBytes": take_dropped(), "error": error_of(e), "logs": current["logs"], "writes": current["writes"]})
         current = None
     return 0
 

@@ -12,7 +12,7 @@
 //! invocation starts a fresh one (and replays the table writes so far, as the in-memory table
 //! outlives a Lambda sandbox).
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use serde_json::Value;
 
+use super::sandbox::{LogSink, Reaper, StablePaths};
 use super::{HandlerError, Invoked, Request, Response, Write};
 use crate::event::{EventContext, MAX_PAYLOAD_BYTES, write_event, write_kinesis_compact};
 use crate::settings::Settings;
@@ -141,11 +142,23 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 enum Line {
     /// A protocol message.
     Frame(Value),
-    /// Anything else the function printed.
-    Stray(String),
+    /// A protocol message too large to hold: a response far past Lambda's 6 MB limit.
+    Oversized(u64),
+    /// A protocol message that is not JSON (the harness could not encode what the function
+    /// returned).
+    Unreadable(String),
+    /// Anything else the function printed, and the bytes of it left out.
+    Stray(String, u64),
     /// The runtime closed stdout (exited, crashed, or was killed).
     Eof,
 }
+
+/// The longest protocol line read whole: a 6 MB response, 1 MB of logs and the writes, with
+/// room for escaping. Anything longer is skipped, not held.
+const FRAME_CAP: usize = 24 << 20;
+
+/// Lines of stderr waiting for the engine; further ones are counted, not queued.
+const STDERR_QUEUE: usize = 256;
 
 /// How often the watchdog looks at the deadline. Timeouts are in seconds; 5 ms is precise
 /// enough and costs nothing measurable.
@@ -153,13 +166,18 @@ const WATCH_TICK: Duration = Duration::from_millis(5);
 
 struct Proc {
     child: Arc<Mutex<Child>>,
+    /// The runtime's process group (its pid): ended with it, grandchildren included.
+    group: u32,
+    reaper_ticket: u64,
     stdin: ChildStdin,
     /// Read on the engine's thread: a response reaches the engine without a thread hand-off.
     stdout: BufReader<ChildStdout>,
-    line: String,
+    line: Vec<u8>,
     mark: String,
-    /// Lines the function wrote to stderr.
-    stray: Receiver<String>,
+    /// Lines the function wrote to stderr (each cut to the log line limit).
+    stray: Receiver<(String, u64)>,
+    /// Bytes of stderr left out while the queue was full.
+    stray_dropped: Arc<AtomicU64>,
     /// Milliseconds since `epoch` after which the watchdog kills the runtime; 0 = none.
     deadline: Arc<AtomicU64>,
     epoch: Instant,
@@ -179,26 +197,27 @@ impl Proc {
     }
 
     fn read(&mut self) -> Line {
-        self.line.clear();
-        match self.stdout.read_line(&mut self.line) {
-            Ok(0) | Err(_) => Line::Eof,
-            Ok(_) => {
-                let text = self.line.trim_end_matches(['\n', '\r']);
-                match text.strip_prefix(self.mark.as_str()) {
-                    Some(json) => match serde_json::from_str::<Value>(json) {
-                        Ok(v) => Line::Frame(v),
-                        Err(e) => Line::Stray(format!("(unreadable harness message: {e})")),
-                    },
-                    None => Line::Stray(text.to_owned()),
-                }
-            }
+        let skipped =
+            match super::sandbox::read_capped_line(&mut self.stdout, &mut self.line, FRAME_CAP) {
+                Ok(Some(skipped)) => skipped,
+                Ok(None) | Err(_) => return Line::Eof,
+            };
+        let text = String::from_utf8_lossy(&self.line);
+        match text.strip_prefix(self.mark.as_str()) {
+            Some(_) if skipped > 0 => Line::Oversized(self.line.len() as u64 + skipped),
+            Some(json) => match serde_json::from_str::<Value>(json) {
+                Ok(v) => Line::Frame(v),
+                Err(e) => Line::Unreadable(e.to_string()),
+            },
+            None => Line::Stray(text.into_owned(), skipped),
         }
     }
 
-    fn drain_stray(&self, logs: &mut Vec<String>) {
-        while let Ok(l) = self.stray.try_recv() {
-            logs.push(l);
+    fn drain_stray(&self, logs: &mut LogSink, paths: &StablePaths) {
+        while let Ok((l, cut)) = self.stray.try_recv() {
+            logs.push_counted(paths.apply(&l), cut);
         }
+        logs.add_dropped(self.stray_dropped.swap(0, Ordering::Relaxed));
     }
 
     fn exit_code(&self) -> Option<i32> {
@@ -210,10 +229,13 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.alive.store(false, Ordering::Relaxed);
+        // The whole group: processes the function started must not outlive the runtime.
+        super::sandbox::kill_group(self.group);
         if let Ok(mut c) = self.child.lock() {
             c.kill().ok();
             c.wait().ok();
         }
+        Reaper::get().forget(self.reaper_ticket);
     }
 }
 
@@ -228,6 +250,12 @@ pub struct External {
     function_arn: String,
     region: String,
     timeout: Duration,
+    /// Variables the user sets for the function.
+    user_env: Vec<(String, String)>,
+    /// Run-specific paths shown as stable names.
+    paths: StablePaths,
+    /// The harness folder's entry in the signal reaper.
+    dir_ticket: Option<u64>,
     /// Every write so far, replayed into a restarted runtime.
     writes: Vec<Write>,
     init_logs: Vec<String>,
@@ -261,6 +289,9 @@ impl External {
             function_arn: String::new(),
             region: String::new(),
             timeout: Duration::from_secs(3),
+            user_env: Vec::new(),
+            paths: StablePaths::default(),
+            dir_ticket: None,
             writes: Vec::new(),
             init_logs: Vec::new(),
             line: Vec::new(),
@@ -284,6 +315,9 @@ impl External {
             ("python_harness.py", PYTHON_HARNESS),
         ];
         files.extend(NODE_STUBS);
+        if self.dir_ticket.is_none() {
+            self.dir_ticket = Some(Reaper::get().register_dir(dir.clone()));
+        }
         for (name, text) in files {
             std::fs::write(dir.join(name), text)
                 .map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
@@ -299,6 +333,7 @@ impl External {
                 format!("{}: {e}", self.spec.path.display()),
             )
         })?;
+        self.paths = StablePaths::new(&self.dir, &handler, &self.spec.path);
         let mut cmd = Command::new(self.spec.runtime.program());
         match self.spec.runtime {
             Runtime::Node => {
@@ -316,23 +351,32 @@ impl External {
                     .arg(&self.nonce);
             }
         }
-        // Nothing may reach AWS: no credentials, profiles or endpoints from this environment.
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("AWS_") {
-                cmd.env_remove(&k);
-            }
-        }
-        cmd.env("AWS_REGION", &self.region)
-            .env("AWS_DEFAULT_REGION", &self.region)
-            .env("AWS_LAMBDA_FUNCTION_NAME", &self.function_name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_EXECUTION_ENV", "tumblescope")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .current_dir(handler.parent().unwrap_or(Path::new(".")))
+        // The environment Lambda gives a function, and nothing of the user's: no credentials,
+        // profiles or endpoints can be reached from the handler.
+        let task_root = handler.parent().unwrap_or(Path::new("."));
+        let stem = handler
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        let env = super::sandbox::lambda_env(&super::sandbox::FunctionEnv {
+            handler: format!("{stem}.{}", self.spec.export),
+            execution_env: match self.spec.runtime {
+                Runtime::Node => "AWS_Lambda_nodejs20.x",
+                Runtime::Python => "AWS_Lambda_python3.12",
+            },
+            function_name: &self.function_name,
+            region: &self.region,
+            task_root,
+            runtime_dir: &self.dir,
+            user: &self.user_env,
+        });
+        cmd.env_clear()
+            .envs(env)
+            .current_dir(task_root)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd.spawn().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 HandlerError::new("Runtime.NotFound", self.spec.runtime.missing())
@@ -352,14 +396,26 @@ impl External {
                 "no pipes to the runtime",
             ));
         };
-        let (tx, stray) = crossbeam_channel::unbounded();
+        let group = child.id();
+        let reaper_ticket = Reaper::get().register_group(group);
+        let (tx, stray) = crossbeam_channel::bounded(STDERR_QUEUE);
+        let stray_dropped = Arc::new(AtomicU64::new(0));
+        let dropped = stray_dropped.clone();
         std::thread::Builder::new()
             .name("tumblescope-handler-err".into())
             .spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send(line).is_err() {
-                        break;
+                let mut r = BufReader::new(stderr);
+                let mut buf = Vec::new();
+                let cap = super::sandbox::LOG_LINE_LIMIT;
+                while let Ok(Some(cut)) = super::sandbox::read_capped_line(&mut r, &mut buf, cap) {
+                    let line = String::from_utf8_lossy(&buf).into_owned();
+                    let size = line.len() as u64 + cut;
+                    match tx.try_send((line, cut)) {
+                        Ok(()) => {}
+                        Err(crossbeam_channel::TrySendError::Full(_)) => {
+                            dropped.fetch_add(size, Ordering::Relaxed);
+                        }
+                        Err(crossbeam_channel::TrySendError::Disconnected(_)) => break,
                     }
                 }
             })
@@ -386,6 +442,9 @@ impl External {
                             // Lambda stops the sandbox; killing closes stdout and wakes the reader.
                             timed_out.store(true, Ordering::Relaxed);
                             deadline.store(0, Ordering::Relaxed);
+                            // The group: a grandchild holding stdout open would keep the
+                            // reader waiting.
+                            super::sandbox::kill_group(group);
                             if let Ok(mut c) = child.lock() {
                                 c.kill().ok();
                             }
@@ -396,11 +455,14 @@ impl External {
         }
         let mut proc = Proc {
             child,
+            group,
+            reaper_ticket,
             stdin,
             stdout: BufReader::with_capacity(1 << 16, stdout),
-            line: String::new(),
+            line: Vec::new(),
             mark: format!("\u{1e}TSR {} ", self.nonce),
             stray,
+            stray_dropped,
             deadline,
             epoch,
             timed_out,
@@ -408,25 +470,28 @@ impl External {
         };
         // Wait for the handler to load.
         proc.arm(INIT_TIMEOUT);
-        let mut logs = Vec::new();
+        let paths = self.paths.clone();
+        let mut logs = LogSink::default();
         loop {
             match proc.read() {
                 Line::Frame(v) => match v.get("type").and_then(Value::as_str) {
                     Some("ready") => {
-                        logs.extend(strings(&v["logs"]));
+                        logs.extend(strings(&v["logs"], &paths));
                         break;
                     }
                     Some("init-error") => {
-                        logs.extend(strings(&v["logs"]));
-                        proc.drain_stray(&mut logs);
-                        let mut e = handler_error(&v["error"]);
+                        logs.extend(strings(&v["logs"], &paths));
+                        proc.drain_stray(&mut logs, &paths);
+                        let mut e = paths.error(handler_error(&v["error"]));
                         e.stack_trace
-                            .extend(logs.iter().map(|l| format!("log: {l}")));
+                            .extend(logs.finish().iter().map(|l| format!("log: {l}")));
                         return Err(e);
                     }
                     _ => {}
                 },
-                Line::Stray(l) => logs.push(l),
+                Line::Stray(l, cut) => logs.push_counted(paths.apply(&l), cut),
+                Line::Oversized(n) => logs.add_dropped(n),
+                Line::Unreadable(e) => logs.push(format!("(unreadable harness message: {e})")),
                 Line::Eof => {
                     if proc.timed_out.load(Ordering::Relaxed) {
                         return Err(HandlerError::new(
@@ -439,7 +504,7 @@ impl External {
                     }
                     // Give stderr a moment to deliver the last words.
                     std::thread::sleep(Duration::from_millis(20));
-                    proc.drain_stray(&mut logs);
+                    proc.drain_stray(&mut logs, &paths);
                     let code = proc.exit_code();
                     return Err(HandlerError {
                         error_type: "Runtime.ExitError".into(),
@@ -449,7 +514,7 @@ impl External {
                             self.spec.path.display(),
                             code.map_or_else(|| "unknown".into(), |c| c.to_string())
                         ),
-                        stack_trace: logs,
+                        stack_trace: logs.finish(),
                     });
                 }
             }
@@ -462,16 +527,17 @@ impl External {
             line.push(b'\n');
             proc.stdin.write_all(&line).ok();
         }
-        self.init_logs = logs;
+        self.init_logs = logs.finish();
         self.proc = Some(proc);
         Ok(())
     }
 
-    fn crash(&mut self, what: &str, logs: &mut Vec<String>) -> HandlerError {
+    fn crash(&mut self, what: &str, logs: &mut LogSink) -> HandlerError {
+        let paths = self.paths.clone();
         let code = self.proc.take().and_then(|p| {
             // Collect what it printed on the way out.
             let code = p.exit_code();
-            p.drain_stray(logs);
+            p.drain_stray(logs, &paths);
             code
         });
         HandlerError::new(
@@ -482,71 +548,9 @@ impl External {
             ),
         )
     }
-}
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn handler_error(v: &Value) -> HandlerError {
-    HandlerError {
-        error_type: v["errorType"].as_str().unwrap_or("Error").to_owned(),
-        error_message: v["errorMessage"].as_str().unwrap_or_default().to_owned(),
-        stack_trace: strings(&v["stackTrace"]),
-    }
-}
-
-impl super::Handler for External {
-    fn describe(&self) -> String {
-        self.spec.to_string()
-    }
-
-    fn prepare(&mut self, stream: &Stream, settings: &Settings) -> Result<(), String> {
-        self.ctx = Some(EventContext::new(stream, settings.seed));
-        self.function_name = stream.meta.function_name.clone();
-        self.function_arn = stream.meta.function_arn();
-        self.region = stream.meta.region.clone();
-        self.timeout = Duration::from_millis(u64::from(settings.timeout_ms));
-        self.writes.clear();
-        if !self.spec.path.is_file() {
-            return Err(format!(
-                "{}: no such handler file",
-                self.spec.path.display()
-            ));
-        }
-        self.write_harness()?;
-        self.proc = None;
-        self.start().map_err(|e| {
-            let mut msg = format!(
-                "{}: {}: {}",
-                self.spec.path.display(),
-                e.error_type,
-                e.error_message
-            );
-            for l in e.stack_trace.iter().take(8) {
-                msg.push_str("\n  ");
-                msg.push_str(l.trim_end());
-            }
-            msg
-        })
-    }
-
-    fn invoke(&mut self, req: &Request<'_>) -> Invoked {
-        let mut logs = std::mem::take(&mut self.init_logs);
-        if self.proc.is_none()
-            && let Err(e) = self.start()
-        {
-            let mut inv = Invoked::err(e);
-            inv.logs = logs;
-            return inv;
-        }
-        let request_id = req.request_id();
+    /// The outgoing `invoke` message for a request, into the reused buffer.
+    fn invoke_message(&mut self, req: &Request<'_>) -> Vec<u8> {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
@@ -555,7 +559,7 @@ impl super::Handler for External {
         line.extend_from_slice(b"{\"type\":\"invoke\",\"id\":");
         line.extend_from_slice(req.n.to_string().as_bytes());
         line.extend_from_slice(b",\"requestId\":\"");
-        line.extend_from_slice(request_id.as_bytes());
+        line.extend_from_slice(req.request_id().as_bytes());
         line.extend_from_slice(b"\",\"deadlineMs\":");
         line.extend_from_slice(
             (now_ms + self.timeout.as_millis() as u64)
@@ -585,6 +589,155 @@ impl super::Handler for External {
             write_event(req, ctx, &mut line);
         }
         line.extend_from_slice(b"}\n");
+        line
+    }
+
+    /// The invocation's outcome from its `result` message.
+    fn result_of(&mut self, v: &Value, mut logs: LogSink) -> Invoked {
+        let writes: Vec<Write> = v["writes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|w| serde_json::from_value::<Write>(w.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.writes.extend(writes.iter().cloned());
+        logs.add_dropped(v["droppedLogBytes"].as_u64().unwrap_or(0));
+        let result = if v["ok"].as_bool() == Some(true) {
+            let response = v.get("response").cloned().unwrap_or(Value::Null);
+            let size = crate::sim::state::compact_len(&response);
+            if size > MAX_PAYLOAD_BYTES {
+                Err(too_large(size as u64))
+            } else {
+                Ok(Response::from_json(response))
+            }
+        } else {
+            Err(self.paths.error(handler_error(&v["error"])))
+        };
+        Invoked {
+            result,
+            logs: logs.finish(),
+            writes,
+            measured_us: v["durationUs"].as_u64(),
+            timed_out: false,
+        }
+    }
+
+    /// The runtime stopped answering: timed out (killed by the watchdog) or crashed.
+    fn ended(&mut self, mut logs: LogSink, request_id: &str, started: Instant) -> Invoked {
+        let timed_out = self
+            .proc
+            .as_ref()
+            .is_some_and(|p| p.timed_out.load(Ordering::Relaxed));
+        let mut inv = if timed_out {
+            // Lambda stops the sandbox; the next invocation starts a fresh one.
+            let paths = self.paths.clone();
+            if let Some(p) = self.proc.take() {
+                p.drain_stray(&mut logs, &paths);
+            }
+            let secs = self.timeout.as_secs_f64();
+            let mut inv = Invoked::err(HandlerError::new(
+                "Sandbox.Timedout",
+                format!("{request_id} Task timed out after {secs:.2} seconds"),
+            ));
+            inv.timed_out = true;
+            inv
+        } else {
+            // Give stderr a moment to deliver the last words of a crash.
+            std::thread::sleep(Duration::from_millis(20));
+            Invoked::err(self.crash("during the invocation", &mut logs))
+        };
+        inv.logs = logs.finish();
+        inv.measured_us = Some(started.elapsed().as_micros() as u64);
+        inv
+    }
+}
+
+fn too_large(size: u64) -> HandlerError {
+    HandlerError::new(
+        "Function.ResponseSizeTooLarge",
+        format!(
+            "Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
+        ),
+    )
+}
+
+fn strings<'v>(v: &'v Value, paths: &'v StablePaths) -> impl Iterator<Item = String> + 'v {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(|l| paths.apply(l)))
+}
+
+fn handler_error(v: &Value) -> HandlerError {
+    HandlerError {
+        error_type: v["errorType"].as_str().unwrap_or("Error").to_owned(),
+        error_message: v["errorMessage"].as_str().unwrap_or_default().to_owned(),
+        // Paths are made stable by the caller ([`StablePaths::error`]).
+        stack_trace: v["stackTrace"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+    }
+}
+
+impl super::Handler for External {
+    fn describe(&self) -> String {
+        self.spec.to_string()
+    }
+
+    fn prepare(&mut self, stream: &Stream, settings: &Settings) -> Result<(), String> {
+        self.ctx = Some(EventContext::new(stream, settings.seed));
+        self.function_name = stream.meta.function_name.clone();
+        self.function_arn = stream.meta.function_arn();
+        self.region = stream.meta.region.clone();
+        self.timeout = Duration::from_millis(u64::from(settings.timeout_ms));
+        self.user_env = settings
+            .function_env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.writes.clear();
+        if !self.spec.path.is_file() {
+            return Err(format!(
+                "{}: no such handler file",
+                self.spec.path.display()
+            ));
+        }
+        self.write_harness()?;
+        self.proc = None;
+        self.start().map_err(|e| {
+            let mut msg = format!(
+                "{}: {}: {}",
+                self.spec.path.display(),
+                e.error_type,
+                e.error_message
+            );
+            for l in e.stack_trace.iter().take(8) {
+                msg.push_str("\n  ");
+                msg.push_str(l.trim_end());
+            }
+            msg
+        })
+    }
+
+    fn invoke(&mut self, req: &Request<'_>) -> Invoked {
+        let mut logs = LogSink::default();
+        logs.extend(std::mem::take(&mut self.init_logs));
+        if self.proc.is_none()
+            && let Err(e) = self.start()
+        {
+            logs.extend(std::mem::take(&mut self.init_logs));
+            let mut inv = Invoked::err(self.paths.error(e));
+            inv.logs = logs.finish();
+            return inv;
+        }
+        logs.extend(std::mem::take(&mut self.init_logs));
+        let request_id = req.request_id();
+        let line = self.invoke_message(req);
         let started = Instant::now();
         let Some(proc) = self.proc.as_mut() else {
             return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
@@ -598,9 +751,10 @@ impl super::Handler for External {
         if sent.is_err() {
             let e = self.crash("before the invocation", &mut logs);
             let mut inv = Invoked::err(e);
-            inv.logs = logs;
+            inv.logs = logs.finish();
             return inv;
         }
+        let paths = self.paths.clone();
         loop {
             let Some(proc) = self.proc.as_mut() else {
                 return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
@@ -610,11 +764,11 @@ impl super::Handler for External {
                     if v.get("id").and_then(Value::as_u64) != Some(u64::from(req.n)) {
                         continue;
                     }
-                    logs.extend(strings(&v["logs"]));
+                    logs.extend(strings(&v["logs"], &paths));
                     match v.get("type").and_then(Value::as_str) {
                         Some("log") => {
                             if let Some(l) = v["line"].as_str() {
-                                logs.push(l.to_owned());
+                                logs.push(paths.apply(l));
                             }
                             continue;
                         }
@@ -623,65 +777,33 @@ impl super::Handler for External {
                         _ => {}
                     }
                     proc.disarm();
-                    proc.drain_stray(&mut logs);
-                    let writes: Vec<Write> = v["writes"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|w| serde_json::from_value::<Write>(w.clone()).ok())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    self.writes.extend(writes.iter().cloned());
-                    let measured_us = v["durationUs"].as_u64();
-                    let result = if v["ok"].as_bool() == Some(true) {
-                        let response = v.get("response").cloned().unwrap_or(Value::Null);
-                        let size = crate::sim::state::compact_len(&response);
-                        if size > MAX_PAYLOAD_BYTES {
-                            Err(HandlerError::new(
-                                "Function.ResponseSizeTooLarge",
-                                format!(
-                                    "Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
-                                ),
-                            ))
-                        } else {
-                            Ok(Response::from_json(response))
-                        }
-                    } else {
-                        Err(handler_error(&v["error"]))
-                    };
-                    return Invoked {
-                        result,
-                        logs,
-                        writes,
-                        measured_us,
-                        timed_out: false,
-                    };
+                    proc.drain_stray(&mut logs, &paths);
+                    return self.result_of(&v, logs);
                 }
-                Line::Stray(l) => logs.push(l),
-                Line::Eof => {
-                    if proc.timed_out.load(Ordering::Relaxed) {
-                        // Lambda stops the sandbox; the next invocation starts a fresh one.
-                        proc.drain_stray(&mut logs);
-                        self.proc = None;
-                        let secs = self.timeout.as_secs_f64();
-                        let mut inv = Invoked::err(HandlerError::new(
-                            "Sandbox.Timedout",
-                            format!("{request_id} Task timed out after {secs:.2} seconds"),
-                        ));
-                        inv.logs = logs;
-                        inv.timed_out = true;
-                        inv.measured_us = Some(started.elapsed().as_micros() as u64);
-                        return inv;
-                    }
-                    // Give stderr a moment to deliver the last words of a crash.
-                    std::thread::sleep(Duration::from_millis(20));
-                    let e = self.crash("during the invocation", &mut logs);
-                    let mut inv = Invoked::err(e);
-                    inv.logs = logs;
+                Line::Oversized(size) => {
+                    // Only a response can be this large (logs are cut by the harness).
+                    proc.disarm();
+                    proc.drain_stray(&mut logs, &paths);
+                    let mut inv = Invoked::err(too_large(size));
+                    inv.logs = logs.finish();
                     inv.measured_us = Some(started.elapsed().as_micros() as u64);
                     return inv;
                 }
+                Line::Unreadable(why) => {
+                    // The harness could not encode what the function returned: a failed
+                    // invocation now, not a wait for the timeout. The runtime restarts, since
+                    // the stream of messages can no longer be trusted.
+                    self.proc = None;
+                    let mut inv = Invoked::err(HandlerError::new(
+                        "Runtime.MarshalError",
+                        format!("Unable to marshal response: {why}"),
+                    ));
+                    inv.logs = logs.finish();
+                    inv.measured_us = Some(started.elapsed().as_micros() as u64);
+                    return inv;
+                }
+                Line::Stray(l, cut) => logs.push_counted(paths.apply(&l), cut),
+                Line::Eof => return self.ended(logs, &request_id, started),
             }
         }
     }
@@ -697,6 +819,9 @@ impl Drop for External {
                 .is_some_and(|n| n.to_string_lossy().starts_with("tumblescope-harness-"))
         {
             std::fs::remove_dir_all(&self.dir).ok();
+        }
+        if let Some(t) = self.dir_ticket.take() {
+            Reaper::get().forget(t);
         }
     }
 }

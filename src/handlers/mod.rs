@@ -3,6 +3,7 @@
 
 pub mod builtin;
 pub mod external;
+pub mod sandbox;
 
 use std::ops::Range;
 

@@ -184,6 +184,12 @@ fn str_field<'v>(
 
 /// Epoch seconds (number) or an ISO-8601 string, as AWS tools print them.
 fn time_field(v: &Value, key: &str, loc: &Locator<'_>) -> Result<i64, LoadError> {
+    let ms = time_value(v, key, loc)?;
+    crate::model::check_instant(ms).map_err(|m| loc.err(Some(key), format!("{key}: {m}")))?;
+    Ok(ms)
+}
+
+fn time_value(v: &Value, key: &str, loc: &Locator<'_>) -> Result<i64, LoadError> {
     match v.get(key) {
         Some(Value::Number(n)) => n
             .as_f64()

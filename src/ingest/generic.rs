@@ -68,7 +68,9 @@ fn fields_of<'a>(
 ) -> Result<(i64, String, Option<ShardKey<'a>>), LoadError> {
     let ts_field = &fields.timestamp;
     let ts = match row.get(ts_field) {
-        Some(v) => timestamp_ms(v, fields.unit).map_err(|m| err(col(ts_field), m))?,
+        Some(v) => timestamp_ms(v, fields.unit)
+            .and_then(|ms| crate::model::check_instant(ms).map(|()| ms))
+            .map_err(|m| err(col(ts_field), m))?,
         None => {
             return Err(err(
                 1,

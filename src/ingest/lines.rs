@@ -438,14 +438,29 @@ pub(crate) fn too_deep_at(text: &[u8], max: usize) -> Option<usize> {
 
 fn parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<ParseFn<'o>> {
     let inner = format_parser(format, opts, file);
-    if opts.source != crate::model::Source::Dynamodb {
-        return inner;
-    }
+    let ddb = opts.source == crate::model::Source::Dynamodb;
     // Orders wrap the item in the line's own object; generic records are the item.
     let max = DYNAMODB_MAX_DEPTH + usize::from(format == Format::Orders);
+    let ts_field = match format {
+        Format::Orders => "timestamp".to_owned(),
+        _ => opts
+            .fields
+            .timestamp
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+    };
     let file = file.to_owned();
     Box::new(move |text: &str, line_no: u64| {
         let parsed = inner(text, line_no)?;
+        if let Err(m) = crate::model::check_instant(parsed.ts_ms) {
+            let col = super::orders::column_of(text, &ts_field);
+            return Err(LoadError::at(&file, line_no, col, m));
+        }
+        if !ddb {
+            return Ok(parsed);
+        }
         match too_deep_at(text.as_bytes(), max) {
             None => Ok(parsed),
             Some(at) => Err(LoadError::at(

@@ -104,7 +104,7 @@ pub fn setup_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
         changed |= labelled(ui, "MaximumBatchingWindowInSeconds", "0–300", &mut s.max_batching_window_s, &errors, "MaximumBatchingWindowInSeconds", &pal);
         changed |= labelled(ui, "ParallelizationFactor", "1 with windows", &mut s.parallelization_factor, &errors, "ParallelizationFactor", &pal);
         changed |= labelled(ui, "MaximumRetryAttempts", "-1 (infinite)–10000", &mut s.max_retry_attempts, &errors, "MaximumRetryAttempts", &pal);
-        changed |= labelled(ui, "MaximumRecordAgeInSeconds", "-1 (infinite)–604800", &mut s.max_record_age_s, &errors, "MaximumRecordAgeInSeconds", &pal);
+        changed |= labelled(ui, "MaximumRecordAgeInSeconds", "-1 (infinite) or 60–604800", &mut s.max_record_age_s, &errors, "MaximumRecordAgeInSeconds", &pal);
         changed |= ui.checkbox(&mut s.bisect_on_error, "BisectBatchOnFunctionError").changed();
         changed |= ui.checkbox(&mut s.report_batch_item_failures, "ReportBatchItemFailures").changed();
 
