@@ -324,6 +324,9 @@ pub struct MappingArgs {
     /// these beside Lambda's reserved variables, and nothing of this shell's environment.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+    /// Kinesis stream's maximum record size, KiB (MaxRecordSizeInKiB, 1024–10240).
+    #[arg(long, default_value_t = 1024)]
+    pub max_record_size_kib: u32,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -371,6 +374,7 @@ impl MappingArgs {
             attempt_limit: self.attempt_limit,
             timeout_ms: self.timeout_ms,
             function_env: self.env.iter().cloned().collect(),
+            max_record_size_kib: self.max_record_size_kib,
             seed: self.seed,
         }
     }
@@ -562,7 +566,7 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
     let trace =
         crate::sim::simulate(&stream, &settings, handler.as_mut()).map_err(|e| match e {
             crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),
-            crate::sim::SimError::Handler(m) => usage(m),
+            crate::sim::SimError::Handler(m) | crate::sim::SimError::Input(m) => usage(m),
         })?;
     let took = started.elapsed();
     let out = match args.format {

@@ -86,12 +86,23 @@ impl KeyStrategy {
             Ok(n)
         };
         match kind {
-            "fixed" => Ok(Self::Fixed {
-                key: arg
+            "fixed" => {
+                // The whole rest is the key, colons included.
+                let key = s
+                    .split_once(':')
+                    .map(|(_, k)| k)
                     .filter(|k| !k.is_empty())
-                    .unwrap_or("store-01")
-                    .to_owned(),
-            }),
+                    .unwrap_or("store-01");
+                let chars = key.chars().count();
+                if chars > 256 {
+                    return Err(format!(
+                        "fixed key is {chars} characters: a Kinesis partition key is 1–256 characters"
+                    ));
+                }
+                Ok(Self::Fixed {
+                    key: key.to_owned(),
+                })
+            }
             "uniform" => Ok(Self::Uniform { n: n(arg)? }),
             "skewed" => Ok(Self::Skewed {
                 n: n(arg)?,

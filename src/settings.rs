@@ -97,6 +97,10 @@ pub struct Settings {
     /// Environment variables the function is configured with (user handlers receive them
     /// beside Lambda's reserved ones).
     pub function_env: std::collections::BTreeMap<String, String>,
+    /// The Kinesis stream's `MaxRecordSizeInKiB` (1024–10240, default 1024: "The default
+    /// maximum record size for existing, and newly created streams is set to 1 MiB"; records up
+    /// to 10 MiB once raised). Larger records could never have been written.
+    pub max_record_size_kib: u32,
     /// Seed for everything random (poll phases, DynamoDB event ids).
     pub seed: u64,
 }
@@ -130,6 +134,7 @@ impl Default for Settings {
             attempt_limit: DEFAULT_ATTEMPT_LIMIT,
             timeout_ms: 3_000,
             function_env: Default::default(),
+            max_record_size_kib: 1024,
             seed: 1,
         }
     }
@@ -300,6 +305,14 @@ impl Settings {
             " attempts per batch",
         );
         check_range(&mut e, "timeout", self.timeout_ms, 1, 900_000, " ms");
+        check_range(
+            &mut e,
+            "MaxRecordSizeInKiB",
+            self.max_record_size_kib,
+            1024,
+            10_240,
+            " KiB (the Kinesis stream's maximum record size)",
+        );
         for name in self.function_env.keys() {
             if let Err(rule) = crate::handlers::sandbox::check_env_name(name) {
                 e.push(SettingError {

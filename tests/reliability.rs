@@ -362,8 +362,8 @@ fn load_err(name: &str, text: &str, source: tumblescope::model::Source) -> Strin
         ..Default::default()
     };
     tumblescope::ingest::load_bytes(name, text.as_bytes(), &opts)
-        .err()
-        .expect("refused")
+        .map(|_| ())
+        .expect_err("refused")
         .to_string()
 }
 
@@ -713,5 +713,224 @@ fn a_signal_ends_the_runtime_group_and_removes_the_harness_folder() {
             0,
             "{signal}: the harness folder is left behind"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Smaller ones: AWS's ranges and limits, plausible times, honest captures, shard fields.
+
+fn run_file(name: &str, text: &[u8], args: &[&str]) -> std::process::Output {
+    let dir = scratch(&format!("small-{}", name.replace('.', "-")));
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let out = bin()
+        .arg("run")
+        .arg("-i")
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    out
+}
+
+fn order_line(ts: &str, pk: &str, data: &str) -> String {
+    format!("{{\"timestamp\":{ts},\"partitionKey\":\"{pk}\",\"data\":{data}}}\n")
+}
+
+#[test]
+fn record_age_below_60_is_refused_like_aws() {
+    for age in ["0", "30", "59"] {
+        let out = bin()
+            .args(["run", "--count", "5", "--max-record-age", age])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains(&format!(
+                "MaximumRecordAgeInSeconds = {age} is out of range: valid values are -1 (infinite) or 60–604800 seconds"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn records_past_kinesis_or_lambda_limits_are_reported_not_sent() {
+    let big = format!("{{\"blob\":\"{}\"}}", "a".repeat(10 * 1024 * 1024 - 20));
+    let mut text = order_line("1767268800", "k", r#"{"Item":{"sales":1}}"#);
+    text.push_str(&order_line("1767268801", "k", &big));
+    // Over the stream's default 1 MiB maximum record size.
+    let out = run_file("big.jsonl", text.as_bytes(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("record 2 on shardId-"), "{err}");
+    assert!(
+        err.contains(
+            "over the stream's maximum record size of 1048576 bytes (MaxRecordSizeInKiB 1024"
+        ),
+        "{err}"
+    );
+    // A stream raised to 10 MiB takes it, but no event carrying it fits in 6 MB.
+    let out = run_file(
+        "big.jsonl",
+        text.as_bytes(),
+        &["--max-record-size-kib", "10240"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("can never be delivered: an event carrying it alone is"),
+        "{err}"
+    );
+    assert!(
+        err.contains("over Lambda's invocation payload limit of 6291456 bytes"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn milliseconds_given_as_seconds_are_refused_with_a_hint() {
+    let text = order_line("1767268800000", "k", r#"{"Item":{"sales":1}}"#);
+    let out = run_file("ms.jsonl", text.as_bytes(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ms.jsonl:1:14: timestamp is outside the years 1970–9999"),
+        "{err}"
+    );
+    assert!(err.contains("would be the year 57972"), "{err}");
+    assert!(err.contains("milliseconds"), "{err}");
+    let csv = "ts,partitionKey,sales\n-5,k,1\n";
+    let out = run_file(
+        "neg.csv",
+        csv.as_bytes(),
+        &["--ts-field", "ts", "--ts-unit", "seconds"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("neg.csv:2:1: timestamp is outside the years 1970–9999"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn kinesis_event(seq: &str, source: &str) -> String {
+    format!(
+        r#"{{"Records":[{{"kinesis":{{"kinesisSchemaVersion":"1.0","partitionKey":"k","sequenceNumber":"{seq}","data":"e30=","approximateArrivalTimestamp":1767268801.25}},"eventSource":"{source}","eventID":"shardId-000000000000:1"}}]}}"#
+    )
+}
+
+#[test]
+fn captures_with_impossible_sequence_numbers_or_sources_are_refused() {
+    let out = run_file(
+        "seq.json",
+        kinesis_event("abc", "aws:kinesis").as_bytes(),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("seq.json:1:"), "{err}");
+    assert!(
+        err.contains("kinesis.sequenceNumber \"abc\" is not a sequence number"),
+        "{err}"
+    );
+    let out = run_file("sqs.json", kinesis_event("123", "aws:sqs").as_bytes(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("eventSource is \"aws:sqs\""), "{err}");
+    let col: usize = err.split(':').nth(3).unwrap().trim().parse().unwrap_or(0);
+    let doc = kinesis_event("123", "aws:sqs");
+    assert!(doc[col - 1..].starts_with("\"aws:sqs\""), "{err}");
+    let out = run_file(
+        "ok.json",
+        kinesis_event("123", "aws:kinesis").as_bytes(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn shard_fields_may_not_mix_ids_and_indices_or_pass_4096() {
+    let mixed = "{\"ts\":1767268800,\"pk\":\"a\",\"shard\":1,\"sales\":1}\n\
+                 {\"ts\":1767268801,\"pk\":\"b\",\"shard\":\"shardId-000000000001\",\"sales\":2}\n";
+    let args = [
+        "--ts-field",
+        "ts",
+        "--pk-field",
+        "pk",
+        "--shard-field",
+        "shard",
+    ];
+    let out = run_file("mixed.jsonl", mixed.as_bytes(), &args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("names shards both by index (1) and by id (\"shardId-000000000001\")"),
+        "{}",
+        stderr(&out)
+    );
+    let far = "{\"ts\":1767268800,\"pk\":\"a\",\"shard\":5000,\"sales\":1}\n";
+    let out = run_file("far.jsonl", far.as_bytes(), &args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("far.jsonl:1:") && stderr(&out).contains("a shard index (0–4095)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn generate_refuses_a_partition_key_run_would_refuse() {
+    let key = "k".repeat(300);
+    let out = bin()
+        .args([
+            "generate",
+            "--count",
+            "2",
+            "--keys",
+            &format!("fixed:{key}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("fixed key is 300 characters"),
+        "{}",
+        stderr(&out)
+    );
+    // Colons belong to the key.
+    let out = bin()
+        .args(["generate", "--count", "1", "--keys", "fixed:store:01"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"partitionKey\":\"store:01\""));
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted_by_every_format() {
+    let bom = b"\xef\xbb\xbf";
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    for (name, args) in [
+        ("orders.jsonl", &[][..]),
+        ("kinesis-event.json", &[][..]),
+        ("dynamodb-get-records.json", &["--source", "dynamodb"][..]),
+        (
+            "pos-export.csv",
+            &["--ts-field", "sold_at", "--pk-field", "store"][..],
+        ),
+    ] {
+        let text = std::fs::read(samples.join(name)).unwrap();
+        let plain = run_file(name, &text, &[&["--format", "json"], args].concat());
+        assert!(plain.status.success(), "{name}: {}", stderr(&plain));
+        let with_bom = run_file(
+            name,
+            &[&bom[..], &text].concat(),
+            &[&["--format", "json"], args].concat(),
+        );
+        assert!(with_bom.status.success(), "{name}: {}", stderr(&with_bom));
+        assert_eq!(with_bom.stdout, plain.stdout, "{name}");
     }
 }

@@ -182,6 +182,39 @@ fn str_field<'v>(
     }
 }
 
+/// A sequence number: Kinesis and DynamoDB Streams both write decimal digits (up to 128, the
+/// `SequenceNumber` pattern `0|([1-9]\d{0,128})` of their API references).
+fn seq_field<'v>(
+    v: &'v Value,
+    key: &str,
+    loc: &Locator<'_>,
+    what: &str,
+) -> Result<&'v str, LoadError> {
+    let seq = str_field(v, key, loc, what)?;
+    let valid = seq.len() <= 129
+        && seq.bytes().all(|c| c.is_ascii_digit())
+        && (seq == "0" || !seq.starts_with('0'));
+    if !valid {
+        return Err(loc.err(
+            Some(key),
+            format!("{what} {seq:?} is not a sequence number: Kinesis and DynamoDB Streams write decimal digits"),
+        ));
+    }
+    Ok(seq)
+}
+
+/// Checks `eventSource`, where a record has one, against the record's shape.
+fn check_event_source(r: &Value, expected: &str, loc: &Locator<'_>) -> Result<(), LoadError> {
+    match r.get("eventSource") {
+        None => Ok(()),
+        Some(Value::String(s)) if s == expected => Ok(()),
+        Some(other) => Err(loc.err(
+            Some("eventSource"),
+            format!("eventSource is {other}, but this record has the shape of a {expected} record: tumblescope replays Kinesis and DynamoDB Streams records only"),
+        )),
+    }
+}
+
 /// Epoch seconds (number) or an ISO-8601 string, as AWS tools print them.
 fn time_field(v: &Value, key: &str, loc: &Locator<'_>) -> Result<i64, LoadError> {
     let ms = time_value(v, key, loc)?;
@@ -288,8 +321,9 @@ fn kinesis_event_record(
     let k = r
         .get("kinesis")
         .ok_or_else(|| loc.err(None, "missing \"kinesis\"".into()))?;
+    check_event_source(r, "aws:kinesis", loc)?;
     let pk = str_field(k, "partitionKey", loc, "kinesis.partitionKey")?;
-    let seq = str_field(k, "sequenceNumber", loc, "kinesis.sequenceNumber")?;
+    let seq = seq_field(k, "sequenceNumber", loc, "kinesis.sequenceNumber")?;
     let data = k.get("data").and_then(Value::as_str).ok_or_else(|| {
         loc.err(
             Some("data"),
@@ -328,7 +362,7 @@ fn kinesis_event_record(
 
 fn kinesis_cli_record(r: &Value, loc: &Locator<'_>) -> Result<Rec, LoadError> {
     let pk = str_field(r, "PartitionKey", loc, "PartitionKey")?;
-    let seq = str_field(r, "SequenceNumber", loc, "SequenceNumber")?;
+    let seq = seq_field(r, "SequenceNumber", loc, "SequenceNumber")?;
     let data = r
         .get("Data")
         .and_then(Value::as_str)
@@ -366,7 +400,8 @@ fn dynamodb_record(
         })?,
         _ => return Err(loc.err(Some("eventName"), "missing or non-string eventName".into())),
     };
-    let seq = str_field(d, "SequenceNumber", loc, "dynamodb.SequenceNumber")?;
+    check_event_source(r, "aws:dynamodb", loc)?;
+    let seq = seq_field(d, "SequenceNumber", loc, "dynamodb.SequenceNumber")?;
     let ts = time_field(d, "ApproximateCreationDateTime", loc)?;
     let keys = d
         .get("Keys")
@@ -505,7 +540,10 @@ pub(crate) fn load_event_files(
                 };
                 match parsed {
                     Ok((mut rec, shard)) => {
-                        rec.shard = shard.map(|s| names.resolve(&ShardKey::Id(s.into())));
+                        rec.shard = shard
+                            .map(|s| names.resolve(&ShardKey::Id(s.into())))
+                            .transpose()
+                            .map_err(|m| loc.err(None, m))?;
                         if seen.insert((rec.shard, rec.seq.clone())) {
                             recs.push(rec);
                         } else {

@@ -27,15 +27,18 @@ fn label(v: &Value) -> Option<String> {
 }
 
 fn shard_key(v: &Value) -> Option<ShardKey<'static>> {
+    let index = |i: u64| {
+        u32::try_from(i)
+            .ok()
+            .filter(|&i| i < super::lines::MAX_SHARDS)
+            .map(ShardKey::Index)
+    };
     match v {
-        Value::Number(n) => n
-            .as_u64()
-            .and_then(|i| u32::try_from(i).ok())
-            .map(ShardKey::Index),
-        Value::String(s) => Some(match s.parse::<u32>() {
-            Ok(i) => ShardKey::Index(i),
-            Err(_) => ShardKey::Id(Cow::Owned(s.clone())),
-        }),
+        Value::Number(n) => n.as_u64().and_then(index),
+        Value::String(s) => match s.parse::<u64>() {
+            Ok(i) => index(i),
+            Err(_) => Some(ShardKey::Id(Cow::Owned(s.clone()))),
+        },
         _ => None,
     }
 }
@@ -101,7 +104,7 @@ fn fields_of<'a>(
             err(
                 col(f),
                 format!(
-                    "missing or invalid shard field {f:?}: expected a shard index or a shard id"
+                    "missing or invalid shard field {f:?}: expected a shard index (0–4095) or a shard id"
                 ),
             )
         })?),
@@ -303,7 +306,14 @@ pub(crate) fn load_csv_files(
                 &err,
             ) {
                 Ok((ts, pk, shard)) => {
-                    let shard = shard.map(|s| names.resolve(&s));
+                    let shard = shard.map(|s| names.resolve(&s)).transpose().map_err(|m| {
+                        LoadError::at(
+                            &file,
+                            line,
+                            col(opts.fields.shard.as_deref().unwrap_or("")),
+                            m,
+                        )
+                    })?;
                     let data = row_json(&headers, &record);
                     rows.push((ts, pk, shard, data));
                 }

@@ -37,6 +37,9 @@ pub(crate) struct Parsed<'a> {
     pub(crate) old: Option<Cow<'a, str>>,
 }
 
+/// The most shards a stream may have here (`--shards` 1–4096).
+pub(crate) const MAX_SHARDS: u32 = 4096;
+
 /// Shards named by the input, in order of first appearance.
 #[derive(Default)]
 pub(crate) struct ShardNames {
@@ -46,20 +49,38 @@ pub(crate) struct ShardNames {
 }
 
 impl ShardNames {
-    pub(crate) fn resolve(&mut self, key: &ShardKey<'_>) -> u32 {
+    /// The shard index for a key. Indices and ids cannot be mixed: index 1 and
+    /// `shardId-000000000001` would silently become two shards, or two shards one.
+    pub(crate) fn resolve(&mut self, key: &ShardKey<'_>) -> Result<u32, String> {
+        let mixed = |index: u32, id: &str| {
+            format!(
+                "the shard field names shards both by index ({index}) and by id ({id:?}): use one form for every record"
+            )
+        };
         match key {
             ShardKey::Index(i) => {
+                if let Some(id) = self.ids.first() {
+                    return Err(mixed(*i, id));
+                }
                 self.max_index = Some(self.max_index.map_or(*i, |m| m.max(*i)));
-                *i
+                Ok(*i)
             }
             ShardKey::Id(id) => {
+                if let Some(m) = self.max_index {
+                    return Err(mixed(m, id));
+                }
                 if let Some(&i) = self.index.get(id.as_ref()) {
-                    return i;
+                    return Ok(i);
+                }
+                if self.ids.len() >= MAX_SHARDS as usize {
+                    return Err(format!(
+                        "more than {MAX_SHARDS} distinct shard ids (at {id:?}): tumblescope simulates up to {MAX_SHARDS} shards"
+                    ));
                 }
                 let i = self.ids.len() as u32;
                 self.ids.push(id.to_string());
                 self.index.insert(id.to_string(), i);
-                i
+                Ok(i)
             }
         }
     }
@@ -517,7 +538,12 @@ fn load_mapped(
         for r in parse_chunk(&bytes, 1, &file, parse.as_ref()) {
             match r {
                 Ok(p) => {
-                    let shard = p.shard.as_ref().map(|k| names.resolve(k));
+                    let shard = p
+                        .shard
+                        .as_ref()
+                        .map(|k| names.resolve(k))
+                        .transpose()
+                        .map_err(|m| LoadError::file(&file, m))?;
                     records.push(Pending::from_parsed(&p, shard));
                 }
                 Err(e) => errors.bad(truncated(e, !ends_with_newline, last_line))?,

@@ -457,7 +457,7 @@ pub fn load_paths(
     opts: &LoadOptions,
     control: &mut LoadControl<'_>,
 ) -> Result<(Stream, LoadReport), LoadError> {
-    if !paths.iter().any(|p| is_streamed_input(p)) {
+    if !paths.iter().any(|p| needs_copy(p)) {
         return load_regular(paths, opts, control);
     }
     let dir = std::env::temp_dir().join(format!(
@@ -481,7 +481,7 @@ fn load_spooled(
     let mut names = Vec::new();
     let mut local = Vec::new();
     for (k, p) in paths.iter().enumerate() {
-        if !is_streamed_input(p) {
+        if !needs_copy(p) {
             local.push(p.clone());
             continue;
         }
@@ -512,7 +512,23 @@ fn load_spooled(
         .map_err(rename)
 }
 
-/// Copies a streamed input to `copy` as it arrives (cancellable between chunks).
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Inputs read through a private copy: streamed ones, and files that start with a UTF-8 byte
+/// order mark (which editors on Windows add), so every format reads them alike.
+fn needs_copy(p: &Path) -> bool {
+    use std::io::Read as _;
+    if is_streamed_input(p) {
+        return true;
+    }
+    let mut head = [0u8; 3];
+    std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == BOM)
+}
+
+/// Copies an input to `copy` as it arrives (cancellable between chunks), without a leading byte
+/// order mark: positions in messages then count from the first character after it.
 fn spool(
     p: &Path,
     shown: &str,
@@ -539,7 +555,12 @@ fn spool(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(err(e)),
         };
-        out.write_all(&buf[..n]).map_err(err)?;
+        let skip = if done == 0 && buf[..n].starts_with(BOM) {
+            BOM.len()
+        } else {
+            0
+        };
+        out.write_all(&buf[skip..n]).map_err(err)?;
         done += n as u64;
         if let Some(progress) = control.progress.as_mut() {
             progress(LoadProgress {
