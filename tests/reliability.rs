@@ -934,3 +934,166 @@ fn a_byte_order_mark_is_accepted_by_every_format() {
         assert_eq!(with_bom.stdout, plain.stdout, "{name}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Property tests with the shapes that found these defects.
+
+mod shapes {
+    use super::*;
+    use base64::Engine as _;
+    use proptest::prelude::*;
+
+    /// A DynamoDB number's text: up to 38 significant digits, signs and fractions.
+    fn number_text() -> impl Strategy<Value = String> {
+        (
+            any::<bool>(),
+            "[1-9][0-9]{0,37}",
+            proptest::option::of("[0-9]{1,10}"),
+        )
+            .prop_map(|(neg, int, frac)| {
+                let mut s = if neg { "-".to_owned() } else { String::new() };
+                s.push_str(&int);
+                if let Some(f) = frac {
+                    s.push('.');
+                    s.push_str(&f);
+                }
+                s
+            })
+    }
+
+    fn b64() -> impl Strategy<Value = String> {
+        prop::collection::vec(any::<u8>(), 0..24)
+            .prop_map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+    }
+
+    /// Every DynamoDB attribute type, nested a few levels.
+    fn attribute() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::json;
+        let leaf = prop_oneof![
+            "\\PC{0,12}".prop_map(|s| json!({ "S": s })),
+            number_text().prop_map(|n| json!({ "N": n })),
+            b64().prop_map(|b| json!({ "B": b })),
+            any::<bool>().prop_map(|b| json!({ "BOOL": b })),
+            Just(json!({ "NULL": true })),
+            prop::collection::btree_set("[a-z]{1,6}", 1..4).prop_map(|s| json!({ "SS": s })),
+            prop::collection::vec(number_text(), 1..4).prop_map(|s| json!({ "NS": s })),
+            prop::collection::vec(b64(), 1..3).prop_map(|s| json!({ "BS": s })),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(|l| json!({ "L": l })),
+                prop::collection::btree_map("[a-z]{1,5}", inner, 0..4)
+                    .prop_map(|m| json!({ "M": m })),
+            ]
+        })
+    }
+
+    /// A CSV cell of the shapes that used to change: leading zeros, signs, exponents, spaces.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[+-]?[0-9]{0,6}(\\.[0-9]{0,3})?([eE][+-]?[0-9]{1,3})?",
+            "[ ]?[0-9]{1,4}[ ]?",
+            "\\PC{0,8}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn dynamodb_attributes_reach_the_event_exactly(
+            attrs in prop::collection::btree_map("[a-z]{1,8}", attribute(), 1..6),
+        ) {
+            let mut image = serde_json::Map::new();
+            image.insert("ID".into(), serde_json::json!({ "S": "o-1" }));
+            for (k, v) in attrs {
+                image.insert(format!("a_{k}"), v);
+            }
+            let image = serde_json::Value::Object(image);
+            let doc = serde_json::json!({
+                "Records": [{
+                    "eventID": "e1", "eventName": "INSERT", "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                    "dynamodb": {
+                        "ApproximateCreationDateTime": 1767268801,
+                        "Keys": { "ID": { "S": "o-1" } },
+                        "NewImage": image,
+                        "SequenceNumber": "400000000000000000000000000001",
+                        "SizeBytes": 60, "StreamViewType": "NEW_AND_OLD_IMAGES"
+                    }
+                }],
+                "NextShardIterator": "x"
+            });
+            let stream = load("capture.json", &doc.to_string(), tumblescope::model::Source::Dynamodb);
+            let event = first_event(&stream);
+            prop_assert_eq!(&event["Records"][0]["dynamodb"]["NewImage"], &image);
+            let text = serde_json::to_string(&event).unwrap();
+            prop_assert!(text.contains(&image.to_string()));
+        }
+
+        #[test]
+        fn csv_cells_keep_their_text(cells in prop::collection::vec(cell(), 1..5)) {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let mut header = vec!["timestamp".to_owned(), "partitionKey".to_owned()];
+            header.extend((0..cells.len()).map(|k| format!("c{k}")));
+            w.write_record(&header).unwrap();
+            let mut row = vec!["2026-01-01T12:00:00Z".to_owned(), "k".to_owned()];
+            row.extend(cells.iter().cloned());
+            w.write_record(&row).unwrap();
+            let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+            let stream = load("cells.csv", &text, tumblescope::model::Source::Kinesis);
+            let payload = std::str::from_utf8(stream.payload(0)).unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(payload).unwrap();
+            for (k, c) in cells.iter().enumerate() {
+                let key = format!("c{k}");
+                // A number only when the text is, as written, a JSON number serde can hold.
+                let number = c.trim() == c && serde_json::from_str::<serde_json::Number>(c).is_ok();
+                let want = if number || c == "true" || c == "false" {
+                    c.clone()
+                } else {
+                    serde_json::to_string(c).unwrap()
+                };
+                let needle = format!("\"{key}\":{want}");
+                prop_assert!(payload.contains(&needle), "{} not in {}", needle, payload);
+                if !number && c != "true" && c != "false" {
+                    prop_assert_eq!(parsed[&key].as_str(), Some(c.as_str()));
+                }
+            }
+        }
+
+        #[test]
+        fn dynamodb_nesting_is_kept_to_32_levels_and_refused_past(
+            levels in 0usize..70,
+            arrays in prop::collection::vec(any::<bool>(), 70),
+        ) {
+            let mut v = String::from("7");
+            for a in arrays.iter().take(levels) {
+                v = if *a { format!("[{v}]") } else { format!("{{\"x\":{v}}}") };
+            }
+            let line = format!(
+                "{{\"timestamp\":\"2026-01-01T12:00:00Z\",\"partitionKey\":\"o-1\",\"data\":{{\"ID\":\"o-1\",\"v\":{v}}}}}\n"
+            );
+            let opts = tumblescope::ingest::LoadOptions {
+                source: tumblescope::model::Source::Dynamodb,
+                shards: 1,
+                ..Default::default()
+            };
+            match tumblescope::ingest::load_bytes("deep.jsonl", line.as_bytes(), &opts) {
+                Ok((stream, _)) => {
+                    prop_assert!(levels <= 32, "{} levels loaded", levels);
+                    let event = first_event(&stream);
+                    let mut at = &event["Records"][0]["dynamodb"]["NewImage"]["v"];
+                    for a in arrays.iter().take(levels).rev() {
+                        at = if *a { &at["L"][0] } else { &at["M"]["x"] };
+                    }
+                    prop_assert_eq!(at, &serde_json::json!({"N": "7"}));
+                }
+                Err(e) => {
+                    prop_assert!(levels > 32, "{} levels refused: {}", levels, e);
+                    let m = e.to_string();
+                    prop_assert!(m.starts_with("deep.jsonl:1:"), "{}", m);
+                }
+            }
+        }
+    }
+}

@@ -195,7 +195,8 @@ fn is_json_number(s: &str) -> bool {
             return false;
         }
     }
-    i == b.len()
+    // A literal JSON readers cannot hold (1e400) stays text, so the payload stays readable.
+    i == b.len() && s.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
 /// A CSV row as the payload's JSON object, every value kept exactly as written: cells that are
