@@ -1097,3 +1097,22 @@ mod shapes {
         }
     }
 }
+
+#[test]
+fn reserved_or_malformed_environment_variables_are_refused() {
+    for (arg, want) in [
+        (
+            "AWS_REGION=eu-west-1",
+            "environment variable AWS_REGION is reserved by Lambda",
+        ),
+        ("1BAD=x", "is not valid"),
+        ("NOEQUALS", "is not KEY=VALUE"),
+    ] {
+        let out = bin()
+            .args(["run", "--count", "3", "--env", arg])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{arg}");
+        assert!(stderr(&out).contains(want), "{arg}: {}", stderr(&out));
+    }
+}

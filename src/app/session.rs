@@ -251,4 +251,33 @@ mod tests {
         let e = load_session(&path).unwrap_err();
         assert!(e.contains("s.json:3:"), "{e}");
     }
+
+    #[test]
+    fn a_session_is_never_saved_over_a_file_the_run_reads() {
+        let dir = std::env::temp_dir().join(format!("ts-session-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let orders = dir.join("orders.jsonl");
+        let handler = dir.join("h.js");
+        std::fs::write(&orders, "orders").unwrap();
+        std::fs::write(&handler, "handler").unwrap();
+        let mut run = RunSpec::demo();
+        run.source = SourceSpec::Files {
+            paths: vec![orders.clone()],
+        };
+        run.handler = handler.display().to_string();
+        assert_eq!(run.input_paths(), [orders.clone(), handler.clone()]);
+        let s = SessionFile {
+            tumblescope_session: SESSION_VERSION,
+            run,
+            time_view: None,
+            selected: None,
+        };
+        for target in [&orders, &handler] {
+            let e = save_session(target, &s).unwrap_err();
+            assert!(e.contains("refusing to overwrite an input"), "{e}");
+        }
+        assert_eq!(std::fs::read_to_string(&orders).unwrap(), "orders");
+        assert_eq!(std::fs::read_to_string(&handler).unwrap(), "handler");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
