@@ -560,7 +560,8 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
     let spec = args
         .handler
         .clone()
-        .unwrap_or_else(|| default_handler_spec(args.mapping.source).to_owned());
+        // The stream's own source: an event file can say DynamoDB without --source.
+        .unwrap_or_else(|| default_handler_spec(stream.source).to_owned());
     let mut handler = crate::handlers::from_spec(&spec).map_err(usage)?;
     let started = std::time::Instant::now();
     let trace =

@@ -634,15 +634,25 @@ fn thrown_errors_show_stable_paths_and_identical_runs_match() {
     assert!(text.contains(&format!("{}:1:", h.display())), "{text}");
 }
 
-#[cfg(unix)]
+/// Whether a process whose command line contains `marker` is alive (read from /proc, so the
+/// test needs no procps).
+#[cfg(target_os = "linux")]
 fn alive_with(marker: &str) -> bool {
-    Command::new("pgrep")
-        .args(["-f", marker])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // A zombie is dead already, only not yet reaped by its parent.
+        let zombie = stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, r)| r.starts_with('Z'));
+        !zombie
+            && String::from_utf8_lossy(&cmdline)
+                .replace('\0', " ")
+                .contains(marker)
+    })
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
 fn processes_a_handler_starts_end_with_the_run() {
     if !available("node") {
@@ -658,13 +668,19 @@ fn processes_a_handler_starts_end_with_the_run() {
         ),
     );
     let stream = kinesis(1, &[(0, "a", 5)]);
+    // The check itself sees a live process with the marker.
+    let mut probe = Command::new("sleep").arg(&marker).spawn().unwrap();
+    assert!(alive_with(&marker));
+    probe.kill().unwrap();
+    probe.wait().unwrap();
+    assert!(!alive_with(&marker));
     run_user(&stream, &Settings::default(), &h.display().to_string());
     // The run has ended and its runtime is dropped: the grandchild went with its group.
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!alive_with(&marker), "sleep {marker} outlived the run");
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
 fn a_signal_ends_the_runtime_group_and_removes_the_harness_folder() {
     if !available("node") {
@@ -697,10 +713,13 @@ fn a_signal_ends_the_runtime_group_and_removes_the_harness_folder() {
         assert!(waited, "the handler never started");
         let harness: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
         assert_eq!(harness.len(), 1, "one harness folder while running");
-        Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap();
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        let sig = if signal == "TERM" {
+            rustix::process::Signal::TERM
+        } else {
+            rustix::process::Signal::INT
+        };
+        rustix::process::kill_process(pid, sig).unwrap();
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(130), "{signal}");
         std::thread::sleep(std::time::Duration::from_millis(200));

@@ -210,7 +210,7 @@ fn check_event_source(r: &Value, expected: &str, loc: &Locator<'_>) -> Result<()
         Some(Value::String(s)) if s == expected => Ok(()),
         Some(other) => Err(loc.err(
             Some("eventSource"),
-            format!("eventSource is {other}, but this record has the shape of a {expected} record: tumblescope replays Kinesis and DynamoDB Streams records only"),
+            format!("eventSource is {other}, but the record is shaped as a {expected:?} record; tumblescope replays Kinesis and DynamoDB Streams records only"),
         )),
     }
 }
