@@ -181,6 +181,11 @@ pub struct RunArgs {
     /// Write every invocation (event, response, timing) as JSON Lines to this file.
     #[arg(long)]
     pub events: Option<PathBuf>,
+    /// Run a scenario preset (its stream, settings and handler; --handler overrides the
+    /// handler): demo, running-total, pos-burst, skewed, sparse, big-state, failing-handler,
+    /// dynamodb.
+    #[arg(long, conflicts_with = "input")]
+    pub scenario: Option<String>,
     /// Mapping settings.
     #[command(flatten)]
     pub mapping: MappingArgs,
@@ -549,17 +554,34 @@ pub fn default_handler_spec(source: Source) -> &'static str {
 }
 
 fn run(args: &RunArgs) -> Result<(), CliError> {
-    let settings = args.mapping.settings();
+    let scenario = match &args.scenario {
+        Some(id) => Some(crate::scenarios::by_id(id).ok_or_else(|| {
+            let ids: Vec<&str> = crate::scenarios::all().iter().map(|s| s.id).collect();
+            usage(format!(
+                "unknown scenario {id:?}: expected one of {}",
+                ids.join(", ")
+            ))
+        })?),
+        None => None,
+    };
+    let settings = match &scenario {
+        Some(s) => s.settings.clone(),
+        None => args.mapping.settings(),
+    };
     settings
         .check()
         .map_err(|e| usage(format!("invalid settings:\n{e}")))?;
     if let Some(path) = &args.events {
         crate::output::check_output("--events", path, &args.input).map_err(usage)?;
     }
-    let stream = load_stream(args)?;
+    let stream = match &scenario {
+        Some(s) => s.stream.build(StreamMeta::default()),
+        None => load_stream(args)?,
+    };
     let spec = args
         .handler
         .clone()
+        .or_else(|| scenario.as_ref().map(|s| s.handler.clone()))
         // The stream's own source: an event file can say DynamoDB without --source.
         .unwrap_or_else(|| default_handler_spec(stream.source).to_owned());
     let mut handler = crate::handlers::from_spec(&spec).map_err(usage)?;
