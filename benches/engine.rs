@@ -10,7 +10,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
 use tumblescope::handlers::builtin::{Builtin, BuiltinSpec};
-use tumblescope::settings::Settings;
+use tumblescope::model::settings::Settings;
 
 #[path = "common/alloc.rs"]
 mod alloc;

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
 use tumblescope::handlers::external::{External, ExternalSpec};
-use tumblescope::settings::Settings;
+use tumblescope::model::settings::Settings;
 
 const TRIVIAL: &str = "exports.handler = async (event) => ({ state: { n: (event.state.n || 0) + event.Records.length } });\n";
 
@@ -53,7 +53,7 @@ impl tumblescope::handlers::Handler for Timed {
 
     fn prepare(
         &mut self,
-        stream: &tumblescope::stream::Stream,
+        stream: &tumblescope::model::stream::Stream,
         settings: &Settings,
     ) -> Result<(), String> {
         self.inner.prepare(stream, settings)
@@ -156,11 +156,13 @@ fn case(dir: &std::path::Path, records: u64, batch: u32) {
         aggs.iter().map(|i| i.record_count()).sum::<usize>() as f64 / aggs.len() as f64;
 
     // Building the events alone, in Rust.
-    let ctx = tumblescope::event::EventContext::new(&stream, settings.seed);
+    let ctx = tumblescope::handlers::event::EventContext::new(&stream, settings.seed);
     let t = Instant::now();
     let mut built = 0usize;
     for inv in &trace.invocations {
-        built += tumblescope::event::event_json_with(&inv.request(&stream, &settings), &ctx).len();
+        built +=
+            tumblescope::handlers::event::event_json_with(&inv.request(&stream, &settings), &ctx)
+                .len();
     }
     let build_s = t.elapsed().as_secs_f64();
     println!(

@@ -14,7 +14,7 @@ fn main() {
         ..Default::default()
     };
     let stream = tumblescope::generate::generate_stream(&opts, Default::default());
-    let settings = tumblescope::settings::Settings::default();
+    let settings = tumblescope::model::settings::Settings::default();
     let spec =
         tumblescope::handlers::builtin::BuiltinSpec::parse("builtin:sum:Item.sales").unwrap();
     calibrate(&stream);
@@ -39,13 +39,13 @@ fn main() {
 }
 
 #[allow(dead_code)]
-fn scan_only(stream: &tumblescope::stream::Stream) {
-    let path = tumblescope::jsonpath::Path::parse("Item.sales");
+fn scan_only(stream: &tumblescope::model::stream::Stream) {
+    let path = tumblescope::json::path::Path::parse("Item.sales");
     let t = std::time::Instant::now();
     let mut sum = 0.0;
     for i in 0..stream.len() {
-        if let Ok(Some(raw)) = tumblescope::jsonpath::find(stream.payload(i), &path) {
-            sum += tumblescope::jsonpath::number_from_raw(raw)
+        if let Ok(Some(raw)) = tumblescope::json::path::find(stream.payload(i), &path) {
+            sum += tumblescope::json::path::number_from_raw(raw)
                 .ok()
                 .flatten()
                 .unwrap_or(0.0);
@@ -59,7 +59,7 @@ fn scan_only(stream: &tumblescope::stream::Stream) {
 }
 
 #[allow(dead_code)]
-fn calibrate(stream: &tumblescope::stream::Stream) {
+fn calibrate(stream: &tumblescope::model::stream::Stream) {
     let t = std::time::Instant::now();
     let mut sum = 0u64;
     for i in 0..stream.len() {

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::generate::{GenOptions, Generator, KeyStrategy, write_order_line};
+use crate::model::settings::{EndOfInput, GraceFrom, Settings};
+use crate::model::stream::{Stream, StreamMeta};
 use crate::model::{Source, StreamViewType};
-use crate::settings::{EndOfInput, GraceFrom, Settings};
 use crate::sim::trace::{Status, Trace};
-use crate::stream::{Stream, StreamMeta};
 
 /// tumblescope: see and test how AWS Lambda processes Kinesis and DynamoDB streams with tumbling
 /// windows. Without a command it opens the app.
@@ -320,7 +320,7 @@ pub struct MappingArgs {
     pub stall_after: u32,
     /// Simulator limit: stop a shard after this many attempts of one batch, whatever the retry
     /// settings (1–1000000).
-    #[arg(long, default_value_t = crate::settings::DEFAULT_ATTEMPT_LIMIT)]
+    #[arg(long, default_value_t = crate::model::settings::DEFAULT_ATTEMPT_LIMIT)]
     pub attempt_limit: u32,
     /// Function timeout, ms (external handlers).
     #[arg(long, default_value_t = 3000)]

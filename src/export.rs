@@ -7,12 +7,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::event::{EventContext, event_json_with};
+use crate::handlers::event::{EventContext, event_json_with};
 use crate::handlers::{HandlerError, Write as TableWrite};
 use crate::model::iso_seconds;
-use crate::settings::Settings;
+use crate::model::settings::Settings;
+use crate::model::stream::Stream;
 use crate::sim::trace::{Trace, WindowResult};
-use crate::stream::Stream;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

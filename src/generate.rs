@@ -6,9 +6,9 @@ use std::io::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::routing;
+use crate::model::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 use crate::model::{EventName, Source};
-use crate::routing;
-use crate::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 
 /// A small, fast, seedable PRNG (SplitMix64); good enough for test data, and identical on every
 /// platform.
@@ -421,7 +421,7 @@ pub fn per_shard_keys(shards: u32) -> Vec<String> {
 
 /// Writes an order as one line of tumblescope's orders JSON Lines format.
 pub fn write_order_line(out: &mut Vec<u8>, o: &Order) {
-    let ts = crate::event::arrival_timestamp_text(o.ts_ms);
+    let ts = crate::handlers::event::arrival_timestamp_text(o.ts_ms);
     out.extend_from_slice(b"{\"timestamp\":");
     out.extend_from_slice(ts.as_bytes());
     if let Some(pk) = &o.partition_key {
@@ -490,7 +490,7 @@ pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
     let stream = b.finish_with(&mut cols);
     let [sales] = cols;
     let key = crate::handlers::builtin::column_key(
-        &crate::jsonpath::Path::parse(sales_path(opts.source)),
+        &crate::json::path::Path::parse(sales_path(opts.source)),
         view,
     );
     stream.columns.get_or_insert(&key, || sales);
@@ -612,7 +612,7 @@ mod tests {
         assert_eq!(s.len(), 300);
         // The pre-filled sales column matches the payloads.
         let key = crate::handlers::builtin::column_key(
-            &crate::jsonpath::Path::parse("Item.sales"),
+            &crate::json::path::Path::parse("Item.sales"),
             s.meta.view_type,
         );
         let col = s.columns.get_or_insert(&key, || panic!("pre-filled"));

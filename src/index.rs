@@ -1,9 +1,9 @@
 //! Read indices built once per run for the UI (no egui here): per-shard invocation lists sorted
 //! by time, which invocation delivered each record, jump lists, and the plot series.
 
-use crate::sim::state::State;
+use crate::model::state::State;
+use crate::model::stream::Stream;
 use crate::sim::trace::{Kind, Status, Trace};
-use crate::stream::Stream;
 
 /// Which number the plots read from each state.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -29,7 +29,7 @@ pub fn state_value(state: &State, path: &ValuePath) -> Option<f64> {
     // Typed built-in state: read the accumulator without rendering JSON.
     if let Some(agg) = state.agg()
         && agg.groups.is_none()
-        && agg.op != crate::sim::state::AggOp::Avg
+        && agg.op != crate::model::state::AggOp::Avg
     {
         let single = match path {
             ValuePath::SumOfNumbers => true,
@@ -41,9 +41,9 @@ pub fn state_value(state: &State, path: &ValuePath) -> Option<f64> {
     }
     let json = serde_json::Value::Object(state.to_json());
     match path {
-        ValuePath::Path(p) => crate::jsonpath::Path::parse(p)
+        ValuePath::Path(p) => crate::json::path::Path::parse(p)
             .lookup(&json)
-            .and_then(crate::jsonpath::number_from_value),
+            .and_then(crate::json::path::number_from_value),
         ValuePath::SumOfNumbers => {
             let mut sum = 0.0;
             let mut any = false;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::generate::{DEFAULT_START_MS, GenOptions, KeyStrategy, generate_stream};
 use crate::model::Source;
-use crate::settings::{EndOfInput, Settings};
-use crate::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
+use crate::model::settings::{EndOfInput, Settings};
+use crate::model::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 
 /// Where a scenario's stream comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

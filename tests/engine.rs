@@ -7,12 +7,12 @@ use serde_json::json;
 use tumblescope::generate::DEFAULT_START_MS as T0;
 use tumblescope::handlers::{HandlerError, Invoked, Response};
 use tumblescope::model::iso_seconds;
-use tumblescope::settings::{EndOfInput, GraceFrom, Settings};
-use tumblescope::sim::state::State;
+use tumblescope::model::settings::{EndOfInput, GraceFrom, Settings};
+use tumblescope::model::state::State;
 use tumblescope::sim::trace::{Kind, Reason, Status, WindowStatus, flags};
 use tumblescope::sim::{self, Trace};
 
-fn burst() -> tumblescope::stream::Stream {
+fn burst() -> tumblescope::model::stream::Stream {
     let orders: Vec<(i64, &str, i64)> = (0..100).map(|k| (k * 100, "pos-1", k % 7 + 1)).collect();
     kinesis(1, &orders)
 }
@@ -393,14 +393,14 @@ fn batching_window_waits_for_records() {
 #[test]
 fn batches_respect_batch_size_and_the_6_mb_payload() {
     // 300 records of ~100 KB each, all visible at once: 6 MB holds about 45 after base64.
-    let mut b = tumblescope::stream::StreamBuilder::new(
+    let mut b = tumblescope::model::stream::StreamBuilder::new(
         tumblescope::model::Source::Kinesis,
         1,
         Default::default(),
     )
     .payloads_are_json(true);
     for k in 0..300 {
-        b.push(tumblescope::stream::InputRecord {
+        b.push(tumblescope::model::stream::InputRecord {
             ts_ms: T0 + 500,
             partition_key: "a".into(),
             data: format!(
@@ -424,11 +424,14 @@ fn batches_respect_batch_size_and_the_6_mb_payload() {
         .filter(|i| i.kind == Kind::Aggregate)
     {
         let len = inv.request(&stream, &settings).event_json().len();
-        assert!(len <= tumblescope::event::MAX_PAYLOAD_BYTES, "{len}");
+        assert!(
+            len <= tumblescope::handlers::event::MAX_PAYLOAD_BYTES,
+            "{len}"
+        );
         total += inv.record_count();
         if inv.reason == Reason::PayloadLimit {
             let one_more = len + 133_000;
-            assert!(one_more > tumblescope::event::MAX_PAYLOAD_BYTES);
+            assert!(one_more > tumblescope::handlers::event::MAX_PAYLOAD_BYTES);
         }
     }
     assert_eq!(total, 300);
@@ -546,14 +549,14 @@ fn dynamodb_polls_four_times_a_second_and_windows_on_whole_seconds() {
 
 #[test]
 fn late_timestamps_join_the_open_window() {
-    let mut b = tumblescope::stream::StreamBuilder::new(
+    let mut b = tumblescope::model::stream::StreamBuilder::new(
         tumblescope::model::Source::Kinesis,
         1,
         Default::default(),
     )
     .payloads_are_json(true);
     for (seq, ts, sales) in [("100", 31_000, 1), ("200", 5_000, 2), ("300", 32_000, 4)] {
-        b.push(tumblescope::stream::InputRecord {
+        b.push(tumblescope::model::stream::InputRecord {
             ts_ms: T0 + ts,
             partition_key: "a".into(),
             shard: Some(0),

@@ -5,15 +5,15 @@ mod common;
 
 use common::{Scripted, kinesis, run};
 use serde_json::json;
-use tumblescope::event::pretty;
 use tumblescope::generate::{GenOptions, Generator, write_order_line};
+use tumblescope::json::text::pretty;
 use tumblescope::handlers::{Invoked, Response};
+use tumblescope::model::settings::Settings;
+use tumblescope::model::state::State;
+use tumblescope::model::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 use tumblescope::model::{EventName, Source};
-use tumblescope::settings::Settings;
-use tumblescope::sim::state::State;
 use tumblescope::sim::trace::Kind;
 use tumblescope::sim::{self, Trace};
-use tumblescope::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 
 fn event(stream: &Stream, settings: &Settings, trace: &Trace, n: u32) -> String {
     let inv = trace.get(n).unwrap();

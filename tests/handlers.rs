@@ -10,10 +10,10 @@ use std::process::Command;
 use tumblescope::generate::{GenOptions, generate_stream};
 use tumblescope::handlers::from_spec;
 use tumblescope::model::Source;
-use tumblescope::settings::Settings;
+use tumblescope::model::settings::Settings;
+use tumblescope::model::stream::Stream;
 use tumblescope::sim::trace::{Kind, Status, flags};
 use tumblescope::sim::{self, SimError, Trace};
-use tumblescope::stream::Stream;
 
 fn available(program: &str) -> bool {
     let ok = Command::new(program)
@@ -595,8 +595,9 @@ fn node_handlers_receive_exactly_the_event_lambda_sends() {
     )
     .unwrap();
     let generated = stream(Source::Kinesis, 300);
-    let mut b = tumblescope::stream::StreamBuilder::new(Source::Kinesis, 2, Default::default())
-        .payloads_are_json(true);
+    let mut b =
+        tumblescope::model::stream::StreamBuilder::new(Source::Kinesis, 2, Default::default())
+            .payloads_are_json(true);
     let keys = [
         "plain",
         "quote\"d",
@@ -607,7 +608,7 @@ fn node_handlers_receive_exactly_the_event_lambda_sends() {
     ];
     for (k, key) in keys.iter().enumerate() {
         for r in 0..3u32 {
-            b.push(tumblescope::stream::InputRecord {
+            b.push(tumblescope::model::stream::InputRecord {
                 ts_ms: 1_767_268_800_000 + i64::from(r) * 40_000 + k as i64,
                 partition_key: (*key).into(),
                 shard: Some((k % 2) as u32),

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use tumblescope::ingest::{
     FieldMap, Format, LoadControl, LoadError, LoadOptions, load_bytes, load_paths,
 };
+use tumblescope::model::stream::Stream;
 use tumblescope::model::{EventName, Source};
-use tumblescope::stream::Stream;
 
 fn sample(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

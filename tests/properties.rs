@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use common::{JsonPath, builtin, render};
 use proptest::prelude::*;
 use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
+use tumblescope::model::settings::{EndOfInput, GraceFrom, Settings};
+use tumblescope::model::stream::Stream;
 use tumblescope::model::{Source, Window};
-use tumblescope::settings::{EndOfInput, GraceFrom, Settings};
 use tumblescope::sim::trace::{Kind, Status};
 use tumblescope::sim::{self, Trace};
-use tumblescope::stream::Stream;
 
 fn arb_stream() -> impl Strategy<Value = Stream> {
     (
@@ -87,7 +87,7 @@ fn value_path(stream: &Stream) -> &'static str {
 }
 
 fn total_sales(stream: &Stream) -> f64 {
-    let path = tumblescope::jsonpath::Path::parse(value_path(stream));
+    let path = tumblescope::json::path::Path::parse(value_path(stream));
     (0..stream.len())
         .map(|i| {
             let v: serde_json::Value = serde_json::from_slice(stream.payload(i)).unwrap();

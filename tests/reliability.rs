@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use common::{kinesis, run};
-use tumblescope::settings::Settings;
+use tumblescope::model::settings::Settings;
 use tumblescope::sim::Status;
 
 fn bin() -> Command {
@@ -344,7 +344,11 @@ fn a_fifo_is_read_as_it_is_written_and_waiting_is_announced() {
 // ---------------------------------------------------------------------------------------------
 // 3. Values kept exactly as written.
 
-fn load(name: &str, text: &str, source: tumblescope::model::Source) -> tumblescope::stream::Stream {
+fn load(
+    name: &str,
+    text: &str,
+    source: tumblescope::model::Source,
+) -> tumblescope::model::stream::Stream {
     let opts = tumblescope::ingest::LoadOptions {
         source,
         shards: 1,
@@ -368,7 +372,7 @@ fn load_err(name: &str, text: &str, source: tumblescope::model::Source) -> Strin
 }
 
 /// The first invocation's event, as the function receives it.
-fn first_event(stream: &tumblescope::stream::Stream) -> serde_json::Value {
+fn first_event(stream: &tumblescope::model::stream::Stream) -> serde_json::Value {
     let settings = Settings::default();
     let trace = run(stream, &settings, "builtin:count");
     let inv = &trace.invocations[0];
@@ -488,7 +492,7 @@ fn handler_file(dir: &str, name: &str, code: &str) -> std::path::PathBuf {
 }
 
 fn run_user(
-    stream: &tumblescope::stream::Stream,
+    stream: &tumblescope::model::stream::Stream,
     settings: &Settings,
     spec: &str,
 ) -> tumblescope::sim::Trace {

@@ -10,9 +10,9 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use super::session::{Run, RunSpec, SourceSpec};
 use crate::index::RunIndex;
 use crate::ingest::{LoadControl, LoadOptions, LoadProgress, load_paths};
+use crate::model::stream::Stream;
 use crate::scenarios;
 use crate::sim::{Control, Progress};
-use crate::stream::Stream;
 
 /// A request to the worker.
 pub struct JobRequest {

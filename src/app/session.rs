@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::generate::GenOptions;
 use crate::index::RunIndex;
 use crate::model::Source;
+use crate::model::settings::Settings;
+use crate::model::stream::{Stream, StreamMeta};
 use crate::scenarios;
-use crate::settings::Settings;
 use crate::sim::Trace;
-use crate::stream::{Stream, StreamMeta};
 
 use super::panels::timeline::view::TimeView;
 

@@ -13,11 +13,12 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::{HandlerError, Invoked, Request, Response, Write};
-use crate::jsonpath::{self, Path};
+use crate::json::dynamodb::{unmarshal, unmarshal_item};
+use crate::json::{self, path::Path};
+use crate::model::settings::Settings;
+use crate::model::state::{Acc, AggOp, AggState, State, js_number};
+use crate::model::stream::Stream;
 use crate::model::{EventName, Source, Window, iso_seconds};
-use crate::settings::Settings;
-use crate::sim::state::{Acc, AggOp, AggState, State, js_number};
-use crate::stream::Stream;
 
 /// Table the built-ins write their results to.
 pub const RESULTS_TABLE: &str = "tumblescope-results";
@@ -64,7 +65,7 @@ impl FailRule {
     fn parse(text: &str) -> Result<Self, String> {
         for op in [">=", "<=", "==", ">", "<"] {
             if let Some((path, value)) = text.split_once(op) {
-                let value = jsonpath::parse_numeric_text(value)
+                let value = json::path::parse_numeric_text(value)
                     .ok_or_else(|| format!("fail={text}: {value:?} is not a number"))?;
                 if path.is_empty() {
                     return Err(format!("fail={text}: missing field"));
@@ -266,14 +267,14 @@ impl Builtin {
         let acc_from = |v: &Value| -> Option<Acc> {
             match self.spec.op {
                 AggOp::Avg => {
-                    let sum = v.get("sum").and_then(jsonpath::number_from_value)?;
-                    let count = v.get("count").and_then(jsonpath::number_from_value)?;
+                    let sum = v.get("sum").and_then(json::path::number_from_value)?;
+                    let count = v.get("count").and_then(json::path::number_from_value)?;
                     Some(Acc {
                         value: sum,
                         count: count.max(0.0) as u64,
                     })
                 }
-                _ => jsonpath::number_from_value(v).map(|value| Acc { value, count: 1 }),
+                _ => json::path::number_from_value(v).map(|value| Acc { value, count: 1 }),
             }
         };
         match &mut agg.groups {
@@ -484,7 +485,7 @@ impl Builtin {
                 && let Some(fv) = image
                     .as_ref()
                     .and_then(|img| rule.path.lookup(img))
-                    .and_then(jsonpath::number_from_value)
+                    .and_then(json::path::number_from_value)
                 && rule.matches(fv)
             {
                 return Err(rule.error(&record_seq(rec), fv));
@@ -494,7 +495,7 @@ impl Builtin {
                 Some(p) => image
                     .as_ref()
                     .and_then(|img| p.lookup(img))
-                    .and_then(jsonpath::number_from_value),
+                    .and_then(json::path::number_from_value),
             };
             let Some(v) = v else { continue };
             match &mut agg.groups {
@@ -504,7 +505,7 @@ impl Builtin {
                         Some(GroupBy::Field(p)) => image
                             .as_ref()
                             .and_then(|img| p.lookup(img))
-                            .map(jsonpath::label_from_value),
+                            .map(json::path::label_from_value),
                         _ => pk,
                     };
                     if let Some(label) = label {
@@ -586,7 +587,7 @@ impl Builtin {
             .get("Keys")
             .and_then(Value::as_object)
             .and_then(|k| k.values().next())
-            .map(|v| jsonpath::label_from_value(&unmarshal(v)));
+            .map(|v| json::path::label_from_value(&unmarshal(v)));
         Some((name, image, pk))
     }
 }
@@ -599,43 +600,6 @@ fn record_seq(rec: &Value) -> String {
         .to_owned()
 }
 
-/// Converts one typed DynamoDB attribute back to plain JSON.
-pub fn unmarshal(v: &Value) -> Value {
-    let Some((t, inner)) = v.as_object().and_then(|m| m.iter().next()) else {
-        return Value::Null;
-    };
-    match (t.as_str(), inner) {
-        ("S" | "B", Value::String(s)) => Value::String(s.clone()),
-        ("N", Value::String(s)) => serde_json::from_str::<serde_json::Number>(s)
-            .map(Value::Number)
-            .unwrap_or_else(|_| Value::String(s.clone())),
-        ("BOOL", Value::Bool(b)) => Value::Bool(*b),
-        ("NULL", _) => Value::Null,
-        ("L", Value::Array(a)) => Value::Array(a.iter().map(unmarshal).collect()),
-        ("M", Value::Object(_)) => unmarshal_item(inner),
-        ("SS" | "BS", Value::Array(a)) => Value::Array(a.clone()),
-        ("NS", Value::Array(a)) => Value::Array(
-            a.iter()
-                .map(|n| match n {
-                    Value::String(s) => serde_json::from_str::<serde_json::Number>(s)
-                        .map(Value::Number)
-                        .unwrap_or_else(|_| n.clone()),
-                    other => other.clone(),
-                })
-                .collect(),
-        ),
-        _ => inner.clone(),
-    }
-}
-
-/// Converts a typed item (`{"a": {"N": "1"}}`) back to plain JSON.
-pub fn unmarshal_item(v: &Value) -> Value {
-    match v.as_object() {
-        Some(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), unmarshal(v))).collect()),
-        None => Value::Null,
-    }
-}
-
 /// Cache key of the numeric column for `path` (what is visible depends on the view type).
 pub fn column_key(path: &Path, view: crate::model::StreamViewType) -> String {
     format!("number:{path}:{}", view.as_str())
@@ -644,10 +608,10 @@ pub fn column_key(path: &Path, view: crate::model::StreamViewType) -> String {
 /// The numeric value at `path` in a payload: the fast scanner, with `serde_json` as fallback.
 fn value_of(payload: &[u8], path: &Path, known_json: bool) -> f64 {
     if known_json {
-        match jsonpath::find(payload, path) {
+        match json::path::find(payload, path) {
             Ok(None) => return f64::NAN,
             Ok(Some(raw)) => {
-                if let Ok(v) = jsonpath::number_from_raw(raw) {
+                if let Ok(v) = json::path::number_from_raw(raw) {
                     return v.unwrap_or(f64::NAN);
                 }
             }
@@ -656,7 +620,7 @@ fn value_of(payload: &[u8], path: &Path, known_json: bool) -> f64 {
     }
     serde_json::from_slice::<Value>(payload)
         .ok()
-        .and_then(|doc| path.lookup(&doc).and_then(jsonpath::number_from_value))
+        .and_then(|doc| path.lookup(&doc).and_then(json::path::number_from_value))
         .unwrap_or(f64::NAN)
 }
 
@@ -738,7 +702,9 @@ impl super::Handler for Builtin {
                             if has_new_image(i) {
                                 serde_json::from_slice::<Value>(stream.payload(i))
                                     .ok()
-                                    .and_then(|doc| p.lookup(&doc).map(jsonpath::label_from_value))
+                                    .and_then(|doc| {
+                                        p.lookup(&doc).map(json::path::label_from_value)
+                                    })
                             } else {
                                 None
                             }
@@ -842,7 +808,7 @@ fn ddb_key_label(stream: &Stream, i: usize) -> String {
     let from = |bytes: &[u8]| {
         serde_json::from_slice::<Value>(bytes)
             .ok()
-            .and_then(|v| v.get(attr).map(jsonpath::label_from_value))
+            .and_then(|v| v.get(attr).map(json::path::label_from_value))
     };
     from(stream.payload(i))
         .or_else(|| stream.old_image(i).and_then(from))
@@ -884,12 +850,5 @@ mod tests {
                 .contains("median")
         );
         assert!(BuiltinSpec::parse("builtin:sum:x:events=UPSERT").is_err());
-    }
-
-    #[test]
-    fn unmarshal_round_trips_marshal() {
-        let v = serde_json::json!({"a": 1, "b": "x", "c": [true, null, 2.5], "d": {"e": -3}});
-        let typed = Value::Object(crate::event::marshal_item(v.as_object().unwrap()));
-        assert_eq!(unmarshal_item(&typed), v);
     }
 }

@@ -24,9 +24,9 @@ use serde_json::Value;
 
 use super::sandbox::{LogSink, Reaper, StablePaths};
 use super::{HandlerError, Invoked, Request, Response, Write};
-use crate::event::{EventContext, MAX_PAYLOAD_BYTES, write_event, write_kinesis_compact};
-use crate::settings::Settings;
-use crate::stream::Stream;
+use crate::handlers::event::{EventContext, MAX_PAYLOAD_BYTES, write_event, write_kinesis_compact};
+use crate::model::settings::Settings;
+use crate::model::stream::Stream;
 
 /// Which runtime a handler needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -569,9 +569,9 @@ impl External {
         line.extend_from_slice(b",\"simMs\":");
         line.extend_from_slice(req.at_ms.to_string().as_bytes());
         line.extend_from_slice(b",\"functionName\":");
-        crate::event::json_str(&mut line, &self.function_name);
+        crate::json::write::json_str(&mut line, &self.function_name);
         line.extend_from_slice(b",\"functionArn\":");
-        crate::event::json_str(&mut line, &self.function_arn);
+        crate::json::write::json_str(&mut line, &self.function_arn);
         line.push(b',');
         // Straight into the message buffer, reused across invocations.
         let fresh;
@@ -606,7 +606,7 @@ impl External {
         logs.add_dropped(v["droppedLogBytes"].as_u64().unwrap_or(0));
         let result = if v["ok"].as_bool() == Some(true) {
             let response = v.get("response").cloned().unwrap_or(Value::Null);
-            let size = crate::sim::state::compact_len(&response);
+            let size = crate::model::state::compact_len(&response);
             if size > MAX_PAYLOAD_BYTES {
                 Err(too_large(size as u64))
             } else {

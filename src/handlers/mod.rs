@@ -2,6 +2,7 @@
 //! plus what the function logged and wrote on the side.
 
 pub mod builtin;
+pub mod event;
 pub mod external;
 pub mod sandbox;
 
@@ -10,10 +11,11 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::json::write::json_kind;
 use crate::model::Window;
-use crate::settings::Settings;
-use crate::sim::state::State;
-use crate::stream::Stream;
+use crate::model::settings::Settings;
+use crate::model::state::State;
+use crate::model::stream::Stream;
 
 /// One invocation request, with everything needed to build the event Lambda would send.
 #[derive(Clone, Debug)]
@@ -45,7 +47,7 @@ pub struct Request<'a> {
 impl Request<'_> {
     /// The event exactly as Lambda sends it (compact JSON).
     pub fn event_json(&self) -> String {
-        crate::event::event_json(self)
+        crate::handlers::event::event_json(self)
     }
 
     /// Deterministic UUID-shaped `awsRequestId`.
@@ -208,18 +210,6 @@ impl Response {
                 Value::Object(m)
             }
         }
-    }
-}
-
-/// "a string", "a number", ... for messages.
-pub fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -17,10 +17,10 @@ use super::{
     Errors, Format, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, position_of,
     read_text,
 };
-use crate::handlers::builtin::unmarshal_item;
-use crate::jsonpath;
+use crate::json;
+use crate::json::dynamodb::unmarshal_item;
+use crate::model::stream::{RecordRef, Stream, StreamBuilder};
 use crate::model::{EventName, Source, StreamViewType};
-use crate::stream::{RecordRef, Stream, StreamBuilder};
 
 /// One record, decoded.
 struct Rec {
@@ -68,20 +68,20 @@ impl Locator<'_> {
 /// Byte offsets (start, end) of each element of the document's top-level `Records` array.
 fn record_spans(doc: &str) -> Vec<(usize, usize)> {
     let b = doc.as_bytes();
-    let Ok(Some(arr)) = jsonpath::find(b, &jsonpath::Path::parse("Records")) else {
+    let Ok(Some(arr)) = json::path::find(b, &json::path::Path::parse("Records")) else {
         return Vec::new();
     };
     let base = arr.as_ptr() as usize - b.as_ptr() as usize;
     let mut spans = Vec::new();
-    let mut i = jsonpath::skip_ws(arr, 1);
+    let mut i = json::path::skip_ws(arr, 1);
     while i < arr.len() && arr[i] != b']' {
-        let Ok(end) = jsonpath::skip_value(arr, i) else {
+        let Ok(end) = json::path::skip_value(arr, i) else {
             break;
         };
         spans.push((base + i, base + end));
-        i = jsonpath::skip_ws(arr, end);
+        i = json::path::skip_ws(arr, end);
         if arr.get(i) == Some(&b',') {
-            i = jsonpath::skip_ws(arr, i + 1);
+            i = json::path::skip_ws(arr, i + 1);
         }
     }
     spans
@@ -96,15 +96,15 @@ fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, LoadError> {
             // Offsets of the elements, to locate errors inside them.
             let b = text.as_bytes();
             let mut offsets = Vec::new();
-            let mut i = jsonpath::skip_ws(b, trimmed_at + 1);
+            let mut i = json::path::skip_ws(b, trimmed_at + 1);
             while i < b.len() && b[i] != b']' {
-                let Ok(end) = jsonpath::skip_value(b, i) else {
+                let Ok(end) = json::path::skip_value(b, i) else {
                     break;
                 };
                 offsets.push(i);
-                i = jsonpath::skip_ws(b, end);
+                i = json::path::skip_ws(b, end);
                 if b.get(i) == Some(&b',') {
-                    i = jsonpath::skip_ws(b, i + 1);
+                    i = json::path::skip_ws(b, i + 1);
                 }
             }
             Ok(items
@@ -175,7 +175,7 @@ fn str_field<'v>(
             Some(key),
             format!(
                 "{what} must be a non-empty string, got {}",
-                crate::handlers::json_kind(other)
+                crate::json::write::json_kind(other)
             ),
         )),
         None => Err(loc.err(None, format!("missing {what}"))),
@@ -244,7 +244,7 @@ fn time_value(v: &Value, key: &str, loc: &Locator<'_>) -> Result<i64, LoadError>
             Some(key),
             format!(
                 "{key} must be epoch seconds or an ISO 8601 string, got {}",
-                crate::handlers::json_kind(other)
+                crate::json::write::json_kind(other)
             ),
         )),
         None => Err(loc.err(None, format!("missing {key}"))),
@@ -256,7 +256,7 @@ fn check_typed(v: &Value, path: &str) -> Result<(), String> {
     let Some(obj) = v.as_object() else {
         return Err(format!(
             "{path} must be a typed attribute like {{\"S\": \"text\"}}, got {}",
-            crate::handlers::json_kind(v)
+            crate::json::write::json_kind(v)
         ));
     };
     if obj.len() != 1 {
@@ -273,11 +273,11 @@ fn check_typed(v: &Value, path: &str) -> Result<(), String> {
         ("S" | "B", Value::String(_)) | ("BOOL", Value::Bool(_)) | ("NULL", Value::Bool(true)) => {
             true
         }
-        ("N", Value::String(s)) => crate::jsonpath::parse_numeric_text(s).is_some(),
+        ("N", Value::String(s)) => crate::json::path::parse_numeric_text(s).is_some(),
         ("SS" | "BS", Value::Array(a)) => a.iter().all(Value::is_string),
         ("NS", Value::Array(a)) => a.iter().all(|x| {
             x.as_str()
-                .and_then(crate::jsonpath::parse_numeric_text)
+                .and_then(crate::json::path::parse_numeric_text)
                 .is_some()
         }),
         ("L", Value::Array(a)) => {
@@ -419,7 +419,7 @@ fn dynamodb_record(
     let pk = plain_keys
         .as_object()
         .and_then(|m| m.values().next())
-        .map(crate::jsonpath::label_from_value)
+        .map(crate::json::path::label_from_value)
         .ok_or_else(|| loc.err(Some("Keys"), "dynamodb.Keys is empty".into()))?;
     let new = d.get("NewImage").map(unmarshal_item);
     let old = d.get("OldImage").map(unmarshal_item);
@@ -490,7 +490,7 @@ pub(crate) fn load_event_files(
         // CLI output is one shard's records: name the shard after the file, or by its place.
         let file_shard = (format == Format::GetRecords).then(|| {
             shard_from_name(path)
-                .unwrap_or_else(|| crate::routing::kinesis_shard_id(file_index as u32))
+                .unwrap_or_else(|| crate::model::routing::kinesis_shard_id(file_index as u32))
         });
         for (offset, doc) in docs {
             let Some(records) = doc.get("Records").and_then(Value::as_array) else {

@@ -10,12 +10,12 @@ use serde_json::{Map, Value};
 use super::lines::{Parsed, ShardKey, ShardNames};
 use super::orders::column_of;
 use super::{
-    Errors, FieldMap, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, compact_json,
-    timestamp_ms,
+    Errors, FieldMap, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, timestamp_ms,
 };
-use crate::jsonpath::Path;
+use crate::json::path::Path;
+use crate::json::text::compact_json;
+use crate::model::stream::{RecordRef, Stream, StreamBuilder};
 use crate::model::{EventName, Source};
-use crate::stream::{RecordRef, Stream, StreamBuilder};
 
 fn label(v: &Value) -> Option<String> {
     match v {
@@ -142,7 +142,7 @@ pub(crate) fn parse_json_line<'a>(
             1,
             format!(
                 "expected a JSON object per line, got {}",
-                crate::handlers::json_kind(&v)
+                crate::json::write::json_kind(&v)
             ),
         ));
     };
@@ -208,12 +208,12 @@ fn row_json(headers: &csv::StringRecord, record: &csv::StringRecord) -> Vec<u8> 
         if k > 0 {
             out.push(b',');
         }
-        crate::event::json_str(&mut out, h);
+        crate::json::write::json_str(&mut out, h);
         out.push(b':');
         if is_json_number(v) || v == "true" || v == "false" {
             out.extend_from_slice(v.as_bytes());
         } else {
-            crate::event::json_str(&mut out, v);
+            crate::json::write::json_str(&mut out, v);
         }
     }
     out.push(b'}');

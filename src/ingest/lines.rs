@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::{Errors, Format, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport};
 use crate::model::EventName;
-use crate::stream::{RecordRef, Stream, StreamBuilder};
+use crate::model::stream::{RecordRef, Stream, StreamBuilder};
 
 /// Bytes read per block. Big enough that thread hand-off is noise, small enough to keep memory
 /// flat.
@@ -91,8 +91,11 @@ impl ShardNames {
             // Sorted, so shard order does not depend on which shard's record came first.
             return Some(self.ids.clone());
         }
-        self.max_index
-            .map(|m| (0..=m).map(crate::routing::kinesis_shard_id).collect())
+        self.max_index.map(|m| {
+            (0..=m)
+                .map(crate::model::routing::kinesis_shard_id)
+                .collect()
+        })
     }
 }
 
@@ -426,37 +429,6 @@ fn truncated(e: LoadError, unterminated: bool, last_line: u64) -> LoadError {
 /// an item may nest 33 brackets deep.
 const DYNAMODB_MAX_DEPTH: usize = 33;
 
-/// Byte offset of the first bracket that opens deeper than `max` in JSON text (strings
-/// skipped), if any.
-pub(crate) fn too_deep_at(text: &[u8], max: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, &c) in text.iter().enumerate() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > max {
-                    return Some(i);
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
-}
-
 fn parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<ParseFn<'o>> {
     let inner = format_parser(format, opts, file);
     let ddb = opts.source == crate::model::Source::Dynamodb;
@@ -482,7 +454,7 @@ fn parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<ParseFn<
         if !ddb {
             return Ok(parsed);
         }
-        match too_deep_at(text.as_bytes(), max) {
+        match crate::json::text::too_deep_at(text.as_bytes(), max) {
             None => Ok(parsed),
             Some(at) => Err(LoadError::at(
                 &file,

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Source;
-use crate::stream::{Stream, StreamMeta};
+use crate::model::stream::{Stream, StreamMeta};
 
 /// Why a file could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -329,42 +329,6 @@ pub fn position_of(bytes: &[u8], offset: usize) -> (u64, u64) {
     let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     let col = before.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
     (line, col)
-}
-
-/// Removes insignificant whitespace from JSON text (outside strings), borrowing when there is
-/// none: Kinesis `data` must be the compact serialisation.
-pub fn compact_json(text: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = text.as_bytes();
-    if memchr::memchr3(b' ', b'\t', b'\n', bytes).is_none()
-        && memchr::memchr(b'\r', bytes).is_none()
-    {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            out.push(c);
-        }
-    }
-    if out.len() == text.len() {
-        std::borrow::Cow::Borrowed(text)
-    } else {
-        std::borrow::Cow::Owned(out)
-    }
 }
 
 /// Checks that a file looks like text: not empty, no NUL bytes at its start.
@@ -793,7 +757,7 @@ pub fn timestamp_ms(v: &serde_json::Value, unit: TsUnit) -> Result<i64, String> 
         serde_json::Value::Null => Err("timestamp is null".into()),
         other => Err(format!(
             "timestamp must be a number or a string, got {}",
-            crate::handlers::json_kind(other)
+            crate::json::write::json_kind(other)
         )),
     }
 }
@@ -820,15 +784,6 @@ pub fn read_orders_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn compacting_keeps_strings() {
-        assert_eq!(compact_json(r#"{"a":1}"#), r#"{"a":1}"#);
-        assert_eq!(
-            compact_json("{ \"a b\" : [1, \"x \\\" y\"] }"),
-            "{\"a b\":[1,\"x \\\" y\"]}"
-        );
-    }
 
     #[test]
     fn formats_are_detected_from_content() {

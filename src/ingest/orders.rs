@@ -15,12 +15,13 @@ use serde_json::value::RawValue;
 
 use std::borrow::Cow;
 
+use super::LoadError;
 use super::fastjson::{OrderFields, Shape};
 use super::lines::Parsed;
-use super::{LoadError, compact_json};
+use crate::json::text::compact_json;
+use crate::model::routing;
+use crate::model::stream::{Stream, StreamMeta};
 use crate::model::{EventName, Source, ms_from_epoch_seconds, parse_rfc3339_ms};
-use crate::routing;
-use crate::stream::{Stream, StreamMeta};
 
 /// How to read an orders file.
 #[derive(Clone, Debug, PartialEq)]
@@ -144,7 +145,7 @@ pub(crate) fn parse_line<'a>(
                 column_of(text, "timestamp"),
                 format!(
                     "timestamp must be epoch seconds or an RFC 3339 string, got {}",
-                    crate::handlers::json_kind(other)
+                    crate::json::write::json_kind(other)
                 ),
             ));
         }
@@ -169,7 +170,7 @@ pub(crate) fn parse_line<'a>(
                 column_of(text, "eventName"),
                 format!(
                     "eventName must be a string, got {}",
-                    crate::handlers::json_kind(other)
+                    crate::json::write::json_kind(other)
                 ),
             ));
         }
@@ -189,7 +190,7 @@ pub(crate) fn parse_line<'a>(
                 column_of(text, "explicitHashKey"),
                 format!(
                     "explicitHashKey must be a decimal string, got {}",
-                    crate::handlers::json_kind(other)
+                    crate::json::write::json_kind(other)
                 ),
             ));
         }

@@ -23,16 +23,16 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::event::{MAX_PAYLOAD_BYTES, Sizer};
+use crate::handlers::event::{MAX_PAYLOAD_BYTES, Sizer};
 use crate::handlers::{Handler, HandlerError, Invoked, ItemFailure, Request, ResponseState};
 use crate::model::Window;
-use crate::settings::{EndOfInput, GraceFrom, Settings};
-use crate::sim::state::State;
+use crate::model::settings::{EndOfInput, GraceFrom, Settings};
+use crate::model::state::State;
+use crate::model::stream::Stream;
 use crate::sim::trace::{
     Discard, Extra, Invocation, Kind, Reason, Stall, Status, Trace, WindowResult, WindowStatus,
     flags,
 };
-use crate::stream::Stream;
 
 /// 1 MB state limit: "Your state can be a maximum of 1 MB per shard" (SEMANTICS §5.3, Q10).
 pub const MAX_STATE_BYTES: usize = 1_048_576;
@@ -166,7 +166,7 @@ fn single_event_len(stream: &Stream, settings: &Settings, i: usize) -> usize {
         attempt: 1,
         at_ms: stream.ts_ms[i],
     };
-    crate::event::event_json(&req).len()
+    crate::handlers::event::event_json(&req).len()
 }
 
 // ----------------------------------------------------------------------------

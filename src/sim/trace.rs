@@ -1,6 +1,6 @@
 //! The trace of a run: every invocation attempt in processing order, plus per-(shard, window)
 //! results, discarded batches and stalled shards. Event JSON is not stored; it is rebuilt from
-//! the stream on demand (see [`crate::event`]).
+//! the stream on demand (see [`crate::handlers::event`]).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use crate::handlers::{HandlerError, Request, Write};
 use crate::model::Window;
-use crate::settings::Settings;
-use crate::sim::state::State;
-use crate::stream::Stream;
+use crate::model::settings::Settings;
+use crate::model::state::State;
+use crate::model::stream::Stream;
 
 /// What kind of invocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

@@ -6,9 +6,9 @@ use tumblescope::generate::DEFAULT_START_MS;
 use tumblescope::handlers::builtin::{Builtin, BuiltinSpec};
 use tumblescope::handlers::{Handler, Invoked, Request, Response};
 use tumblescope::model::Source;
-use tumblescope::settings::Settings;
+use tumblescope::model::settings::Settings;
+use tumblescope::model::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 use tumblescope::sim::Trace;
-use tumblescope::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 
 /// A Kinesis stream from `(ms after 12:00:00, partition key, sales)`.
 pub fn kinesis(shards: u32, orders: &[(i64, &str, i64)]) -> Stream {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::json_tree::json_tree_ui;
 use crate::app::session::Run;
 use crate::app::theme::Palette;
-use crate::event::pretty;
+use crate::json::text::pretty;
 use crate::model::{clock_seconds, iso_millis};
 use crate::sim::engine::MAX_STATE_BYTES;
 use crate::sim::trace::{Invocation, Kind, Reason, Status, flags};

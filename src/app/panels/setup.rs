@@ -9,8 +9,8 @@ use crate::app::theme::Palette;
 use crate::generate::{GenOptions, KeyStrategy, sales_path};
 use crate::handlers::builtin::BuiltinSpec;
 use crate::model::Source;
-use crate::settings::{EndOfInput, GraceFrom, SettingError};
-use crate::sim::state::AggOp;
+use crate::model::settings::{EndOfInput, GraceFrom, SettingError};
+use crate::model::state::AggOp;
 
 /// Text fields whose content is parsed (kept as typed while invalid).
 #[derive(Default)]
@@ -304,7 +304,7 @@ fn handler_ui(
         if op != sp.op {
             sp.op = op;
             if sp.path.is_none() && op != AggOp::Count {
-                sp.path = Some(crate::jsonpath::Path::parse(sales_path(source)));
+                sp.path = Some(crate::json::path::Path::parse(sales_path(source)));
             }
             draft.handler = sp.to_string();
             st.handler_text = None;

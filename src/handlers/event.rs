@@ -9,8 +9,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::handlers::Request;
+use crate::json::dynamodb::{image_size, marshal, marshal_item};
+use crate::json::write::{json_str, push_digits};
+use crate::model::stream::Stream;
 use crate::model::{EventName, Source, iso_seconds};
-use crate::stream::Stream;
 
 /// Lambda's synchronous invocation payload limit, 6 MB (SEMANTICS §3).
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -185,77 +187,6 @@ fn kinesis_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
     serde_json::to_string(&rec).unwrap_or_default()
 }
 
-/// Converts plain JSON into DynamoDB's typed attribute form.
-pub fn marshal(v: &Value) -> Value {
-    let typed = |t: &str, v: Value| {
-        let mut m = Map::new();
-        m.insert(t.into(), v);
-        Value::Object(m)
-    };
-    match v {
-        Value::Null => typed("NULL", Value::Bool(true)),
-        Value::Bool(b) => typed("BOOL", Value::Bool(*b)),
-        Value::Number(n) => typed("N", Value::String(n.to_string())),
-        Value::String(s) => typed("S", Value::String(s.clone())),
-        Value::Array(a) => typed("L", Value::Array(a.iter().map(marshal).collect())),
-        Value::Object(o) => typed("M", Value::Object(marshal_item(o))),
-    }
-}
-
-/// Marshals every attribute of an item.
-pub fn marshal_item(item: &Map<String, Value>) -> Map<String, Value> {
-    item.iter().map(|(k, v)| (k.clone(), marshal(v))).collect()
-}
-
-/// DynamoDB's item-size rules, applied to typed attributes (for `SizeBytes`).
-fn attribute_size(v: &Value) -> u64 {
-    let Value::Object(m) = v else { return 1 };
-    let Some((t, inner)) = m.iter().next() else {
-        return 1;
-    };
-    match (t.as_str(), inner) {
-        ("S", Value::String(s)) => s.len() as u64,
-        ("N", Value::String(s)) => {
-            let digits = s.bytes().filter(u8::is_ascii_digit).count() as u64;
-            digits.div_ceil(2) + 1
-        }
-        ("B", Value::String(b64)) => (b64.len() as u64 * 3 / 4)
-            .saturating_sub(b64.bytes().rev().take_while(|&c| c == b'=').count() as u64),
-        ("SS", Value::Array(a)) => a
-            .iter()
-            .map(|e| e.as_str().map_or(0, str::len) as u64)
-            .sum(),
-        ("NS", Value::Array(a)) => a
-            .iter()
-            .map(|e| {
-                let digits = e
-                    .as_str()
-                    .map_or(0, |s| s.bytes().filter(u8::is_ascii_digit).count());
-                digits.div_ceil(2) as u64 + 1
-            })
-            .sum(),
-        ("BS", Value::Array(a)) => a
-            .iter()
-            .map(|e| attribute_size(&serde_json::json!({ "B": e })))
-            .sum(),
-        ("L", Value::Array(a)) => 3 + a.iter().map(|e| 1 + attribute_size(e)).sum::<u64>(),
-        ("M", Value::Object(o)) => {
-            3 + o
-                .iter()
-                .map(|(k, e)| 1 + k.len() as u64 + attribute_size(e))
-                .sum::<u64>()
-        }
-        _ => 1,
-    }
-}
-
-fn image_size(image: &Map<String, Value>) -> u64 {
-    image
-        .iter()
-        .map(|(k, v)| k.len() as u64 + attribute_size(v))
-        .sum()
-}
-
 fn parse_item(bytes: &[u8]) -> Map<String, Value> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(m)) => m,
@@ -398,19 +329,6 @@ pub fn event_json_with(req: &Request<'_>, ctx: &EventContext) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
-    // Plain strings (ids, ARNs, keys) need no escapes; the rest goes through serde_json.
-    if s.bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
-    {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        serde_json::to_writer(&mut *out, s).ok();
-    }
-}
-
 /// Appends record `i` (of shard `shard`) as it appears in an event's `Records`, compact: the
 /// same bytes as [`record_json`], without intermediate strings.
 pub fn write_record(
@@ -473,22 +391,6 @@ fn push_arrival(out: &mut Vec<u8>, ts_ms: i64) {
     push_digits(out, abs / 1000, 1);
     out.push(b'.');
     push_digits(out, abs % 1000, 3);
-}
-
-/// Appends `n` in decimal, zero-padded to at least `width` digits.
-pub(crate) fn push_digits(out: &mut Vec<u8>, mut n: u64, width: usize) {
-    let mut buf = [b'0'; 40];
-    let mut k = buf.len();
-    loop {
-        k -= 1;
-        buf[k] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let k = k.min(buf.len() - width.min(buf.len()));
-    out.extend_from_slice(&buf[k..]);
 }
 
 /// Writes the event of a request as compact JSON: the same bytes as the serde-built event,
@@ -608,66 +510,6 @@ pub fn event_json_serde(req: &Request<'_>, ctx: &EventContext) -> String {
     serde_json::to_string(&env).unwrap_or_default()
 }
 
-/// Re-indents compact JSON with two spaces, keeping every token exactly as it was (numbers such
-/// as `1607497475.000` stay as Lambda sent them; a parse/print round trip would change them).
-pub fn pretty(compact: &str) -> String {
-    let mut out = String::with_capacity(compact.len() + compact.len() / 4);
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut chars = compact.chars().peekable();
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        for _ in 0..depth {
-            out.push_str("  ");
-        }
-    };
-    while let Some(c) = chars.next() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_string = true;
-                out.push(c);
-            }
-            '{' | '[' => {
-                let close = if c == '{' { '}' } else { ']' };
-                if chars.peek() == Some(&close) {
-                    chars.next();
-                    out.push(c);
-                    out.push(close);
-                } else {
-                    out.push(c);
-                    depth += 1;
-                    newline(&mut out, depth);
-                }
-            }
-            '}' | ']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(c);
-            }
-            ',' => {
-                out.push(c);
-                newline(&mut out, depth);
-            }
-            ':' => out.push_str(": "),
-            c if c.is_whitespace() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 // ----------------------------------------------------------------------------
 
 /// Exact compact sizes of records and envelopes, without building them, for the 6 MB limit.
@@ -753,8 +595,8 @@ impl Sizer {
         match self.source {
             Source::Kinesis => {
                 let seq_len = match &stream.seqs {
-                    crate::stream::Seqs::Generated => 56,
-                    crate::stream::Seqs::Stored { .. } => stream.seq(i).len(),
+                    crate::model::stream::Seqs::Generated => 56,
+                    crate::model::stream::Seqs::Stored { .. } => stream.seq(i).len(),
                 };
                 let ts = stream.ts_ms[i];
                 let ts_len = arrival_timestamp_text(ts).len();
@@ -778,8 +620,8 @@ impl Sizer {
             .unwrap_or(0);
         let max_key = self.key_len.iter().copied().max().unwrap_or(0) as usize;
         let max_seq = match &stream.seqs {
-            crate::stream::Seqs::Generated => 56,
-            crate::stream::Seqs::Stored { lens, .. } => {
+            crate::model::stream::Seqs::Generated => 56,
+            crate::model::stream::Seqs::Stored { lens, .. } => {
                 usize::from(lens.iter().copied().max().unwrap_or(0))
             }
         };
@@ -811,9 +653,9 @@ impl Sizer {
 mod tests {
     use super::*;
     use crate::model::Window;
-    use crate::settings::Settings;
-    use crate::sim::state::State;
-    use crate::stream::{InputRecord, StreamBuilder, StreamMeta};
+    use crate::model::settings::Settings;
+    use crate::model::state::State;
+    use crate::model::stream::{InputRecord, StreamBuilder, StreamMeta};
     use serde_json::json;
 
     fn stream(source: Source, keys: &[&str]) -> Stream {
@@ -1005,17 +847,6 @@ mod tests {
             at_ms: 0,
         };
         assert_eq!(event_json_with(&req, &ctx), event_json_serde(&req, &ctx));
-    }
-
-    #[test]
-    fn pretty_keeps_tokens() {
-        let compact = r#"{"a":[1.000,{}],"b":"x, y: {z}","c":[],"d":{"e":"\\\""}}"#;
-        let p = pretty(compact);
-        assert!(p.contains("1.000"));
-        assert!(p.contains(r#""x, y: {z}""#));
-        let back: Value = serde_json::from_str(&p).unwrap();
-        assert_eq!(back, serde_json::from_str::<Value>(compact).unwrap());
-        assert_eq!(pretty("{}"), "{}");
     }
 
     #[test]

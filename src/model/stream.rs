@@ -10,8 +10,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::routing;
 use crate::model::{EventName, Source, StreamViewType};
-use crate::routing;
 
 /// Names and ARNs that appear in events. None of them changes the simulation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -276,12 +276,12 @@ impl Stream {
     /// Appends record `i`'s sequence number as a JSON string, without building it first (the
     /// event writer's hot path). Returns whether it went in verbatim, without escapes.
     pub fn write_seq(&self, i: usize, out: &mut Vec<u8>) -> bool {
-        use crate::event::push_digits;
+        use crate::json::write::push_digits;
         match &self.seqs {
             Seqs::Stored { .. } => {
                 let seq = self.seq(i);
                 let before = out.len();
-                crate::event::json_str(out, &seq);
+                crate::json::write::json_str(out, &seq);
                 out.len() - before == seq.len() + 2
             }
             Seqs::Generated => {

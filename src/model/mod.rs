@@ -3,6 +3,11 @@
 //! Times are integer epoch milliseconds (`i64`) everywhere in the core: floats would make window
 //! arithmetic inexact and traces non-reproducible.
 
+pub mod routing;
+pub mod settings;
+pub mod state;
+pub mod stream;
+
 use serde::{Deserialize, Serialize};
 
 /// Which AWS stream the simulated event source mapping reads.
