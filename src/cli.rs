@@ -397,7 +397,7 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once('=')
         .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
-    crate::handlers::sandbox::check_env_name(k)?;
+    crate::model::settings::check_env_name(k)?;
     Ok((k.to_owned(), v.to_owned()))
 }
 
@@ -545,14 +545,6 @@ fn announce_streamed(p: &std::path::Path) {
     }
 }
 
-/// The default handler for a source.
-pub fn default_handler_spec(source: Source) -> &'static str {
-    match source {
-        Source::Kinesis => "builtin:sum:Item.sales",
-        Source::Dynamodb => "builtin:sum:sales",
-    }
-}
-
 fn run(args: &RunArgs) -> Result<(), CliError> {
     let scenario = match &args.scenario {
         Some(id) => Some(crate::scenarios::by_id(id).ok_or_else(|| {
@@ -583,7 +575,7 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
         .clone()
         .or_else(|| scenario.as_ref().map(|s| s.handler.clone()))
         // The stream's own source: an event file can say DynamoDB without --source.
-        .unwrap_or_else(|| default_handler_spec(stream.source).to_owned());
+        .unwrap_or_else(|| crate::handlers::default_spec(stream.source).to_owned());
     let mut handler = crate::handlers::from_spec(&spec).map_err(usage)?;
     let started = std::time::Instant::now();
     let trace =

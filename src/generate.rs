@@ -421,7 +421,7 @@ pub fn per_shard_keys(shards: u32) -> Vec<String> {
 
 /// Writes an order as one line of tumblescope's orders JSON Lines format.
 pub fn write_order_line(out: &mut Vec<u8>, o: &Order) {
-    let ts = crate::handlers::event::arrival_timestamp_text(o.ts_ms);
+    let ts = crate::model::arrival_timestamp_text(o.ts_ms);
     out.extend_from_slice(b"{\"timestamp\":");
     out.extend_from_slice(ts.as_bytes());
     if let Some(pk) = &o.partition_key {
@@ -489,7 +489,7 @@ pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
     let mut cols = [sales];
     let stream = b.finish_with(&mut cols);
     let [sales] = cols;
-    let key = crate::handlers::builtin::column_key(
+    let key = crate::model::stream::column_key(
         &crate::json::path::Path::parse(sales_path(opts.source)),
         view,
     );
@@ -611,7 +611,7 @@ mod tests {
         let s = generate_stream(&opts, StreamMeta::default());
         assert_eq!(s.len(), 300);
         // The pre-filled sales column matches the payloads.
-        let key = crate::handlers::builtin::column_key(
+        let key = crate::model::stream::column_key(
             &crate::json::path::Path::parse("Item.sales"),
             s.meta.view_type,
         );

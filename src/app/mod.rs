@@ -821,7 +821,7 @@ impl TumbleApp {
             }
             AppCommand::RejectHandler => {
                 if let Some(mut spec) = self.awaiting_approval.take() {
-                    spec.handler = crate::cli::default_handler_spec(spec.stream_source).to_owned();
+                    spec.handler = crate::handlers::default_spec(spec.stream_source).to_owned();
                     self.status = StatusLine {
                         text: "The session's handler was not run; using the built-in sum instead."
                             .into(),

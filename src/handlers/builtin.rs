@@ -600,11 +600,6 @@ fn record_seq(rec: &Value) -> String {
         .to_owned()
 }
 
-/// Cache key of the numeric column for `path` (what is visible depends on the view type).
-pub fn column_key(path: &Path, view: crate::model::StreamViewType) -> String {
-    format!("number:{path}:{}", view.as_str())
-}
-
 /// The numeric value at `path` in a payload: the fast scanner, with `serde_json` as fallback.
 fn value_of(payload: &[u8], path: &Path, known_json: bool) -> f64 {
     if known_json {
@@ -643,7 +638,7 @@ impl super::Handler for Builtin {
         };
         let known_json = stream.payload_is_json;
         let column = |path: &Path| {
-            let key = column_key(path, stream.meta.view_type);
+            let key = crate::model::stream::column_key(path, stream.meta.view_type);
             stream.columns.get_or_insert(&key, || {
                 let one = |i: usize| {
                     if has_new_image(i) {

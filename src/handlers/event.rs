@@ -151,14 +151,6 @@ impl EventContext {
     }
 }
 
-/// `approximateArrivalTimestamp`: epoch seconds with three decimals, as in AWS's example
-/// (`1607497475.000`).
-pub fn arrival_timestamp_text(ts_ms: i64) -> String {
-    let sign = if ts_ms < 0 { "-" } else { "" };
-    let abs = ts_ms.unsigned_abs();
-    format!("{sign}{}.{:03}", abs / 1000, abs % 1000)
-}
-
 fn raw(text: String) -> Box<RawValue> {
     RawValue::from_string(text)
         .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is valid JSON"))
@@ -174,7 +166,9 @@ fn kinesis_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
             partition_key: stream.partition_key(i),
             sequence_number: &seq,
             data: base64::engine::general_purpose::STANDARD.encode(stream.payload(i)),
-            approximate_arrival_timestamp: raw(arrival_timestamp_text(stream.ts_ms[i])),
+            approximate_arrival_timestamp: raw(crate::model::arrival_timestamp_text(
+                stream.ts_ms[i],
+            )),
         },
         event_source: "aws:kinesis",
         event_version: "1.0",
@@ -599,7 +593,7 @@ impl Sizer {
                     crate::model::stream::Seqs::Stored { .. } => stream.seq(i).len(),
                 };
                 let ts = stream.ts_ms[i];
-                let ts_len = arrival_timestamp_text(ts).len();
+                let ts_len = crate::model::arrival_timestamp_text(ts).len();
                 self.kinesis_fixed[shard]
                     + self.key_len[stream.key[i] as usize] as usize
                     + 2 * seq_len

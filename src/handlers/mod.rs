@@ -253,6 +253,14 @@ impl Invoked {
 }
 
 /// A handler from a `--handler` spec: `builtin:…`, or a `.js`/`.mjs`/`.cjs`/`.py` file with an
+/// The default handler for a source.
+pub fn default_spec(source: crate::model::Source) -> &'static str {
+    match source {
+        crate::model::Source::Kinesis => "builtin:sum:Item.sales",
+        crate::model::Source::Dynamodb => "builtin:sum:sales",
+    }
+}
+
 /// optional `:export`.
 pub fn from_spec(spec: &str) -> Result<Box<dyn Handler>, String> {
     if spec.starts_with("builtin:") {

@@ -192,46 +192,6 @@ impl StablePaths {
     }
 }
 
-/// Variables Lambda reserves: a function cannot set them ("Lambda reserves these environment
-/// variable keys; you can't set them", Lambda developer guide, "Defined runtime environment
-/// variables").
-pub const RESERVED: [&str; 17] = [
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API",
-    "LAMBDA_TASK_ROOT",
-];
-
-/// Checks a user-set variable name as Lambda does.
-pub fn check_env_name(name: &str) -> Result<(), String> {
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(format!(
-            "environment variable name {name:?} is not valid: Lambda takes a letter followed by letters, digits and underscores"
-        ));
-    }
-    if RESERVED.contains(&name) || name == "LAMBDA_RUNTIME_DIR" {
-        return Err(format!(
-            "environment variable {name} is reserved by Lambda and cannot be set"
-        ));
-    }
-    Ok(())
-}
-
 /// What the runtime process needs to know about the function.
 pub struct FunctionEnv<'a> {
     /// `_HANDLER`, e.g. `index.handler`.
@@ -472,17 +432,5 @@ mod tests {
             bare.apply("File \"/cwd/sum.py\", line 3"),
             "File \"sum.py\", line 3"
         );
-    }
-
-    #[test]
-    fn reserved_and_malformed_names_are_refused() {
-        assert!(check_env_name("TABLE_NAME").is_ok());
-        assert!(
-            check_env_name("AWS_REGION")
-                .unwrap_err()
-                .contains("reserved")
-        );
-        assert!(check_env_name("1X").is_err());
-        assert!(check_env_name("A-B").is_err());
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::lines::{ShardKey, ShardNames};
+use super::record::{ShardKey, ShardNames};
 use super::{
     Errors, Format, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, position_of,
     read_text,

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-use super::lines::{Parsed, ShardKey, ShardNames};
-use super::orders::column_of;
+use super::record::column_of;
+use super::record::{Parsed, ShardKey, ShardNames};
 use super::{
     Errors, FieldMap, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, timestamp_ms,
 };
@@ -30,7 +30,7 @@ fn shard_key(v: &Value) -> Option<ShardKey<'static>> {
     let index = |i: u64| {
         u32::try_from(i)
             .ok()
-            .filter(|&i| i < super::lines::MAX_SHARDS)
+            .filter(|&i| i < super::record::MAX_SHARDS)
             .map(ShardKey::Index)
     };
     match v {

@@ -14,6 +14,7 @@ pub mod fastjson;
 mod generic;
 mod lines;
 pub mod orders;
+mod record;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -403,13 +404,18 @@ pub fn detect(head: &[u8]) -> Format {
 /// Size of the head read for detection and checks.
 const HEAD: usize = 64 * 1024;
 
+/// Standard input, as `-` on the command line.
+pub fn is_stdin(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
 /// Name under which standard input (`-`) appears in messages.
 pub const STDIN_NAME: &str = "<stdin>";
 
 /// Whether a path must be read as it arrives (standard input as `-`, a pipe, a FIFO, a
 /// character device) rather than as a regular file with a size.
 pub fn is_streamed_input(p: &Path) -> bool {
-    crate::output::is_stdio(p) || std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
+    is_stdin(p) || std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Loads one or more files into one stream (e.g. one file per shard, merged by time per shard).
@@ -449,7 +455,7 @@ fn load_spooled(
             local.push(p.clone());
             continue;
         }
-        let shown = if crate::output::is_stdio(p) {
+        let shown = if is_stdin(p) {
             STDIN_NAME.to_owned()
         } else {
             p.display().to_string()
@@ -501,7 +507,7 @@ fn spool(
 ) -> Result<(), LoadError> {
     use std::io::{Read as _, Write as _};
     let err = |e: std::io::Error| LoadError::file(shown, e.to_string());
-    let mut input: Box<dyn std::io::Read> = if crate::output::is_stdio(p) {
+    let mut input: Box<dyn std::io::Read> = if is_stdin(p) {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(p).map_err(err)?)

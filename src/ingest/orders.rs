@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use super::LoadError;
 use super::fastjson::{OrderFields, Shape};
-use super::lines::Parsed;
+use super::record::{Parsed, column_of};
 use crate::json::text::compact_json;
 use crate::model::routing;
 use crate::model::stream::{Stream, StreamMeta};
@@ -78,20 +78,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
         }
         d.deserialize_str(V(std::marker::PhantomData))
     }
-}
-
-/// 1-based byte column where the value of `"key"` starts in `line`, or 1.
-pub(crate) fn column_of(line: &str, key: &str) -> u64 {
-    let needle = format!("\"{key}\"");
-    line.find(&needle)
-        .map(|p| {
-            let after = p + needle.len();
-            let rest = &line[after..];
-            let colon = rest.find(':').map_or(0, |c| c + 1);
-            let ws = rest[colon..].len() - rest[colon..].trim_start().len();
-            (after + colon + ws + 1) as u64
-        })
-        .unwrap_or(1)
 }
 
 /// Parses one line into a record, borrowing from the line where it can.

@@ -188,6 +188,14 @@ pub fn iso_millis(ms: i64) -> String {
     }
 }
 
+/// `approximateArrivalTimestamp`: epoch seconds with three decimals, as in AWS's example
+/// (`1607497475.000`).
+pub fn arrival_timestamp_text(ts_ms: i64) -> String {
+    let sign = if ts_ms < 0 { "-" } else { "" };
+    let abs = ts_ms.unsigned_abs();
+    format!("{sign}{}.{:03}", abs / 1000, abs % 1000)
+}
+
 /// Clock time of day with milliseconds (`12:00:29.900`), for compact displays.
 pub fn clock_millis(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

@@ -145,6 +145,46 @@ impl Default for Settings {
 /// week of retries at the default 60 s backoff cap.
 pub const DEFAULT_ATTEMPT_LIMIT: u32 = 20_000;
 
+/// Variables Lambda reserves: a function cannot set them ("Lambda reserves these environment
+/// variable keys; you can't set them", Lambda developer guide, "Defined runtime environment
+/// variables").
+pub const RESERVED: [&str; 17] = [
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+];
+
+/// Checks a user-set variable name as Lambda does.
+pub fn check_env_name(name: &str) -> Result<(), String> {
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!(
+            "environment variable name {name:?} is not valid: Lambda takes a letter followed by letters, digits and underscores"
+        ));
+    }
+    if RESERVED.contains(&name) || name == "LAMBDA_RUNTIME_DIR" {
+        return Err(format!(
+            "environment variable {name} is reserved by Lambda and cannot be set"
+        ));
+    }
+    Ok(())
+}
+
 /// A setting outside its valid range.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{setting} = {value} is out of range: {rule}")]
@@ -314,7 +354,7 @@ impl Settings {
             " KiB (the Kinesis stream's maximum record size)",
         );
         for name in self.function_env.keys() {
-            if let Err(rule) = crate::handlers::sandbox::check_env_name(name) {
+            if let Err(rule) = check_env_name(name) {
                 e.push(SettingError {
                     setting: "Environment",
                     value: name.clone(),
@@ -441,6 +481,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn reserved_and_malformed_environment_names_are_refused() {
+        assert!(check_env_name("TABLE_NAME").is_ok());
+        assert!(
+            check_env_name("AWS_REGION")
+                .unwrap_err()
+                .contains("reserved")
+        );
+        assert!(check_env_name("1X").is_err());
+        assert!(check_env_name("A-B").is_err());
     }
 
     #[test]

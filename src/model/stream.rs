@@ -129,6 +129,11 @@ pub struct DdbColumns {
     pub typed_bytes: Vec<u8>,
 }
 
+/// Cache key of the numeric column for `path` (what is visible depends on the view type).
+pub fn column_key(path: &crate::json::path::Path, view: crate::model::StreamViewType) -> String {
+    format!("number:{path}:{}", view.as_str())
+}
+
 /// Columns derived from payloads (a built-in's numeric field), computed once per stream and
 /// shared by every run on it: re-running after a settings change then costs only the engine.
 #[derive(Clone, Debug, Default)]

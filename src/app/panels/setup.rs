@@ -277,7 +277,7 @@ fn handler_ui(
         {
             st.pick_handler = true;
         }
-        let builtin = crate::cli::default_handler_spec(source);
+        let builtin = crate::handlers::default_spec(source);
         if crate::handlers::is_external(&draft.handler) && ui.button("Use built-in sum").clicked() {
             draft.handler = builtin.to_owned();
             st.handler_text = None;
