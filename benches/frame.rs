@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use tumblescope::app::TumbleApp;
 use tumblescope::app::command::AppCommand;
 use tumblescope::app::panels::timeline::view::TimeView;
-use tumblescope::app::session::{RunSpec, SourceSpec};
 use tumblescope::app::state::StartupOptions;
 use tumblescope::generate::{GenOptions, KeyStrategy};
+use tumblescope::run::{RunSpec, SourceSpec};
 
 fn input(t: f64) -> egui::RawInput {
     egui::RawInput {

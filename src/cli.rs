@@ -10,6 +10,7 @@ use crate::generate::{GenOptions, Generator, KeyStrategy, write_order_line};
 use crate::model::settings::{EndOfInput, GraceFrom, Settings};
 use crate::model::stream::{Stream, StreamMeta};
 use crate::model::{Source, StreamViewType};
+use crate::run::{RunSpec, SourceSpec};
 use crate::sim::trace::{Status, Trace};
 
 /// tumblescope: see and test how AWS Lambda processes Kinesis and DynamoDB streams with tumbling
@@ -218,15 +219,12 @@ pub struct LoadArgs {
 }
 
 impl LoadArgs {
-    fn options(&self, m: &MappingArgs) -> Result<crate::ingest::LoadOptions, String> {
-        Ok(crate::ingest::LoadOptions {
+    fn input(&self) -> Result<crate::run::InputSettings, String> {
+        Ok(crate::run::InputSettings {
             format: match self.input_format.as_str() {
                 "auto" => None,
                 f => Some(f.parse()?),
             },
-            source: m.source,
-            shards: m.shards,
-            meta: m.meta(),
             fields: crate::ingest::FieldMap {
                 timestamp: self.ts_field.clone(),
                 unit: self.ts_unit.parse()?,
@@ -234,7 +232,6 @@ impl LoadArgs {
                 shard: self.shard_field.clone(),
             },
             skip_bad: self.skip_bad,
-            max_listed: 20,
         })
     }
 }
@@ -459,8 +456,29 @@ fn generate(args: &GenerateArgs) -> Result<(), CliError> {
     }
 }
 
-/// Loads or generates the stream for `run`.
-fn load_stream(args: &RunArgs) -> Result<Stream, CliError> {
+fn scenario_of(args: &RunArgs) -> Result<Option<crate::scenarios::Scenario>, CliError> {
+    let Some(id) = &args.scenario else {
+        return Ok(None);
+    };
+    crate::scenarios::by_id(id).map(Some).ok_or_else(|| {
+        let ids: Vec<&str> = crate::scenarios::all().iter().map(|s| s.id).collect();
+        usage(format!(
+            "unknown scenario {id:?}: expected one of {}",
+            ids.join(", ")
+        ))
+    })
+}
+
+/// The run `run`'s flags describe, around settings already checked (the handler is settled
+/// once the stream's source is known).
+fn run_spec(
+    args: &RunArgs,
+    scenario: Option<&crate::scenarios::Scenario>,
+    settings: Settings,
+) -> Result<RunSpec, CliError> {
+    if let Some(s) = scenario {
+        return Ok(RunSpec::scenario(s));
+    }
     let m = &args.mapping;
     if !(1..=4096).contains(&m.shards) {
         return Err(usage(format!(
@@ -468,19 +486,42 @@ fn load_stream(args: &RunArgs) -> Result<Stream, CliError> {
             m.shards
         )));
     }
-    if args.input.is_empty() {
-        let opts = args
+    let (source, input) = if args.input.is_empty() {
+        let options = args
             .gen_
             .options(m.source, m.shards, m.seed)
             .map_err(usage)?;
-        return Ok(crate::generate::generate_stream(&opts, m.meta()));
-    }
-    let opts = args.load.options(m).map_err(usage)?;
-    for p in &args.input {
+        (SourceSpec::Generated { options }, Default::default())
+    } else {
+        let paths = args.input.clone();
+        (
+            SourceSpec::Files { paths },
+            args.load.input().map_err(usage)?,
+        )
+    };
+    Ok(RunSpec {
+        source,
+        stream_source: m.source,
+        shards: m.shards,
+        meta: m.meta(),
+        settings,
+        handler: String::new(),
+        input,
+    })
+}
+
+/// Loads or generates the stream of a spec, with a progress bar for big files on a terminal
+/// and a line about what was loaded.
+fn load_stream(spec: &RunSpec) -> Result<Stream, CliError> {
+    let SourceSpec::Files { paths } = &spec.source else {
+        let (stream, _) = crate::run::build_stream(spec, &mut Default::default())
+            .map_err(|e| usage(e.to_string()))?;
+        return Ok(stream);
+    };
+    for p in paths {
         announce_streamed(p);
     }
-    let total: u64 = args
-        .input
+    let total: u64 = paths
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
@@ -503,16 +544,17 @@ fn load_stream(args: &RunArgs) -> Result<Stream, CliError> {
         cancel: None,
         progress: Some(&mut bar),
     };
-    let result = crate::ingest::load_paths(&args.input, &opts, &mut control);
+    let result = crate::run::build_stream(spec, &mut control);
     if show {
         eprintln!();
     }
     let (stream, report) = result.map_err(|e| usage(e.to_string()))?;
+    let report = report.unwrap_or_default();
     let formats: Vec<&str> = report.formats.iter().map(|f| f.name()).collect();
     eprintln!(
         "loaded {} records from {} file(s) ({}, {:.1} MB) in {:.0} ms",
         report.records,
-        args.input.len(),
+        paths.len(),
         formats.join(", "),
         report.bytes as f64 / 1e6,
         started.elapsed().as_secs_f64() * 1000.0
@@ -546,16 +588,7 @@ fn announce_streamed(p: &std::path::Path) {
 }
 
 fn run(args: &RunArgs) -> Result<(), CliError> {
-    let scenario = match &args.scenario {
-        Some(id) => Some(crate::scenarios::by_id(id).ok_or_else(|| {
-            let ids: Vec<&str> = crate::scenarios::all().iter().map(|s| s.id).collect();
-            usage(format!(
-                "unknown scenario {id:?}: expected one of {}",
-                ids.join(", ")
-            ))
-        })?),
-        None => None,
-    };
+    let scenario = scenario_of(args)?;
     let settings = match &scenario {
         Some(s) => s.settings.clone(),
         None => args.mapping.settings(),
@@ -566,28 +599,38 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(path) = &args.events {
         crate::output::check_output("--events", path, &args.input).map_err(usage)?;
     }
-    let stream = match &scenario {
-        Some(s) => s.stream.build(StreamMeta::default()),
-        None => load_stream(args)?,
+    let mut spec = run_spec(args, scenario.as_ref(), settings)?;
+    let stream = load_stream(&spec)?;
+    // An explicit --handler wins; then the scenario's; then the stream's own source's default
+    // (an event file can say DynamoDB without --source).
+    spec.handler = match (&args.handler, &args.scenario) {
+        (Some(h), _) => h.clone(),
+        (None, Some(_)) => spec.handler,
+        (None, None) => crate::handlers::default_spec(stream.source).to_owned(),
     };
-    let spec = args
-        .handler
-        .clone()
-        .or_else(|| scenario.as_ref().map(|s| s.handler.clone()))
-        // The stream's own source: an event file can say DynamoDB without --source.
-        .unwrap_or_else(|| crate::handlers::default_spec(stream.source).to_owned());
-    let mut handler = crate::handlers::from_spec(&spec).map_err(usage)?;
-    let started = std::time::Instant::now();
-    let trace =
-        crate::sim::simulate(&stream, &settings, handler.as_mut()).map_err(|e| match e {
+    let (trace, took) =
+        crate::run::simulate(&spec, &stream, &mut Default::default()).map_err(|e| match e {
             crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),
-            crate::sim::SimError::Handler(m) | crate::sim::SimError::Input(m) => usage(m),
+            crate::sim::SimError::Handler(m)
+            | crate::sim::SimError::Input(m)
+            | crate::sim::SimError::Spec(m) => usage(m),
         })?;
-    let took = started.elapsed();
+    write_results(args, &stream, &spec.settings, &trace)?;
+    eprint!("{}", summary(&stream, &trace, &spec.handler, took));
+    Ok(())
+}
+
+/// Results on stdout in the chosen format, and the invocations to `--events`.
+fn write_results(
+    args: &RunArgs,
+    stream: &Stream,
+    settings: &Settings,
+    trace: &Trace,
+) -> Result<(), CliError> {
     let out = match args.format {
-        Format::Table => crate::export::results_table(&stream, &trace),
-        Format::Json => crate::export::results_json(&stream, &trace),
-        Format::Csv => crate::export::results_csv(&stream, &trace),
+        Format::Table => crate::export::results_table(stream, trace),
+        Format::Json => crate::export::results_json(stream, trace),
+        Format::Csv => crate::export::results_csv(stream, trace),
     };
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -595,7 +638,7 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
         .map_err(|e| failure(e.to_string()))?;
     if let Some(path) = &args.events {
         let write = |w: &mut dyn std::io::Write| {
-            crate::export::write_events_jsonl(w, &stream, &settings, &trace)
+            crate::export::write_events_jsonl(w, stream, settings, trace)
         };
         if crate::output::is_stdio(path) {
             write(&mut stdout)
@@ -604,7 +647,6 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
         }
         .map_err(|e| failure(format!("{}: {e}", path.display())))?;
     }
-    eprint!("{}", summary(&stream, &trace, &spec, took));
     Ok(())
 }
 
@@ -653,16 +695,13 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
 /// Prints the demo scenario's results (the app's first screen, as text).
 pub fn print_demo() -> Result<(), CliError> {
     let scenario = crate::scenarios::demo();
-    let stream = scenario.stream.build(StreamMeta::default());
-    let mut handler = crate::handlers::from_spec(&scenario.handler).map_err(usage)?;
-    let started = std::time::Instant::now();
-    let trace = crate::sim::simulate(&stream, &scenario.settings, handler.as_mut())
+    let spec = RunSpec::scenario(&scenario);
+    let (stream, _) = crate::run::build_stream(&spec, &mut Default::default())
+        .map_err(|e| failure(e.to_string()))?;
+    let (trace, took) = crate::run::simulate(&spec, &stream, &mut Default::default())
         .map_err(|e| failure(e.to_string()))?;
     println!("{}\n", scenario.title);
     print!("{}", crate::export::results_table(&stream, &trace));
-    eprint!(
-        "{}",
-        summary(&stream, &trace, &scenario.handler, started.elapsed())
-    );
+    eprint!("{}", summary(&stream, &trace, &spec.handler, took));
     Ok(())
 }

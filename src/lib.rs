@@ -15,5 +15,6 @@ pub mod ingest;
 pub mod json;
 pub mod model;
 pub mod output;
+pub mod run;
 pub mod scenarios;
 pub mod sim;

@@ -229,7 +229,7 @@ fn a_session_naming_a_handler_file_asks_before_running_it() {
     std::fs::create_dir_all(&dir).unwrap();
     let handler = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("sample-data/handlers/kinesis-sales-v2.js");
-    let mut spec = tumblescope::app::session::RunSpec::demo();
+    let mut spec = tumblescope::run::RunSpec::demo();
     spec.handler = handler.display().to_string();
     let session = tumblescope::app::session::SessionFile {
         tumblescope_session: tumblescope::app::session::SESSION_VERSION,

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use super::session::{Run, RunSpec, SourceSpec};
+use super::session::Run;
 use crate::index::RunIndex;
-use crate::ingest::{LoadControl, LoadOptions, LoadProgress, load_paths};
+use crate::ingest::{LoadControl, LoadProgress};
 use crate::model::stream::Stream;
-use crate::scenarios;
+use crate::run::RunSpec;
 use crate::sim::{Control, Progress};
 
 /// A request to the worker.
@@ -180,48 +180,6 @@ fn worker(rx: &Receiver<JobRequest>, tx: &Sender<JobEvent>, wake: &dyn Fn()) {
     }
 }
 
-/// Builds the stream a spec describes, reporting load progress (bytes) and honouring cancel.
-pub fn build_stream(
-    spec: &RunSpec,
-    cancel: Option<&AtomicBool>,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<(Stream, Vec<String>), String> {
-    match &spec.source {
-        SourceSpec::Scenario { id } => {
-            let s = scenarios::by_id(id).ok_or_else(|| format!("unknown scenario {id:?}"))?;
-            Ok((s.stream.build(spec.meta.clone()), Vec::new()))
-        }
-        SourceSpec::Generated { options } => {
-            options.check()?;
-            Ok((
-                crate::generate::generate_stream(options, spec.meta.clone()),
-                Vec::new(),
-            ))
-        }
-        SourceSpec::Files { paths } => {
-            let opts = LoadOptions {
-                format: spec.input.format,
-                source: spec.stream_source,
-                shards: spec.shards,
-                meta: spec.meta.clone(),
-                fields: spec.input.fields.clone(),
-                skip_bad: spec.input.skip_bad,
-                max_listed: 20,
-            };
-            let mut on = |p: LoadProgress| progress(p.bytes_done, p.bytes_total);
-            let mut control = LoadControl {
-                cancel,
-                progress: Some(&mut on),
-            };
-            let (stream, report) = load_paths(paths, &opts, &mut control).map_err(|e| match e {
-                crate::ingest::LoadError::Cancelled => "cancelled".to_owned(),
-                other => other.to_string(),
-            })?;
-            Ok((stream, report.summary()))
-        }
-    }
-}
-
 fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, String> {
     let id = req.id;
     let mut load_notes = Vec::new();
@@ -250,16 +208,25 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
                     wake();
                 }
             };
-            let (stream, notes) = build_stream(&req.spec, Some(&req.cancel), &mut on_load)?;
-            load_notes = notes;
+            let mut on = |p: LoadProgress| on_load(p.bytes_done, p.bytes_total);
+            let mut control = LoadControl {
+                cancel: Some(&req.cancel),
+                progress: Some(&mut on),
+            };
+            let (stream, report) =
+                crate::run::build_stream(&req.spec, &mut control).map_err(|e| match e {
+                    crate::run::BuildError::Load(crate::ingest::LoadError::Cancelled) => {
+                        "cancelled".to_owned()
+                    }
+                    other => other.to_string(),
+                })?;
+            load_notes = report.map(|r| r.summary()).unwrap_or_default();
             Arc::new(stream)
         }
     };
     if req.cancel.load(Ordering::Relaxed) {
         return Err("cancelled".into());
     }
-    let mut handler = crate::handlers::from_spec(&req.spec.handler)?;
-    let started = Instant::now();
     let mut last = Instant::now();
     let mut on_progress = |p: Progress| {
         if last.elapsed() > Duration::from_millis(50) {
@@ -278,13 +245,11 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
         cancel: Some(&req.cancel),
         progress: Some(&mut on_progress),
     };
-    let trace =
-        crate::sim::simulate_with(&stream, &req.spec.settings, handler.as_mut(), &mut control)
-            .map_err(|e| e.to_string())?;
+    let (trace, took) =
+        crate::run::simulate(&req.spec, &stream, &mut control).map_err(|e| e.to_string())?;
     if trace.cancelled {
         return Err("cancelled".into());
     }
-    let took = started.elapsed();
     let index = RunIndex::build(&stream, &trace);
     Ok(Run {
         spec: req.spec.clone(),

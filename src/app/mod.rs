@@ -23,9 +23,10 @@ use self::panels::setup::{SetupState, setup_ui};
 use self::panels::stepper::{StepperState, stepper_ui};
 use self::panels::timeline::timeline_ui;
 use self::panels::timeline::view::TimeView;
-use self::session::{Run, RunSpec, SESSION_VERSION, SessionFile, SourceSpec};
+use self::session::{Run, SESSION_VERSION, SessionFile};
 use self::state::{APP_KEY, Prefs, StartupOptions};
 use self::theme::Palette;
+use crate::run::{RunSpec, SourceSpec};
 use crate::scenarios;
 
 /// Opens the app window.

@@ -46,6 +46,9 @@ pub enum SimError {
     /// The handler could not be prepared (e.g. a syntax error in a user handler).
     #[error("the handler could not be loaded: {0}")]
     Handler(String),
+    /// The handler spec names no handler (unknown kind, malformed built-in).
+    #[error("{0}")]
+    Spec(String),
     /// The stream holds records no real stream or mapping could carry.
     #[error("{0}")]
     Input(String),

@@ -4,13 +4,13 @@
 
 use egui::{RichText, Ui};
 
-use crate::app::session::{RunSpec, SourceSpec};
 use crate::app::theme::Palette;
 use crate::generate::{GenOptions, KeyStrategy, sales_path};
 use crate::handlers::builtin::BuiltinSpec;
 use crate::model::Source;
 use crate::model::settings::{EndOfInput, GraceFrom, SettingError};
 use crate::model::state::AggOp;
+use crate::run::{RunSpec, SourceSpec};
 
 /// Text fields whose content is parsed (kept as typed while invalid).
 #[derive(Default)]

@@ -1,0 +1,216 @@
+//! The one run path shared by the command line and the app: a [`RunSpec`] (where the stream
+//! comes from, the mapping settings, the handler) becomes a stream ([`build_stream`]) and a
+//! trace ([`simulate`]). Every setting is wired here once; the CLI turns flags into a spec, the
+//! app edits one in its setup panel.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::GenOptions;
+use crate::ingest::{LoadControl, LoadError, LoadOptions, LoadReport, load_paths};
+use crate::model::Source;
+use crate::model::settings::Settings;
+use crate::model::stream::{Stream, StreamMeta};
+use crate::scenarios;
+use crate::sim::{Control, SimError, Trace};
+
+/// Where the stream comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SourceSpec {
+    /// A scenario preset's stream.
+    Scenario {
+        /// Preset id.
+        id: String,
+    },
+    /// Generated orders.
+    Generated {
+        /// Generator options.
+        options: GenOptions,
+    },
+    /// Stream files (merged by time per shard).
+    Files {
+        /// Their paths.
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Everything that determines a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSpec {
+    /// The stream.
+    pub source: SourceSpec,
+    /// Kinesis or DynamoDB (for files; generated streams carry their own).
+    pub stream_source: Source,
+    /// Shards (for files; generated streams carry their own).
+    pub shards: u32,
+    /// Names, key attribute, view type.
+    pub meta: StreamMeta,
+    /// Mapping settings.
+    pub settings: Settings,
+    /// Handler spec.
+    pub handler: String,
+    /// How files are read (format, field mapping, skipping bad records).
+    #[serde(default)]
+    pub input: InputSettings,
+}
+
+/// How files are read: the parts of [`crate::ingest::LoadOptions`] a user chooses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct InputSettings {
+    /// Format (`None`: detect).
+    pub format: Option<crate::ingest::Format>,
+    /// Field mapping for generic records.
+    pub fields: crate::ingest::FieldMap,
+    /// Skip bad records instead of stopping.
+    pub skip_bad: bool,
+}
+
+impl RunSpec {
+    /// The spec of a scenario preset.
+    pub fn scenario(s: &scenarios::Scenario) -> Self {
+        let (source, shards) = match &s.stream {
+            scenarios::StreamSpec::Generated(o) => (o.source, o.shards),
+            scenarios::StreamSpec::Literal { .. } => (Source::Kinesis, 1),
+        };
+        Self {
+            source: SourceSpec::Scenario {
+                id: s.id.to_owned(),
+            },
+            stream_source: source,
+            shards,
+            meta: StreamMeta::default(),
+            settings: s.settings.clone(),
+            handler: s.handler.clone(),
+            input: InputSettings::default(),
+        }
+    }
+
+    /// The first-launch demo.
+    pub fn demo() -> Self {
+        Self::scenario(&scenarios::demo())
+    }
+
+    /// Whether two specs describe the same stream (so a re-run can reuse it).
+    pub fn same_stream(&self, other: &Self) -> bool {
+        self.source == other.source
+            && self.input == other.input
+            && self.stream_source == other.stream_source
+            && self.shards == other.shards
+            && self.meta == other.meta
+    }
+
+    /// Generator options when the stream is generated (or a generated scenario).
+    pub fn generator(&self) -> Option<GenOptions> {
+        match &self.source {
+            SourceSpec::Generated { options } => Some(options.clone()),
+            SourceSpec::Scenario { id } => match scenarios::by_id(id)?.stream {
+                scenarios::StreamSpec::Generated(o) => Some(o),
+                scenarios::StreamSpec::Literal { .. } => None,
+            },
+            SourceSpec::Files { .. } => None,
+        }
+    }
+
+    /// Every file the run reads (stream files and a user handler's file): exports and sessions
+    /// must never be written over one of them.
+    pub fn input_paths(&self) -> Vec<PathBuf> {
+        let mut paths = match &self.source {
+            SourceSpec::Files { paths } => paths.clone(),
+            _ => Vec::new(),
+        };
+        if let Some(h) = crate::handlers::external::ExternalSpec::parse(&self.handler) {
+            paths.push(h.path);
+        }
+        paths
+    }
+
+    /// A short description of the stream for the status bar.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            SourceSpec::Scenario { id } => scenarios::by_id(id)
+                .map_or_else(|| id.clone(), |s| format!("scenario: {}", s.title)),
+            SourceSpec::Generated { options } => format!(
+                "generated: {} orders on {} {} shard(s)",
+                options.count,
+                options.shards,
+                options.source.name()
+            ),
+            SourceSpec::Files { paths } => match paths.as_slice() {
+                [one] => format!("file: {}", one.display()),
+                many => format!(
+                    "{} files: {}",
+                    many.len(),
+                    many.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        }
+    }
+}
+
+/// Why a spec's stream could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// A file could not be loaded (or the load was cancelled).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The spec itself is not valid (unknown scenario, generator options out of range).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Builds the stream a spec describes, with load progress and cancel through `control`. A
+/// loaded file's report (skipped and duplicate records, timestamps going backwards) comes with
+/// it.
+pub fn build_stream(
+    spec: &RunSpec,
+    control: &mut LoadControl<'_>,
+) -> Result<(Stream, Option<LoadReport>), BuildError> {
+    match &spec.source {
+        SourceSpec::Scenario { id } => {
+            let s = scenarios::by_id(id)
+                .ok_or_else(|| BuildError::Invalid(format!("unknown scenario {id:?}")))?;
+            Ok((s.stream.build(spec.meta.clone()), None))
+        }
+        SourceSpec::Generated { options } => {
+            options.check().map_err(BuildError::Invalid)?;
+            Ok((
+                crate::generate::generate_stream(options, spec.meta.clone()),
+                None,
+            ))
+        }
+        SourceSpec::Files { paths } => {
+            let opts = LoadOptions {
+                format: spec.input.format,
+                source: spec.stream_source,
+                shards: spec.shards,
+                meta: spec.meta.clone(),
+                fields: spec.input.fields.clone(),
+                skip_bad: spec.input.skip_bad,
+                max_listed: 20,
+            };
+            let (stream, report) = load_paths(paths, &opts, control)?;
+            Ok((stream, Some(report)))
+        }
+    }
+}
+
+/// Simulates a spec's mapping and handler over a stream; returns the trace and how long the
+/// simulation took.
+pub fn simulate(
+    spec: &RunSpec,
+    stream: &Stream,
+    control: &mut Control<'_>,
+) -> Result<(Trace, Duration), SimError> {
+    let mut handler = crate::handlers::from_spec(&spec.handler).map_err(SimError::Spec)?;
+    let started = Instant::now();
+    let trace = crate::sim::simulate_with(stream, &spec.settings, handler.as_mut(), control)?;
+    Ok((trace, started.elapsed()))
+}
