@@ -17,7 +17,7 @@ pub mod orders;
 mod record;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 
@@ -278,20 +278,8 @@ pub struct LoadProgress {
     pub records: u64,
 }
 
-/// Cancellation and progress for a load.
-#[derive(Default)]
-pub struct LoadControl<'a> {
-    /// Set to stop.
-    pub cancel: Option<&'a AtomicBool>,
-    /// Called as blocks are read.
-    pub progress: Option<&'a mut dyn FnMut(LoadProgress)>,
-}
-
-impl LoadControl<'_> {
-    fn cancelled(&self) -> bool {
-        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
-    }
-}
+/// Cancellation and progress for a load (progress is called as blocks are read).
+pub type LoadControl<'a> = crate::model::Control<'a, LoadProgress>;
 
 /// Collects bad records when skipping, or turns the first into the error.
 pub(crate) struct Errors {

@@ -256,6 +256,32 @@ pub fn ms_from_epoch_seconds(secs: f64) -> Option<i64> {
     Some((secs * 1000.0).round() as i64)
 }
 
+/// Cancellation and progress reporting for long work on a worker thread (loading, simulating):
+/// the UI sets `cancel`, the work calls `progress` now and then with its own progress type.
+pub struct Control<'a, P> {
+    /// Set to stop; the work checks it between units.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Called as the work advances.
+    pub progress: Option<&'a mut dyn FnMut(P)>,
+}
+
+impl<P> Default for Control<'_, P> {
+    fn default() -> Self {
+        Self {
+            cancel: None,
+            progress: None,
+        }
+    }
+}
+
+impl<P> Control<'_, P> {
+    /// Whether cancel was asked for.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

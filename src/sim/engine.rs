@@ -21,7 +21,6 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::handlers::event::{MAX_PAYLOAD_BYTES, Sizer};
 use crate::handlers::{Handler, HandlerError, Invoked, ItemFailure, Request, ResponseState};
@@ -65,14 +64,9 @@ pub struct Progress {
     pub invocations: u64,
 }
 
-/// Cancellation and progress reporting for long runs.
-#[derive(Default)]
-pub struct Control<'a> {
-    /// Set to stop the run; the trace so far is returned with `cancelled`.
-    pub cancel: Option<&'a AtomicBool>,
-    /// Called every few thousand records.
-    pub progress: Option<&'a mut dyn FnMut(Progress)>,
-}
+/// Cancellation and progress for a run: on cancel the trace so far is returned with
+/// `cancelled`; progress is called every few thousand records.
+pub type Control<'a> = crate::model::Control<'a, Progress>;
 
 /// Simulates a run to the end.
 pub fn simulate(
@@ -355,7 +349,7 @@ impl<'a> Engine<'a> {
         let mut last_report = 0u64;
         while let Some(Reverse((_, idx))) = heap.pop() {
             // Checked before every invocation: a user handler can take seconds each.
-            if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            if control.cancelled() {
                 self.trace.cancelled = true;
                 break;
             }
