@@ -1,6 +1,11 @@
 //! The deterministic tumbling-window engine: no egui, no files, no clock.
 
 pub mod engine;
+mod execute;
+mod limits;
+mod plan;
+mod response;
+mod shard;
 pub mod trace;
 
 pub use crate::model::state::State;

@@ -1,0 +1,309 @@
+//! Planning: what a shard does next, and when. Pure with respect to the shard's state: nothing
+//! here invokes the handler or changes the trace.
+
+use std::ops::Range;
+
+use super::engine::Engine;
+use super::shard::{Open, ShardSim, tick_at_or_after};
+use crate::handlers::event::MAX_PAYLOAD_BYTES;
+use crate::model::Window;
+use crate::model::settings::{EndOfInput, GraceFrom};
+use crate::sim::trace::{Kind, Reason};
+
+/// The next thing a shard will do.
+#[derive(Clone, Debug)]
+pub(super) enum Action {
+    Batch(BatchArgs),
+    Close {
+        at: i64,
+        kind: Kind,
+        reason: Reason,
+        attempt: u32,
+        read_at: Option<i64>,
+    },
+}
+
+impl Action {
+    pub(super) fn at(&self) -> i64 {
+        match self {
+            Self::Batch(b) => b.at,
+            Self::Close { at, .. } => *at,
+        }
+    }
+}
+
+/// A batch to invoke: its records, window, why, and which delivery of them.
+#[derive(Clone, Debug)]
+pub(super) struct BatchArgs {
+    pub(super) at: i64,
+    pub(super) range: Range<usize>,
+    pub(super) window: Option<Window>,
+    pub(super) reason: Reason,
+    pub(super) kind: Kind,
+    pub(super) attempt: u32,
+    pub(super) retries: u32,
+    pub(super) from_pending: bool,
+    /// For a final carrying the tail batch: why the window closes.
+    pub(super) close_reason: Option<Reason>,
+    /// A read (GetRecords) at this time, returning records up to it.
+    pub(super) read_at: Option<i64>,
+}
+
+impl Engine<'_> {
+    // ------------------------------------------------------------------------
+    // Planning: what a shard does next, and when. Pure with respect to the shard's state.
+
+    pub(super) fn plan(&mut self, idx: usize) -> Option<i64> {
+        let action = self.next_action(idx)?;
+        let at = action.at();
+        self.shards[idx].planned = Some(action);
+        Some(at)
+    }
+
+    pub(super) fn next_action(&self, idx: usize) -> Option<Action> {
+        let sim = &self.shards[idx];
+        if sim.finished {
+            return None;
+        }
+        if let Some(p) = sim.pending.front() {
+            return Some(Action::Batch(BatchArgs {
+                at: sim.now.max(p.not_before),
+                range: p.range.clone(),
+                window: sim.open.as_ref().and_then(|o| o.window),
+                reason: p.reason,
+                kind: p.kind,
+                attempt: p.attempt,
+                retries: p.retries,
+                from_pending: true,
+                close_reason: None,
+                read_at: None,
+            }));
+        }
+        if let Some(pc) = sim.pending_close {
+            return Some(Action::Close {
+                at: sim.now.max(pc.not_before),
+                kind: pc.kind,
+                reason: pc.reason,
+                attempt: pc.attempt,
+                read_at: None,
+            });
+        }
+        let next = (sim.cursor < sim.end).then_some(sim.cursor);
+        if let (Some(len), Some(open)) = (self.window_ms, sim.open.as_ref()) {
+            let w = open.window.unwrap_or(Window {
+                start_ms: 0,
+                end_ms: len,
+            });
+            let grace_at = self.grace_at(sim, open, w);
+            match next {
+                Some(i) if self.stream.ts_ms[i] < w.end_ms => {}
+                Some(i) => {
+                    let seen = self.seen_at(sim, sim.max_vis.max(self.stream.ts_ms[i]));
+                    let (at, reason, read_at) = if seen <= grace_at {
+                        let read = (seen > sim.visible_upto).then_some(seen);
+                        (seen, Reason::NextWindowRecord, read)
+                    } else {
+                        (grace_at, Reason::GraceExpired, None)
+                    };
+                    return Some(Action::Close {
+                        at,
+                        kind: Kind::Final,
+                        reason,
+                        attempt: 1,
+                        read_at,
+                    });
+                }
+                None => {
+                    let (at, reason) = match self.s.end_of_input {
+                        EndOfInput::ShardEnd => (sim.now, Reason::ShardEnded),
+                        EndOfInput::Open => (grace_at, Reason::GraceExpired),
+                    };
+                    return Some(Action::Close {
+                        at,
+                        kind: Kind::Final,
+                        reason,
+                        attempt: 1,
+                        read_at: None,
+                    });
+                }
+            }
+        }
+        let i = next?;
+        Some(self.plan_batch(sim, i))
+    }
+
+    /// When the poller, now at `sim.now`, first has a record visible from `vis_ms`: at once when
+    /// the last read returned it; else at the next read, which is as soon as the shard's read
+    /// limit allows while catching up, or the next base-rate poll when idle.
+    pub(super) fn seen_at(&self, sim: &ShardSim, vis_ms: i64) -> i64 {
+        if vis_ms <= sim.visible_upto {
+            return sim.now;
+        }
+        let next_read = if sim.catching_up {
+            sim.now
+                .max(sim.visible_upto.saturating_add(self.read_gap_ms))
+        } else {
+            tick_at_or_after(sim.now, sim.phase, self.poll_ms)
+        };
+        if vis_ms <= next_read {
+            next_read
+        } else {
+            // That read comes back empty: the poller idles at the base rate.
+            tick_at_or_after(vis_ms, sim.phase, self.poll_ms)
+        }
+    }
+
+    pub(super) fn grace_at(&self, sim: &ShardSim, open: &Open, w: Window) -> i64 {
+        let grace = i64::from(self.s.close_grace_s) * 1000;
+        let deadline = match self.s.grace_from {
+            GraceFrom::WindowEnd => w.end_ms + grace,
+            GraceFrom::LastRecord => open.last_seen_ms + grace,
+        };
+        if deadline <= sim.now {
+            sim.now
+        } else {
+            tick_at_or_after(deadline, sim.phase, self.poll_ms)
+        }
+    }
+
+    /// The window a record at the cursor opens or joins: its epoch-aligned window, or the latest
+    /// window of the shard when its timestamp went backwards (SEMANTICS Q15).
+    pub(super) fn window_for(&self, sim: &ShardSim, i: usize) -> Option<Window> {
+        let len = self.window_ms?;
+        let natural = Window::containing(self.stream.ts_ms[i], len);
+        Some(match sim.last_window {
+            Some(last) if natural.start_ms < last.start_ms => last,
+            _ => natural,
+        })
+    }
+
+    pub(super) fn plan_batch(&self, sim: &ShardSim, first: usize) -> Action {
+        let stream = self.stream;
+        let ts = &stream.ts_ms;
+        let window = self.window_for(sim, first);
+        let w_end = window.map_or(i64::MAX, |w| w.end_ms);
+        let batch_size = self.s.batch_size as usize;
+        let first_vis = sim.max_vis.max(ts[first]);
+        let in_buffer = first_vis <= sim.visible_upto;
+        let t0 = self.seen_at(sim, first_vis);
+        let state_len = match (&sim.open, window) {
+            (Some(o), Some(_)) => o.state.json_len(),
+            _ if self.s.carry_state_across_windows => sim.carried.json_len(),
+            _ => 2,
+        };
+
+        // With a batching window, find when Lambda sends: the batch fills, the payload fills, a
+        // later-window record shows up, or the batching window expires, whichever comes first.
+        let at = if self.batching_ms > 0 {
+            let deadline = (sim.idle_since + self.batching_ms).max(t0);
+            let mut vis = sim.max_vis;
+            let mut size = 0usize;
+            let mut trigger = i64::MAX;
+            for (count, j) in (first..sim.end).enumerate() {
+                vis = vis.max(ts[j]);
+                if ts[j] >= w_end || count == batch_size {
+                    trigger = self.seen_at(sim, vis);
+                    break;
+                }
+                if let Some(sizer) = &self.sizer {
+                    size += sizer.record_len(stream, sim.idx, j) + 1;
+                    if count > 0
+                        && sizer.event_len(sim.idx, count + 1, size, state_len) > MAX_PAYLOAD_BYTES
+                    {
+                        trigger = self.seen_at(sim, vis);
+                        break;
+                    }
+                }
+                if vis > deadline {
+                    break;
+                }
+            }
+            t0.max(trigger.min(deadline))
+        } else {
+            t0
+        };
+
+        // Take what is visible at `at`: the buffer of the last read, or a new read at `at`.
+        let bound = if in_buffer && at == sim.now {
+            sim.visible_upto
+        } else {
+            at
+        };
+        let read_at = (bound > sim.visible_upto).then_some(bound);
+        let mut j = first;
+        let mut vis = sim.max_vis;
+        let mut size = 0usize;
+        let mut reason = if self.batching_ms > 0 {
+            Reason::BatchingWindow
+        } else {
+            Reason::CaughtUp
+        };
+        let limit = sim.end.min(first + batch_size);
+        if self.sizer.is_none() && !self.has_backwards {
+            // Fast path: no sizing, timestamps non-decreasing.
+            while j < limit && ts[j] <= bound && ts[j] < w_end {
+                j += 1;
+            }
+            if j > first {
+                vis = vis.max(ts[j - 1]);
+            }
+        } else {
+            while j < limit {
+                let v = vis.max(ts[j]);
+                if v > bound || ts[j] >= w_end {
+                    break;
+                }
+                if let Some(sizer) = &self.sizer {
+                    let rec = sizer.record_len(stream, sim.idx, j) + 1;
+                    if j > first
+                        && sizer.event_len(sim.idx, j - first + 1, size + rec, state_len)
+                            > MAX_PAYLOAD_BYTES
+                    {
+                        reason = Reason::PayloadLimit;
+                        break;
+                    }
+                    size += rec;
+                }
+                vis = v;
+                j += 1;
+            }
+        }
+        let boundary_seen = j < sim.end && ts[j] >= w_end && vis.max(ts[j]) <= bound;
+        if reason != Reason::PayloadLimit {
+            if j - first == batch_size {
+                reason = Reason::BatchSize;
+            } else if boundary_seen {
+                reason = Reason::WindowBoundary;
+            } else if j == sim.end && self.s.end_of_input == EndOfInput::ShardEnd {
+                reason = Reason::ShardEnd;
+            }
+        }
+        // Modelling choice Q1: the final invocation carries the window's last batch.
+        let closes_after = window.is_some()
+            && (boundary_seen || (j == sim.end && self.s.end_of_input == EndOfInput::ShardEnd));
+        let (kind, close_reason) = if self.s.final_includes_tail_records && closes_after {
+            (
+                Kind::Final,
+                Some(if boundary_seen {
+                    Reason::NextWindowRecord
+                } else {
+                    Reason::ShardEnded
+                }),
+            )
+        } else {
+            (Kind::Aggregate, None)
+        };
+        Action::Batch(BatchArgs {
+            at,
+            range: first..j,
+            window,
+            reason,
+            kind,
+            attempt: 1,
+            retries: 0,
+            from_pending: false,
+            close_reason,
+            read_at,
+        })
+    }
+}
