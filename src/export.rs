@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::handlers::event::{EventContext, event_json_with};
-use crate::handlers::{HandlerError, Write as TableWrite};
+use crate::handlers::{HandlerError, TableWrite};
 use crate::model::iso_seconds;
 use crate::model::settings::Settings;
 use crate::model::stream::Stream;

@@ -57,6 +57,24 @@ pub struct StatusLine {
     pub is_error: bool,
 }
 
+impl StatusLine {
+    /// A message.
+    pub fn info(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            is_error: false,
+        }
+    }
+
+    /// An error.
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            is_error: true,
+        }
+    }
+}
+
 /// The app.
 pub struct TumbleApp {
     /// Preferences (persisted).
@@ -147,10 +165,7 @@ impl TumbleApp {
             view: None,
             playing: false,
             play_accum: 0.0,
-            status: StatusLine {
-                text: "Simulating the demo stream…".into(),
-                is_error: false,
-            },
+            status: StatusLine::info("Simulating the demo stream…"),
             jobs,
             pending_spec: None,
             rerun_at: None,
@@ -222,18 +237,15 @@ impl TumbleApp {
             Ok(run) => {
                 let run = *run;
                 let n = run.trace.invocations.len() as u32;
-                self.status = StatusLine {
-                    text: format!(
-                        "{} — {} records on {} shard(s), {} windows, {} invocations; simulated in {:.0} ms",
-                        run.spec.describe(),
-                        run.stream.len(),
-                        run.stream.shards.len(),
-                        run.trace.windows.len(),
-                        n,
-                        run.took.as_secs_f64() * 1000.0
-                    ),
-                    is_error: false,
-                };
+                self.status = StatusLine::info(format!(
+                    "{} — {} records on {} shard(s), {} windows, {} invocations; simulated in {:.0} ms",
+                    run.spec.describe(),
+                    run.stream.len(),
+                    run.stream.shards.len(),
+                    run.trace.windows.len(),
+                    n,
+                    run.took.as_secs_f64() * 1000.0
+                ));
                 if !run.trace.stalls.is_empty()
                     || !run.trace.warnings.is_empty()
                     || !run.load_notes.is_empty()
@@ -277,16 +289,10 @@ impl TumbleApp {
                 self.apply_startup_selection();
             }
             Err(e) if e == "cancelled" => {
-                self.status = StatusLine {
-                    text: "Cancelled; showing the last complete run.".into(),
-                    is_error: false,
-                };
+                self.status = StatusLine::info("Cancelled; showing the last complete run.");
             }
             Err(e) => {
-                self.status = StatusLine {
-                    text: format!("{e} — showing the last good run."),
-                    is_error: true,
-                };
+                self.status = StatusLine::error(format!("{e} — showing the last good run."));
                 // Return the setup to what is shown, so the panel matches the picture.
                 if let Some(r) = &self.run {
                     self.draft = r.spec.clone();
@@ -693,16 +699,12 @@ impl TumbleApp {
                 }) {
                     Some(k) => self.select(Some(k)),
                     None => {
-                        self.status = StatusLine {
-                            text: match cmd {
-                                AppCommand::NextFinal => "No later final invocation.",
-                                AppCommand::PrevFinal => "No earlier final invocation.",
-                                AppCommand::NextFailure => "No later failed invocation.",
-                                _ => "No earlier failed invocation.",
-                            }
-                            .into(),
-                            is_error: false,
-                        };
+                        self.status = StatusLine::info(match cmd {
+                            AppCommand::NextFinal => "No later final invocation.",
+                            AppCommand::PrevFinal => "No earlier final invocation.",
+                            AppCommand::NextFailure => "No later failed invocation.",
+                            _ => "No earlier failed invocation.",
+                        });
                     }
                 }
             }
@@ -723,10 +725,7 @@ impl TumbleApp {
                 if self.jobs.busy() {
                     self.jobs.cancel();
                     self.pending_spec = None;
-                    self.status = StatusLine {
-                        text: "Cancelled; showing the last complete run.".into(),
-                        is_error: false,
-                    };
+                    self.status = StatusLine::info("Cancelled; showing the last complete run.");
                 }
                 self.playing = false;
             }
@@ -758,14 +757,8 @@ impl TumbleApp {
                     selected: self.selected.map(|k| k + 1),
                 };
                 self.status = match session::save_session(&path, &session) {
-                    Ok(()) => StatusLine {
-                        text: format!("Session saved to {}", path.display()),
-                        is_error: false,
-                    },
-                    Err(e) => StatusLine {
-                        text: e,
-                        is_error: true,
-                    },
+                    Ok(()) => StatusLine::info(format!("Session saved to {}", path.display())),
+                    Err(e) => StatusLine::error(e),
                 };
             }
             AppCommand::LoadSessionFrom(path) => match session::load_session(&path) {
@@ -786,12 +779,7 @@ impl TumbleApp {
                         self.start_run();
                     }
                 }
-                Err(e) => {
-                    self.status = StatusLine {
-                        text: e,
-                        is_error: true,
-                    }
-                }
+                Err(e) => self.status = StatusLine::error(e),
             },
             AppCommand::ExportTo(kind, path) => self.export(kind, path),
             AppCommand::PickHandler => self.dialog(DialogKind::Handler),
@@ -823,11 +811,9 @@ impl TumbleApp {
             AppCommand::RejectHandler => {
                 if let Some(mut spec) = self.awaiting_approval.take() {
                     spec.handler = crate::handlers::default_spec(spec.stream_source).to_owned();
-                    self.status = StatusLine {
-                        text: "The session's handler was not run; using the built-in sum instead."
-                            .into(),
-                        is_error: false,
-                    };
+                    self.status = StatusLine::info(
+                        "The session's handler was not run; using the built-in sum instead.",
+                    );
                     self.draft = spec;
                     self.setup = SetupState::default();
                     self.start_run();
@@ -858,10 +844,7 @@ impl TumbleApp {
         self.setup = SetupState::default();
         self.keep = None;
         self.view = None;
-        self.status = StatusLine {
-            text: format!("Loading {}…", path.display()),
-            is_error: false,
-        };
+        self.status = StatusLine::info(format!("Loading {}…", path.display()));
         self.start_run();
     }
 
@@ -927,28 +910,19 @@ impl TumbleApp {
                 }
             });
         if let Err(e) = spawned {
-            self.status = StatusLine {
-                text: format!("could not open a file dialog: {e}"),
-                is_error: true,
-            };
+            self.status = StatusLine::error(format!("could not open a file dialog: {e}"));
         }
     }
 
     fn export(&mut self, kind: ExportKind, path: PathBuf) {
         let Some(run) = self.run.clone() else { return };
         if let Err(e) = crate::output::check_output("export", &path, &run.spec.input_paths()) {
-            self.status = StatusLine {
-                text: e,
-                is_error: true,
-            };
+            self.status = StatusLine::error(e);
             return;
         }
         if kind == ExportKind::PlotPng {
             let Some(region) = self.plots.last_rect else {
-                self.status = StatusLine {
-                    text: "Show a plot first, then export it.".into(),
-                    is_error: true,
-                };
+                self.status = StatusLine::error("Show a plot first, then export it.");
                 return;
             };
             let ppp = self.ctx.pixels_per_point();
@@ -971,10 +945,7 @@ impl TumbleApp {
         }
         let tx = self.dialog_tx.clone();
         let ctx = self.ctx.clone();
-        self.status = StatusLine {
-            text: format!("Writing {}…", path.display()),
-            is_error: false,
-        };
+        self.status = StatusLine::info(format!("Writing {}…", path.display()));
         // Large logs take a while: write on a worker thread and report back.
         let spawned = std::thread::Builder::new()
             .name("tumblescope-export".into())
@@ -988,10 +959,7 @@ impl TumbleApp {
                 ctx.request_repaint();
             });
         if let Err(e) = spawned {
-            self.status = StatusLine {
-                text: format!("could not start the export: {e}"),
-                is_error: true,
-            };
+            self.status = StatusLine::error(format!("could not start the export: {e}"));
         }
     }
 }

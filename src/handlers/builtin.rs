@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::{HandlerError, Invoked, Request, Response, Write};
+use super::{HandlerError, Invoked, Request, Response, TableWrite};
 use crate::json::dynamodb::{unmarshal, unmarshal_item};
 use crate::json::{self, path::Path};
 use crate::model::settings::Settings;
@@ -350,8 +350,8 @@ impl Builtin {
         Value::Object(item)
     }
 
-    fn write(&self, item: Value) -> Write {
-        Write {
+    fn write(&self, item: Value) -> TableWrite {
+        TableWrite {
             table: RESULTS_TABLE.into(),
             op: "put".into(),
             item,
@@ -414,7 +414,7 @@ impl Builtin {
     // The JSON path: what a real function does with the event.
 
     /// Handles an event like a deployed function: returns the response JSON and the writes.
-    pub fn handle_event(&self, event: &Value) -> Result<(Value, Vec<Write>), HandlerError> {
+    pub fn handle_event(&self, event: &Value) -> Result<(Value, Vec<TableWrite>), HandlerError> {
         let records = event
             .get("Records")
             .and_then(Value::as_array)

@@ -23,7 +23,7 @@ use crossbeam_channel::Receiver;
 use serde_json::Value;
 
 use super::sandbox::{LogSink, Reaper, StablePaths};
-use super::{HandlerError, Invoked, Request, Response, Write};
+use super::{HandlerError, Invoked, Request, Response, TableWrite};
 use crate::handlers::event::{EventContext, MAX_PAYLOAD_BYTES, write_event, write_kinesis_compact};
 use crate::model::settings::Settings;
 use crate::model::stream::Stream;
@@ -257,7 +257,7 @@ pub struct External {
     /// The harness folder's entry in the signal reaper.
     dir_ticket: Option<u64>,
     /// Every write so far, replayed into a restarted runtime.
-    writes: Vec<Write>,
+    writes: Vec<TableWrite>,
     init_logs: Vec<String>,
     /// The outgoing message buffer, kept to avoid a 60 KB allocation per invocation.
     line: Vec<u8>,
@@ -594,11 +594,11 @@ impl External {
 
     /// The invocation's outcome from its `result` message.
     fn result_of(&mut self, v: &Value, mut logs: LogSink) -> Invoked {
-        let writes: Vec<Write> = v["writes"]
+        let writes: Vec<TableWrite> = v["writes"]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|w| serde_json::from_value::<Write>(w.clone()).ok())
+                    .filter_map(|w| serde_json::from_value::<TableWrite>(w.clone()).ok())
                     .collect()
             })
             .unwrap_or_default();

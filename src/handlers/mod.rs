@@ -97,7 +97,7 @@ impl HandlerError {
 
 /// A write the function made to a (simulated) table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Write {
+pub struct TableWrite {
     /// Table name.
     pub table: String,
     /// `put`, `update`, `delete`, ...
@@ -221,7 +221,7 @@ pub struct Invoked {
     /// Lines the function printed.
     pub logs: Vec<String>,
     /// Table writes the function made.
-    pub writes: Vec<Write>,
+    pub writes: Vec<TableWrite>,
     /// Real wall-clock duration, µs (external handlers; kept apart from the modelled time).
     pub measured_us: Option<u64>,
     /// Whether the function hit its timeout.

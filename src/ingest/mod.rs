@@ -9,7 +9,7 @@
 //! | events | Lambda event files: `{"Records": [...]}`, an array of them, or JSON Lines of them | shard, sequence number, time |
 //! | get-records | `aws kinesis get-records` / `aws dynamodbstreams get-records` output, one shard per file | sequence number, time |
 
-mod events;
+mod captures;
 pub mod fastjson;
 mod generic;
 mod lines;
@@ -596,7 +596,7 @@ fn load_regular(
     } else if formats[0] == Format::Csv {
         generic::load_csv_files(paths, opts, control, total, &mut errors, &mut report)?
     } else {
-        events::load_event_files(
+        captures::load_event_files(
             paths,
             formats[0],
             opts,

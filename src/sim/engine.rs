@@ -92,7 +92,7 @@ pub fn simulate_with(
 
 pub(super) struct Engine<'a> {
     pub(super) stream: &'a Stream,
-    pub(super) s: &'a Settings,
+    pub(super) settings: &'a Settings,
     pub(super) window_ms: Option<i64>,
     pub(super) poll_ms: i64,
     pub(super) read_gap_ms: i64,
@@ -148,7 +148,7 @@ impl<'a> Engine<'a> {
             .collect();
         Self {
             stream,
-            s,
+            settings: s,
             window_ms: s.window_ms(),
             poll_ms,
             read_gap_ms: s.read_gap_ms(stream.source),

@@ -63,7 +63,7 @@ impl Engine<'_> {
         }
         let mut extra_flags = 0;
         if sim.open.is_none() {
-            let carried = self.s.carry_state_across_windows && b.window.is_some();
+            let carried = self.settings.carry_state_across_windows && b.window.is_some();
             if carried && !sim.carried.is_empty() {
                 extra_flags |= flags::CARRIED_STATE;
             }
@@ -108,7 +108,7 @@ impl Engine<'_> {
         let is_final = b.kind == Kind::Final;
         let req = Request {
             stream,
-            settings: self.s,
+            settings: self.settings,
             shard: idx,
             records: b.range.clone(),
             window: b.window,
@@ -169,7 +169,7 @@ impl Engine<'_> {
                 inv.state_out = Some(state.clone());
                 self.trace.invocations.push(inv);
                 self.trace.records_delivered += (first_failed - b.range.start) as u64;
-                if b.window.is_some() && !self.s.discard_state_on_partial_failure {
+                if b.window.is_some() && !self.settings.discard_state_on_partial_failure {
                     self.set_state(idx, state, end);
                 }
                 let rest = first_failed..b.range.end;
@@ -179,7 +179,7 @@ impl Engine<'_> {
                 inv.status = Status::Failed;
                 set_error(&mut inv, error);
                 self.push_failed(idx, inv);
-                if self.s.bisect_on_error && b.range.len() > 1 && b.kind == Kind::Aggregate {
+                if self.settings.bisect_on_error && b.range.len() > 1 && b.kind == Kind::Aggregate {
                     // Splitting does not count towards the retry quota (SEMANTICS §7.2).
                     let mid = b.range.start + b.range.len() / 2;
                     let sim = &mut self.shards[idx];
@@ -217,11 +217,12 @@ impl Engine<'_> {
             .map(|i| self.stream.ts_ms[i])
             .min()
             .unwrap_or(now);
-        let exhausted =
-            self.s.max_retry_attempts >= 0 && retries > self.s.max_retry_attempts as u32;
-        let too_old = self.s.max_record_age_s >= 0
-            && now - oldest > i64::from(self.s.max_record_age_s) * 1000;
-        let retries_forever = self.s.max_retry_attempts < 0 && self.s.max_record_age_s < 0;
+        let exhausted = self.settings.max_retry_attempts >= 0
+            && retries > self.settings.max_retry_attempts as u32;
+        let too_old = self.settings.max_record_age_s >= 0
+            && now - oldest > i64::from(self.settings.max_record_age_s) * 1000;
+        let retries_forever =
+            self.settings.max_retry_attempts < 0 && self.settings.max_record_age_s < 0;
         if b.kind == Kind::Aggregate && (exhausted || too_old) {
             let condition = if exhausted {
                 "RetryAttemptsExhausted"
@@ -242,7 +243,7 @@ impl Engine<'_> {
             return;
         }
         if (retries_forever || b.kind != Kind::Aggregate)
-            && b.attempt >= self.s.stall_after_attempts
+            && b.attempt >= self.settings.stall_after_attempts
         {
             self.stall(
                 idx,
@@ -261,7 +262,7 @@ impl Engine<'_> {
             );
             return;
         }
-        if b.attempt >= self.s.attempt_limit {
+        if b.attempt >= self.settings.attempt_limit {
             let shard = &self.stream.shards[idx].id;
             self.stall(
                 idx,
@@ -271,14 +272,14 @@ impl Engine<'_> {
                      (simulator limit: attempt limit {}); AWS would go on retrying it until {}",
                     b.attempt,
                     range.len(),
-                    self.s.attempt_limit,
+                    self.settings.attempt_limit,
                     self.aws_retry_bound()
                 ),
                 range.len() as u32,
             );
             return;
         }
-        let backoff = self.s.backoff_ms(retries);
+        let backoff = self.settings.backoff_ms(retries);
         self.shards[idx].pending.push_front(Pending {
             range,
             attempt: b.attempt + 1,
@@ -291,8 +292,8 @@ impl Engine<'_> {
 
     /// What ends AWS's retries of a failing batch under these settings, in words.
     pub(super) fn aws_retry_bound(&self) -> String {
-        let age = self.s.max_record_age_s;
-        let retries = self.s.max_retry_attempts;
+        let age = self.settings.max_record_age_s;
+        let retries = self.settings.max_retry_attempts;
         match (retries >= 0, age >= 0) {
             (true, true) => format!(
                 "MaximumRetryAttempts ({retries}) runs out or its records are older than \
@@ -359,11 +360,11 @@ impl Engine<'_> {
         let state_in = open.state.clone();
         let window = open.window;
         let cursor = sim.cursor;
-        let is_final = kind == Kind::Final || self.s.early_termination_is_final;
+        let is_final = kind == Kind::Final || self.settings.early_termination_is_final;
         let is_early = kind == Kind::Early;
         let req = Request {
             stream,
-            settings: self.s,
+            settings: self.settings,
             shard: idx,
             records: cursor..cursor,
             window,
@@ -426,7 +427,7 @@ impl Engine<'_> {
                 inv.status = Status::Failed;
                 set_error(&mut inv, error);
                 self.push_failed(idx, inv);
-                if attempt >= self.s.stall_after_attempts {
+                if attempt >= self.settings.stall_after_attempts {
                     let what = if kind == Kind::Final {
                         "final"
                     } else {
@@ -443,7 +444,7 @@ impl Engine<'_> {
                     );
                     return;
                 }
-                let backoff = self.s.backoff_ms(attempt);
+                let backoff = self.settings.backoff_ms(attempt);
                 self.shards[idx].pending_close = Some(PendingClose {
                     kind,
                     reason,
@@ -465,7 +466,7 @@ impl Engine<'_> {
         let Some(open) = sim.open.take() else {
             return;
         };
-        if self.s.carry_state_across_windows {
+        if self.settings.carry_state_across_windows {
             sim.carried = final_state.clone();
         }
         self.trace.windows.push(WindowResult {
@@ -542,9 +543,9 @@ impl Engine<'_> {
     }
 
     pub(super) fn duration(&self, records: usize, invoked: &Invoked) -> i64 {
-        let modelled = self.s.duration_ms(records);
+        let modelled = self.settings.duration_ms(records);
         if invoked.timed_out {
-            modelled.max(i64::from(self.s.timeout_ms))
+            modelled.max(i64::from(self.settings.timeout_ms))
         } else {
             modelled
         }

@@ -114,7 +114,7 @@ impl Engine<'_> {
                     });
                 }
                 None => {
-                    let (at, reason) = match self.s.end_of_input {
+                    let (at, reason) = match self.settings.end_of_input {
                         EndOfInput::ShardEnd => (sim.now, Reason::ShardEnded),
                         EndOfInput::Open => (grace_at, Reason::GraceExpired),
                     };
@@ -154,8 +154,8 @@ impl Engine<'_> {
     }
 
     pub(super) fn grace_at(&self, sim: &ShardSim, open: &Open, w: Window) -> i64 {
-        let grace = i64::from(self.s.close_grace_s) * 1000;
-        let deadline = match self.s.grace_from {
+        let grace = i64::from(self.settings.close_grace_s) * 1000;
+        let deadline = match self.settings.grace_from {
             GraceFrom::WindowEnd => w.end_ms + grace,
             GraceFrom::LastRecord => open.last_seen_ms + grace,
         };
@@ -182,13 +182,13 @@ impl Engine<'_> {
         let ts = &stream.ts_ms;
         let window = self.window_for(sim, first);
         let w_end = window.map_or(i64::MAX, |w| w.end_ms);
-        let batch_size = self.s.batch_size as usize;
+        let batch_size = self.settings.batch_size as usize;
         let first_vis = sim.max_vis.max(ts[first]);
         let in_buffer = first_vis <= sim.visible_upto;
         let t0 = self.seen_at(sim, first_vis);
         let state_len = match (&sim.open, window) {
             (Some(o), Some(_)) => o.state.json_len(),
-            _ if self.s.carry_state_across_windows => sim.carried.json_len(),
+            _ if self.settings.carry_state_across_windows => sim.carried.json_len(),
             _ => 2,
         };
 
@@ -274,14 +274,15 @@ impl Engine<'_> {
                 reason = Reason::BatchSize;
             } else if boundary_seen {
                 reason = Reason::WindowBoundary;
-            } else if j == sim.end && self.s.end_of_input == EndOfInput::ShardEnd {
+            } else if j == sim.end && self.settings.end_of_input == EndOfInput::ShardEnd {
                 reason = Reason::ShardEnd;
             }
         }
         // Modelling choice Q1: the final invocation carries the window's last batch.
         let closes_after = window.is_some()
-            && (boundary_seen || (j == sim.end && self.s.end_of_input == EndOfInput::ShardEnd));
-        let (kind, close_reason) = if self.s.final_includes_tail_records && closes_after {
+            && (boundary_seen
+                || (j == sim.end && self.settings.end_of_input == EndOfInput::ShardEnd));
+        let (kind, close_reason) = if self.settings.final_includes_tail_records && closes_after {
             (
                 Kind::Final,
                 Some(if boundary_seen {

@@ -32,7 +32,7 @@ impl Engine<'_> {
             (_, false) => None,
             (ResponseState::Present(s), true) => Some(s.clone()),
             (ResponseState::Missing, true) => {
-                if kind == Kind::Aggregate || self.s.strict_final_state {
+                if kind == Kind::Aggregate || self.settings.strict_final_state {
                     return Outcome::Failure(HandlerError::new(
                         "Tumblescope.MissingState",
                         "The response has no \"state\" property. With tumbling windows Lambda \
@@ -44,7 +44,7 @@ impl Engine<'_> {
                 None
             }
             (ResponseState::Invalid(msg), true) => {
-                if kind == Kind::Aggregate || self.s.strict_final_state {
+                if kind == Kind::Aggregate || self.settings.strict_final_state {
                     return Outcome::Failure(HandlerError::new(
                         "Tumblescope.InvalidState",
                         format!("{msg}; Lambda fails the invocation."),
@@ -53,7 +53,7 @@ impl Engine<'_> {
                 None
             }
         };
-        if self.s.report_batch_item_failures
+        if self.settings.report_batch_item_failures
             && kind == Kind::Aggregate
             && !resp.batch_item_failures.is_empty()
         {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::handlers::{HandlerError, Request, Write};
+use crate::handlers::{HandlerError, Request, TableWrite};
 use crate::model::Window;
 use crate::model::settings::Settings;
 use crate::model::state::State;
@@ -101,7 +101,7 @@ pub struct Extra {
     /// Log lines.
     pub logs: Vec<String>,
     /// Table writes.
-    pub writes: Vec<Write>,
+    pub writes: Vec<TableWrite>,
     /// Item failures reported (sequence numbers).
     pub item_failures: Vec<String>,
 }
@@ -173,7 +173,7 @@ impl Invocation {
     }
 
     /// Writes.
-    pub fn writes(&self) -> &[Write] {
+    pub fn writes(&self) -> &[TableWrite] {
         self.extra.as_ref().map_or(&[], |e| &e.writes)
     }
 

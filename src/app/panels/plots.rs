@@ -26,13 +26,18 @@ pub enum PlotTab {
 type Segments = Vec<Vec<PlotPoint>>;
 
 /// Series built for one (run, value path): raw points and plot segments, in-window and across.
-type SeriesCache = (
-    u64,
-    ValuePath,
-    Vec<ShardSeries>,
-    Vec<Segments>,
-    Vec<Segments>,
-);
+struct SeriesCache {
+    /// The run's generation they were built for.
+    generation: u64,
+    /// The value path they plot.
+    path: ValuePath,
+    /// Raw points per shard.
+    series: Vec<ShardSeries>,
+    /// Drawable in-window running totals per shard.
+    in_window: Vec<Segments>,
+    /// Drawable totals across windows per shard.
+    across: Vec<Segments>,
+}
 
 /// Plot state: tab, value path and the series built for it (per run, not per frame).
 #[derive(Default)]
@@ -57,7 +62,7 @@ impl Plots {
         let stale = self
             .cache
             .as_ref()
-            .is_none_or(|(g, p, ..)| *g != run.generation || *p != path);
+            .is_none_or(|c| c.generation != run.generation || c.path != path);
         if !stale {
             return;
         }
@@ -73,9 +78,15 @@ impl Plots {
                     .map(|s| segments(decimate(f(s), MAX_PLOT_POINTS)))
                     .collect()
             };
-        let inw = to_segments(|s| &s.in_window);
-        let acr = to_segments(|s| &s.across_windows);
-        self.cache = Some((run.generation, path, series, inw, acr));
+        let in_window = to_segments(|s| &s.in_window);
+        let across = to_segments(|s| &s.across_windows);
+        self.cache = Some(SeriesCache {
+            generation: run.generation,
+            path,
+            series,
+            in_window,
+            across,
+        });
     }
 }
 
@@ -190,10 +201,16 @@ pub fn plots_ui(
         PlotTab::Totals => {
             let across_now = *across;
             st.ensure(run);
-            let Some((_, _, series, inw, acr)) = &st.cache else {
+            let Some(SeriesCache {
+                series,
+                in_window,
+                across: across_lines,
+                ..
+            }) = &st.cache
+            else {
                 return;
             };
-            let lines = if across_now { acr } else { inw };
+            let lines = if across_now { across_lines } else { in_window };
             let selected_inv = selected.and_then(|k| run.trace.invocations.get(k as usize));
             let resp = Plot::new("running-totals")
                 .legend(Legend::default())
