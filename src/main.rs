@@ -1,5 +1,7 @@
 //! Entry point: the app without a command, the headless CLI with one.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser as _;
 
 fn main() {
