@@ -424,3 +424,71 @@ proptest! {
         prop_assert!(acceptable(&r), "{:?}", r.err());
     }
 }
+
+/// One timestamp rule for every format: the same text gives the same instant, or the same
+/// error, whether it comes from an orders line, a generic JSON line, a CSV cell (as text) or a
+/// Lambda event file's arrival time.
+#[test]
+fn every_format_reads_a_timestamp_the_same_way() {
+    let table: [(&str, Result<i64, &str>); 9] = [
+        ("1767268800", Ok(1_767_268_800_000)),
+        ("1767268800.25", Ok(1_767_268_800_250)),
+        ("\"1767268800.5\"", Ok(1_767_268_800_500)),
+        ("\"2026-01-01T12:00:00.250Z\"", Ok(1_767_268_800_250)),
+        ("\"2026-01-01T13:00:00+01:00\"", Ok(1_767_268_800_000)),
+        (
+            "\"2026-01-01T12:00:01.250000+00:00\"",
+            Ok(1_767_268_801_250),
+        ),
+        ("\"noon\"", Err("is not RFC 3339")),
+        ("true", Err("must be a number or a string")),
+        ("1767268800000000", Err("outside the years 1970–9999")),
+    ];
+    let opts = |format| LoadOptions {
+        format: Some(format),
+        shards: 1,
+        ..LoadOptions::default()
+    };
+    for (text, want) in table {
+        let orders = format!("{{\"timestamp\":{text},\"partitionKey\":\"k\",\"data\":{{}}}}\n");
+        let jsonl = format!("{{\"timestamp\":{text},\"partitionKey\":\"k\"}}\n");
+        let event = format!(
+            r#"{{"Records":[{{"kinesis":{{"partitionKey":"k","sequenceNumber":"1","data":"e30=","approximateArrivalTimestamp":{text}}},"eventSource":"aws:kinesis","eventID":"shardId-000000000000:1"}}]}}"#
+        );
+        let mut cases = vec![
+            (
+                "orders",
+                load_bytes("t.jsonl", orders.as_bytes(), &opts(Format::Orders)),
+            ),
+            (
+                "jsonl",
+                load_bytes("t.jsonl", jsonl.as_bytes(), &opts(Format::Jsonl)),
+            ),
+            (
+                "events",
+                load_bytes("t.json", event.as_bytes(), &opts(Format::Events)),
+            ),
+        ];
+        // A CSV cell is text: the JSON string's content, or the literal as written.
+        if text != "true" {
+            let cell = text.trim_matches('"');
+            let csv = format!("timestamp,partitionKey\n{cell},k\n");
+            cases.push((
+                "csv",
+                load_bytes("t.csv", csv.as_bytes(), &opts(Format::Csv)),
+            ));
+        }
+        for (format, got) in cases {
+            match (&want, got) {
+                (Ok(ms), Ok((stream, _))) => assert_eq!(stream.ts_ms[0], *ms, "{format} {text}"),
+                (Err(part), Err(e)) => {
+                    assert!(e.to_string().contains(part), "{format} {text}: {e}")
+                }
+                (want, got) => panic!(
+                    "{format} {text}: want {want:?}, got {:?}",
+                    got.map(|(s, _)| s.ts_ms[0]).map_err(|e| e.to_string())
+                ),
+            }
+        }
+    }
+}

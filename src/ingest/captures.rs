@@ -217,37 +217,10 @@ fn check_event_source(r: &Value, expected: &str, loc: &Locator<'_>) -> Result<()
 
 /// Epoch seconds (number) or an ISO-8601 string, as AWS tools print them.
 fn time_field(v: &Value, key: &str, loc: &Locator<'_>) -> Result<i64, LoadError> {
-    let ms = time_value(v, key, loc)?;
-    crate::model::check_instant(ms).map_err(|m| loc.err(Some(key), format!("{key}: {m}")))?;
-    Ok(ms)
-}
-
-fn time_value(v: &Value, key: &str, loc: &Locator<'_>) -> Result<i64, LoadError> {
     match v.get(key) {
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .and_then(crate::model::ms_from_epoch_seconds)
-            .ok_or_else(|| loc.err(Some(key), format!("{key} {n} is out of range"))),
-        Some(Value::String(s)) => crate::model::parse_rfc3339_ms(s)
-            .or_else(|| {
-                chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%:z")
-                    .ok()
-                    .map(|t| t.timestamp_millis())
-            })
-            .ok_or_else(|| {
-                loc.err(
-                    Some(key),
-                    format!("{key} {s:?} is not a time: expected epoch seconds or ISO 8601"),
-                )
-            }),
-        Some(other) => Err(loc.err(
-            Some(key),
-            format!(
-                "{key} must be epoch seconds or an ISO 8601 string, got {}",
-                crate::json::write::json_kind(other)
-            ),
-        )),
         None => Err(loc.err(None, format!("missing {key}"))),
+        Some(t) => super::instant_ms(t, super::TsUnit::Seconds)
+            .map_err(|m| loc.err(Some(key), format!("{key}: {m}"))),
     }
 }
 

@@ -9,9 +9,7 @@ use serde_json::{Map, Value};
 
 use super::record::column_of;
 use super::record::{Parsed, ShardKey, ShardNames};
-use super::{
-    Errors, FieldMap, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, timestamp_ms,
-};
+use super::{Errors, FieldMap, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport};
 use crate::json::path::Path;
 use crate::json::text::compact_json;
 use crate::model::stream::{RecordRef, Stream, StreamBuilder};
@@ -71,9 +69,7 @@ fn fields_of<'a>(
 ) -> Result<(i64, String, Option<ShardKey<'a>>), LoadError> {
     let ts_field = &fields.timestamp;
     let ts = match row.get(ts_field) {
-        Some(v) => timestamp_ms(v, fields.unit)
-            .and_then(|ms| crate::model::check_instant(ms).map(|()| ms))
-            .map_err(|m| err(col(ts_field), m))?,
+        Some(v) => super::instant_ms(v, fields.unit).map_err(|m| err(col(ts_field), m))?,
         None => {
             return Err(err(
                 1,

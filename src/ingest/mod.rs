@@ -15,6 +15,9 @@ mod generic;
 mod lines;
 pub mod orders;
 mod record;
+mod time;
+
+pub use time::instant_ms;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -721,41 +724,6 @@ fn read_text(p: &Path) -> Result<String, LoadError> {
     })
 }
 
-/// Parses a timestamp value of a generic record.
-pub fn timestamp_ms(v: &serde_json::Value, unit: TsUnit) -> Result<i64, String> {
-    let from_number = |x: f64| -> Result<i64, String> {
-        let ms = match unit {
-            TsUnit::Millis => Some(x.round() as i64),
-            TsUnit::Seconds => crate::model::ms_from_epoch_seconds(x),
-            TsUnit::Auto if x.abs() >= 1e11 => Some(x.round() as i64),
-            TsUnit::Auto => crate::model::ms_from_epoch_seconds(x),
-            TsUnit::Rfc3339 => {
-                return Err(format!("expected an RFC 3339 string, got the number {x}"));
-            }
-        };
-        ms.filter(|_| x.is_finite())
-            .ok_or_else(|| format!("timestamp {x} is out of range"))
-    };
-    match v {
-        serde_json::Value::Number(n) => from_number(n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => {
-            if unit != TsUnit::Rfc3339
-                && let Ok(x) = s.trim().parse::<f64>()
-            {
-                return from_number(x);
-            }
-            crate::model::parse_rfc3339_ms(s).ok_or_else(|| {
-                format!("timestamp {s:?} is not RFC 3339 (e.g. 2026-01-01T12:00:00.250Z) or epoch seconds/milliseconds")
-            })
-        }
-        serde_json::Value::Null => Err("timestamp is null".into()),
-        other => Err(format!(
-            "timestamp must be a number or a string, got {}",
-            crate::json::write::json_kind(other)
-        )),
-    }
-}
-
 /// Reads a whole orders file already in memory into a stream (the simple API the engine tests
 /// and CLI started with).
 pub fn read_orders_bytes(
@@ -794,34 +762,5 @@ mod tests {
         assert_eq!(detect(b"[{\"Records\":[]}]"), Format::Events);
         assert_eq!(detect(b"{\n    \"Records\": [\n        {\n            \"SequenceNumber\": \"1\",\n            \"Data\": \"e30=\",\n            \"PartitionKey\": \"a\""), Format::GetRecords);
         assert_eq!(detect(b"\xef\xbb\xbf{\"Records\":[{\"eventID\":\"x\",\"dynamodb\":{}}],\"NextShardIterator\":\"x\"}"), Format::GetRecords);
-    }
-
-    #[test]
-    fn timestamps_in_every_unit() {
-        use serde_json::json;
-        assert_eq!(
-            timestamp_ms(&json!(1767268800.25), TsUnit::Auto),
-            Ok(1_767_268_800_250)
-        );
-        assert_eq!(
-            timestamp_ms(&json!(1767268800250i64), TsUnit::Auto),
-            Ok(1_767_268_800_250)
-        );
-        assert_eq!(
-            timestamp_ms(&json!("1767268800"), TsUnit::Seconds),
-            Ok(1_767_268_800_000)
-        );
-        assert_eq!(timestamp_ms(&json!(5), TsUnit::Millis), Ok(5));
-        assert_eq!(
-            timestamp_ms(&json!("2026-01-01T12:00:00Z"), TsUnit::Auto),
-            Ok(1_767_268_800_000)
-        );
-        assert!(
-            timestamp_ms(&json!("noon"), TsUnit::Auto)
-                .unwrap_err()
-                .contains("RFC 3339")
-        );
-        assert!(timestamp_ms(&json!(true), TsUnit::Auto).is_err());
-        assert!(timestamp_ms(&json!(5), TsUnit::Rfc3339).is_err());
     }
 }

@@ -114,27 +114,8 @@ pub(crate) fn parse_line<'a>(
                     .into(),
             ));
         }
-        Some(Value::Number(n)) => n.as_f64().and_then(ms_from_epoch_seconds).ok_or_else(|| {
-            err(
-                column_of(text, "timestamp"),
-                format!("timestamp {n} is out of range"),
-            )
-        })?,
-        Some(Value::String(s)) => parse_rfc3339_ms(s).ok_or_else(|| {
-            err(
-                column_of(text, "timestamp"),
-                format!("timestamp {s:?} is not RFC 3339 (e.g. 2026-01-01T12:00:00.250Z)"),
-            )
-        })?,
-        Some(other) => {
-            return Err(err(
-                column_of(text, "timestamp"),
-                format!(
-                    "timestamp must be epoch seconds or an RFC 3339 string, got {}",
-                    crate::json::write::json_kind(other)
-                ),
-            ));
-        }
+        Some(v) => super::instant_ms(v, super::TsUnit::Seconds)
+            .map_err(|m| err(column_of(text, "timestamp"), m))?,
     };
     let Some(data) = line.data else {
         return Err(err(
@@ -415,7 +396,7 @@ mod tests {
         let e = read_orders(text.as_bytes(), "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "o.jsonl:2:15: timestamp \"yesterday\" is not RFC 3339 (e.g. 2026-01-01T12:00:00.250Z)"
+            "o.jsonl:2:15: timestamp \"yesterday\" is not RFC 3339 (e.g. 2026-01-01T12:00:00.250Z) or epoch seconds/milliseconds"
         );
         let e = read_orders(b"{\"timestamp\":1,\n", "o.jsonl", &opts(Source::Kinesis)).unwrap_err();
         assert!(matches!(e, LoadError::At { line: 1, .. }), "{e}");

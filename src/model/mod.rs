@@ -250,7 +250,8 @@ pub fn check_instant(ms: i64) -> Result<(), String> {
 /// Converts epoch seconds with a fraction to milliseconds, rounding to the nearest millisecond
 /// (`1607497475.987` must become `…987`, not `…986` from binary float error).
 pub fn ms_from_epoch_seconds(secs: f64) -> Option<i64> {
-    if !secs.is_finite() || secs.abs() > 1.0e14 {
+    // Beyond this the product leaves i64; everything past year 9999 is refused later anyway.
+    if !secs.is_finite() || secs.abs() > 9.0e15 {
         return None;
     }
     Some((secs * 1000.0).round() as i64)
