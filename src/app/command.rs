@@ -78,6 +78,25 @@ pub enum AppCommand {
     SetHandler(String),
     /// An export finished (message for the status bar; "error: …" when it failed).
     ExportDone(String),
+    /// Show or hide a panel.
+    TogglePanel(PanelId),
+    /// Playback speed, invocations per second.
+    SetPlaySpeed(f32),
+    /// Plot totals across windows instead of within each window.
+    SetAcrossWindows(bool),
+    /// The setup panel edited the draft (re-runs once edits settle).
+    SetDraft(Box<crate::run::RunSpec>),
+}
+
+/// The panels that can be shown or hidden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanelId {
+    /// Setup (left).
+    Setup,
+    /// Inspector (right).
+    Inspector,
+    /// Plots (bottom).
+    Plots,
 }
 
 /// What an export writes.

@@ -270,10 +270,26 @@ pub fn from_spec(spec: &str) -> Result<Box<dyn Handler>, String> {
     if let Some(ext) = external::ExternalSpec::parse(spec) {
         return Ok(Box::new(external::External::new(ext)));
     }
-    Err(format!(
+    Err(unknown_handler(spec))
+}
+
+/// Whether a spec names a handler, without building one (no process, no clock): cheap enough
+/// to validate what a user types on every frame.
+pub fn check_spec(spec: &str) -> Result<(), String> {
+    if spec.starts_with("builtin:") {
+        return builtin::BuiltinSpec::parse(spec).map(|_| ());
+    }
+    if external::ExternalSpec::parse(spec).is_some() {
+        return Ok(());
+    }
+    Err(unknown_handler(spec))
+}
+
+fn unknown_handler(spec: &str) -> String {
+    format!(
         "unknown handler {spec:?}: expected builtin:OP:FIELD (OP: sum, count, min, max, avg) \
          or a handler file: path/to/file.js[:export] (Node.js) or path/to/file.py[:function] (Python)"
-    ))
+    )
 }
 
 /// Whether a spec names a user handler file (which runs code from disk).

@@ -2,6 +2,7 @@
 
 pub mod inspector;
 pub mod json_tree;
+pub mod menu;
 pub mod plots;
 pub mod setup;
 pub mod stepper;

@@ -149,7 +149,7 @@ pub fn plots_ui(
     ui: &mut Ui,
     run: &Run,
     selected: Option<u32>,
-    across: &mut bool,
+    across: bool,
     st: &mut Plots,
     cmds: &mut Vec<AppCommand>,
 ) {
@@ -179,8 +179,13 @@ pub fn plots_ui(
             .response
             .on_hover_text("Which number of the state the plots show");
         if st.tab == PlotTab::Totals {
-            ui.checkbox(across, "Total across windows")
-                .on_hover_text("Add up closed windows' final values: the running total of the 2020 blog's figure (6, 18, 28, 32)");
+            let mut edited = across;
+            if ui.checkbox(&mut edited, "Total across windows")
+                .on_hover_text("Add up closed windows' final values: the running total of the 2020 blog's figure (6, 18, 28, 32)")
+                .changed()
+            {
+                cmds.push(AppCommand::SetAcrossWindows(edited));
+            }
         }
         if st.tab == PlotTab::Table {
             if ui.button("Export CSV…").clicked() {
@@ -199,7 +204,7 @@ pub fn plots_ui(
     };
     match st.tab {
         PlotTab::Totals => {
-            let across_now = *across;
+            let across_now = across;
             st.ensure(run);
             let Some(SeriesCache {
                 series,

@@ -4,6 +4,7 @@
 
 use egui::{RichText, Ui};
 
+use crate::app::command::AppCommand;
 use crate::app::theme::Palette;
 use crate::generate::{GenOptions, KeyStrategy, sales_path};
 use crate::handlers::builtin::BuiltinSpec;
@@ -48,7 +49,19 @@ fn labelled<T: egui::emath::Numeric>(
 }
 
 /// Draws the setup panel. Returns whether the draft changed.
-pub fn setup_ui(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
+pub fn setup_ui(ui: &mut Ui, draft: &RunSpec, st: &mut SetupState, cmds: &mut Vec<AppCommand>) {
+    // Edits go to a copy that goes out as a command: the panel never changes the app's state.
+    let mut edited = draft.clone();
+    if edit_setup(ui, &mut edited, st) {
+        cmds.push(AppCommand::SetDraft(Box::new(edited)));
+    }
+    if std::mem::take(&mut st.pick_handler) {
+        cmds.push(AppCommand::PickHandler);
+    }
+}
+
+/// Draws the setup over a draft, editing it in place; true when something changed.
+fn edit_setup(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
     let pal = Palette::of(ui.visuals());
     let mut changed = false;
     let errors = draft.settings.validate();
@@ -325,12 +338,12 @@ fn handler_ui(
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(l.id);
-        if resp.changed() && crate::handlers::from_spec(text).is_ok() && *text != draft.handler {
+        if resp.changed() && crate::handlers::check_spec(text).is_ok() && *text != draft.handler {
             draft.handler = text.clone();
             changed = true;
         }
     });
-    if let Err(e) = crate::handlers::from_spec(text) {
+    if let Err(e) = crate::handlers::check_spec(text) {
         ui.colored_label(pal.error, &e);
         st.errors.push(e);
     }

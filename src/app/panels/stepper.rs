@@ -15,8 +15,8 @@ pub struct StepperState {
     pub playing: bool,
 }
 
-/// Draws the stepper; `speed` is edited in place (a preference, not run state).
-pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: &mut f32, cmds: &mut Vec<AppCommand>) {
+/// Draws the stepper; a new playback speed goes out as a command like every other action.
+pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: f32, cmds: &mut Vec<AppCommand>) {
     let button =
         |ui: &mut Ui, label: &str, cmd: AppCommand, enabled: bool, cmds: &mut Vec<AppCommand>| {
             let tip = match cmd.shortcut() {
@@ -49,14 +49,19 @@ pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: &mut f32, cmds: &mut Ve
     button(ui, "Next final", AppCommand::NextFinal, has, cmds);
     button(ui, "Next failure", AppCommand::NextFailure, has, cmds);
     ui.separator();
-    ui.add(
-        egui::DragValue::new(speed)
-            .range(0.5..=200.0)
-            .speed(0.2)
-            .suffix(" inv/s")
-            .max_decimals(1),
-    )
-    .on_hover_text("Playback speed: invocations per second");
+    let mut edited = speed;
+    let resp = ui
+        .add(
+            egui::DragValue::new(&mut edited)
+                .range(0.5..=200.0)
+                .speed(0.2)
+                .suffix(" inv/s")
+                .max_decimals(1),
+        )
+        .on_hover_text("Playback speed: invocations per second");
+    if resp.changed() {
+        cmds.push(AppCommand::SetPlaySpeed(edited));
+    }
     ui.separator();
     let text = match st.selected {
         Some(s) if has => format!("invocation {} of {}", s + 1, st.total),

@@ -1,0 +1,221 @@
+//! The menu bar, the status bar, the help window and the handler-approval prompt.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use egui::{RichText, Ui};
+
+use crate::app::TumbleApp;
+use crate::app::command::{AppCommand, PanelId};
+use crate::app::theme::Palette;
+use crate::run::{RunSpec, SourceSpec};
+use crate::scenarios;
+
+impl TumbleApp {
+    pub(crate) fn menu_ui(&mut self, ui: &mut Ui, cmds: &mut Vec<AppCommand>) {
+        let item = |ui: &mut Ui, cmd: AppCommand, cmds: &mut Vec<AppCommand>| {
+            let mut b = egui::Button::new(cmd.text());
+            if let Some(sc) = cmd.shortcut() {
+                b = b.shortcut_text(ui.ctx().format_shortcut(&sc));
+            }
+            if ui.add(b).clicked() {
+                cmds.push(cmd);
+            }
+        };
+        ui.menu_button("File", |ui| {
+            item(ui, AppCommand::Open, cmds);
+            // Typed paths work where no native file dialog is available (no desktop portal).
+            ui.horizontal(|ui| {
+                let label = ui.label("Path:");
+                let resp = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.path_entry)
+                            .desired_width(260.0)
+                            .hint_text("file(s), space-separated"),
+                    )
+                    .labelled_by(label.id);
+                let go = ui.button("Open").clicked()
+                    || (resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)));
+                if go && !self.path_entry.trim().is_empty() {
+                    let paths: Vec<PathBuf> = self
+                        .path_entry
+                        .split_whitespace()
+                        .map(PathBuf::from)
+                        .collect();
+                    cmds.push(match paths.len() {
+                        1 => AppCommand::OpenPath(paths[0].clone()),
+                        _ => AppCommand::OpenPaths(paths),
+                    });
+                    ui.close();
+                }
+            });
+            ui.menu_button("Open recent", |ui| {
+                if self.prefs.recent.is_empty() {
+                    ui.label("No recent files");
+                }
+                for p in self.prefs.recent.clone() {
+                    if ui.button(p.display().to_string()).clicked() {
+                        cmds.push(AppCommand::OpenPath(p));
+                    }
+                }
+            });
+            ui.separator();
+            item(ui, AppCommand::SaveSession, cmds);
+            item(ui, AppCommand::LoadSession, cmds);
+            ui.separator();
+            item(ui, AppCommand::ExportResultsCsv, cmds);
+            item(ui, AppCommand::ExportResultsJson, cmds);
+            item(ui, AppCommand::ExportLog, cmds);
+            item(ui, AppCommand::ExportPlotPng, cmds);
+        });
+        ui.menu_button("Scenarios", |ui| {
+            for s in scenarios::all() {
+                let resp = ui.button(s.title).on_hover_text(s.look_for);
+                if resp.clicked() {
+                    cmds.push(AppCommand::LoadScenario(s.id.to_owned()));
+                }
+            }
+        });
+        ui.menu_button("View", |ui| {
+            for (mut shown, label, panel) in [
+                (self.prefs.show_setup, "Setup panel", PanelId::Setup),
+                (self.prefs.show_inspector, "Inspector", PanelId::Inspector),
+                (self.prefs.show_plots, "Plots", PanelId::Plots),
+            ] {
+                if ui.checkbox(&mut shown, label).changed() {
+                    cmds.push(AppCommand::TogglePanel(panel));
+                }
+            }
+            item(ui, AppCommand::FitView, cmds);
+            if ui
+                .button(if self.prefs.dark {
+                    "Light theme"
+                } else {
+                    "Dark theme"
+                })
+                .clicked()
+            {
+                cmds.push(AppCommand::ToggleTheme);
+            }
+        });
+        ui.menu_button("Simulation", |ui| {
+            item(ui, AppCommand::Rerun, cmds);
+            item(ui, AppCommand::Cancel, cmds);
+        });
+        if ui.button("Help").clicked() {
+            cmds.push(AppCommand::ToggleHelp);
+        }
+        if let SourceSpec::Scenario { id } = &self.draft.source
+            && let Some(s) = scenarios::by_id(id)
+        {
+            ui.separator();
+            ui.label(RichText::new(s.title).strong())
+                .on_hover_text(s.look_for);
+            ui.label(RichText::new(s.look_for.replace('\n', " ")).small());
+        }
+    }
+
+    pub(crate) fn status_ui(&mut self, ui: &mut Ui, pal: &Palette, cmds: &mut Vec<AppCommand>) {
+        ui.horizontal(|ui| {
+            if let Some((_, _, started)) = &self.jobs.current {
+                let (phase, done, total) = self.jobs.progress.unwrap_or(("Working", 0, 0));
+                // Short jobs finish before a bar would be read; show it after a moment.
+                if started.elapsed() > Duration::from_millis(150) {
+                    let frac = if total > 0 {
+                        done as f32 / total as f32
+                    } else {
+                        0.0
+                    };
+                    ui.add(
+                        egui::ProgressBar::new(frac)
+                            .desired_width(220.0)
+                            .text(format!("{phase} {done}/{total}")),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        cmds.push(AppCommand::Cancel);
+                    }
+                } else {
+                    ui.spinner();
+                }
+                ui.ctx().request_repaint_after(Duration::from_millis(100));
+            }
+            if !self.setup.errors.is_empty() {
+                ui.colored_label(
+                    pal.error,
+                    format!(
+                        "Setup: {} — showing the last valid run",
+                        self.setup.errors.join("; ")
+                    ),
+                );
+            } else if self.status.is_error {
+                ui.colored_label(pal.error, &self.status.text);
+            } else {
+                ui.label(&self.status.text);
+            }
+        });
+    }
+}
+
+pub(crate) fn help_window(ctx: &egui::Context, open: &mut bool) {
+    egui::Window::new("tumblescope help").open(open).default_width(460.0).show(ctx, |ui| {
+        ui.label("Timeline: one lane per shard. Top row: records at their arrival time. Bottom row: invocations at their processing time (blue aggregate, green final, orange early termination, red failed, yellow outline retry). Shaded bands are tumbling windows.");
+        ui.add_space(6.0);
+        egui::Grid::new("help-mouse").striped(true).show(ui, |ui| {
+            for (what, how) in [
+                ("Zoom about the pointer", "mouse wheel or pinch"),
+                ("Pan", "drag, or scroll sideways"),
+                ("Fit everything", "double-click"),
+                ("Select an invocation", "click it (or its lane at a time)"),
+                ("Details of a record", "hover its mark"),
+                ("Select from a plot", "click near a point"),
+                ("Open a stream", "drop a file on the window"),
+            ] {
+                ui.label(what);
+                ui.label(how);
+                ui.end_row();
+            }
+        });
+        ui.add_space(6.0);
+        ui.strong("Keyboard (inactive while typing in a field)");
+        egui::Grid::new("help-keys").striped(true).show(ui, |ui| {
+            for cmd in AppCommand::with_shortcuts() {
+                if let Some(sc) = cmd.shortcut() {
+                    ui.label(cmd.text());
+                    ui.label(ctx.format_shortcut(&sc));
+                    ui.end_row();
+                }
+            }
+        });
+    });
+}
+
+/// Asks before running a handler file named by a session file.
+pub(crate) fn approval_window(ctx: &egui::Context, spec: &RunSpec, cmds: &mut Vec<AppCommand>) {
+    let Some(e) = crate::handlers::external::ExternalSpec::parse(&spec.handler) else {
+        return;
+    };
+    egui::Window::new("Run this handler?")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+        .show(ctx, |ui| {
+            ui.label("The session you opened runs code from disk:");
+            ui.label(RichText::new(e.path.display().to_string()).monospace().strong());
+            ui.label(format!(
+                "export \"{}\", with {}. It runs offline (AWS SDK calls go to in-memory stand-ins, no credentials are passed), but it is still a program on your machine.",
+                e.export,
+                match e.runtime {
+                    crate::handlers::external::Runtime::Node => "Node.js",
+                    crate::handlers::external::Runtime::Python => "Python",
+                }
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Run handler").clicked() {
+                    cmds.push(AppCommand::ApproveHandler);
+                }
+                if ui.button("Use built-in sum instead").clicked() {
+                    cmds.push(AppCommand::RejectHandler);
+                }
+            });
+        });
+}
