@@ -3,6 +3,7 @@
 //! Times are integer epoch milliseconds (`i64`) everywhere in the core: floats would make window
 //! arithmetic inexact and traces non-reproducible.
 
+pub mod builder;
 pub mod routing;
 pub mod settings;
 pub mod state;
