@@ -49,8 +49,51 @@ impl Engine<'_> {
 
     pub(super) fn execute_batch(&mut self, idx: usize, b: BatchArgs, handler: &mut dyn Handler) {
         self.note_read(idx, b.read_at);
-        let stream = self.stream;
         let n = self.next_n();
+        let Some((state_in, extra_flags)) = self.take_batch(idx, &b, n) else {
+            return;
+        };
+        let req = Request {
+            stream: self.stream,
+            settings: self.settings,
+            shard: idx,
+            records: b.range.clone(),
+            window: b.window,
+            state: &state_in,
+            is_final: b.kind == Kind::Final,
+            is_early: false,
+            n,
+            attempt: b.attempt,
+            at_ms: b.at,
+        };
+        let invoked = handler.invoke(&req);
+        let duration = self.duration(b.range.len(), &invoked);
+        let end = b.at + duration;
+        let outcome = self.evaluate(&invoked, b.kind, b.window.is_some(), &b.range);
+
+        let sim = &mut self.shards[idx];
+        sim.now = end;
+        sim.idle_since = end;
+        let Some(open) = sim.open.as_mut() else {
+            return;
+        };
+        open.invocations += 1;
+        let mut inv = new_invocation(n, idx, &b, end, state_in.clone(), extra_flags);
+        attach(&mut inv, invoked);
+        match outcome {
+            Outcome::Success(state) => self.batch_succeeded(idx, &b, inv, state, state_in, end),
+            Outcome::Partial {
+                first_failed,
+                state,
+            } => self.batch_partly_failed(idx, &b, inv, first_failed, state, end),
+            Outcome::Failure(error) => self.batch_failed(idx, &b, inv, error, end),
+        }
+    }
+
+    /// Moves the shard to the batch: its records are read (unless re-delivered), the window
+    /// opens if none is. Returns the input state and warning flags, or `None` without a window.
+    fn take_batch(&mut self, idx: usize, b: &BatchArgs, n: u32) -> Option<(State, u8)> {
+        let stream = self.stream;
         let sim = &mut self.shards[idx];
         sim.now = b.at;
         if b.from_pending {
@@ -85,9 +128,7 @@ impl Engine<'_> {
                 sim.last_window = b.window;
             }
         }
-        let Some(open) = sim.open.as_mut() else {
-            return;
-        };
+        let open = sim.open.as_mut()?;
         if !b.from_pending {
             open.records += b.range.len() as u32;
             if let Some(t) = b.range.clone().map(|i| stream.ts_ms[i]).max() {
@@ -105,98 +146,95 @@ impl Engine<'_> {
         } else {
             State::empty()
         };
+        Some((state_in, extra_flags))
+    }
+
+    fn batch_succeeded(
+        &mut self,
+        idx: usize,
+        b: &BatchArgs,
+        mut inv: Invocation,
+        state: Option<State>,
+        state_in: State,
+        end: i64,
+    ) {
         let is_final = b.kind == Kind::Final;
-        let req = Request {
-            stream,
-            settings: self.settings,
-            shard: idx,
-            records: b.range.clone(),
-            window: b.window,
-            state: &state_in,
-            is_final,
-            is_early: false,
-            n,
-            attempt: b.attempt,
-            at_ms: b.at,
-        };
-        let invoked = handler.invoke(&req);
-        let duration = self.duration(b.range.len(), &invoked);
-        let end = b.at + duration;
-        let outcome = self.evaluate(&invoked, b.kind, b.window.is_some(), &b.range);
+        inv.status = Status::Ok;
+        if b.kind == Kind::Aggregate {
+            self.trace.records_delivered += b.range.len() as u64;
+        }
+        if state.is_none() && is_final {
+            inv.flags |= flags::FINAL_WITHOUT_STATE;
+        }
+        inv.state_out = state.clone();
+        let n = inv.n;
+        self.trace.invocations.push(inv);
+        if is_final {
+            self.trace.records_delivered += b.range.len() as u64;
+            // The tail batch is in the returned state, when there is one.
+            let final_state = state.unwrap_or(state_in);
+            self.close_window(
+                idx,
+                n,
+                final_state,
+                b.close_reason.unwrap_or(Reason::NextWindowRecord),
+            );
+        } else if b.window.is_some()
+            && let Some(state) = state
+        {
+            self.set_state(idx, state, end);
+        }
+    }
 
-        let sim = &mut self.shards[idx];
-        sim.now = end;
-        sim.idle_since = end;
-        let Some(open) = sim.open.as_mut() else {
-            return;
-        };
-        open.invocations += 1;
-        let mut inv = new_invocation(n, idx, &b, end, state_in.clone(), extra_flags);
-        attach(&mut inv, invoked);
+    fn batch_partly_failed(
+        &mut self,
+        idx: usize,
+        b: &BatchArgs,
+        mut inv: Invocation,
+        first_failed: usize,
+        state: State,
+        end: i64,
+    ) {
+        inv.status = Status::Partial;
+        inv.state_out = Some(state.clone());
+        let n = inv.n;
+        self.trace.invocations.push(inv);
+        self.trace.records_delivered += (first_failed - b.range.start) as u64;
+        if b.window.is_some() && !self.settings.discard_state_on_partial_failure {
+            self.set_state(idx, state, end);
+        }
+        let rest = first_failed..b.range.end;
+        self.retry_or_give_up(idx, n, rest, b, Reason::PartialRetry);
+    }
 
-        match outcome {
-            Outcome::Success(state) => {
-                inv.status = Status::Ok;
-                if b.kind == Kind::Aggregate {
-                    self.trace.records_delivered += b.range.len() as u64;
-                }
-                if state.is_none() && is_final {
-                    inv.flags |= flags::FINAL_WITHOUT_STATE;
-                }
-                inv.state_out = state.clone();
-                self.trace.invocations.push(inv);
-                if is_final {
-                    self.trace.records_delivered += b.range.len() as u64;
-                    // The tail batch is in the returned state, when there is one.
-                    let final_state = state.unwrap_or(state_in);
-                    self.close_window(
-                        idx,
-                        n,
-                        final_state,
-                        b.close_reason.unwrap_or(Reason::NextWindowRecord),
-                    );
-                } else if b.window.is_some()
-                    && let Some(state) = state
-                {
-                    self.set_state(idx, state, end);
-                }
+    fn batch_failed(
+        &mut self,
+        idx: usize,
+        b: &BatchArgs,
+        mut inv: Invocation,
+        error: HandlerError,
+        end: i64,
+    ) {
+        inv.status = Status::Failed;
+        set_error(&mut inv, error);
+        let n = inv.n;
+        self.push_failed(idx, inv);
+        if self.settings.bisect_on_error && b.range.len() > 1 && b.kind == Kind::Aggregate {
+            // Splitting does not count towards the retry quota (SEMANTICS §7.2).
+            let mid = b.range.start + b.range.len() / 2;
+            let sim = &mut self.shards[idx];
+            for half in [mid..b.range.end, b.range.start..mid] {
+                sim.pending.push_front(Pending {
+                    range: half,
+                    attempt: b.attempt + 1,
+                    retries: b.retries,
+                    not_before: end,
+                    reason: Reason::Bisect,
+                    kind: Kind::Aggregate,
+                });
             }
-            Outcome::Partial {
-                first_failed,
-                state,
-            } => {
-                inv.status = Status::Partial;
-                inv.state_out = Some(state.clone());
-                self.trace.invocations.push(inv);
-                self.trace.records_delivered += (first_failed - b.range.start) as u64;
-                if b.window.is_some() && !self.settings.discard_state_on_partial_failure {
-                    self.set_state(idx, state, end);
-                }
-                let rest = first_failed..b.range.end;
-                self.retry_or_give_up(idx, n, rest, &b, Reason::PartialRetry);
-            }
-            Outcome::Failure(error) => {
-                inv.status = Status::Failed;
-                set_error(&mut inv, error);
-                self.push_failed(idx, inv);
-                if self.settings.bisect_on_error && b.range.len() > 1 && b.kind == Kind::Aggregate {
-                    // Splitting does not count towards the retry quota (SEMANTICS §7.2).
-                    let mid = b.range.start + b.range.len() / 2;
-                    let sim = &mut self.shards[idx];
-                    for half in [mid..b.range.end, b.range.start..mid] {
-                        sim.pending.push_front(Pending {
-                            range: half,
-                            attempt: b.attempt + 1,
-                            retries: b.retries,
-                            not_before: end,
-                            reason: Reason::Bisect,
-                            kind: Kind::Aggregate,
-                        });
-                    }
-                } else {
-                    self.retry_or_give_up(idx, n, b.range.clone(), &b, Reason::Retry);
-                }
-            }
+        } else {
+            self.retry_or_give_up(idx, n, b.range.clone(), b, Reason::Retry);
         }
     }
 
@@ -210,73 +248,15 @@ impl Engine<'_> {
         reason: Reason,
     ) {
         let retries = b.retries + 1;
-        let sim = &self.shards[idx];
-        let now = sim.now;
-        let oldest = range
-            .clone()
-            .map(|i| self.stream.ts_ms[i])
-            .min()
-            .unwrap_or(now);
-        let exhausted = self.settings.max_retry_attempts >= 0
-            && retries > self.settings.max_retry_attempts as u32;
-        let too_old = self.settings.max_record_age_s >= 0
-            && now - oldest > i64::from(self.settings.max_record_age_s) * 1000;
-        let retries_forever =
-            self.settings.max_retry_attempts < 0 && self.settings.max_record_age_s < 0;
-        if b.kind == Kind::Aggregate && (exhausted || too_old) {
-            let condition = if exhausted {
-                "RetryAttemptsExhausted"
-            } else {
-                "RecordAgeExceeded"
-            };
-            self.trace.discards.push(Discard {
-                shard: idx as u32,
-                records: range.start as u32..range.end as u32,
-                at_ms: now,
-                condition,
-                invocation: n,
-                attempts: b.attempt,
-            });
-            if let Some(open) = self.shards[idx].open.as_mut() {
-                open.discarded += range.len() as u32;
-            }
-            return;
-        }
-        if (retries_forever || b.kind != Kind::Aggregate)
-            && b.attempt >= self.settings.stall_after_attempts
+        let now = self.shards[idx].now;
+        if b.kind == Kind::Aggregate
+            && let Some(condition) = self.discard_condition(&range, retries, now)
         {
-            self.stall(
-                idx,
-                n,
-                format!(
-                    "the batch of {} record(s) failed {} times; AWS would retry it {} and block the shard",
-                    range.len(),
-                    b.attempt,
-                    if b.kind == Kind::Aggregate {
-                        "until it succeeds or its records expire (MaximumRetryAttempts and MaximumRecordAgeInSeconds are -1)"
-                    } else {
-                        "until it succeeds"
-                    }
-                ),
-                range.len() as u32,
-            );
+            self.discard(idx, n, &range, b.attempt, condition, now);
             return;
         }
-        if b.attempt >= self.settings.attempt_limit {
-            let shard = &self.stream.shards[idx].id;
-            self.stall(
-                idx,
-                n,
-                format!(
-                    "stopped after {} attempts on {shard}: the batch of {} record(s) keeps failing \
-                     (simulator limit: attempt limit {}); AWS would go on retrying it until {}",
-                    b.attempt,
-                    range.len(),
-                    self.settings.attempt_limit,
-                    self.aws_retry_bound()
-                ),
-                range.len() as u32,
-            );
+        if let Some(why) = self.stop_reason(idx, &range, b) {
+            self.stall(idx, n, why, range.len() as u32);
             return;
         }
         let backoff = self.settings.backoff_ms(retries);
@@ -288,6 +268,85 @@ impl Engine<'_> {
             reason,
             kind: b.kind,
         });
+    }
+
+    /// Why AWS discards a failed batch now, if it does: retries used up, or its oldest record
+    /// past MaximumRecordAgeInSeconds.
+    fn discard_condition(
+        &self,
+        range: &Range<usize>,
+        retries: u32,
+        now: i64,
+    ) -> Option<&'static str> {
+        let s = self.settings;
+        let oldest = range
+            .clone()
+            .map(|i| self.stream.ts_ms[i])
+            .min()
+            .unwrap_or(now);
+        let exhausted = s.max_retry_attempts >= 0 && retries > s.max_retry_attempts as u32;
+        let too_old =
+            s.max_record_age_s >= 0 && now - oldest > i64::from(s.max_record_age_s) * 1000;
+        if exhausted {
+            Some("RetryAttemptsExhausted")
+        } else if too_old {
+            Some("RecordAgeExceeded")
+        } else {
+            None
+        }
+    }
+
+    fn discard(
+        &mut self,
+        idx: usize,
+        n: u32,
+        range: &Range<usize>,
+        attempts: u32,
+        condition: &'static str,
+        now: i64,
+    ) {
+        self.trace.discards.push(Discard {
+            shard: idx as u32,
+            records: range.start as u32..range.end as u32,
+            at_ms: now,
+            condition,
+            invocation: n,
+            attempts,
+        });
+        if let Some(open) = self.shards[idx].open.as_mut() {
+            open.discarded += range.len() as u32;
+        }
+    }
+
+    /// Where the simulator stops a shard AWS would keep retrying: a batch retried forever past
+    /// `stall_after_attempts`, or any batch past the attempt limit.
+    fn stop_reason(&self, idx: usize, range: &Range<usize>, b: &BatchArgs) -> Option<String> {
+        let s = self.settings;
+        let retries_forever = s.max_retry_attempts < 0 && s.max_record_age_s < 0;
+        if (retries_forever || b.kind != Kind::Aggregate) && b.attempt >= s.stall_after_attempts {
+            return Some(format!(
+                "the batch of {} record(s) failed {} times; AWS would retry it {} and block the shard",
+                range.len(),
+                b.attempt,
+                if b.kind == Kind::Aggregate {
+                    "until it succeeds or its records expire (MaximumRetryAttempts and MaximumRecordAgeInSeconds are -1)"
+                } else {
+                    "until it succeeds"
+                }
+            ));
+        }
+        if b.attempt >= s.attempt_limit {
+            let shard = &self.stream.shards[idx].id;
+            return Some(format!(
+                "stopped after {} attempts on {shard}: the batch of {} record(s) keeps failing \
+                 (simulator limit: attempt limit {}); AWS would go on retrying it until {}",
+                b.attempt,
+                range.len(),
+                s.attempt_limit,
+                self.aws_retry_bound()
+            ));
+        }
+        None
     }
 
     /// What ends AWS's retries of a failing batch under these settings, in words.
@@ -405,54 +464,79 @@ impl Engine<'_> {
             Outcome::Failure(error) => Err(error),
         };
         match result {
-            Ok(state) => {
-                inv.status = Status::Ok;
-                if state.is_none() {
-                    inv.flags |= flags::FINAL_WITHOUT_STATE;
-                }
-                inv.state_out = state;
-                self.trace.invocations.push(inv);
-                let sim = &mut self.shards[idx];
-                sim.pending_close = None;
-                if kind == Kind::Early {
-                    if let Some(open) = sim.open.as_mut() {
-                        open.state = State::empty();
-                        open.early += 1;
-                    }
-                } else {
-                    self.close_window(idx, n, state_in, reason);
-                }
-            }
+            Ok(state) => self.close_succeeded(idx, inv, state, state_in, kind, reason),
             Err(error) => {
-                inv.status = Status::Failed;
-                set_error(&mut inv, error);
-                self.push_failed(idx, inv);
-                if attempt >= self.settings.stall_after_attempts {
-                    let what = if kind == Kind::Final {
-                        "final"
-                    } else {
-                        "early-termination"
-                    };
-                    self.stall(
-                        idx,
-                        n,
-                        format!(
-                            "the {what} invocation failed {attempt} times; AWS suspends the shard \
-                             until it succeeds and never discards it"
-                        ),
-                        0,
-                    );
-                    return;
-                }
-                let backoff = self.settings.backoff_ms(attempt);
-                self.shards[idx].pending_close = Some(PendingClose {
+                let retry = PendingClose {
                     kind,
                     reason,
                     attempt: attempt + 1,
-                    not_before: end + backoff,
-                });
+                    not_before: end + self.settings.backoff_ms(attempt),
+                };
+                self.close_failed(idx, inv, error, retry);
             }
         }
+    }
+
+    fn close_succeeded(
+        &mut self,
+        idx: usize,
+        mut inv: Invocation,
+        state: Option<State>,
+        state_in: State,
+        kind: Kind,
+        reason: Reason,
+    ) {
+        inv.status = Status::Ok;
+        if state.is_none() {
+            inv.flags |= flags::FINAL_WITHOUT_STATE;
+        }
+        inv.state_out = state;
+        let n = inv.n;
+        self.trace.invocations.push(inv);
+        let sim = &mut self.shards[idx];
+        sim.pending_close = None;
+        if kind == Kind::Early {
+            if let Some(open) = sim.open.as_mut() {
+                open.state = State::empty();
+                open.early += 1;
+            }
+        } else {
+            self.close_window(idx, n, state_in, reason);
+        }
+    }
+
+    /// A final or early invocation failed: AWS retries it until it succeeds; the simulator
+    /// stops the shard after `stall_after_attempts`. `retry` is the next attempt.
+    fn close_failed(
+        &mut self,
+        idx: usize,
+        mut inv: Invocation,
+        error: HandlerError,
+        retry: PendingClose,
+    ) {
+        inv.status = Status::Failed;
+        set_error(&mut inv, error);
+        let n = inv.n;
+        self.push_failed(idx, inv);
+        let attempt = retry.attempt - 1;
+        if attempt >= self.settings.stall_after_attempts {
+            let what = if retry.kind == Kind::Final {
+                "final"
+            } else {
+                "early-termination"
+            };
+            self.stall(
+                idx,
+                n,
+                format!(
+                    "the {what} invocation failed {attempt} times; AWS suspends the shard \
+                     until it succeeds and never discards it"
+                ),
+                0,
+            );
+            return;
+        }
+        self.shards[idx].pending_close = Some(retry);
     }
 
     pub(super) fn close_window(
