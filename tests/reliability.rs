@@ -638,6 +638,19 @@ fn thrown_errors_show_stable_paths_and_identical_runs_match() {
     assert!(text.contains(&format!("{}:1:", h.display())), "{text}");
 }
 
+/// Whether `check` holds within two seconds (processes appear in and leave /proc a moment
+/// after the calls that start and end them return).
+#[cfg(target_os = "linux")]
+fn eventually(check: impl Fn() -> bool) -> bool {
+    (0..100).any(|_| {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        false
+    })
+}
+
 /// Whether a process whose command line contains `marker` is alive (read from /proc, so the
 /// test needs no procps).
 #[cfg(target_os = "linux")]
@@ -672,16 +685,20 @@ fn processes_a_handler_starts_end_with_the_run() {
         ),
     );
     let stream = kinesis(1, &[(0, "a", 5)]);
-    // The check itself sees a live process with the marker.
+    // The check itself sees a live process with the marker (killed before any assertion, so
+    // a failure here leaves nothing behind).
     let mut probe = Command::new("sleep").arg(&marker).spawn().unwrap();
-    assert!(alive_with(&marker));
+    let seen = eventually(|| alive_with(&marker));
     probe.kill().unwrap();
     probe.wait().unwrap();
-    assert!(!alive_with(&marker));
+    assert!(seen, "a live sleep {marker} was not found in /proc");
+    assert!(eventually(|| !alive_with(&marker)));
     run_user(&stream, &Settings::default(), &h.display().to_string());
     // The run has ended and its runtime is dropped: the grandchild went with its group.
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    assert!(!alive_with(&marker), "sleep {marker} outlived the run");
+    assert!(
+        eventually(|| !alive_with(&marker)),
+        "sleep {marker} outlived the run"
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -726,9 +743,8 @@ fn a_signal_ends_the_runtime_group_and_removes_the_harness_folder() {
         rustix::process::kill_process(pid, sig).unwrap();
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(130), "{signal}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
         assert!(
-            !alive_with(&marker),
+            eventually(|| !alive_with(&marker)),
             "{signal}: sleep {marker} outlived the run"
         );
         assert_eq!(

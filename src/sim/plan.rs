@@ -178,11 +178,9 @@ impl Engine<'_> {
     }
 
     pub(super) fn plan_batch(&self, sim: &ShardSim, first: usize) -> Action {
-        let stream = self.stream;
-        let ts = &stream.ts_ms;
+        let ts = &self.stream.ts_ms;
         let window = self.window_for(sim, first);
         let w_end = window.map_or(i64::MAX, |w| w.end_ms);
-        let batch_size = self.settings.batch_size as usize;
         let first_vis = sim.max_vis.max(ts[first]);
         let in_buffer = first_vis <= sim.visible_upto;
         let t0 = self.seen_at(sim, first_vis);
@@ -191,38 +189,11 @@ impl Engine<'_> {
             _ if self.settings.carry_state_across_windows => sim.carried.json_len(),
             _ => 2,
         };
-
-        // With a batching window, find when Lambda sends: the batch fills, the payload fills, a
-        // later-window record shows up, or the batching window expires, whichever comes first.
         let at = if self.batching_ms > 0 {
-            let deadline = (sim.idle_since + self.batching_ms).max(t0);
-            let mut vis = sim.max_vis;
-            let mut size = 0usize;
-            let mut trigger = i64::MAX;
-            for (count, j) in (first..sim.end).enumerate() {
-                vis = vis.max(ts[j]);
-                if ts[j] >= w_end || count == batch_size {
-                    trigger = self.seen_at(sim, vis);
-                    break;
-                }
-                if let Some(sizer) = &self.sizer {
-                    size += sizer.record_len(stream, sim.idx, j) + 1;
-                    if count > 0
-                        && sizer.event_len(sim.idx, count + 1, size, state_len) > MAX_PAYLOAD_BYTES
-                    {
-                        trigger = self.seen_at(sim, vis);
-                        break;
-                    }
-                }
-                if vis > deadline {
-                    break;
-                }
-            }
-            t0.max(trigger.min(deadline))
+            self.send_time(sim, first, w_end, t0, state_len)
         } else {
             t0
         };
-
         // Take what is visible at `at`: the buffer of the last read, or a new read at `at`.
         let bound = if in_buffer && at == sim.now {
             sim.visible_upto
@@ -230,67 +201,31 @@ impl Engine<'_> {
             at
         };
         let read_at = (bound > sim.visible_upto).then_some(bound);
-        let mut j = first;
-        let mut vis = sim.max_vis;
-        let mut size = 0usize;
-        let mut reason = if self.batching_ms > 0 {
+        let (j, vis, payload_full) = self.take_visible(sim, first, bound, w_end, state_len);
+        let boundary_seen = j < sim.end && ts[j] >= w_end && vis.max(ts[j]) <= bound;
+        let shard_ends = j == sim.end && self.settings.end_of_input == EndOfInput::ShardEnd;
+        let reason = if payload_full {
+            Reason::PayloadLimit
+        } else if j - first == self.settings.batch_size as usize {
+            Reason::BatchSize
+        } else if boundary_seen {
+            Reason::WindowBoundary
+        } else if shard_ends {
+            Reason::ShardEnd
+        } else if self.batching_ms > 0 {
             Reason::BatchingWindow
         } else {
             Reason::CaughtUp
         };
-        let limit = sim.end.min(first + batch_size);
-        if self.sizer.is_none() && !self.has_backwards {
-            // Fast path: no sizing, timestamps non-decreasing.
-            while j < limit && ts[j] <= bound && ts[j] < w_end {
-                j += 1;
-            }
-            if j > first {
-                vis = vis.max(ts[j - 1]);
-            }
-        } else {
-            while j < limit {
-                let v = vis.max(ts[j]);
-                if v > bound || ts[j] >= w_end {
-                    break;
-                }
-                if let Some(sizer) = &self.sizer {
-                    let rec = sizer.record_len(stream, sim.idx, j) + 1;
-                    if j > first
-                        && sizer.event_len(sim.idx, j - first + 1, size + rec, state_len)
-                            > MAX_PAYLOAD_BYTES
-                    {
-                        reason = Reason::PayloadLimit;
-                        break;
-                    }
-                    size += rec;
-                }
-                vis = v;
-                j += 1;
-            }
-        }
-        let boundary_seen = j < sim.end && ts[j] >= w_end && vis.max(ts[j]) <= bound;
-        if reason != Reason::PayloadLimit {
-            if j - first == batch_size {
-                reason = Reason::BatchSize;
-            } else if boundary_seen {
-                reason = Reason::WindowBoundary;
-            } else if j == sim.end && self.settings.end_of_input == EndOfInput::ShardEnd {
-                reason = Reason::ShardEnd;
-            }
-        }
         // Modelling choice Q1: the final invocation carries the window's last batch.
-        let closes_after = window.is_some()
-            && (boundary_seen
-                || (j == sim.end && self.settings.end_of_input == EndOfInput::ShardEnd));
+        let closes_after = window.is_some() && (boundary_seen || shard_ends);
         let (kind, close_reason) = if self.settings.final_includes_tail_records && closes_after {
-            (
-                Kind::Final,
-                Some(if boundary_seen {
-                    Reason::NextWindowRecord
-                } else {
-                    Reason::ShardEnded
-                }),
-            )
+            let why = if boundary_seen {
+                Reason::NextWindowRecord
+            } else {
+                Reason::ShardEnded
+            };
+            (Kind::Final, Some(why))
         } else {
             (Kind::Aggregate, None)
         };
@@ -306,5 +241,94 @@ impl Engine<'_> {
             close_reason,
             read_at,
         })
+    }
+
+    /// With a batching window, when Lambda sends: the batch fills, the payload fills, a
+    /// later-window record shows up, or the batching window expires, whichever comes first.
+    #[inline]
+    fn send_time(
+        &self,
+        sim: &ShardSim,
+        first: usize,
+        w_end: i64,
+        t0: i64,
+        state_len: usize,
+    ) -> i64 {
+        let stream = self.stream;
+        let ts = &stream.ts_ms;
+        let batch_size = self.settings.batch_size as usize;
+        let deadline = (sim.idle_since + self.batching_ms).max(t0);
+        let mut vis = sim.max_vis;
+        let mut size = 0usize;
+        let mut trigger = i64::MAX;
+        for (count, j) in (first..sim.end).enumerate() {
+            vis = vis.max(ts[j]);
+            if ts[j] >= w_end || count == batch_size {
+                trigger = self.seen_at(sim, vis);
+                break;
+            }
+            if let Some(sizer) = &self.sizer {
+                size += sizer.record_len(stream, sim.idx, j) + 1;
+                if count > 0
+                    && sizer.event_len(sim.idx, count + 1, size, state_len) > MAX_PAYLOAD_BYTES
+                {
+                    trigger = self.seen_at(sim, vis);
+                    break;
+                }
+            }
+            if vis > deadline {
+                break;
+            }
+        }
+        t0.max(trigger.min(deadline))
+    }
+
+    /// The batch from `first`: records visible by `bound`, in the same window, at most
+    /// BatchSize, within 6 MB. Returns its end, the latest timestamp in it, and whether the
+    /// payload limit cut it.
+    #[inline]
+    fn take_visible(
+        &self,
+        sim: &ShardSim,
+        first: usize,
+        bound: i64,
+        w_end: i64,
+        state_len: usize,
+    ) -> (usize, i64, bool) {
+        let stream = self.stream;
+        let ts = &stream.ts_ms;
+        let limit = sim.end.min(first + self.settings.batch_size as usize);
+        let mut j = first;
+        let mut vis = sim.max_vis;
+        if self.sizer.is_none() && !self.has_backwards {
+            // Fast path: no sizing, timestamps non-decreasing.
+            while j < limit && ts[j] <= bound && ts[j] < w_end {
+                j += 1;
+            }
+            if j > first {
+                vis = vis.max(ts[j - 1]);
+            }
+            return (j, vis, false);
+        }
+        let mut size = 0usize;
+        while j < limit {
+            let v = vis.max(ts[j]);
+            if v > bound || ts[j] >= w_end {
+                break;
+            }
+            if let Some(sizer) = &self.sizer {
+                let rec = sizer.record_len(stream, sim.idx, j) + 1;
+                if j > first
+                    && sizer.event_len(sim.idx, j - first + 1, size + rec, state_len)
+                        > MAX_PAYLOAD_BYTES
+                {
+                    return (j, vis, true);
+                }
+                size += rec;
+            }
+            vis = v;
+            j += 1;
+        }
+        (j, vis, false)
     }
 }
