@@ -4,6 +4,8 @@
 //! Needs `node` and `python3`; `.ci/run` installs them and sets `TUMBLESCOPE_REQUIRE_RUNTIMES`
 //! so a missing runtime fails CI instead of skipping.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -15,20 +17,7 @@ use tumblescope::model::stream::Stream;
 use tumblescope::sim::trace::{Kind, Status, flags};
 use tumblescope::sim::{self, SimError, Trace};
 
-fn available(program: &str) -> bool {
-    let ok = Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
-            "{program} is required (TUMBLESCOPE_REQUIRE_RUNTIMES is set) but not installed"
-        );
-        eprintln!("skipping: {program} is not installed");
-    }
-    ok
-}
+use common::available;
 
 fn handler(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -466,22 +466,7 @@ fn csv_values_stay_as_written_in_the_payload() {
 // ---------------------------------------------------------------------------------------------
 // 4–7. Hostile handlers: unbounded output, invalid responses, unstable paths, stray processes.
 
-/// Whether a runtime is installed; without it a test says so in its output and returns
-/// (`TUMBLESCOPE_REQUIRE_RUNTIMES`, set by `.ci/run`, makes that a failure instead).
-fn available(program: &str) -> bool {
-    let ok = Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
-            "{program} is required (TUMBLESCOPE_REQUIRE_RUNTIMES is set) but not installed"
-        );
-        println!("skipped: {program} is not installed");
-    }
-    ok
-}
+use common::available;
 
 /// Writes a handler file into a fresh folder and returns its path.
 fn handler_file(dir: &str, name: &str, code: &str) -> std::path::PathBuf {

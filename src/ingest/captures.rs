@@ -528,13 +528,11 @@ pub(crate) fn load_event_files(
             }
         }
         done += text.len() as u64;
-        if let Some(p) = control.progress.as_mut() {
-            p(LoadProgress {
-                bytes_done: done,
-                bytes_total: total,
-                records: recs.len() as u64,
-            });
-        }
+        control.report(LoadProgress {
+            bytes_done: done,
+            bytes_total: total,
+            records: recs.len() as u64,
+        });
     }
     report.bytes = done;
     let source = source.map_or(opts.source, |s| s.0);

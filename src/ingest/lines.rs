@@ -294,13 +294,11 @@ pub(crate) fn load_line_files(
                 errors.bad(truncated(e, eof && !ends_with_newline, last_line))?;
             }
             line_no += newlines;
-            if let Some(p) = control.progress.as_mut() {
-                p(LoadProgress {
-                    bytes_done,
-                    bytes_total: total,
-                    records: (parts[0].len() + parts[1].len()) as u64,
-                });
-            }
+            control.report(LoadProgress {
+                bytes_done,
+                bytes_total: total,
+                records: (parts[0].len() + parts[1].len()) as u64,
+            });
             if eof {
                 break;
             }
@@ -440,13 +438,11 @@ fn load_mapped(
         if control.cancelled() {
             return Err(LoadError::Cancelled);
         }
-        if let Some(p) = control.progress.as_mut() {
-            p(LoadProgress {
-                bytes_done: done,
-                bytes_total: total,
-                records: records.len() as u64,
-            });
-        }
+        control.report(LoadProgress {
+            bytes_done: done,
+            bytes_total: total,
+            records: records.len() as u64,
+        });
     }
     report.bytes = done;
     let ids = names.ids().unwrap_or_default();

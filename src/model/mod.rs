@@ -277,6 +277,13 @@ impl<P> Default for Control<'_, P> {
 }
 
 impl<P> Control<'_, P> {
+    /// Reports progress, if anyone listens.
+    pub fn report(&mut self, progress: P) {
+        if let Some(f) = self.progress.as_mut() {
+            f(progress);
+        }
+    }
+
     /// Whether cancel was asked for.
     pub fn cancelled(&self) -> bool {
         self.cancel

@@ -211,14 +211,11 @@ impl Engine<'_> {
         &mut self,
         idx: usize,
         b: &BatchArgs,
-        mut inv: Invocation,
+        inv: Invocation,
         error: HandlerError,
         end: i64,
     ) {
-        inv.status = Status::Failed;
-        set_error(&mut inv, error);
-        let n = inv.n;
-        self.push_failed(idx, inv);
+        let n = self.push_failed(idx, inv, error);
         if self.settings.bisect_on_error && b.range.len() > 1 && b.kind == Kind::Aggregate {
             // Splitting does not count towards the retry quota (SEMANTICS §7.2).
             let mid = b.range.start + b.range.len() / 2;
@@ -368,7 +365,15 @@ impl Engine<'_> {
 
     /// Records a failed attempt. One that failed exactly like the shard's previous attempt (same
     /// records, error, logs and response) shares that attempt's details instead of a copy.
-    pub(super) fn push_failed(&mut self, idx: usize, mut inv: Invocation) {
+    pub(super) fn push_failed(
+        &mut self,
+        idx: usize,
+        mut inv: Invocation,
+        error: HandlerError,
+    ) -> u32 {
+        inv.status = Status::Failed;
+        set_error(&mut inv, error);
+        let n = inv.n;
         if let Some(prev) = self.shards[idx]
             .last_failed
             .and_then(|k| self.trace.invocations.get(k))
@@ -379,6 +384,7 @@ impl Engine<'_> {
         }
         self.shards[idx].last_failed = Some(self.trace.invocations.len());
         self.trace.invocations.push(inv);
+        n
     }
 
     pub(super) fn set_state(&mut self, idx: usize, state: State, now: i64) {
@@ -510,14 +516,11 @@ impl Engine<'_> {
     fn close_failed(
         &mut self,
         idx: usize,
-        mut inv: Invocation,
+        inv: Invocation,
         error: HandlerError,
         retry: PendingClose,
     ) {
-        inv.status = Status::Failed;
-        set_error(&mut inv, error);
-        let n = inv.n;
-        self.push_failed(idx, inv);
+        let n = self.push_failed(idx, inv, error);
         let attempt = retry.attempt - 1;
         if attempt >= self.settings.stall_after_attempts {
             let what = if retry.kind == Kind::Final {

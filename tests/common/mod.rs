@@ -139,3 +139,21 @@ pub fn render(trace: &Trace) -> Vec<String> {
         })
         .collect()
 }
+
+/// Whether a runtime (`node`, `python3`) is installed. Without it a test prints a line saying
+/// it was skipped and returns; with `TUMBLESCOPE_REQUIRE_RUNTIMES` set (as `.ci/run` does) a
+/// missing runtime fails the test instead.
+pub fn available(program: &str) -> bool {
+    let ok = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
+            "{program} is required (TUMBLESCOPE_REQUIRE_RUNTIMES is set) but not installed"
+        );
+        println!("skipped: {program} is not installed");
+    }
+    ok
+}
