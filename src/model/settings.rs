@@ -240,17 +240,24 @@ impl Settings {
     /// Every violated rule; empty when the settings are valid.
     pub fn validate(&self) -> Vec<SettingError> {
         let mut e = Vec::new();
+        self.check_mapping(&mut e);
+        self.check_simulator(&mut e);
+        e
+    }
+
+    /// The event source mapping's own parameters, with AWS's ranges.
+    fn check_mapping(&self, e: &mut Vec<SettingError>) {
         check_range(
-            &mut e,
+            e,
             "TumblingWindowInSeconds",
             self.tumbling_window_s,
             0,
             900,
             " seconds (0 = no tumbling window)",
         );
-        check_range(&mut e, "BatchSize", self.batch_size, 1, 10_000, "");
+        check_range(e, "BatchSize", self.batch_size, 1, 10_000, "");
         check_range(
-            &mut e,
+            e,
             "MaximumBatchingWindowInSeconds",
             self.max_batching_window_s,
             0,
@@ -258,33 +265,16 @@ impl Settings {
             " seconds",
         );
         check_range(
-            &mut e,
+            e,
             "ParallelizationFactor",
             self.parallelization_factor,
             1,
             10,
             "",
         );
-        if self.tumbling_window_s > 0 && self.parallelization_factor > 1 {
-            e.push(SettingError {
-                setting: "ParallelizationFactor",
-                value: self.parallelization_factor.to_string(),
-                rule:
-                    "must be 1 when TumblingWindowInSeconds > 0 (InvalidParameterValueException; \
-                       the exact AWS message is not documented)"
-                        .into(),
-            });
-        } else if self.parallelization_factor > 1 {
-            e.push(SettingError {
-                setting: "ParallelizationFactor",
-                value: self.parallelization_factor.to_string(),
-                rule: "tumblescope simulates one batch at a time per shard; values above 1 \
-                       (AWS allows up to 10 without windows) are not simulated"
-                    .into(),
-            });
-        }
+        self.check_parallelization(e);
         check_range(
-            &mut e,
+            e,
             "MaximumRetryAttempts",
             self.max_retry_attempts,
             -1,
@@ -304,8 +294,34 @@ impl Settings {
                         .into(),
             });
         }
+    }
+
+    fn check_parallelization(&self, e: &mut Vec<SettingError>) {
+        if self.tumbling_window_s > 0 && self.parallelization_factor > 1 {
+            e.push(SettingError {
+                setting: "ParallelizationFactor",
+                value: self.parallelization_factor.to_string(),
+                rule:
+                    "must be 1 when TumblingWindowInSeconds > 0 (InvalidParameterValueException; \
+                       the exact AWS message is not documented)"
+                        .into(),
+            });
+        } else if self.parallelization_factor > 1 {
+            e.push(SettingError {
+                setting: "ParallelizationFactor",
+                value: self.parallelization_factor.to_string(),
+                rule: "tumblescope simulates one batch at a time per shard; values above 1 \
+                       (AWS allows up to 10 without windows) are not simulated"
+                    .into(),
+            });
+        }
+    }
+
+    /// The simulator's modelling choices and limits, the function's timeout and environment,
+    /// and the stream's maximum record size.
+    fn check_simulator(&self, e: &mut Vec<SettingError>) {
         check_range(
-            &mut e,
+            e,
             "window close grace",
             self.close_grace_s,
             0,
@@ -313,7 +329,7 @@ impl Settings {
             " seconds (AWS: \"waits for up to 2 minutes\")",
         );
         check_range(
-            &mut e,
+            e,
             "poll interval",
             self.poll_interval_ms.unwrap_or(1000),
             1,
@@ -321,7 +337,7 @@ impl Settings {
             " ms",
         );
         check_range(
-            &mut e,
+            e,
             "read interval",
             self.read_interval_ms.unwrap_or(200),
             1,
@@ -329,7 +345,7 @@ impl Settings {
             " ms",
         );
         check_range(
-            &mut e,
+            e,
             "stall after attempts",
             self.stall_after_attempts,
             1,
@@ -337,16 +353,16 @@ impl Settings {
             "",
         );
         check_range(
-            &mut e,
+            e,
             "attempt limit",
             self.attempt_limit,
             1,
             1_000_000,
             " attempts per batch",
         );
-        check_range(&mut e, "timeout", self.timeout_ms, 1, 900_000, " ms");
+        check_range(e, "timeout", self.timeout_ms, 1, 900_000, " ms");
         check_range(
-            &mut e,
+            e,
             "MaxRecordSizeInKiB",
             self.max_record_size_kib,
             1024,
@@ -362,7 +378,6 @@ impl Settings {
                 });
             }
         }
-        e
     }
 
     /// `Ok` when valid, else all messages joined by newlines.

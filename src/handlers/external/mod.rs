@@ -14,17 +14,21 @@
 
 use std::io::{BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
 use serde_json::Value;
 
+mod process;
+mod protocol;
+
+use self::process::{INIT_TIMEOUT, Line, Proc, Watch, read_stderr};
+use self::protocol::{handler_error, strings, too_large};
 use super::sandbox::{LogSink, Reaper, StablePaths};
-use super::{HandlerError, Invoked, Request, Response, TableWrite};
-use crate::handlers::event::{EventContext, MAX_PAYLOAD_BYTES, write_event, write_kinesis_compact};
+use super::{HandlerError, Invoked, Request, TableWrite};
+use crate::handlers::event::EventContext;
 use crate::model::settings::Settings;
 use crate::model::stream::Stream;
 
@@ -106,138 +110,34 @@ impl std::fmt::Display for ExternalSpec {
     }
 }
 
-const NODE_HARNESS: &str = include_str!("../../assets/harness/node_harness.js");
-const PYTHON_HARNESS: &str = include_str!("../../assets/harness/python_harness.py");
+const NODE_HARNESS: &str = include_str!("../../../assets/harness/node_harness.js");
+const PYTHON_HARNESS: &str = include_str!("../../../assets/harness/python_harness.py");
 const NODE_STUBS: [(&str, &str); 6] = [
     (
         "store.cjs",
-        include_str!("../../assets/harness/node_stubs/store.cjs"),
+        include_str!("../../../assets/harness/node_stubs/store.cjs"),
     ),
     (
         "aws-sdk.cjs",
-        include_str!("../../assets/harness/node_stubs/aws-sdk.cjs"),
+        include_str!("../../../assets/harness/node_stubs/aws-sdk.cjs"),
     ),
     (
         "aws-sdk-dynamodb.cjs",
-        include_str!("../../assets/harness/node_stubs/aws-sdk-dynamodb.cjs"),
+        include_str!("../../../assets/harness/node_stubs/aws-sdk-dynamodb.cjs"),
     ),
     (
         "client-dynamodb.cjs",
-        include_str!("../../assets/harness/node_stubs/client-dynamodb.cjs"),
+        include_str!("../../../assets/harness/node_stubs/client-dynamodb.cjs"),
     ),
     (
         "lib-dynamodb.cjs",
-        include_str!("../../assets/harness/node_stubs/lib-dynamodb.cjs"),
+        include_str!("../../../assets/harness/node_stubs/lib-dynamodb.cjs"),
     ),
     (
         "esm-hooks.mjs",
-        include_str!("../../assets/harness/node_stubs/esm-hooks.mjs"),
+        include_str!("../../../assets/harness/node_stubs/esm-hooks.mjs"),
     ),
 ];
-
-/// Time a runtime gets to load the handler (Lambda's init phase allows 10 s).
-const INIT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// One line from the runtime's stdout.
-enum Line {
-    /// A protocol message.
-    Frame(Value),
-    /// A protocol message too large to hold: a response far past Lambda's 6 MB limit.
-    Oversized(u64),
-    /// A protocol message that is not JSON (the harness could not encode what the function
-    /// returned).
-    Unreadable(String),
-    /// Anything else the function printed, and the bytes of it left out.
-    Stray(String, u64),
-    /// The runtime closed stdout (exited, crashed, or was killed).
-    Eof,
-}
-
-/// The longest protocol line read whole: a 6 MB response, 1 MB of logs and the writes, with
-/// room for escaping. Anything longer is skipped, not held.
-const FRAME_CAP: usize = 24 << 20;
-
-/// Lines of stderr waiting for the engine; further ones are counted, not queued.
-const STDERR_QUEUE: usize = 256;
-
-/// How often the watchdog looks at the deadline. Timeouts are in seconds; 5 ms is precise
-/// enough and costs nothing measurable.
-const WATCH_TICK: Duration = Duration::from_millis(5);
-
-struct Proc {
-    child: Arc<Mutex<Child>>,
-    /// The runtime's process group (its pid): ended with it, grandchildren included.
-    group: u32,
-    reaper_ticket: u64,
-    stdin: ChildStdin,
-    /// Read on the engine's thread: a response reaches the engine without a thread hand-off.
-    stdout: BufReader<ChildStdout>,
-    line: Vec<u8>,
-    mark: String,
-    /// Lines the function wrote to stderr (each cut to the log line limit).
-    stray: Receiver<(String, u64)>,
-    /// Bytes of stderr left out while the queue was full.
-    stray_dropped: Arc<AtomicU64>,
-    /// Milliseconds since `epoch` after which the watchdog kills the runtime; 0 = none.
-    deadline: Arc<AtomicU64>,
-    epoch: Instant,
-    timed_out: Arc<AtomicBool>,
-    alive: Arc<AtomicBool>,
-}
-
-impl Proc {
-    fn arm(&self, after: Duration) {
-        let at = self.epoch.elapsed() + after;
-        self.deadline
-            .store(at.as_millis().max(1) as u64, Ordering::Relaxed);
-    }
-
-    fn disarm(&self) {
-        self.deadline.store(0, Ordering::Relaxed);
-    }
-
-    fn read(&mut self) -> Line {
-        let skipped =
-            match super::sandbox::read_capped_line(&mut self.stdout, &mut self.line, FRAME_CAP) {
-                Ok(Some(skipped)) => skipped,
-                Ok(None) | Err(_) => return Line::Eof,
-            };
-        let text = String::from_utf8_lossy(&self.line);
-        match text.strip_prefix(self.mark.as_str()) {
-            Some(_) if skipped > 0 => Line::Oversized(self.line.len() as u64 + skipped),
-            Some(json) => match serde_json::from_str::<Value>(json) {
-                Ok(v) => Line::Frame(v),
-                Err(e) => Line::Unreadable(e.to_string()),
-            },
-            None => Line::Stray(text.into_owned(), skipped),
-        }
-    }
-
-    fn drain_stray(&self, logs: &mut LogSink, paths: &StablePaths) {
-        while let Ok((l, cut)) = self.stray.try_recv() {
-            logs.push_counted(paths.apply(&l), cut);
-        }
-        logs.add_dropped(self.stray_dropped.swap(0, Ordering::Relaxed));
-    }
-
-    fn exit_code(&self) -> Option<i32> {
-        let mut child = self.child.lock().ok()?;
-        child.wait().ok().and_then(|s| s.code())
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.alive.store(false, Ordering::Relaxed);
-        // The whole group: processes the function started must not outlive the runtime.
-        super::sandbox::kill_group(self.group);
-        if let Ok(mut c) = self.child.lock() {
-            c.kill().ok();
-            c.wait().ok();
-        }
-        Reaper::get().forget(self.reaper_ticket);
-    }
-}
 
 /// A user handler in its runtime.
 pub struct External {
@@ -334,11 +234,32 @@ impl External {
             )
         })?;
         self.paths = StablePaths::new(&self.dir, &handler, &self.spec.path);
+        let mut proc = self.spawn(&handler)?;
+        // Wait for the handler to load.
+        proc.arm(INIT_TIMEOUT);
+        let logs = self.await_ready(&mut proc)?;
+        proc.disarm();
+        // A restarted runtime gets the table as it was.
+        if !self.writes.is_empty() {
+            let restore = serde_json::json!({"type": "restore", "writes": self.writes});
+            let mut line = serde_json::to_vec(&restore).unwrap_or_default();
+            line.push(b'\n');
+            proc.stdin.write_all(&line).ok();
+        }
+        self.init_logs = logs;
+        self.proc = Some(proc);
+        Ok(())
+    }
+
+    /// The runtime's command: the harness, the handler, and Lambda's environment (nothing of
+    /// the user's: no credentials, profiles or endpoints can be reached from the handler), in
+    /// a process group of its own.
+    fn command(&self, handler: &Path) -> Command {
         let mut cmd = Command::new(self.spec.runtime.program());
         match self.spec.runtime {
             Runtime::Node => {
                 cmd.arg(self.dir.join("node_harness.js"))
-                    .arg(&handler)
+                    .arg(handler)
                     .arg(&self.spec.export)
                     .arg(&self.nonce)
                     .arg(&self.dir);
@@ -346,13 +267,11 @@ impl External {
             Runtime::Python => {
                 cmd.arg("-u")
                     .arg(self.dir.join("python_harness.py"))
-                    .arg(&handler)
+                    .arg(handler)
                     .arg(&self.spec.export)
                     .arg(&self.nonce);
             }
         }
-        // The environment Lambda gives a function, and nothing of the user's: no credentials,
-        // profiles or endpoints can be reached from the handler.
         let task_root = handler.parent().unwrap_or(Path::new("."));
         let stem = handler
             .file_stem()
@@ -377,7 +296,12 @@ impl External {
             .stderr(Stdio::piped());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let mut child = cmd.spawn().map_err(|e| {
+        cmd
+    }
+
+    /// Starts the runtime with its stderr reader and timeout watchdog.
+    fn spawn(&self, handler: &Path) -> Result<Proc, HandlerError> {
+        let mut child = self.command(handler).spawn().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 HandlerError::new("Runtime.NotFound", self.spec.runtime.missing())
             } else {
@@ -398,62 +322,16 @@ impl External {
         };
         let group = child.id();
         let reaper_ticket = Reaper::get().register_group(group);
-        let (tx, stray) = crossbeam_channel::bounded(STDERR_QUEUE);
-        let stray_dropped = Arc::new(AtomicU64::new(0));
-        let dropped = stray_dropped.clone();
-        std::thread::Builder::new()
-            .name("tumblescope-handler-err".into())
-            .spawn(move || {
-                let mut r = BufReader::new(stderr);
-                let mut buf = Vec::new();
-                let cap = super::sandbox::LOG_LINE_LIMIT;
-                while let Ok(Some(cut)) = super::sandbox::read_capped_line(&mut r, &mut buf, cap) {
-                    let line = String::from_utf8_lossy(&buf).into_owned();
-                    let size = line.len() as u64 + cut;
-                    match tx.try_send((line, cut)) {
-                        Ok(()) => {}
-                        Err(crossbeam_channel::TrySendError::Full(_)) => {
-                            dropped.fetch_add(size, Ordering::Relaxed);
-                        }
-                        Err(crossbeam_channel::TrySendError::Disconnected(_)) => break,
-                    }
-                }
-            })
-            .map_err(|e| HandlerError::new("Runtime.StartError", e.to_string()))?;
+        let (stray, stray_dropped) = read_stderr(stderr)?;
         let child = Arc::new(Mutex::new(child));
-        let deadline = Arc::new(AtomicU64::new(0));
-        let timed_out = Arc::new(AtomicBool::new(false));
-        let alive = Arc::new(AtomicBool::new(true));
-        let epoch = Instant::now();
-        {
-            let (child, deadline, timed_out, alive) = (
-                child.clone(),
-                deadline.clone(),
-                timed_out.clone(),
-                alive.clone(),
-            );
-            std::thread::Builder::new()
-                .name("tumblescope-handler-watchdog".into())
-                .spawn(move || {
-                    while alive.load(Ordering::Relaxed) {
-                        std::thread::sleep(WATCH_TICK);
-                        let at = deadline.load(Ordering::Relaxed);
-                        if at != 0 && epoch.elapsed().as_millis() as u64 >= at {
-                            // Lambda stops the sandbox; killing closes stdout and wakes the reader.
-                            timed_out.store(true, Ordering::Relaxed);
-                            deadline.store(0, Ordering::Relaxed);
-                            // The group: a grandchild holding stdout open would keep the
-                            // reader waiting.
-                            super::sandbox::kill_group(group);
-                            if let Ok(mut c) = child.lock() {
-                                c.kill().ok();
-                            }
-                        }
-                    }
-                })
-                .map_err(|e| HandlerError::new("Runtime.StartError", e.to_string()))?;
-        }
-        let mut proc = Proc {
+        let watch = Watch {
+            deadline: Arc::new(AtomicU64::new(0)),
+            timed_out: Arc::new(AtomicBool::new(false)),
+            alive: Arc::new(AtomicBool::new(true)),
+            epoch: Instant::now(),
+        };
+        watch.spawn(child.clone(), group)?;
+        Ok(Proc {
             child,
             group,
             reaper_ticket,
@@ -463,25 +341,27 @@ impl External {
             mark: format!("\u{1e}TSR {} ", self.nonce),
             stray,
             stray_dropped,
-            deadline,
-            epoch,
-            timed_out,
-            alive,
-        };
-        // Wait for the handler to load.
-        proc.arm(INIT_TIMEOUT);
-        let paths = self.paths.clone();
+            deadline: watch.deadline,
+            epoch: watch.epoch,
+            timed_out: watch.timed_out,
+            alive: watch.alive,
+        })
+    }
+
+    /// Reads until the harness says the handler loaded (its logs) or failed to (the error).
+    fn await_ready(&self, proc: &mut Proc) -> Result<Vec<String>, HandlerError> {
+        let paths = &self.paths;
         let mut logs = LogSink::default();
         loop {
             match proc.read() {
                 Line::Frame(v) => match v.get("type").and_then(Value::as_str) {
                     Some("ready") => {
-                        logs.extend(strings(&v["logs"], &paths));
-                        break;
+                        logs.extend(strings(&v["logs"], paths));
+                        return Ok(logs.finish());
                     }
                     Some("init-error") => {
-                        logs.extend(strings(&v["logs"], &paths));
-                        proc.drain_stray(&mut logs, &paths);
+                        logs.extend(strings(&v["logs"], paths));
+                        proc.drain_stray(&mut logs, paths);
                         let mut e = paths.error(handler_error(&v["error"]));
                         e.stack_trace
                             .extend(logs.finish().iter().map(|l| format!("log: {l}")));
@@ -492,44 +372,36 @@ impl External {
                 Line::Stray(l, cut) => logs.push_counted(paths.apply(&l), cut),
                 Line::Oversized(n) => logs.add_dropped(n),
                 Line::Unreadable(e) => logs.push(format!("(unreadable harness message: {e})")),
-                Line::Eof => {
-                    if proc.timed_out.load(Ordering::Relaxed) {
-                        return Err(HandlerError::new(
-                            "Runtime.InitTimeout",
-                            format!(
-                                "{} did not finish loading within 10 s",
-                                self.spec.path.display()
-                            ),
-                        ));
-                    }
-                    // Give stderr a moment to deliver the last words.
-                    std::thread::sleep(Duration::from_millis(20));
-                    proc.drain_stray(&mut logs, &paths);
-                    let code = proc.exit_code();
-                    return Err(HandlerError {
-                        error_type: "Runtime.ExitError".into(),
-                        error_message: format!(
-                            "the {} runtime exited while loading {} (exit status {})",
-                            self.spec.runtime.program(),
-                            self.spec.path.display(),
-                            code.map_or_else(|| "unknown".into(), |c| c.to_string())
-                        ),
-                        stack_trace: logs.finish(),
-                    });
-                }
+                Line::Eof => return Err(self.load_failed(proc, logs)),
             }
         }
-        proc.disarm();
-        // A restarted runtime gets the table as it was.
-        if !self.writes.is_empty() {
-            let restore = serde_json::json!({"type": "restore", "writes": self.writes});
-            let mut line = serde_json::to_vec(&restore).unwrap_or_default();
-            line.push(b'\n');
-            proc.stdin.write_all(&line).ok();
+    }
+
+    /// The runtime ended while loading the handler: timed out or exited.
+    fn load_failed(&self, proc: &Proc, mut logs: LogSink) -> HandlerError {
+        if proc.timed_out.load(Ordering::Relaxed) {
+            return HandlerError::new(
+                "Runtime.InitTimeout",
+                format!(
+                    "{} did not finish loading within 10 s",
+                    self.spec.path.display()
+                ),
+            );
         }
-        self.init_logs = logs.finish();
-        self.proc = Some(proc);
-        Ok(())
+        // Give stderr a moment to deliver the last words.
+        std::thread::sleep(Duration::from_millis(20));
+        proc.drain_stray(&mut logs, &self.paths);
+        let code = proc.exit_code();
+        HandlerError {
+            error_type: "Runtime.ExitError".into(),
+            error_message: format!(
+                "the {} runtime exited while loading {} (exit status {})",
+                self.spec.runtime.program(),
+                self.spec.path.display(),
+                code.map_or_else(|| "unknown".into(), |c| c.to_string())
+            ),
+            stack_trace: logs.finish(),
+        }
     }
 
     fn crash(&mut self, what: &str, logs: &mut LogSink) -> HandlerError {
@@ -547,81 +419,6 @@ impl External {
                 code.map_or_else(String::new, |c| format!(" with error: exit status {c}"))
             ),
         )
-    }
-
-    /// The outgoing `invoke` message for a request, into the reused buffer.
-    fn invoke_message(&mut self, req: &Request<'_>) -> Vec<u8> {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        line.extend_from_slice(b"{\"type\":\"invoke\",\"id\":");
-        line.extend_from_slice(req.n.to_string().as_bytes());
-        line.extend_from_slice(b",\"requestId\":\"");
-        line.extend_from_slice(req.request_id().as_bytes());
-        line.extend_from_slice(b"\",\"deadlineMs\":");
-        line.extend_from_slice(
-            (now_ms + self.timeout.as_millis() as u64)
-                .to_string()
-                .as_bytes(),
-        );
-        line.extend_from_slice(b",\"simMs\":");
-        line.extend_from_slice(req.at_ms.to_string().as_bytes());
-        line.extend_from_slice(b",\"functionName\":");
-        crate::json::write::json_str(&mut line, &self.function_name);
-        line.extend_from_slice(b",\"functionArn\":");
-        crate::json::write::json_str(&mut line, &self.function_arn);
-        line.push(b',');
-        // Straight into the message buffer, reused across invocations.
-        let fresh;
-        let ctx = match &self.ctx {
-            Some(ctx) => ctx,
-            None => {
-                fresh = EventContext::new(req.stream, req.settings.seed);
-                &fresh
-            }
-        };
-        // The Node.js harness rebuilds Kinesis events from a shorter form (see
-        // `write_kinesis_compact`); everything else goes as the event itself.
-        if !(self.spec.runtime == Runtime::Node && write_kinesis_compact(req, ctx, &mut line)) {
-            line.extend_from_slice(b"\"event\":");
-            write_event(req, ctx, &mut line);
-        }
-        line.extend_from_slice(b"}\n");
-        line
-    }
-
-    /// The invocation's outcome from its `result` message.
-    fn result_of(&mut self, v: &Value, mut logs: LogSink) -> Invoked {
-        let writes: Vec<TableWrite> = v["writes"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|w| serde_json::from_value::<TableWrite>(w.clone()).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.writes.extend(writes.iter().cloned());
-        logs.add_dropped(v["droppedLogBytes"].as_u64().unwrap_or(0));
-        let result = if v["ok"].as_bool() == Some(true) {
-            let response = v.get("response").cloned().unwrap_or(Value::Null);
-            let size = crate::model::state::compact_len(&response);
-            if size > MAX_PAYLOAD_BYTES {
-                Err(too_large(size as u64))
-            } else {
-                Ok(Response::from_json(response))
-            }
-        } else {
-            Err(self.paths.error(handler_error(&v["error"])))
-        };
-        Invoked {
-            result,
-            logs: logs.finish(),
-            writes,
-            measured_us: v["durationUs"].as_u64(),
-            timed_out: false,
-        }
     }
 
     /// The runtime stopped answering: timed out (killed by the watchdog) or crashed.
@@ -651,36 +448,6 @@ impl External {
         inv.logs = logs.finish();
         inv.measured_us = Some(started.elapsed().as_micros() as u64);
         inv
-    }
-}
-
-fn too_large(size: u64) -> HandlerError {
-    HandlerError::new(
-        "Function.ResponseSizeTooLarge",
-        format!(
-            "Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
-        ),
-    )
-}
-
-fn strings<'v>(v: &'v Value, paths: &'v StablePaths) -> impl Iterator<Item = String> + 'v {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|x| x.as_str().map(|l| paths.apply(l)))
-}
-
-fn handler_error(v: &Value) -> HandlerError {
-    HandlerError {
-        error_type: v["errorType"].as_str().unwrap_or("Error").to_owned(),
-        error_message: v["errorMessage"].as_str().unwrap_or_default().to_owned(),
-        // Paths are made stable by the caller ([`StablePaths::error`]).
-        stack_trace: v["stackTrace"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
     }
 }
 
