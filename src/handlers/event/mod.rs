@@ -3,16 +3,20 @@
 //! attribute form, window strings without milliseconds.
 
 use base64::Engine as _;
-use md5::{Digest as _, Md5};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
+mod dynamodb;
+mod sizer;
+
+pub use self::dynamodb::ddb_event_id;
+pub use self::sizer::Sizer;
+
+use self::dynamodb::dynamodb_record;
 use crate::handlers::Request;
-use crate::json::dynamodb::{image_size, marshal, marshal_item};
 use crate::json::write::{json_str, push_digits};
 use crate::model::stream::Stream;
-use crate::model::{EventName, Source, iso_seconds};
+use crate::model::{Source, iso_seconds};
 
 /// Lambda's synchronous invocation payload limit, 6 MB (SEMANTICS §3).
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -38,34 +42,6 @@ struct KinesisRecord<'a> {
     event_name: &'static str,
     invoke_identity_arn: &'a str,
     aws_region: &'a str,
-    #[serde(rename = "eventSourceARN")]
-    event_source_arn: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct DdbData<'a> {
-    approximate_creation_date_time: i64,
-    keys: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    new_image: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    old_image: Option<Value>,
-    sequence_number: &'a str,
-    size_bytes: u64,
-    stream_view_type: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DdbRecord<'a> {
-    #[serde(rename = "eventID")]
-    event_id: String,
-    event_name: &'static str,
-    event_version: &'static str,
-    event_source: &'static str,
-    aws_region: &'a str,
-    dynamodb: DdbData<'a>,
     #[serde(rename = "eventSourceARN")]
     event_source_arn: &'a str,
 }
@@ -176,126 +152,6 @@ fn kinesis_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
         event_name: "aws:kinesis:record",
         invoke_identity_arn: &ctx.role_arn,
         aws_region: &ctx.region,
-        event_source_arn: &ctx.source_arn,
-    };
-    serde_json::to_string(&rec).unwrap_or_default()
-}
-
-fn parse_item(bytes: &[u8]) -> Map<String, Value> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(m)) => m,
-        Ok(other) => {
-            let mut m = Map::new();
-            m.insert("value".into(), other);
-            m
-        }
-        Err(_) => {
-            let mut m = Map::new();
-            m.insert(
-                "value".into(),
-                Value::String(String::from_utf8_lossy(bytes).into_owned()),
-            );
-            m
-        }
-    }
-}
-
-/// Deterministic 32-hex DynamoDB `eventID`.
-pub fn ddb_event_id(seed: u64, shard: usize, seq: &str) -> String {
-    let d = Md5::digest(format!("tumblescope:event:{seed}:{shard}:{seq}").as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-type Image = Map<String, Value>;
-
-/// Keys, NewImage and OldImage of a record replayed from a capture: the typed attributes as
-/// captured, shown as the stream view type shows them.
-fn captured_images(
-    typed: &[u8],
-    event: EventName,
-    view: crate::model::StreamViewType,
-) -> (Image, Option<Image>, Option<Image>) {
-    let mut t = parse_item(typed);
-    let mut take = |name: &str| match t.remove(name) {
-        Some(Value::Object(m)) => Some(m),
-        _ => None,
-    };
-    let keys = take("Keys").unwrap_or_default();
-    let (new, old) = (take("NewImage"), take("OldImage"));
-    let new = (view.has_new() && event != EventName::Remove)
-        .then_some(new)
-        .flatten();
-    let old = (view.has_old() && event != EventName::Insert)
-        .then_some(old)
-        .flatten();
-    (keys, new, old)
-}
-
-/// Keys, NewImage and OldImage of a record whose item is plain JSON (orders, generic records):
-/// marshalled into DynamoDB's typed form.
-fn marshalled_images(
-    stream: &Stream,
-    i: usize,
-    event: EventName,
-    view: crate::model::StreamViewType,
-) -> (Image, Option<Image>, Option<Image>) {
-    let item = parse_item(stream.payload(i));
-    let old = stream.old_image(i).map(parse_item);
-    let key_attr = &stream.meta.key_attribute;
-    let key_value = item
-        .get(key_attr)
-        .or_else(|| old.as_ref().and_then(|o| o.get(key_attr)))
-        .map(marshal)
-        .unwrap_or_else(|| marshal(&Value::String(stream.partition_key(i).to_owned())));
-    let mut keys = Map::new();
-    keys.insert(key_attr.clone(), key_value);
-    let (new_image, old_image) = match event {
-        EventName::Insert => (view.has_new().then(|| marshal_item(&item)), None),
-        EventName::Modify => (
-            view.has_new().then(|| marshal_item(&item)),
-            if view.has_old() {
-                old.as_ref().map(marshal_item)
-            } else {
-                None
-            },
-        ),
-        EventName::Remove => (
-            None,
-            view.has_old()
-                .then(|| marshal_item(old.as_ref().unwrap_or(&item))),
-        ),
-    };
-    (keys, new_image, old_image)
-}
-
-/// One DynamoDB Streams record as it appears in `Records`.
-fn dynamodb_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
-    let shard = stream.shard_of(i);
-    let seq = stream.seq(i);
-    let view = stream.meta.view_type;
-    let event = stream.event_name(i);
-    let (keys, new_image, old_image) = match stream.typed_record(i) {
-        Some(typed) => captured_images(typed, event, view),
-        None => marshalled_images(stream, i, event, view),
-    };
-    let size = image_size(&keys)
-        + new_image.as_ref().map_or(0, image_size)
-        + old_image.as_ref().map_or(0, image_size);
-    let rec = DdbRecord {
-        event_id: ddb_event_id(ctx.seed, shard, &seq),
-        event_name: event.as_str(),
-        event_version: "1.1",
-        event_source: "aws:dynamodb",
-        aws_region: &ctx.region,
-        dynamodb: DdbData {
-            approximate_creation_date_time: stream.ts_ms[i].div_euclid(1000),
-            keys: Value::Object(keys),
-            new_image: new_image.map(Value::Object),
-            old_image: old_image.map(Value::Object),
-            sequence_number: &seq,
-            size_bytes: size,
-            stream_view_type: view.as_str(),
-        },
         event_source_arn: &ctx.source_arn,
     };
     serde_json::to_string(&rec).unwrap_or_default()
@@ -504,152 +360,15 @@ pub fn event_json_serde(req: &Request<'_>, ctx: &EventContext) -> String {
     serde_json::to_string(&env).unwrap_or_default()
 }
 
-// ----------------------------------------------------------------------------
-
-/// Exact compact sizes of records and envelopes, without building them, for the 6 MB limit.
-#[derive(Clone, Debug)]
-pub struct Sizer {
-    source: Source,
-    ctx: EventContext,
-    /// Kinesis: size of a record with empty key, data and sequence number and `0.000` time, per
-    /// shard (shard ids can differ in length).
-    kinesis_fixed: Vec<usize>,
-    /// JSON-escaped length of each interned partition key.
-    key_len: Vec<u32>,
-    /// Envelope with no records and state `{}`, per shard.
-    envelope_fixed: Vec<usize>,
-}
-
-fn escaped_len(s: &str) -> usize {
-    serde_json::to_string(s).map_or(s.len() + 2, |t| t.len())
-}
-
-impl Sizer {
-    /// Precomputes the fixed parts for a stream.
-    pub fn new(stream: &Stream, seed: u64) -> Self {
-        let ctx = EventContext::new(stream, seed);
-        let kinesis_fixed = stream
-            .shards
-            .iter()
-            .map(|shard| {
-                let rec = KinesisRecord {
-                    kinesis: KinesisData {
-                        kinesis_schema_version: "1.0",
-                        partition_key: "",
-                        sequence_number: "",
-                        data: String::new(),
-                        approximate_arrival_timestamp: raw("0.000".into()),
-                    },
-                    event_source: "aws:kinesis",
-                    event_version: "1.0",
-                    event_id: format!("{}:", shard.id),
-                    event_name: "aws:kinesis:record",
-                    invoke_identity_arn: &ctx.role_arn,
-                    aws_region: &ctx.region,
-                    event_source_arn: &ctx.source_arn,
-                };
-                serde_json::to_string(&rec).map_or(0, |s| s.len())
-            })
-            .collect();
-        let envelope_fixed = stream
-            .shards
-            .iter()
-            .map(|shard| {
-                let env = Envelope {
-                    records: Vec::new(),
-                    window: Some(WindowJson {
-                        start: iso_seconds(0),
-                        end: iso_seconds(0),
-                    }),
-                    state: Some(raw("{}".into())),
-                    shard_id: Some(&shard.id),
-                    event_source_arn: Some(&ctx.source_arn),
-                    is_final_invoke_for_window: Some(false),
-                    is_window_terminated_early: Some(false),
-                };
-                serde_json::to_string(&env).map_or(0, |s| s.len())
-            })
-            .collect();
-        Self {
-            source: stream.source,
-            key_len: stream
-                .keys
-                .iter()
-                .map(|k| escaped_len(k).saturating_sub(2) as u32)
-                .collect(),
-            ctx,
-            kinesis_fixed,
-            envelope_fixed,
-        }
-    }
-
-    /// Compact size of record `i` in `Records`.
-    #[inline]
-    pub fn record_len(&self, stream: &Stream, shard: usize, i: usize) -> usize {
-        match self.source {
-            Source::Kinesis => {
-                let seq_len = match &stream.seqs {
-                    crate::model::stream::Seqs::Generated => 56,
-                    crate::model::stream::Seqs::Stored { .. } => stream.seq(i).len(),
-                };
-                let ts = stream.ts_ms[i];
-                let ts_len = crate::model::arrival_timestamp_text(ts).len();
-                self.kinesis_fixed[shard]
-                    + self.key_len[stream.key[i] as usize] as usize
-                    + 2 * seq_len
-                    + stream.payload_len(i).div_ceil(3) * 4
-                    + ts_len
-                    - 5
-            }
-            Source::Dynamodb => record_json(stream, &self.ctx, i).len(),
-        }
-    }
-
-    /// An upper bound of any record's size, cheap to compute: lets the engine skip per-record
-    /// sizing when `BatchSize` records can never reach the limit.
-    pub fn record_len_bound(&self, stream: &Stream) -> usize {
-        let max_payload = (0..stream.len())
-            .map(|i| stream.payload_len(i))
-            .max()
-            .unwrap_or(0);
-        let max_key = self.key_len.iter().copied().max().unwrap_or(0) as usize;
-        let max_seq = match &stream.seqs {
-            crate::model::stream::Seqs::Generated => 56,
-            crate::model::stream::Seqs::Stored { lens, .. } => {
-                usize::from(lens.iter().copied().max().unwrap_or(0))
-            }
-        };
-        let fixed = self.kinesis_fixed.iter().copied().max().unwrap_or(0) + 2 * max_seq + 24;
-        match self.source {
-            Source::Kinesis => fixed + max_key + max_payload.div_ceil(3) * 4,
-            // Typing every value at most multiplies the text by ten; up to three images.
-            Source::Dynamodb => {
-                let max_old = stream
-                    .ddb
-                    .old_images
-                    .iter()
-                    .map(|e| (e.2 - e.1) as usize)
-                    .max()
-                    .unwrap_or(0);
-                1024 + self.ctx.source_arn.len() + max_key * 10 + 20 * max_payload + 10 * max_old
-            }
-        }
-    }
-
-    /// Compact size of an event on `shard` with `n` records totalling `records_len` bytes and a
-    /// state of `state_len` bytes.
-    pub fn event_len(&self, shard: usize, n: usize, records_len: usize, state_len: usize) -> usize {
-        self.envelope_fixed[shard] + records_len + n.saturating_sub(1) + state_len - 2
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Window;
+    use serde_json::Value;
+
     use crate::model::settings::Settings;
     use crate::model::state::State;
     use crate::model::stream::{InputRecord, StreamBuilder, StreamMeta};
+    use crate::model::{EventName, Window};
     use serde_json::json;
 
     fn stream(source: Source, keys: &[&str]) -> Stream {
