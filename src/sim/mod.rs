@@ -1,10 +1,12 @@
 //! The deterministic tumbling-window engine: no egui, no files, no clock.
 
+mod close;
 pub mod engine;
 mod execute;
 mod limits;
 mod plan;
 mod response;
+mod retry;
 mod shard;
 pub mod trace;
 
