@@ -1,61 +1,14 @@
-//! The headless command line: `generate` and `run`. Deterministic output; exit code 2 for bad
-//! settings or input.
+//! The flags of `generate` and `run`, and how they become generator options, input settings,
+//! mapping settings and stream names.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 
-use crate::generate::{GenOptions, Generator, KeyStrategy, write_order_line};
+use crate::generate::{GenOptions, KeyStrategy};
 use crate::model::settings::{EndOfInput, GraceFrom, Settings};
-use crate::model::stream::{Stream, StreamMeta};
+use crate::model::stream::StreamMeta;
 use crate::model::{Source, StreamViewType};
-use crate::run::{RunSpec, SourceSpec};
-use crate::sim::trace::{Status, Trace};
-
-/// tumblescope: see and test how AWS Lambda processes Kinesis and DynamoDB streams with tumbling
-/// windows. Without a command it opens the app.
-#[derive(Debug, Parser)]
-#[command(name = "tumblescope", version, args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    /// A stream file to open in the app.
-    pub file: Option<PathBuf>,
-
-    /// App: start on this scenario preset instead of the demo (ids: demo, running-total,
-    /// pos-burst, skewed, sparse, big-state, failing-handler, dynamodb).
-    #[arg(long)]
-    pub scenario: Option<String>,
-
-    /// App: select this invocation at start: a number, or `final` for the first final one.
-    #[arg(long)]
-    pub select: Option<String>,
-
-    /// App: open this inspector tab (records, state, event, response, logs, writes).
-    #[arg(long)]
-    pub tab: Option<String>,
-
-    /// App: light theme.
-    #[arg(long)]
-    pub light: bool,
-
-    /// App: save a screenshot of the window to this PNG once the run is shown, then quit
-    /// (how the README pictures are made).
-    #[arg(long)]
-    pub screenshot: Option<PathBuf>,
-
-    /// Command.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-/// Headless commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Write an order stream (JSON Lines) like a point-of-sale producer's.
-    Generate(GenerateArgs),
-    /// Simulate the event source mapping and print per-(shard, window) results.
-    Run(Box<RunArgs>),
-}
 
 /// `generate` options.
 #[derive(Debug, Args)]
@@ -110,7 +63,12 @@ pub struct GenArgs {
 }
 
 impl GenArgs {
-    fn options(&self, source: Source, shards: u32, seed: u64) -> Result<GenOptions, String> {
+    pub(super) fn options(
+        &self,
+        source: Source,
+        shards: u32,
+        seed: u64,
+    ) -> Result<GenOptions, String> {
         let start_ms = crate::model::parse_rfc3339_ms(&self.start)
             .ok_or_else(|| format!("--start {:?} is not an RFC 3339 time", self.start))?;
         let opts = GenOptions {
@@ -219,7 +177,7 @@ pub struct LoadArgs {
 }
 
 impl LoadArgs {
-    fn input(&self) -> Result<crate::run::InputSettings, String> {
+    pub(super) fn input(&self) -> Result<crate::run::InputSettings, String> {
         Ok(crate::run::InputSettings {
             format: match self.input_format.as_str() {
                 "auto" => None,
@@ -381,7 +339,7 @@ impl MappingArgs {
         }
     }
 
-    fn meta(&self) -> StreamMeta {
+    pub(super) fn meta(&self) -> StreamMeta {
         StreamMeta {
             key_attribute: self.key_attribute.clone(),
             view_type: self.view_type,
@@ -390,318 +348,10 @@ impl MappingArgs {
     }
 }
 
-fn parse_env(s: &str) -> Result<(String, String), String> {
+pub(super) fn parse_env(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once('=')
         .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
     crate::model::settings::check_env_name(k)?;
     Ok((k.to_owned(), v.to_owned()))
-}
-
-/// A failure with the exit code to use.
-#[derive(Debug)]
-pub struct CliError {
-    /// 2 for bad settings or input, 1 otherwise.
-    pub code: i32,
-    /// Message for stderr.
-    pub message: String,
-}
-
-fn usage(message: impl Into<String>) -> CliError {
-    CliError {
-        code: 2,
-        message: message.into(),
-    }
-}
-
-fn failure(message: impl Into<String>) -> CliError {
-    CliError {
-        code: 1,
-        message: message.into(),
-    }
-}
-
-/// Runs a headless command.
-pub fn run_command(cmd: Command) -> Result<(), CliError> {
-    match cmd {
-        Command::Generate(args) => generate(&args),
-        Command::Run(args) => run(&args),
-    }
-}
-
-fn generate(args: &GenerateArgs) -> Result<(), CliError> {
-    let opts = args
-        .gen_
-        .options(args.source, args.shards, args.seed)
-        .map_err(usage)?;
-    let write = |sink: &mut dyn std::io::Write| -> std::io::Result<()> {
-        let mut buf = Vec::with_capacity(1 << 16);
-        for order in Generator::new(opts.clone()) {
-            write_order_line(&mut buf, &order);
-            if buf.len() > 1 << 16 {
-                sink.write_all(&buf)?;
-                buf.clear();
-            }
-        }
-        sink.write_all(&buf)?;
-        sink.flush()
-    };
-    match &args.output {
-        Some(p) if !crate::output::is_stdio(p) => {
-            crate::output::check_output("--output", p, &[]).map_err(usage)?;
-            crate::output::write_with(p, write)
-                .map_err(|e| failure(format!("{}: {e}", p.display())))
-        }
-        _ => write(&mut std::io::stdout().lock()).map_err(|e| failure(e.to_string())),
-    }
-}
-
-fn scenario_of(args: &RunArgs) -> Result<Option<crate::scenarios::Scenario>, CliError> {
-    let Some(id) = &args.scenario else {
-        return Ok(None);
-    };
-    crate::scenarios::by_id(id).map(Some).ok_or_else(|| {
-        let ids: Vec<&str> = crate::scenarios::all().iter().map(|s| s.id).collect();
-        usage(format!(
-            "unknown scenario {id:?}: expected one of {}",
-            ids.join(", ")
-        ))
-    })
-}
-
-/// The run `run`'s flags describe, around settings already checked (the handler is settled
-/// once the stream's source is known).
-fn run_spec(
-    args: &RunArgs,
-    scenario: Option<&crate::scenarios::Scenario>,
-    settings: Settings,
-) -> Result<RunSpec, CliError> {
-    if let Some(s) = scenario {
-        return Ok(RunSpec::scenario(s));
-    }
-    let m = &args.mapping;
-    if !(1..=4096).contains(&m.shards) {
-        return Err(usage(format!(
-            "--shards {} is out of range: valid range is 1–4096",
-            m.shards
-        )));
-    }
-    let (source, input) = if args.input.is_empty() {
-        let options = args
-            .gen_
-            .options(m.source, m.shards, m.seed)
-            .map_err(usage)?;
-        (SourceSpec::Generated { options }, Default::default())
-    } else {
-        let paths = args.input.clone();
-        (
-            SourceSpec::Files { paths },
-            args.load.input().map_err(usage)?,
-        )
-    };
-    Ok(RunSpec {
-        source,
-        stream_source: m.source,
-        shards: m.shards,
-        meta: m.meta(),
-        settings,
-        handler: String::new(),
-        input,
-    })
-}
-
-/// Loads or generates the stream of a spec, with a progress bar for big files on a terminal
-/// and a line about what was loaded.
-fn load_stream(spec: &RunSpec) -> Result<Stream, CliError> {
-    let SourceSpec::Files { paths } = &spec.source else {
-        let (stream, _) = crate::run::build_stream(spec, &mut Default::default())
-            .map_err(|e| usage(e.to_string()))?;
-        return Ok(stream);
-    };
-    for p in paths {
-        announce_streamed(p);
-    }
-    let total: u64 = paths
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let started = std::time::Instant::now();
-    let show = total > 32 << 20 && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut last = std::time::Instant::now();
-    let mut bar = |p: crate::ingest::LoadProgress| {
-        if show && last.elapsed() > std::time::Duration::from_millis(200) {
-            last = std::time::Instant::now();
-            let pct = p.bytes_done as f64 / p.bytes_total.max(1) as f64 * 100.0;
-            eprint!(
-                "\rloading {pct:5.1}%  {:.0} MB  {} records",
-                p.bytes_done as f64 / 1e6,
-                p.records
-            );
-        }
-    };
-    let mut control = crate::ingest::LoadControl {
-        cancel: None,
-        progress: Some(&mut bar),
-    };
-    let result = crate::run::build_stream(spec, &mut control);
-    if show {
-        eprintln!();
-    }
-    let (stream, report) = result.map_err(|e| usage(e.to_string()))?;
-    let report = report.unwrap_or_default();
-    let formats: Vec<&str> = report.formats.iter().map(|f| f.name()).collect();
-    eprintln!(
-        "loaded {} records from {} file(s) ({}, {:.1} MB) in {:.0} ms",
-        report.records,
-        paths.len(),
-        formats.join(", "),
-        report.bytes as f64 / 1e6,
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    for line in report.summary() {
-        eprintln!("{line}");
-    }
-    Ok(stream)
-}
-
-/// Says why the command may wait: a FIFO with no writer, or a terminal on standard input,
-/// would otherwise block without a word.
-fn announce_streamed(p: &std::path::Path) {
-    use std::io::IsTerminal as _;
-    if crate::output::is_stdio(p) {
-        if std::io::stdin().is_terminal() {
-            eprintln!("reading records from standard input (end with Ctrl-D)");
-        }
-        return;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt as _;
-        if std::fs::metadata(p).is_ok_and(|m| m.file_type().is_fifo()) {
-            eprintln!(
-                "reading {} (a FIFO): waiting for a writer; Ctrl-C stops",
-                p.display()
-            );
-        }
-    }
-}
-
-fn run(args: &RunArgs) -> Result<(), CliError> {
-    let scenario = scenario_of(args)?;
-    let settings = match &scenario {
-        Some(s) => s.settings.clone(),
-        None => args.mapping.settings(),
-    };
-    settings
-        .check()
-        .map_err(|e| usage(format!("invalid settings:\n{e}")))?;
-    if let Some(path) = &args.events {
-        crate::output::check_output("--events", path, &args.input).map_err(usage)?;
-    }
-    let mut spec = run_spec(args, scenario.as_ref(), settings)?;
-    let stream = load_stream(&spec)?;
-    // An explicit --handler wins; then the scenario's; then the stream's own source's default
-    // (an event file can say DynamoDB without --source).
-    spec.handler = match (&args.handler, &args.scenario) {
-        (Some(h), _) => h.clone(),
-        (None, Some(_)) => spec.handler,
-        (None, None) => crate::handlers::default_spec(stream.source).to_owned(),
-    };
-    let (trace, took) =
-        crate::run::simulate(&spec, &stream, &mut Default::default()).map_err(|e| match e {
-            crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),
-            crate::sim::SimError::Handler(m)
-            | crate::sim::SimError::Input(m)
-            | crate::sim::SimError::Spec(m) => usage(m),
-        })?;
-    write_results(args, &stream, &spec.settings, &trace)?;
-    eprint!("{}", summary(&stream, &trace, &spec.handler, took));
-    Ok(())
-}
-
-/// Results on stdout in the chosen format, and the invocations to `--events`.
-fn write_results(
-    args: &RunArgs,
-    stream: &Stream,
-    settings: &Settings,
-    trace: &Trace,
-) -> Result<(), CliError> {
-    let out = match args.format {
-        Format::Table => crate::export::results_table(stream, trace),
-        Format::Json => crate::export::results_json(stream, trace),
-        Format::Csv => crate::export::results_csv(stream, trace),
-    };
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .map_err(|e| failure(e.to_string()))?;
-    if let Some(path) = &args.events {
-        let write = |w: &mut dyn std::io::Write| {
-            crate::export::write_events_jsonl(w, stream, settings, trace)
-        };
-        if crate::output::is_stdio(path) {
-            write(&mut stdout)
-        } else {
-            crate::output::write_with(path, write)
-        }
-        .map_err(|e| failure(format!("{}: {e}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// A few lines about the run for stderr.
-pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Duration) -> String {
-    let failed = trace
-        .invocations
-        .iter()
-        .filter(|i| i.status == Status::Failed)
-        .count();
-    let mut s = format!(
-        "{} records on {} {} shard(s), {} window(s), {} invocation(s) ({} failed), handler {spec}; simulated in {:.1} ms\n",
-        stream.len(),
-        stream.shards.len(),
-        stream.source.name(),
-        trace.windows.len(),
-        trace.invocations.len(),
-        failed,
-        took.as_secs_f64() * 1000.0
-    );
-    for w in &trace.warnings {
-        s.push_str(&format!("warning: {w}\n"));
-    }
-    for d in &trace.discards {
-        s.push_str(&format!(
-            "discarded: {} record(s) on {} after {} attempt(s) ({}), sent to the on-failure destination\n",
-            d.records.len(),
-            stream.shards[d.shard as usize].id,
-            d.attempts,
-            d.condition
-        ));
-    }
-    for st in &trace.stalls {
-        s.push_str(&format!(
-            "stalled: {} at {} (invocation {}): {}; {} record(s) left unprocessed\n",
-            stream.shards[st.shard as usize].id,
-            crate::model::iso_millis(st.at_ms),
-            st.invocation,
-            st.reason,
-            st.unprocessed
-        ));
-    }
-    s
-}
-
-/// Prints the demo scenario's results (the app's first screen, as text).
-pub fn print_demo() -> Result<(), CliError> {
-    let scenario = crate::scenarios::demo();
-    let spec = RunSpec::scenario(&scenario);
-    let (stream, _) = crate::run::build_stream(&spec, &mut Default::default())
-        .map_err(|e| failure(e.to_string()))?;
-    let (trace, took) = crate::run::simulate(&spec, &stream, &mut Default::default())
-        .map_err(|e| failure(e.to_string()))?;
-    println!("{}\n", scenario.title);
-    print!("{}", crate::export::results_table(&stream, &trace));
-    eprint!("{}", summary(&stream, &trace, &spec.handler, took));
-    Ok(())
 }
