@@ -437,7 +437,7 @@ fn shard_from_name(path: &Path) -> Option<String> {
     Some(id)
 }
 
-/// Loads event or CLI files into one stream.
+/// Loads event files and `get-records` captures into one stream.
 pub(crate) fn load_event_files(
     paths: &[PathBuf],
     format: Format,
@@ -447,11 +447,7 @@ pub(crate) fn load_event_files(
     errors: &mut Errors,
     report: &mut LoadReport,
 ) -> Result<Stream, LoadError> {
-    let mut recs: Vec<Rec> = Vec::new();
-    let mut names = ShardNames::default();
-    let mut source: Option<(Source, String)> = None;
-    let mut view: Option<StreamViewType> = None;
-    let mut seen: HashSet<(Option<u32>, String)> = HashSet::new();
+    let mut load = Captures::default();
     let mut done = 0u64;
     for (file_index, path) in paths.iter().enumerate() {
         if control.cancelled() {
@@ -459,66 +455,82 @@ pub(crate) fn load_event_files(
         }
         let file = path.display().to_string();
         let text = read_text(path)?;
-        let docs = documents(&file, &text)?;
         // CLI output is one shard's records: name the shard after the file, or by its place.
         let file_shard = (format == Format::GetRecords).then(|| {
             shard_from_name(path)
                 .unwrap_or_else(|| crate::model::routing::kinesis_shard_id(file_index as u32))
         });
-        for (offset, doc) in docs {
+        let at = FileAt {
+            file: &file,
+            text: &text,
+            format,
+            file_shard: file_shard.as_deref(),
+        };
+        load.file(&at, errors, report)?;
+        done += text.len() as u64;
+        control.report(LoadProgress {
+            bytes_done: done,
+            bytes_total: total,
+            records: load.recs.len() as u64,
+        });
+    }
+    report.bytes = done;
+    Ok(load.build(opts))
+}
+
+/// One file being read: its name and text, its format, and the shard its name gives.
+struct FileAt<'a> {
+    file: &'a str,
+    text: &'a str,
+    format: Format,
+    file_shard: Option<&'a str>,
+}
+
+/// What loading captures collects across files.
+#[derive(Default)]
+struct Captures {
+    recs: Vec<Rec>,
+    names: ShardNames,
+    /// The source of the first record, and the file it came from.
+    source: Option<(Source, String)>,
+    view: Option<StreamViewType>,
+    /// (shard, sequence number) of every record kept: a record logged twice is kept once.
+    seen: HashSet<(Option<u32>, String)>,
+}
+
+impl Captures {
+    fn file(
+        &mut self,
+        at: &FileAt<'_>,
+        errors: &mut Errors,
+        report: &mut LoadReport,
+    ) -> Result<(), LoadError> {
+        for (offset, doc) in documents(at.file, at.text)? {
             let Some(records) = doc.get("Records").and_then(Value::as_array) else {
-                let (line, column) = position_of(text.as_bytes(), offset);
+                let (line, column) = position_of(at.text.as_bytes(), offset);
                 errors.bad(LoadError::at(
-                    &file,
+                    at.file,
                     line,
                     column,
                     "expected an object with a \"Records\" array",
                 ))?;
                 continue;
             };
-            let doc_text = &text[offset..];
+            let doc_text = &at.text[offset..];
             let spans = record_spans(doc_text);
             let doc_shard = doc.get("shardId").and_then(Value::as_str);
             for (k, r) in records.iter().enumerate() {
                 let (s, e) = spans.get(k).copied().unwrap_or((0, doc_text.len()));
                 let loc = Locator {
-                    file: &file,
-                    text: &text,
+                    file: at.file,
+                    text: at.text,
                     start: offset + s,
                     end: offset + e,
                 };
-                let kind = if r.get("kinesis").is_some() || r.get("Data").is_some() {
-                    Source::Kinesis
-                } else if r.get("dynamodb").is_some() {
-                    Source::Dynamodb
-                } else {
-                    errors.bad(loc.err(None, "not a Kinesis or DynamoDB Streams record (no \"kinesis\", \"Data\" or \"dynamodb\")".into()))?;
-                    continue;
-                };
-                match &source {
-                    None => source = Some((kind, file.clone())),
-                    Some((s, first)) if *s != kind => {
-                        return Err(loc.err(None, format!("this is a {} record, but {first} holds {} records; load them separately", kind.name(), s.name())));
-                    }
-                    _ => {}
-                }
-                let parsed = match (kind, format) {
-                    (Source::Kinesis, Format::GetRecords) if r.get("Data").is_some() => {
-                        kinesis_cli_record(r, &loc).map(|x| (x, file_shard.clone()))
-                    }
-                    (Source::Kinesis, _) => kinesis_event_record(r, doc_shard, &loc)
-                        .map(|(x, s)| (x, file_shard.clone().or(s))),
-                    (Source::Dynamodb, _) => dynamodb_record(r, &loc, &mut view)
-                        .map(|x| (x, file_shard.clone().or(doc_shard.map(str::to_owned)))),
-                };
-                match parsed {
-                    Ok((mut rec, shard)) => {
-                        rec.shard = shard
-                            .map(|s| names.resolve(&ShardKey::Id(s.into())))
-                            .transpose()
-                            .map_err(|m| loc.err(None, m))?;
-                        if seen.insert((rec.shard, rec.seq.clone())) {
-                            recs.push(rec);
+                match self.record(r, &loc, at, doc_shard)? {
+                    Ok(rec) => {
+                        if self.seen.insert((rec.shard, rec.seq.clone())) {
+                            self.recs.push(rec);
                         } else {
                             report.duplicates += 1;
                         }
@@ -527,41 +539,90 @@ pub(crate) fn load_event_files(
                 }
             }
         }
-        done += text.len() as u64;
-        control.report(LoadProgress {
-            bytes_done: done,
-            bytes_total: total,
-            records: recs.len() as u64,
-        });
+        Ok(())
     }
-    report.bytes = done;
-    let source = source.map_or(opts.source, |s| s.0);
-    let mut meta = opts.meta.clone();
-    if let Some(v) = view {
-        meta.view_type = v;
-    }
-    let all_json = recs
-        .iter()
-        .all(|r| serde_json::from_slice::<serde::de::IgnoredAny>(&r.data).is_ok());
-    let mut b = match names.ids() {
-        Some(ids) if !ids.is_empty() => {
-            StreamBuilder::new(source, ids.len() as u32, meta).with_shard_ids(ids)
+
+    /// One record: `Err` stops the load (a file mixing sources, an impossible shard), the inner
+    /// `Err` is a bad record (skipped with `skip_bad`).
+    fn record(
+        &mut self,
+        r: &Value,
+        loc: &Locator<'_>,
+        at: &FileAt<'_>,
+        doc_shard: Option<&str>,
+    ) -> Result<Result<Rec, LoadError>, LoadError> {
+        let kind = if r.get("kinesis").is_some() || r.get("Data").is_some() {
+            Source::Kinesis
+        } else if r.get("dynamodb").is_some() {
+            Source::Dynamodb
+        } else {
+            return Ok(Err(loc.err(None, "not a Kinesis or DynamoDB Streams record (no \"kinesis\", \"Data\" or \"dynamodb\")".into())));
+        };
+        match &self.source {
+            None => self.source = Some((kind, at.file.to_owned())),
+            Some((s, first)) if *s != kind => {
+                return Err(loc.err(
+                    None,
+                    format!(
+                        "this is a {} record, but {first} holds {} records; load them separately",
+                        kind.name(),
+                        s.name()
+                    ),
+                ));
+            }
+            _ => {}
         }
-        _ => StreamBuilder::new(source, opts.shards, meta),
+        let file_shard = at.file_shard.map(str::to_owned);
+        let parsed = match (kind, at.format) {
+            (Source::Kinesis, Format::GetRecords) if r.get("Data").is_some() => {
+                kinesis_cli_record(r, loc).map(|x| (x, file_shard))
+            }
+            (Source::Kinesis, _) => {
+                kinesis_event_record(r, doc_shard, loc).map(|(x, s)| (x, file_shard.or(s)))
+            }
+            (Source::Dynamodb, _) => dynamodb_record(r, loc, &mut self.view)
+                .map(|x| (x, file_shard.or(doc_shard.map(str::to_owned)))),
+        };
+        let Ok((mut rec, shard)) = parsed else {
+            return Ok(parsed.map(|(rec, _)| rec));
+        };
+        rec.shard = shard
+            .map(|s| self.names.resolve(&ShardKey::Id(s.into())))
+            .transpose()
+            .map_err(|m| loc.err(None, m))?;
+        Ok(Ok(rec))
     }
-    .payloads_are_json(all_json);
-    for r in &recs {
-        b.push_ref(RecordRef {
-            ts_ms: r.ts_ms,
-            partition_key: &r.pk,
-            explicit_hash_key: None,
-            shard: r.shard,
-            seq: Some(&r.seq),
-            data: &r.data,
-            event_name: r.event,
-            old_image: r.old.as_deref(),
-            typed: r.typed.as_deref(),
-        });
+
+    fn build(self, opts: &LoadOptions) -> Stream {
+        let source = self.source.map_or(opts.source, |s| s.0);
+        let mut meta = opts.meta.clone();
+        if let Some(v) = self.view {
+            meta.view_type = v;
+        }
+        let all_json = self
+            .recs
+            .iter()
+            .all(|r| serde_json::from_slice::<serde::de::IgnoredAny>(&r.data).is_ok());
+        let mut b = match self.names.ids() {
+            Some(ids) if !ids.is_empty() => {
+                StreamBuilder::new(source, ids.len() as u32, meta).with_shard_ids(ids)
+            }
+            _ => StreamBuilder::new(source, opts.shards, meta),
+        }
+        .payloads_are_json(all_json);
+        for r in &self.recs {
+            b.push_ref(RecordRef {
+                ts_ms: r.ts_ms,
+                partition_key: &r.pk,
+                explicit_hash_key: None,
+                shard: r.shard,
+                seq: Some(&r.seq),
+                data: &r.data,
+                event_name: r.event,
+                old_image: r.old.as_deref(),
+                typed: r.typed.as_deref(),
+            });
+        }
+        b.finish()
     }
-    Ok(b.finish())
 }
