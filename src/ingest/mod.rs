@@ -337,50 +337,17 @@ pub(super) fn load_regular(
     if paths.is_empty() {
         return Err(LoadError::file("(no file)", "no input file given"));
     }
-    let mut total = 0u64;
-    for p in paths {
-        let meta = std::fs::metadata(p)
-            .map_err(|e| LoadError::file(&p.display().to_string(), e.to_string()))?;
-        if meta.is_dir() {
-            return Err(LoadError::file(
-                &p.display().to_string(),
-                "is a directory, not a file",
-            ));
-        }
-        total += meta.len();
-    }
-    let mut formats = Vec::new();
-    for p in paths {
-        let name = p.display().to_string();
-        let head = read_head(p)?;
-        let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        check_text(&name, &head, size)?;
-        formats.push(opts.format.unwrap_or_else(|| detect(&head)));
-    }
-    let line_based = formats
-        .iter()
-        .all(|f| matches!(f, Format::Orders | Format::Jsonl));
-    let same = formats.windows(2).all(|w| w[0] == w[1]);
-    if !same {
-        let list: Vec<String> = paths
-            .iter()
-            .zip(&formats)
-            .map(|(p, f)| format!("{} ({})", p.display(), f.name()))
-            .collect();
-        return Err(LoadError::file(
-            &paths[0].display().to_string(),
-            format!(
-                "the files have different formats: {}; load them separately or choose one with the format option",
-                list.join(", ")
-            ),
-        ));
-    }
+    let total = total_size(paths)?;
+    let formats = formats_of(paths, opts)?;
     let mut errors = Errors::new(opts);
     let mut report = LoadReport {
         formats: formats.clone(),
         bytes: total,
         ..LoadReport::default()
     };
+    let line_based = formats
+        .iter()
+        .all(|f| matches!(f, Format::Orders | Format::Jsonl));
     let stream = if line_based {
         lines::load_line_files(
             paths,
@@ -409,22 +376,73 @@ pub(super) fn load_regular(
     report.errors = errors.listed;
     report.backwards = stream.backwards.len() as u64;
     if stream.is_empty() {
-        let what = if report.skipped > 0 {
-            format!(
-                "no valid records: all {} were bad (first: {})",
-                report.skipped,
-                report
-                    .errors
-                    .first()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            )
-        } else {
-            "no records found".into()
-        };
-        return Err(LoadError::file(&paths[0].display().to_string(), what));
+        return Err(LoadError::file(
+            &paths[0].display().to_string(),
+            nothing_loaded(&report),
+        ));
     }
     Ok((stream, report))
+}
+
+/// Bytes in all the files; folders are refused.
+fn total_size(paths: &[PathBuf]) -> Result<u64, LoadError> {
+    let mut total = 0u64;
+    for p in paths {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| LoadError::file(&p.display().to_string(), e.to_string()))?;
+        if meta.is_dir() {
+            return Err(LoadError::file(
+                &p.display().to_string(),
+                "is a directory, not a file",
+            ));
+        }
+        total += meta.len();
+    }
+    Ok(total)
+}
+
+/// Each file's format (chosen, or detected from its head), which must be the same for all.
+fn formats_of(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Format>, LoadError> {
+    let mut formats = Vec::new();
+    for p in paths {
+        let name = p.display().to_string();
+        let head = read_head(p)?;
+        let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        check_text(&name, &head, size)?;
+        formats.push(opts.format.unwrap_or_else(|| detect(&head)));
+    }
+    if formats.windows(2).all(|w| w[0] == w[1]) {
+        return Ok(formats);
+    }
+    let list: Vec<String> = paths
+        .iter()
+        .zip(&formats)
+        .map(|(p, f)| format!("{} ({})", p.display(), f.name()))
+        .collect();
+    Err(LoadError::file(
+        &paths[0].display().to_string(),
+        format!(
+            "the files have different formats: {}; load them separately or choose one with the format option",
+            list.join(", ")
+        ),
+    ))
+}
+
+/// Why a load that found no record failed.
+fn nothing_loaded(report: &LoadReport) -> String {
+    if report.skipped > 0 {
+        format!(
+            "no valid records: all {} were bad (first: {})",
+            report.skipped,
+            report
+                .errors
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )
+    } else {
+        "no records found".into()
+    }
 }
 
 /// Loads bytes already in memory (tests, and drops that carry bytes instead of a path).

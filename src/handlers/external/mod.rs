@@ -521,14 +521,34 @@ impl super::Handler for External {
             inv.logs = logs.finish();
             return inv;
         }
+        self.await_result(req.n, &request_id, logs, started)
+    }
+}
+
+impl External {
+    /// Reads the runtime's output until invocation `n` has a result, the runtime ends, or its
+    /// output cannot be trusted.
+    fn await_result(
+        &mut self,
+        n: u32,
+        request_id: &str,
+        mut logs: LogSink,
+        started: Instant,
+    ) -> Invoked {
         let paths = self.paths.clone();
+        let failed = |e: HandlerError, logs: LogSink| {
+            let mut inv = Invoked::err(e);
+            inv.logs = logs.finish();
+            inv.measured_us = Some(started.elapsed().as_micros() as u64);
+            inv
+        };
         loop {
             let Some(proc) = self.proc.as_mut() else {
                 return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
             };
             match proc.read() {
                 Line::Frame(v) => {
-                    if v.get("id").and_then(Value::as_u64) != Some(u64::from(req.n)) {
+                    if v.get("id").and_then(Value::as_u64) != Some(u64::from(n)) {
                         continue;
                     }
                     logs.extend(strings(&v["logs"], &paths));
@@ -551,26 +571,21 @@ impl super::Handler for External {
                     // Only a response can be this large (logs are cut by the harness).
                     proc.disarm();
                     proc.drain_stray(&mut logs, &paths);
-                    let mut inv = Invoked::err(too_large(size));
-                    inv.logs = logs.finish();
-                    inv.measured_us = Some(started.elapsed().as_micros() as u64);
-                    return inv;
+                    return failed(too_large(size), logs);
                 }
                 Line::Unreadable(why) => {
                     // The harness could not encode what the function returned: a failed
                     // invocation now, not a wait for the timeout. The runtime restarts, since
                     // the stream of messages can no longer be trusted.
                     self.proc = None;
-                    let mut inv = Invoked::err(HandlerError::new(
+                    let e = HandlerError::new(
                         "Runtime.MarshalError",
                         format!("Unable to marshal response: {why}"),
-                    ));
-                    inv.logs = logs.finish();
-                    inv.measured_us = Some(started.elapsed().as_micros() as u64);
-                    return inv;
+                    );
+                    return failed(e, logs);
                 }
                 Line::Stray(l, cut) => logs.push_counted(paths.apply(&l), cut),
-                Line::Eof => return self.ended(logs, &request_id, started),
+                Line::Eof => return self.ended(logs, request_id, started),
             }
         }
     }
