@@ -7,11 +7,8 @@ use super::plan::BatchArgs;
 use super::response::Outcome;
 use super::shard::PendingClose;
 use crate::handlers::{Handler, HandlerError, Request};
-use crate::model::Window;
 use crate::model::state::State;
-use crate::sim::trace::{
-    Invocation, Kind, Reason, Stall, Status, WindowResult, WindowStatus, flags,
-};
+use crate::sim::trace::{Invocation, Kind, Reason, Stall, Status, WindowStatus, flags};
 
 impl Engine<'_> {
     pub(super) fn execute_close(
@@ -166,22 +163,11 @@ impl Engine<'_> {
         if self.settings.carry_state_across_windows {
             sim.carried = final_state.clone();
         }
-        self.trace.windows.push(WindowResult {
-            shard: idx as u32,
-            window: open.window.unwrap_or(Window {
-                start_ms: 0,
-                end_ms: 0,
-            }),
-            records: open.records,
-            invocations: open.invocations,
-            final_state: Some(final_state),
-            final_invocation: Some(final_n),
-            close_reason: Some(reason),
-            early_terminations: open.early,
-            discarded: open.discarded,
-            status: WindowStatus::Closed,
-            first_invocation: open.first_n,
-        });
+        let mut result = open_result(idx, &open, WindowStatus::Closed);
+        result.final_state = Some(final_state);
+        result.final_invocation = Some(final_n);
+        result.close_reason = Some(reason);
+        self.trace.windows.push(result);
     }
 
     pub(super) fn stall(&mut self, idx: usize, n: u32, reason: String, in_flight: u32) {
