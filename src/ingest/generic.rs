@@ -225,41 +225,12 @@ pub(crate) fn load_csv_files(
     errors: &mut Errors,
     report: &mut LoadReport,
 ) -> Result<Stream, LoadError> {
-    let mut rows: Vec<(i64, String, Option<u32>, Vec<u8>)> = Vec::new();
+    let mut rows: Vec<CsvRow> = Vec::new();
     let mut names = ShardNames::default();
     let mut done_before = 0u64;
     for path in paths {
         let file = path.display().to_string();
-        let f = std::fs::File::open(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_reader(std::io::BufReader::new(f));
-        let headers = match rdr.headers() {
-            Ok(h) => h.clone(),
-            Err(e) => return Err(csv_error(&file, &e)),
-        };
-        if headers.iter().any(|h| h.is_empty()) {
-            return Err(LoadError::at(
-                &file,
-                1,
-                1,
-                "the CSV header has an empty column name",
-            ));
-        }
-        for needed in [&opts.fields.timestamp, &opts.fields.partition_key] {
-            let optional = opts.source == Source::Dynamodb && needed == &opts.fields.partition_key;
-            if !optional && !headers.iter().any(|h| h == needed.as_str()) {
-                return Err(LoadError::at(
-                    &file,
-                    1,
-                    1,
-                    format!(
-                        "the CSV header has no column {needed:?} (columns: {}); map the timestamp and partition-key columns",
-                        headers.iter().collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
-        }
+        let (mut rdr, headers) = open_csv(path, &file, opts)?;
         let mut record = csv::StringRecord::new();
         loop {
             if control.cancelled() {
@@ -273,54 +244,14 @@ pub(crate) fn load_csv_files(
                     continue;
                 }
             }
-            let pos = record
-                .position()
-                .cloned()
-                .unwrap_or_else(csv::Position::new);
-            let line = pos.line();
-            // Fields are read from the text (timestamps, keys and shards parse numbers from
-            // strings), so a key written `007` stays `007`.
-            let obj: Map<String, Value> = headers
-                .iter()
-                .zip(record.iter())
-                .map(|(h, v)| (h.to_owned(), Value::String(v.to_owned())))
-                .collect();
-            let col = |f: &str| -> u64 {
-                let k = headers.iter().position(|h| h == f).unwrap_or(0);
-                1 + record
-                    .iter()
-                    .take(k)
-                    .map(|c| c.len() as u64 + 1)
-                    .sum::<u64>()
-            };
-            let err = |column: u64, message: String| LoadError::at(&file, line, column, message);
-            match fields_of(
-                &Row { obj: &obj },
-                &opts.fields,
-                opts.source,
-                &opts.meta.key_attribute,
-                &col,
-                &err,
-            ) {
-                Ok((ts, pk, shard)) => {
-                    let shard = shard.map(|s| names.resolve(&s)).transpose().map_err(|m| {
-                        LoadError::at(
-                            &file,
-                            line,
-                            col(opts.fields.shard.as_deref().unwrap_or("")),
-                            m,
-                        )
-                    })?;
-                    let data = row_json(&headers, &record);
-                    rows.push((ts, pk, shard, data));
-                }
+            match csv_row(&file, &headers, &record, opts, &mut names)? {
+                Ok(row) => rows.push(row),
                 Err(e) => errors.bad(e)?,
             }
-            if rows.len().is_multiple_of(65_536)
-                && let Some(p) = control.progress.as_mut()
-            {
-                p(LoadProgress {
-                    bytes_done: done_before + pos.byte(),
+            if rows.len().is_multiple_of(65_536) {
+                let at = record.position().map_or(0, csv::Position::byte);
+                control.report(LoadProgress {
+                    bytes_done: done_before + at,
                     bytes_total: total,
                     records: rows.len() as u64,
                 });
@@ -329,6 +260,96 @@ pub(crate) fn load_csv_files(
         done_before += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     }
     report.bytes = done_before;
+    Ok(csv_stream(&rows, names, opts))
+}
+
+/// One CSV record ready for the builder: timestamp, partition key, shard, payload.
+type CsvRow = (i64, String, Option<u32>, Vec<u8>);
+
+/// Opens a CSV file and checks its header has the mapped columns.
+fn open_csv(
+    path: &std::path::Path,
+    file: &str,
+    opts: &LoadOptions,
+) -> Result<
+    (
+        csv::Reader<std::io::BufReader<std::fs::File>>,
+        csv::StringRecord,
+    ),
+    LoadError,
+> {
+    let f = std::fs::File::open(path).map_err(|e| LoadError::file(file, e.to_string()))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(std::io::BufReader::new(f));
+    let headers = match rdr.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(csv_error(file, &e)),
+    };
+    if headers.iter().any(|h| h.is_empty()) {
+        return Err(LoadError::at(
+            file,
+            1,
+            1,
+            "the CSV header has an empty column name",
+        ));
+    }
+    for needed in [&opts.fields.timestamp, &opts.fields.partition_key] {
+        let optional = opts.source == Source::Dynamodb && needed == &opts.fields.partition_key;
+        if !optional && !headers.iter().any(|h| h == needed.as_str()) {
+            return Err(LoadError::at(
+                file,
+                1,
+                1,
+                format!(
+                    "the CSV header has no column {needed:?} (columns: {}); map the timestamp and partition-key columns",
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok((rdr, headers))
+}
+
+/// One record: `Err` stops the load (an impossible shard), the inner `Err` is a bad record.
+fn csv_row(
+    file: &str,
+    headers: &csv::StringRecord,
+    record: &csv::StringRecord,
+    opts: &LoadOptions,
+    names: &mut ShardNames,
+) -> Result<Result<CsvRow, LoadError>, LoadError> {
+    let line = record.position().map_or(1, csv::Position::line);
+    // Fields are read from the text (timestamps, keys and shards parse numbers from strings),
+    // so a key written `007` stays `007`.
+    let obj: Map<String, Value> = headers
+        .iter()
+        .zip(record.iter())
+        .map(|(h, v)| (h.to_owned(), Value::String(v.to_owned())))
+        .collect();
+    let col = |f: &str| -> u64 {
+        let k = headers.iter().position(|h| h == f).unwrap_or(0);
+        1 + record
+            .iter()
+            .take(k)
+            .map(|c| c.len() as u64 + 1)
+            .sum::<u64>()
+    };
+    let err = |column: u64, message: String| LoadError::at(file, line, column, message);
+    let row = Row { obj: &obj };
+    let key_attr = &opts.meta.key_attribute;
+    let (ts, pk, shard) = match fields_of(&row, &opts.fields, opts.source, key_attr, &col, &err) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e)),
+    };
+    let shard = shard.map(|s| names.resolve(&s)).transpose().map_err(|m| {
+        let column = col(opts.fields.shard.as_deref().unwrap_or(""));
+        LoadError::at(file, line, column, m)
+    })?;
+    Ok(Ok((ts, pk, shard, row_json(headers, record))))
+}
+
+fn csv_stream(rows: &[CsvRow], names: ShardNames, opts: &LoadOptions) -> Stream {
     let mut b = match (&opts.fields.shard, names.ids()) {
         (Some(_), Some(ids)) => {
             StreamBuilder::new(opts.source, ids.len() as u32, opts.meta.clone()).with_shard_ids(ids)
@@ -336,7 +357,7 @@ pub(crate) fn load_csv_files(
         _ => StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()),
     }
     .payloads_are_json(true);
-    for (ts, pk, shard, data) in &rows {
+    for (ts, pk, shard, data) in rows {
         b.push_ref(RecordRef {
             ts_ms: *ts,
             partition_key: pk,
@@ -349,7 +370,7 @@ pub(crate) fn load_csv_files(
             typed: None,
         });
     }
-    Ok(b.finish())
+    b.finish()
 }
 
 fn csv_error(file: &str, e: &csv::Error) -> LoadError {

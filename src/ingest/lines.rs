@@ -197,97 +197,13 @@ pub(crate) fn load_line_files(
             let pieces = split_lines(chunk, PIECES);
             next.clear();
             next.extend_from_slice(&buf[cut..]);
-            let claimed = std::sync::atomic::AtomicUsize::new(0);
-            // Each core takes the next unparsed piece until none is left, so a core slowed by
-            // anything else on the machine simply parses fewer pieces instead of holding the
-            // other up at the end of the block.
-            let work = |part: &mut StreamBuilder, which: usize| {
-                let mut done = Vec::new();
-                loop {
-                    let k = claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(piece) = pieces.get(k) else {
-                        return done;
-                    };
-                    if let Some((records, bytes)) = density {
-                        // Room for this piece with a margin; pieces are claimed unevenly, so
-                        // each builder grows by what it takes rather than by a fixed half.
-                        let n = piece.len() as f64 * 1.1;
-                        part.grow_for((n * records) as usize + 16, (n * bytes) as usize + 64);
-                    }
-                    let (errs, n, lines) = parse_into(piece, 0, &file, parse.as_ref(), part);
-                    done.push(Piece {
-                        index: k,
-                        which,
-                        errs,
-                        records: n,
-                        lines,
-                    });
-                }
-            };
-            let [part_a, part_b] = &mut parts;
-            let (mut done, read) = std::thread::scope(|s| {
-                let spawn_err = |e: std::io::Error| {
-                    LoadError::file(&file, format!("could not start a thread: {e}"))
-                };
-                let reader = (!eof)
-                    .then(|| {
-                        std::thread::Builder::new()
-                            .name("tumblescope-read".into())
-                            .spawn_scoped(s, || read_block(&mut f, &mut next, &file))
-                    })
-                    .transpose()
-                    .map_err(spawn_err)?;
-                let h = std::thread::Builder::new()
-                    .name("tumblescope-parse".into())
-                    .spawn_scoped(s, || work(part_b, 1))
-                    .map_err(spawn_err)?;
-                let mut done = work(part_a, 0);
-                done.extend(
-                    h.join()
-                        .map_err(|_| LoadError::file(&file, "a parse thread failed"))?,
-                );
-                let read = match reader {
-                    Some(r) => Some(
-                        r.join()
-                            .map_err(|_| LoadError::file(&file, "the reading thread failed"))??,
-                    ),
-                    None => None,
-                };
-                Ok::<_, LoadError>((done, read))
-            })?;
-            done.sort_by_key(|p| p.index);
+            let reader = (!eof).then_some((&mut f, &mut next));
+            let (done, read) =
+                parse_block(&mut parts, &pieces, density, &file, parse.as_ref(), reader)?;
             let first_block = segments.is_empty();
-            let mut block_errors = Vec::new();
-            let mut newlines = 0u64;
-            for p in done {
-                segments.push(if p.which == 0 {
-                    (p.records, 0)
-                } else {
-                    (0, p.records)
-                });
-                let at = line_no + newlines;
-                block_errors.extend(p.errs.into_iter().map(|e| shift_line(e, at)));
-                newlines += p.lines;
-            }
+            let (block_errors, newlines) = collect_pieces(done, line_no, &mut segments);
             if first_block && !eof {
-                // Size both builders once from what the first block held, instead of doubling
-                // (and copying) columns and arenas as they fill. The first builder's arena
-                // becomes the stream's, so it is sized for all payloads; each core takes about
-                // half the pieces, and a little more room than half keeps uneven claims from
-                // reallocating. After that, each core checks its room before every piece.
-                let records = (parts[0].len() + parts[1].len()).max(1);
-                let payload = parts[0].payload_bytes() + parts[1].payload_bytes();
-                let scale = total as f64 / cut as f64;
-                let share = |x: usize, f: f64| (x as f64 * scale * f) as usize;
-                for (part, recs, bytes) in [
-                    (0, share(records, 0.56), share(payload, 1.04)),
-                    (1, share(records, 0.56), share(payload, 0.56)),
-                ] {
-                    let p = &mut parts[part];
-                    let (have, have_bytes) = (p.len(), p.payload_bytes());
-                    p.reserve(recs.saturating_sub(have), bytes.saturating_sub(have_bytes));
-                }
-                density = Some((records as f64 / cut as f64, payload as f64 / cut as f64));
+                density = Some(size_builders(&mut parts, total, cut));
             }
             let last_line = line_no + newlines - u64::from(ends_with_newline);
             for e in block_errors {
@@ -311,6 +227,120 @@ pub(crate) fn load_line_files(
     report.bytes = bytes_done;
     let [a, b] = parts;
     Ok(StreamBuilder::merge(a, b, &segments).finish())
+}
+
+/// Parses one block's pieces on both cores, each claiming the next unparsed piece, while a
+/// third thread reads the next block into `reader`'s buffer. Returns the parsed pieces and the
+/// bytes read ahead.
+fn parse_block(
+    parts: &mut [StreamBuilder; 2],
+    pieces: &[&[u8]],
+    density: Option<(f64, f64)>,
+    file: &str,
+    parse: &ParseFn<'_>,
+    reader: Option<(&mut std::fs::File, &mut Vec<u8>)>,
+) -> Result<(Vec<Piece>, Option<usize>), LoadError> {
+    let claimed = std::sync::atomic::AtomicUsize::new(0);
+    // A core slowed by anything else on the machine simply parses fewer pieces instead of
+    // holding the other up at the end of the block.
+    let work = |part: &mut StreamBuilder, which: usize| {
+        let mut done = Vec::new();
+        loop {
+            let k = claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(piece) = pieces.get(k) else {
+                return done;
+            };
+            if let Some((records, bytes)) = density {
+                // Room for this piece with a margin; pieces are claimed unevenly, so each
+                // builder grows by what it takes rather than by a fixed half.
+                let n = piece.len() as f64 * 1.1;
+                part.grow_for((n * records) as usize + 16, (n * bytes) as usize + 64);
+            }
+            let (errs, n, lines) = parse_into(piece, 0, file, parse, part);
+            done.push(Piece {
+                index: k,
+                which,
+                errs,
+                records: n,
+                lines,
+            });
+        }
+    };
+    let [part_a, part_b] = parts;
+    let (mut done, read) = std::thread::scope(|s| {
+        let spawn_err =
+            |e: std::io::Error| LoadError::file(file, format!("could not start a thread: {e}"));
+        let reader = reader
+            .map(|(f, next)| {
+                std::thread::Builder::new()
+                    .name("tumblescope-read".into())
+                    .spawn_scoped(s, move || read_block(f, next, file))
+            })
+            .transpose()
+            .map_err(spawn_err)?;
+        let h = std::thread::Builder::new()
+            .name("tumblescope-parse".into())
+            .spawn_scoped(s, || work(part_b, 1))
+            .map_err(spawn_err)?;
+        let mut done = work(part_a, 0);
+        done.extend(
+            h.join()
+                .map_err(|_| LoadError::file(file, "a parse thread failed"))?,
+        );
+        let read = match reader {
+            Some(r) => Some(
+                r.join()
+                    .map_err(|_| LoadError::file(file, "the reading thread failed"))??,
+            ),
+            None => None,
+        };
+        Ok::<_, LoadError>((done, read))
+    })?;
+    done.sort_by_key(|p| p.index);
+    Ok((done, read))
+}
+
+/// Appends each piece's records to the file-order segments; returns the pieces' errors with
+/// their lines made absolute, and the block's line count.
+fn collect_pieces(
+    done: Vec<Piece>,
+    line_no: u64,
+    segments: &mut Vec<(usize, usize)>,
+) -> (Vec<LoadError>, u64) {
+    let mut block_errors = Vec::new();
+    let mut newlines = 0u64;
+    for p in done {
+        segments.push(if p.which == 0 {
+            (p.records, 0)
+        } else {
+            (0, p.records)
+        });
+        let at = line_no + newlines;
+        block_errors.extend(p.errs.into_iter().map(|e| shift_line(e, at)));
+        newlines += p.lines;
+    }
+    (block_errors, newlines)
+}
+
+/// Sizes both builders once from what the first block (`cut` bytes) held, instead of doubling
+/// (and copying) columns and arenas as they fill. The first builder's arena becomes the
+/// stream's, so it is sized for all payloads; each core takes about half the pieces, and a
+/// little more room than half keeps uneven claims from reallocating. Returns records and
+/// payload bytes per input byte, for each core's check before every later piece.
+fn size_builders(parts: &mut [StreamBuilder; 2], total: u64, cut: usize) -> (f64, f64) {
+    let records = (parts[0].len() + parts[1].len()).max(1);
+    let payload = parts[0].payload_bytes() + parts[1].payload_bytes();
+    let scale = total as f64 / cut as f64;
+    let share = |x: usize, f: f64| (x as f64 * scale * f) as usize;
+    for (part, recs, bytes) in [
+        (0, share(records, 0.56), share(payload, 1.04)),
+        (1, share(records, 0.56), share(payload, 0.56)),
+    ] {
+        let p = &mut parts[part];
+        let (have, have_bytes) = (p.len(), p.payload_bytes());
+        p.reserve(recs.saturating_sub(have), bytes.saturating_sub(have_bytes));
+    }
+    (records as f64 / cut as f64, payload as f64 / cut as f64)
 }
 
 /// The last line of a file that ends without a newline and fails to parse was cut short.
