@@ -67,141 +67,314 @@ fn edit_setup(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
     let errors = draft.settings.validate();
     st.errors = errors.iter().map(ToString::to_string).collect();
 
-    egui::ScrollArea::vertical().id_salt("setup-scroll").show(ui, |ui| {
-        ui.heading("Stream");
-        ui.label(RichText::new(draft.describe()).small().color(pal.dim));
-        let mut gen_opts = draft.generator();
-        let is_file = matches!(draft.source, SourceSpec::Files { .. });
-        let literal = gen_opts.is_none() && !is_file;
-        let mut source = gen_opts.as_ref().map_or(draft.stream_source, |o| o.source);
-        ui.horizontal(|ui| {
-            ui.label("Source");
-            ui.add_enabled_ui(!literal, |ui| {
-                changed |= ui.radio_value(&mut source, Source::Kinesis, "Kinesis").changed();
-                changed |= ui.radio_value(&mut source, Source::Dynamodb, "DynamoDB").changed();
-            });
+    egui::ScrollArea::vertical()
+        .id_salt("setup-scroll")
+        .show(ui, |ui| {
+            let (stream_changed, gen_opts, source) = stream_ui(ui, draft, st, &pal);
+            changed |= stream_changed;
+            ui.separator();
+            ui.heading("Event source mapping");
+            changed |= mapping_ui(ui, &mut draft.settings, source, &errors, &pal);
+            ui.separator();
+            ui.heading("Handler");
+            changed |= handler_ui(ui, draft, st, source, &pal);
+            if let Some(o) = gen_opts {
+                changed |= generator_ui(ui, draft, st, o, &pal);
+            }
         });
-        let mut shards = gen_opts.as_ref().map_or(draft.shards, |o| o.shards);
+    changed
+}
+
+/// Source, shards and (for files) the input mapping. Returns whether something changed, the
+/// generator options (when the stream is generated) and the source.
+fn stream_ui(
+    ui: &mut Ui,
+    draft: &mut RunSpec,
+    st: &mut SetupState,
+    pal: &Palette,
+) -> (bool, Option<GenOptions>, Source) {
+    let mut changed = false;
+    ui.heading("Stream");
+    ui.label(RichText::new(draft.describe()).small().color(pal.dim));
+    let mut gen_opts = draft.generator();
+    let is_file = matches!(draft.source, SourceSpec::Files { .. });
+    let literal = gen_opts.is_none() && !is_file;
+    let mut source = gen_opts.as_ref().map_or(draft.stream_source, |o| o.source);
+    ui.horizontal(|ui| {
+        ui.label("Source");
         ui.add_enabled_ui(!literal, |ui| {
-            ui.horizontal(|ui| {
-                let l = ui.label("Shards");
-                changed |= ui.add(egui::DragValue::new(&mut shards).range(1..=64)).labelled_by(l.id).changed();
-                ui.label(RichText::new("1–64 in the app").small().color(pal.dim));
-            });
+            changed |= ui
+                .radio_value(&mut source, Source::Kinesis, "Kinesis")
+                .changed();
+            changed |= ui
+                .radio_value(&mut source, Source::Dynamodb, "DynamoDB")
+                .changed();
         });
-        if source != draft.stream_source || shards != draft.shards || gen_opts.as_ref().is_some_and(|o| o.source != source || o.shards != shards) {
-            let old_default = sales_path(draft.stream_source);
-            draft.stream_source = source;
-            draft.shards = shards;
-            if let Some(o) = gen_opts.as_mut() {
-                o.source = source;
-                o.shards = shards;
-                draft.source = SourceSpec::Generated { options: o.clone() };
-            }
-            // Follow the source's natural field when the handler used the other one.
-            if draft.handler.contains(old_default) {
-                draft.handler = draft.handler.replace(old_default, sales_path(source));
-                st.handler_text = None;
-            }
+    });
+    let mut shards = gen_opts.as_ref().map_or(draft.shards, |o| o.shards);
+    ui.add_enabled_ui(!literal, |ui| {
+        ui.horizontal(|ui| {
+            let l = ui.label("Shards");
+            changed |= ui
+                .add(egui::DragValue::new(&mut shards).range(1..=64))
+                .labelled_by(l.id)
+                .changed();
+            ui.label(RichText::new("1–64 in the app").small().color(pal.dim));
+        });
+    });
+    if source != draft.stream_source
+        || shards != draft.shards
+        || gen_opts
+            .as_ref()
+            .is_some_and(|o| o.source != source || o.shards != shards)
+    {
+        let old_default = sales_path(draft.stream_source);
+        draft.stream_source = source;
+        draft.shards = shards;
+        if let Some(o) = gen_opts.as_mut() {
+            o.source = source;
+            o.shards = shards;
+            draft.source = SourceSpec::Generated { options: o.clone() };
         }
-
-        if is_file {
-            changed |= input_ui(ui, draft, &pal);
+        // Follow the source's natural field when the handler used the other one.
+        if draft.handler.contains(old_default) {
+            draft.handler = draft.handler.replace(old_default, sales_path(source));
+            st.handler_text = None;
         }
+    }
 
-        ui.separator();
-        ui.heading("Event source mapping");
-        let s = &mut draft.settings;
-        changed |= labelled(ui, "TumblingWindowInSeconds", "0–900 (0: none)", &mut s.tumbling_window_s, &errors, "TumblingWindowInSeconds", &pal);
-        changed |= labelled(ui, "BatchSize", "1–10000", &mut s.batch_size, &errors, "BatchSize", &pal);
-        changed |= labelled(ui, "MaximumBatchingWindowInSeconds", "0–300", &mut s.max_batching_window_s, &errors, "MaximumBatchingWindowInSeconds", &pal);
-        changed |= labelled(ui, "ParallelizationFactor", "1 with windows", &mut s.parallelization_factor, &errors, "ParallelizationFactor", &pal);
-        changed |= labelled(ui, "MaximumRetryAttempts", "-1 (infinite)–10000", &mut s.max_retry_attempts, &errors, "MaximumRetryAttempts", &pal);
-        changed |= labelled(ui, "MaximumRecordAgeInSeconds", "-1 (infinite) or 60–604800", &mut s.max_record_age_s, &errors, "MaximumRecordAgeInSeconds", &pal);
-        changed |= ui.checkbox(&mut s.bisect_on_error, "BisectBatchOnFunctionError").changed();
-        changed |= ui.checkbox(&mut s.report_batch_item_failures, "ReportBatchItemFailures").changed();
+    if is_file {
+        changed |= input_ui(ui, draft, pal);
+    }
 
-        egui::CollapsingHeader::new("Modelling choices (not documented by AWS)")
-            .default_open(true)
-            .show(ui, |ui| {
-                changed |= labelled(ui, "Window close grace (s)", "0–120", &mut s.close_grace_s, &errors, "window close grace", &pal);
-                ui.horizontal(|ui| {
-                    ui.label("Grace counts from");
-                    changed |= ui.radio_value(&mut s.grace_from, GraceFrom::WindowEnd, "window end").changed();
-                    changed |= ui.radio_value(&mut s.grace_from, GraceFrom::LastRecord, "last record").changed();
-                });
-                ui.horizontal(|ui| {
-                    ui.label("End of input");
-                    changed |= ui.radio_value(&mut s.end_of_input, EndOfInput::Open, "stream stays open").changed();
-                    changed |= ui.radio_value(&mut s.end_of_input, EndOfInput::ShardEnd, "shard ends").changed();
-                });
-                changed |= ui.checkbox(&mut s.early_termination_is_final, "Early termination is also final (Q3)").changed();
-                changed |= ui.checkbox(&mut s.strict_final_state, "Final invocation must return state (Q5)").changed();
-                changed |= ui.checkbox(&mut s.final_includes_tail_records, "Final invocation carries the last batch (Q1)").changed();
-                changed |= ui.checkbox(&mut s.discard_state_on_partial_failure, "Keep old state on partial failure (Q7)").changed();
-                changed |= ui
-                    .checkbox(&mut s.carry_state_across_windows, RichText::new("Carry state across windows — NOT AWS, teaching mode").color(pal.warn))
-                    .on_hover_text("AWS starts every window with {}. The 2020 blog's figure shows a running total across windows; this mode reproduces it.")
-                    .changed();
+    (changed, gen_opts, source)
+}
+
+/// The mapping's parameters, the modelling choices and the simulator's settings.
+fn mapping_ui(
+    ui: &mut Ui,
+    s: &mut crate::model::settings::Settings,
+    source: Source,
+    errors: &[SettingError],
+    pal: &Palette,
+) -> bool {
+    let mut changed = false;
+    changed |= labelled(
+        ui,
+        "TumblingWindowInSeconds",
+        "0–900 (0: none)",
+        &mut s.tumbling_window_s,
+        errors,
+        "TumblingWindowInSeconds",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "BatchSize",
+        "1–10000",
+        &mut s.batch_size,
+        errors,
+        "BatchSize",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "MaximumBatchingWindowInSeconds",
+        "0–300",
+        &mut s.max_batching_window_s,
+        errors,
+        "MaximumBatchingWindowInSeconds",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "ParallelizationFactor",
+        "1 with windows",
+        &mut s.parallelization_factor,
+        errors,
+        "ParallelizationFactor",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "MaximumRetryAttempts",
+        "-1 (infinite)–10000",
+        &mut s.max_retry_attempts,
+        errors,
+        "MaximumRetryAttempts",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "MaximumRecordAgeInSeconds",
+        "-1 (infinite) or 60–604800",
+        &mut s.max_record_age_s,
+        errors,
+        "MaximumRecordAgeInSeconds",
+        pal,
+    );
+    changed |= ui
+        .checkbox(&mut s.bisect_on_error, "BisectBatchOnFunctionError")
+        .changed();
+    changed |= ui
+        .checkbox(&mut s.report_batch_item_failures, "ReportBatchItemFailures")
+        .changed();
+
+    egui::CollapsingHeader::new("Modelling choices (not documented by AWS)")
+        .default_open(true)
+        .show(ui, |ui| {
+            changed |= labelled(ui, "Window close grace (s)", "0–120", &mut s.close_grace_s, errors, "window close grace", pal);
+            ui.horizontal(|ui| {
+                ui.label("Grace counts from");
+                changed |= ui.radio_value(&mut s.grace_from, GraceFrom::WindowEnd, "window end").changed();
+                changed |= ui.radio_value(&mut s.grace_from, GraceFrom::LastRecord, "last record").changed();
             });
-        egui::CollapsingHeader::new("Simulation").default_open(false).show(ui, |ui| {
-            let mut poll = s.poll_interval_ms.unwrap_or(source.poll_interval_ms() as u32);
-            if labelled(ui, "Poll interval (ms)", "idle", &mut poll, &errors, "poll interval", &pal) {
+            ui.horizontal(|ui| {
+                ui.label("End of input");
+                changed |= ui.radio_value(&mut s.end_of_input, EndOfInput::Open, "stream stays open").changed();
+                changed |= ui.radio_value(&mut s.end_of_input, EndOfInput::ShardEnd, "shard ends").changed();
+            });
+            changed |= ui.checkbox(&mut s.early_termination_is_final, "Early termination is also final (Q3)").changed();
+            changed |= ui.checkbox(&mut s.strict_final_state, "Final invocation must return state (Q5)").changed();
+            changed |= ui.checkbox(&mut s.final_includes_tail_records, "Final invocation carries the last batch (Q1)").changed();
+            changed |= ui.checkbox(&mut s.discard_state_on_partial_failure, "Keep old state on partial failure (Q7)").changed();
+            changed |= ui
+                .checkbox(&mut s.carry_state_across_windows, RichText::new("Carry state across windows — NOT AWS, teaching mode").color(pal.warn))
+                .on_hover_text("AWS starts every window with {}. The 2020 blog's figure shows a running total across windows; this mode reproduces it.")
+                .changed();
+        });
+    egui::CollapsingHeader::new("Simulation")
+        .default_open(false)
+        .show(ui, |ui| {
+            let mut poll = s
+                .poll_interval_ms
+                .unwrap_or(source.poll_interval_ms() as u32);
+            if labelled(
+                ui,
+                "Poll interval (ms)",
+                "idle",
+                &mut poll,
+                errors,
+                "poll interval",
+                pal,
+            ) {
                 s.poll_interval_ms = Some(poll);
                 changed = true;
             }
             let mut read = s.read_interval_ms.unwrap_or(s.read_gap_ms(source) as u32);
-            if labelled(ui, "Read interval (ms)", "catching up", &mut read, &errors, "read interval", &pal) {
+            if labelled(
+                ui,
+                "Read interval (ms)",
+                "catching up",
+                &mut read,
+                errors,
+                "read interval",
+                pal,
+            ) {
                 s.read_interval_ms = Some(read);
                 changed = true;
             }
-            changed |= labelled(ui, "Duration base (ms)", "model", &mut s.duration_base_ms, &errors, "", &pal);
-            changed |= labelled(ui, "Duration per record (µs)", "model", &mut s.duration_per_record_us, &errors, "", &pal);
-            changed |= labelled(ui, "Retry backoff (ms)", "doubles", &mut s.retry_backoff_ms, &errors, "", &pal);
-            changed |= labelled(ui, "Stall after attempts", "simulator limit", &mut s.stall_after_attempts, &errors, "stall after attempts", &pal);
-            changed |= labelled(ui, "Attempt limit", "simulator limit, per batch", &mut s.attempt_limit, &errors, "attempt limit", &pal);
-            changed |= labelled(ui, "Seed", "", &mut s.seed, &errors, "", &pal);
+            changed |= labelled(
+                ui,
+                "Duration base (ms)",
+                "model",
+                &mut s.duration_base_ms,
+                errors,
+                "",
+                pal,
+            );
+            changed |= labelled(
+                ui,
+                "Duration per record (µs)",
+                "model",
+                &mut s.duration_per_record_us,
+                errors,
+                "",
+                pal,
+            );
+            changed |= labelled(
+                ui,
+                "Retry backoff (ms)",
+                "doubles",
+                &mut s.retry_backoff_ms,
+                errors,
+                "",
+                pal,
+            );
+            changed |= labelled(
+                ui,
+                "Stall after attempts",
+                "simulator limit",
+                &mut s.stall_after_attempts,
+                errors,
+                "stall after attempts",
+                pal,
+            );
+            changed |= labelled(
+                ui,
+                "Attempt limit",
+                "simulator limit, per batch",
+                &mut s.attempt_limit,
+                errors,
+                "attempt limit",
+                pal,
+            );
+            changed |= labelled(ui, "Seed", "", &mut s.seed, errors, "", pal);
         });
 
-        ui.separator();
-        ui.heading("Handler");
-        changed |= handler_ui(ui, draft, st, source, &pal);
+    changed
+}
 
-        if let Some(mut o) = gen_opts {
-            ui.separator();
-            ui.heading("Generator");
-            let mut g = false;
-            g |= labelled(ui, "Orders", "", &mut o.count, &[], "", &pal);
-            g |= labelled(ui, "Interval (ms)", "mean gap", &mut o.interval_ms, &[], "", &pal);
-            ui.horizontal(|ui| {
-                let l = ui.label("Jitter");
-                g |= ui.add(egui::Slider::new(&mut o.jitter, 0.0..=1.0)).labelled_by(l.id).changed();
-            });
-            let text = st.keys_text.get_or_insert_with(|| key_text(&o.keys));
-            ui.horizontal(|ui| {
-                let l = ui.label("Keys");
-                if ui.text_edit_singleline(text).labelled_by(l.id).changed()
-                    && let Ok(k) = KeyStrategy::parse(text)
-                {
-                    o.keys = k;
-                    g = true;
-                }
-            });
-            if let Err(e) = KeyStrategy::parse(text) {
-                ui.colored_label(pal.error, e);
-            }
-            g |= labelled(ui, "Generator seed", "", &mut o.seed, &[], "", &pal);
-            if let Err(e) = o.check() {
-                ui.colored_label(pal.error, &e);
-                st.errors.push(e);
-            }
-            if g {
-                draft.source = SourceSpec::Generated { options: o };
-                changed = true;
-            }
+/// The generator's options for a generated stream.
+fn generator_ui(
+    ui: &mut Ui,
+    draft: &mut RunSpec,
+    st: &mut SetupState,
+    mut o: GenOptions,
+    pal: &Palette,
+) -> bool {
+    ui.separator();
+    ui.heading("Generator");
+    let mut g = false;
+    g |= labelled(ui, "Orders", "", &mut o.count, &[], "", pal);
+    g |= labelled(
+        ui,
+        "Interval (ms)",
+        "mean gap",
+        &mut o.interval_ms,
+        &[],
+        "",
+        pal,
+    );
+    ui.horizontal(|ui| {
+        let l = ui.label("Jitter");
+        g |= ui
+            .add(egui::Slider::new(&mut o.jitter, 0.0..=1.0))
+            .labelled_by(l.id)
+            .changed();
+    });
+    let text = st.keys_text.get_or_insert_with(|| key_text(&o.keys));
+    ui.horizontal(|ui| {
+        let l = ui.label("Keys");
+        if ui.text_edit_singleline(text).labelled_by(l.id).changed()
+            && let Ok(k) = KeyStrategy::parse(text)
+        {
+            o.keys = k;
+            g = true;
         }
     });
-    changed
+    if let Err(e) = KeyStrategy::parse(text) {
+        ui.colored_label(pal.error, e);
+    }
+    g |= labelled(ui, "Generator seed", "", &mut o.seed, &[], "", pal);
+    if let Err(e) = o.check() {
+        ui.colored_label(pal.error, &e);
+        st.errors.push(e);
+    }
+    if g {
+        draft.source = SourceSpec::Generated { options: o };
+    }
+    g
 }
 
 /// Input format and field mapping for files.
