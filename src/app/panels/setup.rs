@@ -222,106 +222,165 @@ fn mapping_ui(
 
     egui::CollapsingHeader::new("Modelling choices (not documented by AWS)")
         .default_open(true)
-        .show(ui, |ui| {
-            changed |= labelled(ui, "Window close grace (s)", "0–120", &mut s.close_grace_s, errors, "window close grace", pal);
-            ui.horizontal(|ui| {
-                ui.label("Grace counts from");
-                changed |= ui.radio_value(&mut s.grace_from, GraceFrom::WindowEnd, "window end").changed();
-                changed |= ui.radio_value(&mut s.grace_from, GraceFrom::LastRecord, "last record").changed();
-            });
-            ui.horizontal(|ui| {
-                ui.label("End of input");
-                changed |= ui.radio_value(&mut s.end_of_input, EndOfInput::Open, "stream stays open").changed();
-                changed |= ui.radio_value(&mut s.end_of_input, EndOfInput::ShardEnd, "shard ends").changed();
-            });
-            changed |= ui.checkbox(&mut s.early_termination_is_final, "Early termination is also final (Q3)").changed();
-            changed |= ui.checkbox(&mut s.strict_final_state, "Final invocation must return state (Q5)").changed();
-            changed |= ui.checkbox(&mut s.final_includes_tail_records, "Final invocation carries the last batch (Q1)").changed();
-            changed |= ui.checkbox(&mut s.discard_state_on_partial_failure, "Keep old state on partial failure (Q7)").changed();
-            changed |= ui
-                .checkbox(&mut s.carry_state_across_windows, RichText::new("Carry state across windows — NOT AWS, teaching mode").color(pal.warn))
-                .on_hover_text("AWS starts every window with {}. The 2020 blog's figure shows a running total across windows; this mode reproduces it.")
-                .changed();
-        });
+        .show(ui, |ui| changed |= modelling_ui(ui, s, errors, pal));
     egui::CollapsingHeader::new("Simulation")
         .default_open(false)
         .show(ui, |ui| {
-            let mut poll = s
-                .poll_interval_ms
-                .unwrap_or(source.poll_interval_ms() as u32);
-            if labelled(
-                ui,
-                "Poll interval (ms)",
-                "idle",
-                &mut poll,
-                errors,
-                "poll interval",
-                pal,
-            ) {
-                s.poll_interval_ms = Some(poll);
-                changed = true;
-            }
-            let mut read = s.read_interval_ms.unwrap_or(s.read_gap_ms(source) as u32);
-            if labelled(
-                ui,
-                "Read interval (ms)",
-                "catching up",
-                &mut read,
-                errors,
-                "read interval",
-                pal,
-            ) {
-                s.read_interval_ms = Some(read);
-                changed = true;
-            }
-            changed |= labelled(
-                ui,
-                "Duration base (ms)",
-                "model",
-                &mut s.duration_base_ms,
-                errors,
-                "",
-                pal,
-            );
-            changed |= labelled(
-                ui,
-                "Duration per record (µs)",
-                "model",
-                &mut s.duration_per_record_us,
-                errors,
-                "",
-                pal,
-            );
-            changed |= labelled(
-                ui,
-                "Retry backoff (ms)",
-                "doubles",
-                &mut s.retry_backoff_ms,
-                errors,
-                "",
-                pal,
-            );
-            changed |= labelled(
-                ui,
-                "Stall after attempts",
-                "simulator limit",
-                &mut s.stall_after_attempts,
-                errors,
-                "stall after attempts",
-                pal,
-            );
-            changed |= labelled(
-                ui,
-                "Attempt limit",
-                "simulator limit, per batch",
-                &mut s.attempt_limit,
-                errors,
-                "attempt limit",
-                pal,
-            );
-            changed |= labelled(ui, "Seed", "", &mut s.seed, errors, "", pal);
+            changed |= simulation_ui(ui, s, source, errors, pal)
         });
 
+    changed
+}
+
+/// The modelling choices for what AWS does not document (SEMANTICS §12).
+fn modelling_ui(
+    ui: &mut Ui,
+    s: &mut crate::model::settings::Settings,
+    errors: &[SettingError],
+    pal: &Palette,
+) -> bool {
+    let mut changed = false;
+    changed |= labelled(
+        ui,
+        "Window close grace (s)",
+        "0–120",
+        &mut s.close_grace_s,
+        errors,
+        "window close grace",
+        pal,
+    );
+    ui.horizontal(|ui| {
+        ui.label("Grace counts from");
+        changed |= ui
+            .radio_value(&mut s.grace_from, GraceFrom::WindowEnd, "window end")
+            .changed();
+        changed |= ui
+            .radio_value(&mut s.grace_from, GraceFrom::LastRecord, "last record")
+            .changed();
+    });
+    ui.horizontal(|ui| {
+        ui.label("End of input");
+        changed |= ui
+            .radio_value(&mut s.end_of_input, EndOfInput::Open, "stream stays open")
+            .changed();
+        changed |= ui
+            .radio_value(&mut s.end_of_input, EndOfInput::ShardEnd, "shard ends")
+            .changed();
+    });
+    changed |= ui
+        .checkbox(
+            &mut s.early_termination_is_final,
+            "Early termination is also final (Q3)",
+        )
+        .changed();
+    changed |= ui
+        .checkbox(
+            &mut s.strict_final_state,
+            "Final invocation must return state (Q5)",
+        )
+        .changed();
+    changed |= ui
+        .checkbox(
+            &mut s.final_includes_tail_records,
+            "Final invocation carries the last batch (Q1)",
+        )
+        .changed();
+    changed |= ui
+        .checkbox(
+            &mut s.discard_state_on_partial_failure,
+            "Keep old state on partial failure (Q7)",
+        )
+        .changed();
+    changed |= ui
+        .checkbox(&mut s.carry_state_across_windows, RichText::new("Carry state across windows — NOT AWS, teaching mode").color(pal.warn))
+        .on_hover_text("AWS starts every window with {}. The 2020 blog's figure shows a running total across windows; this mode reproduces it.")
+        .changed();
+    changed
+}
+
+/// Polling, modelled durations, backoff, the simulator's limits and the seed.
+fn simulation_ui(
+    ui: &mut Ui,
+    s: &mut crate::model::settings::Settings,
+    source: Source,
+    errors: &[SettingError],
+    pal: &Palette,
+) -> bool {
+    let mut changed = false;
+    let mut poll = s
+        .poll_interval_ms
+        .unwrap_or(source.poll_interval_ms() as u32);
+    if labelled(
+        ui,
+        "Poll interval (ms)",
+        "idle",
+        &mut poll,
+        errors,
+        "poll interval",
+        pal,
+    ) {
+        s.poll_interval_ms = Some(poll);
+        changed = true;
+    }
+    let mut read = s.read_interval_ms.unwrap_or(s.read_gap_ms(source) as u32);
+    if labelled(
+        ui,
+        "Read interval (ms)",
+        "catching up",
+        &mut read,
+        errors,
+        "read interval",
+        pal,
+    ) {
+        s.read_interval_ms = Some(read);
+        changed = true;
+    }
+    changed |= labelled(
+        ui,
+        "Duration base (ms)",
+        "model",
+        &mut s.duration_base_ms,
+        errors,
+        "",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "Duration per record (µs)",
+        "model",
+        &mut s.duration_per_record_us,
+        errors,
+        "",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "Retry backoff (ms)",
+        "doubles",
+        &mut s.retry_backoff_ms,
+        errors,
+        "",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "Stall after attempts",
+        "simulator limit",
+        &mut s.stall_after_attempts,
+        errors,
+        "stall after attempts",
+        pal,
+    );
+    changed |= labelled(
+        ui,
+        "Attempt limit",
+        "simulator limit, per batch",
+        &mut s.attempt_limit,
+        errors,
+        "attempt limit",
+        pal,
+    );
+    changed |= labelled(ui, "Seed", "", &mut s.seed, errors, "", pal);
     changed
 }
 
