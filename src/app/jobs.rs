@@ -180,67 +180,91 @@ fn worker(rx: &Receiver<JobRequest>, tx: &Sender<JobEvent>, wake: &dyn Fn()) {
     }
 }
 
-fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, String> {
-    let id = req.id;
-    let mut load_notes = Vec::new();
-    let stream = match &req.previous {
-        Some((prev, stream)) if prev.same_stream(&req.spec) => stream.clone(),
-        _ => {
-            tx.send(JobEvent::Progress {
+/// Sends one phase's progress at most every 50 ms: a smooth bar without a wake-up per record.
+struct Throttled<'a> {
+    id: u64,
+    phase: &'static str,
+    tx: &'a Sender<JobEvent>,
+    wake: &'a dyn Fn(),
+    last: Instant,
+}
+
+impl<'a> Throttled<'a> {
+    fn new(
+        req: &JobRequest,
+        phase: &'static str,
+        tx: &'a Sender<JobEvent>,
+        wake: &'a dyn Fn(),
+    ) -> Self {
+        Throttled {
+            id: req.id,
+            phase,
+            tx,
+            wake,
+            last: Instant::now(),
+        }
+    }
+
+    fn send_now(&mut self, done: u64, total: u64) {
+        self.last = Instant::now();
+        let (id, phase) = (self.id, self.phase);
+        self.tx
+            .send(JobEvent::Progress {
                 id,
-                phase: "Loading",
-                done: 0,
-                total: 0,
+                phase,
+                done,
+                total,
             })
             .ok();
-            wake();
-            let mut last = Instant::now();
-            let mut on_load = |done: u64, total: u64| {
-                if last.elapsed() > Duration::from_millis(50) {
-                    last = Instant::now();
-                    tx.send(JobEvent::Progress {
-                        id,
-                        phase: "Loading",
-                        done,
-                        total,
-                    })
-                    .ok();
-                    wake();
-                }
-            };
-            let mut on = |p: LoadProgress| on_load(p.bytes_done, p.bytes_total);
-            let mut control = LoadControl {
-                cancel: Some(&req.cancel),
-                progress: Some(&mut on),
-            };
-            let (stream, report) =
-                crate::run::build_stream(&req.spec, &mut control).map_err(|e| match e {
-                    crate::run::BuildError::Load(crate::ingest::LoadError::Cancelled) => {
-                        "cancelled".to_owned()
-                    }
-                    other => other.to_string(),
-                })?;
-            load_notes = report.map(|r| r.summary()).unwrap_or_default();
-            Arc::new(stream)
+        (self.wake)();
+    }
+
+    fn send(&mut self, done: u64, total: u64) {
+        if self.last.elapsed() > Duration::from_millis(50) {
+            self.send_now(done, total);
         }
+    }
+}
+
+/// The stream the request runs on, with the loader's notes: the previous run's when the source
+/// did not change, loaded anew otherwise.
+fn stream_for(
+    req: &JobRequest,
+    tx: &Sender<JobEvent>,
+    wake: &dyn Fn(),
+) -> Result<(Arc<Stream>, Vec<String>), String> {
+    if let Some((prev, stream)) = &req.previous
+        && prev.same_stream(&req.spec)
+    {
+        return Ok((stream.clone(), Vec::new()));
+    }
+    let mut progress = Throttled::new(req, "Loading", tx, wake);
+    progress.send_now(0, 0);
+    let mut on = |p: LoadProgress| progress.send(p.bytes_done, p.bytes_total);
+    let mut control = LoadControl {
+        cancel: Some(&req.cancel),
+        progress: Some(&mut on),
     };
+    let (stream, report) =
+        crate::run::build_stream(&req.spec, &mut control).map_err(|e| match e {
+            crate::run::BuildError::Load(crate::ingest::LoadError::Cancelled) => {
+                "cancelled".to_owned()
+            }
+            other => other.to_string(),
+        })?;
+    Ok((
+        Arc::new(stream),
+        report.map(|r| r.summary()).unwrap_or_default(),
+    ))
+}
+
+fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, String> {
+    let (stream, load_notes) = stream_for(req, tx, wake)?;
     if req.cancel.load(Ordering::Relaxed) {
         return Err("cancelled".into());
     }
-    let mut last = Instant::now();
-    let mut on_progress = |p: Progress| {
-        if last.elapsed() > Duration::from_millis(50) {
-            last = Instant::now();
-            tx.send(JobEvent::Progress {
-                id,
-                phase: "Simulating",
-                done: p.records_done,
-                total: p.records_total,
-            })
-            .ok();
-            wake();
-        }
-    };
+    let mut progress = Throttled::new(req, "Simulating", tx, wake);
+    let mut on_progress = |p: Progress| progress.send(p.records_done, p.records_total);
     let mut control = Control {
         cancel: Some(&req.cancel),
         progress: Some(&mut on_progress),

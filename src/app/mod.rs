@@ -126,6 +126,30 @@ pub struct TumbleApp {
     ctx: egui::Context,
 }
 
+/// The saved preferences (unless the start-up options say not to persist), with the start-up
+/// options' overrides applied.
+fn initial_prefs(storage: Option<&dyn eframe::Storage>, startup: &StartupOptions) -> Prefs {
+    let mut prefs = if startup.persist {
+        storage
+            .and_then(|s| s.get_string(APP_KEY))
+            .and_then(|text| match serde_json::from_str::<Prefs>(&text) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    // Expected after an upgrade changed the format: start from defaults.
+                    eprintln!("note: preferences not restored ({e})");
+                    None
+                }
+            })
+            .unwrap_or_default()
+    } else {
+        Prefs::default()
+    };
+    if startup.light {
+        prefs.dark = false;
+    }
+    prefs
+}
+
 impl TumbleApp {
     /// A new app on the demo stream (or the startup file).
     pub fn new(
@@ -133,25 +157,7 @@ impl TumbleApp {
         storage: Option<&dyn eframe::Storage>,
         startup: StartupOptions,
     ) -> Self {
-        let prefs = if startup.persist {
-            storage
-                .and_then(|s| s.get_string(APP_KEY))
-                .and_then(|text| match serde_json::from_str::<Prefs>(&text) {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        // Expected after an upgrade changed the format: start from defaults.
-                        eprintln!("note: preferences not restored ({e})");
-                        None
-                    }
-                })
-                .unwrap_or_default()
-        } else {
-            Prefs::default()
-        };
-        let mut prefs = prefs;
-        if startup.light {
-            prefs.dark = false;
-        }
+        let prefs = initial_prefs(storage, &startup);
         ctx.set_theme(if prefs.dark {
             egui::Theme::Dark
         } else {
@@ -189,14 +195,7 @@ impl TumbleApp {
             ctx: ctx.clone(),
         };
         if let Some(tab) = &startup.tab {
-            app.inspector.tab = match tab.as_str() {
-                "state" => panels::inspector::Tab::State,
-                "event" => panels::inspector::Tab::Event,
-                "response" => panels::inspector::Tab::Response,
-                "logs" => panels::inspector::Tab::Logs,
-                "writes" => panels::inspector::Tab::Writes,
-                _ => panels::inspector::Tab::Records,
-            };
+            app.inspector.tab = panels::inspector::Tab::from_name(tab);
         }
         match (
             startup.open,

@@ -50,6 +50,19 @@ impl Tab {
             Self::Writes => "Writes",
         }
     }
+
+    /// The tab a start-up option names (`state`, `event`, `response`, `logs`, `writes`); any
+    /// other name opens the records.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "state" => Self::State,
+            "event" => Self::Event,
+            "response" => Self::Response,
+            "logs" => Self::Logs,
+            "writes" => Self::Writes,
+            _ => Self::Records,
+        }
+    }
 }
 
 /// Text computed once per selection, not per frame.
@@ -111,12 +124,43 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
     let Some(inv) = run.trace.invocations.get(k as usize) else {
         return;
     };
-    let shard_id = &run.stream.shards[inv.shard as usize].id;
     ui.heading(format!(
         "Invocation {} of {}",
         inv.n,
         run.trace.invocations.len()
     ));
+    facts_ui(ui, run, inv, &pal);
+    ui.add_space(4.0);
+    ui.label(RichText::new(&st.explanation).italics());
+    if let Some(e) = inv.error() {
+        ui.colored_label(pal.error, format!("{}: {}", e.error_type, e.error_message));
+        for line in e.stack_trace.iter().take(6) {
+            ui.label(RichText::new(line).monospace().small().color(pal.dim));
+        }
+    }
+    for w in &st.warnings {
+        ui.colored_label(pal.warn, format!("Warning: {w}"));
+    }
+    ui.separator();
+    tabs_ui(ui, inv, st);
+    ui.separator();
+    match st.tab {
+        Tab::Records => records_ui(ui, run, inv),
+        Tab::State => state_ui(ui, inv, st, &pal),
+        Tab::Event => text_ui(ui, "event", &st.event, &st.event_lines),
+        Tab::Response => {
+            let lines = line_spans(&st.response);
+            text_ui(ui, "response", &st.response, &lines);
+        }
+        Tab::Logs => logs_ui(ui, inv),
+        Tab::Writes => writes_ui(ui, inv, &pal),
+    }
+}
+
+/// The invocation's facts as a two-column grid: shard, window, kind, flags, attempt, time,
+/// status and record count.
+fn facts_ui(ui: &mut Ui, run: &Run, inv: &Invocation, pal: &Palette) {
+    let shard_id = &run.stream.shards[inv.shard as usize].id;
     egui::Grid::new("inspector-facts")
         .num_columns(2)
         .spacing([12.0, 2.0])
@@ -183,18 +227,10 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
             ui.end_row();
             row(ui, "records", inv.record_count().to_string());
         });
-    ui.add_space(4.0);
-    ui.label(RichText::new(&st.explanation).italics());
-    if let Some(e) = inv.error() {
-        ui.colored_label(pal.error, format!("{}: {}", e.error_type, e.error_message));
-        for line in e.stack_trace.iter().take(6) {
-            ui.label(RichText::new(line).monospace().small().color(pal.dim));
-        }
-    }
-    for w in &st.warnings {
-        ui.colored_label(pal.warn, format!("Warning: {w}"));
-    }
-    ui.separator();
+}
+
+/// The tab strip, with counts on the tabs that list things.
+fn tabs_ui(ui: &mut Ui, inv: &Invocation, st: &mut Inspector) {
     ui.horizontal_wrapped(|ui| {
         for tab in Tab::ALL {
             let count = match tab {
@@ -206,65 +242,57 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
             ui.selectable_value(&mut st.tab, tab, format!("{}{count}", tab.label()));
         }
     });
-    ui.separator();
-    match st.tab {
-        Tab::Records => records_ui(ui, run, inv),
-        Tab::State => {
-            egui::ScrollArea::vertical()
-                .id_salt("state-scroll")
-                .show(ui, |ui| {
+}
+
+/// Input and returned state as trees, changes highlighted.
+fn state_ui(ui: &mut Ui, inv: &Invocation, st: &Inspector, pal: &Palette) {
+    egui::ScrollArea::vertical()
+        .id_salt("state-scroll")
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(format!("Input state ({} bytes)", inv.state_in.json_len())).strong(),
+            );
+            json_tree_ui(ui, "state-in", &st.state_in, None, pal.changed);
+            ui.add_space(6.0);
+            match &st.state_out {
+                Some(out) => {
+                    let len = inv.state_out.as_ref().map_or(0, |s| s.json_len());
                     ui.label(
-                        RichText::new(format!("Input state ({} bytes)", inv.state_in.json_len()))
+                        RichText::new(format!("Returned state ({len} bytes; changes highlighted)"))
                             .strong(),
                     );
-                    json_tree_ui(ui, "state-in", &st.state_in, None, pal.changed);
-                    ui.add_space(6.0);
-                    match &st.state_out {
-                        Some(out) => {
-                            let len = inv.state_out.as_ref().map_or(0, |s| s.json_len());
-                            ui.label(
-                                RichText::new(format!(
-                                    "Returned state ({len} bytes; changes highlighted)"
-                                ))
-                                .strong(),
-                            );
-                            json_tree_ui(ui, "state-out", out, Some(&st.state_in), pal.changed);
-                        }
-                        None => {
-                            ui.label(RichText::new("No state returned.").strong());
-                        }
-                    }
-                });
-        }
-        Tab::Event => text_ui(ui, "event", &st.event, &st.event_lines),
-        Tab::Response => {
-            let lines = line_spans(&st.response);
-            text_ui(ui, "response", &st.response, &lines);
-        }
-        Tab::Logs => {
-            egui::ScrollArea::vertical().id_salt("logs").show(ui, |ui| {
-                if inv.logs().is_empty() {
-                    ui.label("The handler printed nothing.");
+                    json_tree_ui(ui, "state-out", out, Some(&st.state_in), pal.changed);
                 }
-                for l in inv.logs() {
-                    ui.label(RichText::new(l).monospace());
+                None => {
+                    ui.label(RichText::new("No state returned.").strong());
                 }
-            });
+            }
+        });
+}
+
+fn logs_ui(ui: &mut Ui, inv: &Invocation) {
+    egui::ScrollArea::vertical().id_salt("logs").show(ui, |ui| {
+        if inv.logs().is_empty() {
+            ui.label("The handler printed nothing.");
         }
-        Tab::Writes => {
-            egui::ScrollArea::vertical()
-                .id_salt("writes")
-                .show(ui, |ui| {
-                    if inv.writes().is_empty() {
-                        ui.label("No table writes.");
-                    }
-                    for (i, w) in inv.writes().iter().enumerate() {
-                        ui.label(RichText::new(format!("{} {}", w.op, w.table)).strong());
-                        json_tree_ui(ui, &format!("write-{i}"), &w.item, None, pal.changed);
-                    }
-                });
+        for l in inv.logs() {
+            ui.label(RichText::new(l).monospace());
         }
-    }
+    });
+}
+
+fn writes_ui(ui: &mut Ui, inv: &Invocation, pal: &Palette) {
+    egui::ScrollArea::vertical()
+        .id_salt("writes")
+        .show(ui, |ui| {
+            if inv.writes().is_empty() {
+                ui.label("No table writes.");
+            }
+            for (i, w) in inv.writes().iter().enumerate() {
+                ui.label(RichText::new(format!("{} {}", w.op, w.table)).strong());
+                json_tree_ui(ui, &format!("write-{i}"), &w.item, None, pal.changed);
+            }
+        });
 }
 
 /// A long JSON text, virtualised by line, with a copy button.

@@ -29,6 +29,22 @@ const OPEN_UP_TO: usize = 40;
 /// Entries drawn per object before "… N more" (very large states).
 const MAX_ENTRIES: usize = 500;
 
+/// Where a node sits: its id path, the key it is shown under, the value it is compared with and
+/// its depth.
+struct Node<'a> {
+    path: &'a str,
+    key: Option<&'a str>,
+    before: Option<&'a Value>,
+    depth: usize,
+}
+
+impl Node<'_> {
+    /// The key as a prefix of the node's text ("key: "), or nothing at the root.
+    fn key_prefix(&self) -> String {
+        self.key.map(|k| format!("{k}: ")).unwrap_or_default()
+    }
+}
+
 fn node_ui(
     ui: &mut Ui,
     c: &Ctx,
@@ -38,6 +54,12 @@ fn node_ui(
     before: Option<&Value>,
     depth: usize,
 ) {
+    let node = Node {
+        path,
+        key,
+        before,
+        depth,
+    };
     let differs = c.compare && depth > 0 && before != Some(v);
     let paint = |t: RichText| {
         if differs {
@@ -46,63 +68,9 @@ fn node_ui(
             t
         }
     };
-    let child_before = |k: &str| -> Option<&Value> {
-        c.compare
-            .then(|| before.and_then(|b| b.get(k)).unwrap_or(&Value::Null))
-    };
     match v {
-        Value::Object(map) if !map.is_empty() => {
-            let header = format!(
-                "{}{{{} keys}}",
-                key.map(|k| format!("{k}: ")).unwrap_or_default(),
-                map.len()
-            );
-            egui::CollapsingHeader::new(paint(RichText::new(header).monospace()))
-                .id_salt(path)
-                .default_open(depth == 0 || map.len() <= OPEN_UP_TO)
-                .show(ui, |ui| {
-                    for (k, child) in map.iter().take(MAX_ENTRIES) {
-                        node_ui(
-                            ui,
-                            c,
-                            &format!("{path}.{k}"),
-                            Some(k),
-                            child,
-                            child_before(k),
-                            depth + 1,
-                        );
-                    }
-                    if map.len() > MAX_ENTRIES {
-                        ui.label(format!("… {} more", map.len() - MAX_ENTRIES));
-                    }
-                });
-        }
-        Value::Array(items) if !items.is_empty() => {
-            let header = format!(
-                "{}[{} items]",
-                key.map(|k| format!("{k}: ")).unwrap_or_default(),
-                items.len()
-            );
-            egui::CollapsingHeader::new(paint(RichText::new(header).monospace()))
-                .id_salt(path)
-                .default_open(items.len() <= OPEN_UP_TO)
-                .show(ui, |ui| {
-                    for (i, child) in items.iter().take(MAX_ENTRIES).enumerate() {
-                        let b = c
-                            .compare
-                            .then(|| before.and_then(|b| b.get(i)).unwrap_or(&Value::Null));
-                        node_ui(
-                            ui,
-                            c,
-                            &format!("{path}[{i}]"),
-                            Some(&i.to_string()),
-                            child,
-                            b,
-                            depth + 1,
-                        );
-                    }
-                });
-        }
+        Value::Object(map) if !map.is_empty() => object_ui(ui, c, &node, map, paint),
+        Value::Array(items) if !items.is_empty() => array_ui(ui, c, &node, items, paint),
         scalar => {
             ui.horizontal(|ui| {
                 if let Some(k) = key {
@@ -112,4 +80,59 @@ fn node_ui(
             });
         }
     }
+}
+
+fn object_ui(
+    ui: &mut Ui,
+    c: &Ctx,
+    node: &Node,
+    map: &serde_json::Map<String, Value>,
+    paint: impl Fn(RichText) -> RichText,
+) {
+    let header = format!("{}{{{} keys}}", node.key_prefix(), map.len());
+    egui::CollapsingHeader::new(paint(RichText::new(header).monospace()))
+        .id_salt(node.path)
+        .default_open(node.depth == 0 || map.len() <= OPEN_UP_TO)
+        .show(ui, |ui| {
+            for (k, child) in map.iter().take(MAX_ENTRIES) {
+                let before = c
+                    .compare
+                    .then(|| node.before.and_then(|b| b.get(k)).unwrap_or(&Value::Null));
+                let path = format!("{}.{k}", node.path);
+                node_ui(ui, c, &path, Some(k), child, before, node.depth + 1);
+            }
+            if map.len() > MAX_ENTRIES {
+                ui.label(format!("… {} more", map.len() - MAX_ENTRIES));
+            }
+        });
+}
+
+fn array_ui(
+    ui: &mut Ui,
+    c: &Ctx,
+    node: &Node,
+    items: &[Value],
+    paint: impl Fn(RichText) -> RichText,
+) {
+    let header = format!("{}[{} items]", node.key_prefix(), items.len());
+    egui::CollapsingHeader::new(paint(RichText::new(header).monospace()))
+        .id_salt(node.path)
+        .default_open(items.len() <= OPEN_UP_TO)
+        .show(ui, |ui| {
+            for (i, child) in items.iter().take(MAX_ENTRIES).enumerate() {
+                let before = c
+                    .compare
+                    .then(|| node.before.and_then(|b| b.get(i)).unwrap_or(&Value::Null));
+                let path = format!("{}[{i}]", node.path);
+                node_ui(
+                    ui,
+                    c,
+                    &path,
+                    Some(&i.to_string()),
+                    child,
+                    before,
+                    node.depth + 1,
+                );
+            }
+        });
 }

@@ -13,61 +13,7 @@ use crate::scenarios;
 
 impl TumbleApp {
     pub(crate) fn menu_ui(&mut self, ui: &mut Ui, cmds: &mut Vec<AppCommand>) {
-        let item = |ui: &mut Ui, cmd: AppCommand, cmds: &mut Vec<AppCommand>| {
-            let mut b = egui::Button::new(cmd.text());
-            if let Some(sc) = cmd.shortcut() {
-                b = b.shortcut_text(ui.ctx().format_shortcut(&sc));
-            }
-            if ui.add(b).clicked() {
-                cmds.push(cmd);
-            }
-        };
-        ui.menu_button("File", |ui| {
-            item(ui, AppCommand::Open, cmds);
-            // Typed paths work where no native file dialog is available (no desktop portal).
-            ui.horizontal(|ui| {
-                let label = ui.label("Path:");
-                let resp = ui
-                    .add(
-                        egui::TextEdit::singleline(&mut self.path_entry)
-                            .desired_width(260.0)
-                            .hint_text("file(s), space-separated"),
-                    )
-                    .labelled_by(label.id);
-                let go = ui.button("Open").clicked()
-                    || (resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)));
-                if go && !self.path_entry.trim().is_empty() {
-                    let paths: Vec<PathBuf> = self
-                        .path_entry
-                        .split_whitespace()
-                        .map(PathBuf::from)
-                        .collect();
-                    cmds.push(match paths.len() {
-                        1 => AppCommand::OpenPath(paths[0].clone()),
-                        _ => AppCommand::OpenPaths(paths),
-                    });
-                    ui.close();
-                }
-            });
-            ui.menu_button("Open recent", |ui| {
-                if self.prefs.recent.is_empty() {
-                    ui.label("No recent files");
-                }
-                for p in self.prefs.recent.clone() {
-                    if ui.button(p.display().to_string()).clicked() {
-                        cmds.push(AppCommand::OpenPath(p));
-                    }
-                }
-            });
-            ui.separator();
-            item(ui, AppCommand::SaveSession, cmds);
-            item(ui, AppCommand::LoadSession, cmds);
-            ui.separator();
-            item(ui, AppCommand::ExportResultsCsv, cmds);
-            item(ui, AppCommand::ExportResultsJson, cmds);
-            item(ui, AppCommand::ExportLog, cmds);
-            item(ui, AppCommand::ExportPlotPng, cmds);
-        });
+        ui.menu_button("File", |ui| self.file_menu_ui(ui, cmds));
         ui.menu_button("Scenarios", |ui| {
             for s in scenarios::all() {
                 let resp = ui.button(s.title).on_hover_text(s.look_for);
@@ -76,31 +22,10 @@ impl TumbleApp {
                 }
             }
         });
-        ui.menu_button("View", |ui| {
-            for (mut shown, label, panel) in [
-                (self.prefs.show_setup, "Setup panel", PanelId::Setup),
-                (self.prefs.show_inspector, "Inspector", PanelId::Inspector),
-                (self.prefs.show_plots, "Plots", PanelId::Plots),
-            ] {
-                if ui.checkbox(&mut shown, label).changed() {
-                    cmds.push(AppCommand::TogglePanel(panel));
-                }
-            }
-            item(ui, AppCommand::FitView, cmds);
-            if ui
-                .button(if self.prefs.dark {
-                    "Light theme"
-                } else {
-                    "Dark theme"
-                })
-                .clicked()
-            {
-                cmds.push(AppCommand::ToggleTheme);
-            }
-        });
+        ui.menu_button("View", |ui| self.view_menu_ui(ui, cmds));
         ui.menu_button("Simulation", |ui| {
-            item(ui, AppCommand::Rerun, cmds);
-            item(ui, AppCommand::Cancel, cmds);
+            menu_item(ui, AppCommand::Rerun, cmds);
+            menu_item(ui, AppCommand::Cancel, cmds);
         });
         if ui.button("Help").clicked() {
             cmds.push(AppCommand::ToggleHelp);
@@ -112,6 +37,80 @@ impl TumbleApp {
             ui.label(RichText::new(s.title).strong())
                 .on_hover_text(s.look_for);
             ui.label(RichText::new(s.look_for.replace('\n', " ")).small());
+        }
+    }
+
+    fn file_menu_ui(&mut self, ui: &mut Ui, cmds: &mut Vec<AppCommand>) {
+        menu_item(ui, AppCommand::Open, cmds);
+        self.path_entry_ui(ui, cmds);
+        ui.menu_button("Open recent", |ui| {
+            if self.prefs.recent.is_empty() {
+                ui.label("No recent files");
+            }
+            for p in self.prefs.recent.clone() {
+                if ui.button(p.display().to_string()).clicked() {
+                    cmds.push(AppCommand::OpenPath(p));
+                }
+            }
+        });
+        ui.separator();
+        menu_item(ui, AppCommand::SaveSession, cmds);
+        menu_item(ui, AppCommand::LoadSession, cmds);
+        ui.separator();
+        menu_item(ui, AppCommand::ExportResultsCsv, cmds);
+        menu_item(ui, AppCommand::ExportResultsJson, cmds);
+        menu_item(ui, AppCommand::ExportLog, cmds);
+        menu_item(ui, AppCommand::ExportPlotPng, cmds);
+    }
+
+    /// Typed paths work where no native file dialog is available (no desktop portal).
+    fn path_entry_ui(&mut self, ui: &mut Ui, cmds: &mut Vec<AppCommand>) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Path:");
+            let resp = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.path_entry)
+                        .desired_width(260.0)
+                        .hint_text("file(s), space-separated"),
+                )
+                .labelled_by(label.id);
+            let go = ui.button("Open").clicked()
+                || (resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)));
+            if go && !self.path_entry.trim().is_empty() {
+                let paths: Vec<PathBuf> = self
+                    .path_entry
+                    .split_whitespace()
+                    .map(PathBuf::from)
+                    .collect();
+                cmds.push(match paths.len() {
+                    1 => AppCommand::OpenPath(paths[0].clone()),
+                    _ => AppCommand::OpenPaths(paths),
+                });
+                ui.close();
+            }
+        });
+    }
+
+    fn view_menu_ui(&mut self, ui: &mut Ui, cmds: &mut Vec<AppCommand>) {
+        for (mut shown, label, panel) in [
+            (self.prefs.show_setup, "Setup panel", PanelId::Setup),
+            (self.prefs.show_inspector, "Inspector", PanelId::Inspector),
+            (self.prefs.show_plots, "Plots", PanelId::Plots),
+        ] {
+            if ui.checkbox(&mut shown, label).changed() {
+                cmds.push(AppCommand::TogglePanel(panel));
+            }
+        }
+        menu_item(ui, AppCommand::FitView, cmds);
+        if ui
+            .button(if self.prefs.dark {
+                "Light theme"
+            } else {
+                "Dark theme"
+            })
+            .clicked()
+        {
+            cmds.push(AppCommand::ToggleTheme);
         }
     }
 
@@ -218,4 +217,15 @@ pub(crate) fn approval_window(ctx: &egui::Context, spec: &RunSpec, cmds: &mut Ve
                 }
             });
         });
+}
+
+/// A menu entry for a command, with its shortcut when it has one.
+fn menu_item(ui: &mut Ui, cmd: AppCommand, cmds: &mut Vec<AppCommand>) {
+    let mut b = egui::Button::new(cmd.text());
+    if let Some(sc) = cmd.shortcut() {
+        b = b.shortcut_text(ui.ctx().format_shortcut(&sc));
+    }
+    if ui.add(b).clicked() {
+        cmds.push(cmd);
+    }
 }

@@ -153,7 +153,16 @@ pub fn plots_ui(
     st: &mut Plots,
     cmds: &mut Vec<AppCommand>,
 ) {
-    let pal = Palette::of(ui.visuals());
+    toolbar_ui(ui, run, across, st, cmds);
+    match st.tab {
+        PlotTab::Totals => totals_ui(ui, run, selected, across, st, cmds),
+        PlotTab::Bars => bars_ui(ui, run, st),
+        PlotTab::Table => results_table_ui(ui, run, cmds),
+    }
+}
+
+/// Tabs, the value picker and the current tab's options and exports.
+fn toolbar_ui(ui: &mut Ui, run: &Run, across: bool, st: &mut Plots, cmds: &mut Vec<AppCommand>) {
     ui.horizontal(|ui| {
         ui.selectable_value(&mut st.tab, PlotTab::Totals, "Running totals");
         ui.selectable_value(&mut st.tab, PlotTab::Bars, "Window results");
@@ -198,146 +207,168 @@ pub fn plots_ui(
             cmds.push(AppCommand::ExportPlotPng);
         }
     });
+}
+
+/// Labels the x axis (seconds since the run's first instant) with clock times.
+fn x_formatter(
+    t_min: i64,
+) -> impl Fn(egui_plot::GridMark, &std::ops::RangeInclusive<f64>) -> String {
+    move |mark, _range| clock_seconds(t_min + (mark.value * 1000.0) as i64)
+}
+
+/// Running totals per shard, the selected invocation marked; a click selects the invocation of
+/// the nearest point in time.
+fn totals_ui(
+    ui: &mut Ui,
+    run: &Run,
+    selected: Option<u32>,
+    across: bool,
+    st: &mut Plots,
+    cmds: &mut Vec<AppCommand>,
+) {
+    let pal = Palette::of(ui.visuals());
     let t_min = run.index.t_min;
-    let x_fmt = move |mark: egui_plot::GridMark, _range: &std::ops::RangeInclusive<f64>| {
-        clock_seconds(t_min + (mark.value * 1000.0) as i64)
+    st.ensure(run);
+    let Some(SeriesCache {
+        series,
+        in_window,
+        across: across_lines,
+        ..
+    }) = &st.cache
+    else {
+        return;
     };
-    match st.tab {
-        PlotTab::Totals => {
-            let across_now = across;
-            st.ensure(run);
-            let Some(SeriesCache {
-                series,
-                in_window,
-                across: across_lines,
-                ..
-            }) = &st.cache
-            else {
-                return;
-            };
-            let lines = if across_now { across_lines } else { in_window };
-            let selected_inv = selected.and_then(|k| run.trace.invocations.get(k as usize));
-            let resp = Plot::new("running-totals")
-                .legend(Legend::default())
-                .x_axis_formatter(x_fmt)
-                .label_formatter(move |hover| {
-                    let (name, p) = match hover {
-                        egui_plot::HoverPosition::NearDataPoint {
-                            plot_name,
-                            position,
-                            ..
-                        } => (*plot_name, *position),
-                        egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
-                    };
-                    Some(format!(
-                        "{name}\n{}\n{}",
-                        clock_millis(t_min + (p.x * 1000.0) as i64),
-                        crate::index::format_value(p.y)
-                    ))
-                })
-                .allow_double_click_reset(true)
-                .show(ui, |plot| {
-                    for (s, segs) in lines.iter().enumerate() {
-                        let name = &run.stream.shards[s].id;
-                        for pts in segs {
-                            plot.line(
-                                Line::new(name.clone(), PlotPoints::Borrowed(pts))
-                                    .color(pal.shard(s))
-                                    .width(1.5)
-                                    .allow_band(false),
-                            );
-                        }
-                    }
-                    if let Some(inv) = selected_inv {
-                        let x = (inv.end_ms - t_min) as f64 / 1000.0;
-                        plot.vline(VLine::new("", x).color(pal.playhead));
-                        let s = inv.shard as usize;
-                        let k = selected.unwrap_or(0);
-                        let src = if across_now {
-                            &series[s].across_windows
-                        } else {
-                            &series[s].in_window
-                        };
-                        if let Some(p) = src.iter().find(|p| p.inv == k) {
-                            plot.points(
-                                Points::new("", vec![[p.t_s, p.value]])
-                                    .radius(5.0)
-                                    .color(pal.playhead),
-                            );
-                        }
-                    }
-                    plot.pointer_coordinate()
-                });
-            let rect = resp.response.rect;
-            if resp.response.clicked()
-                && let Some(at) = resp.inner
-            {
-                // Select the invocation of the nearest point in time.
-                let mut best: Option<(f64, u32)> = None;
-                for s in series {
-                    let pts = if across_now {
-                        &s.across_windows
-                    } else {
-                        &s.in_window
-                    };
-                    for p in pts {
-                        let d = (p.t_s - at.x).abs();
-                        if best.is_none_or(|(bd, _)| d < bd) {
-                            best = Some((d, p.inv));
-                        }
-                    }
-                }
-                if let Some((_, k)) = best {
-                    cmds.push(AppCommand::Select(k));
+    let lines = if across { across_lines } else { in_window };
+    let selected_inv = selected.and_then(|k| run.trace.invocations.get(k as usize));
+    let resp = Plot::new("running-totals")
+        .legend(Legend::default())
+        .x_axis_formatter(x_formatter(t_min))
+        .label_formatter(hover_label(t_min))
+        .allow_double_click_reset(true)
+        .show(ui, |plot| {
+            for (s, segs) in lines.iter().enumerate() {
+                let name = &run.stream.shards[s].id;
+                for pts in segs {
+                    plot.line(
+                        Line::new(name.clone(), PlotPoints::Borrowed(pts))
+                            .color(pal.shard(s))
+                            .width(1.5)
+                            .allow_band(false),
+                    );
                 }
             }
-            st.last_rect = Some(rect);
-        }
-        PlotTab::Bars => {
-            let path = st
-                .path
-                .clone()
-                .or_else(|| run.index.path.clone())
-                .unwrap_or(ValuePath::SumOfNumbers);
-            let n = run.stream.shards.len().max(1) as f64;
-            let w_s = run
-                .spec
-                .settings
-                .window_ms()
-                .map_or(1.0, |w| w as f64 / 1000.0);
-            let mut charts: Vec<BarChart> = Vec::new();
-            for s in 0..run.stream.shards.len() {
-                let bars: Vec<Bar> = run
-                    .trace
-                    .windows
-                    .iter()
-                    .filter(|w| w.shard as usize == s)
-                    .filter_map(|w| {
-                        let v = state_value(w.final_state.as_ref()?, &path)?;
-                        let x = (w.window.start_ms - t_min) as f64 / 1000.0
-                            + w_s * (0.1 + 0.8 * (s as f64 + 0.5) / n);
-                        Some(
-                            Bar::new(x, v)
-                                .width(w_s * 0.8 / n)
-                                .name(clock_seconds(w.window.start_ms)),
-                        )
-                    })
-                    .collect();
-                charts
-                    .push(BarChart::new(run.stream.shards[s].id.clone(), bars).color(pal.shard(s)));
+            if let Some(inv) = selected_inv {
+                let x = (inv.end_ms - t_min) as f64 / 1000.0;
+                plot.vline(VLine::new("", x).color(pal.playhead));
+                let s = inv.shard as usize;
+                let k = selected.unwrap_or(0);
+                let src = if across {
+                    &series[s].across_windows
+                } else {
+                    &series[s].in_window
+                };
+                if let Some(p) = src.iter().find(|p| p.inv == k) {
+                    plot.points(
+                        Points::new("", vec![[p.t_s, p.value]])
+                            .radius(5.0)
+                            .color(pal.playhead),
+                    );
+                }
             }
-            let resp = Plot::new("window-bars")
-                .legend(Legend::default())
-                .x_axis_formatter(x_fmt)
-                .show(ui, |plot| {
-                    for c in charts {
-                        plot.bar_chart(c);
-                    }
-                });
-            st.last_rect = Some(resp.response.rect);
-        }
-        PlotTab::Table => results_table_ui(ui, run, cmds),
+            plot.pointer_coordinate()
+        });
+    let rect = resp.response.rect;
+    if resp.response.clicked()
+        && let Some(at) = resp.inner
+        && let Some(k) = nearest_invocation(series, across, at.x)
+    {
+        cmds.push(AppCommand::Select(k));
     }
+    st.last_rect = Some(rect);
+}
+
+/// The hover text: the curve's shard, the clock time and the value under the pointer.
+fn hover_label(t_min: i64) -> impl Fn(&egui_plot::HoverPosition) -> Option<String> {
+    move |hover| {
+        let (name, p) = match hover {
+            egui_plot::HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => (*plot_name, *position),
+            egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
+        };
+        Some(format!(
+            "{name}\n{}\n{}",
+            clock_millis(t_min + (p.x * 1000.0) as i64),
+            crate::index::format_value(p.y)
+        ))
+    }
+}
+
+/// The invocation whose point is nearest in time to `x` (seconds since the run's start).
+fn nearest_invocation(series: &[ShardSeries], across: bool, x: f64) -> Option<u32> {
+    let mut best: Option<(f64, u32)> = None;
+    for s in series {
+        let pts = if across {
+            &s.across_windows
+        } else {
+            &s.in_window
+        };
+        for p in pts {
+            let d = (p.t_s - x).abs();
+            if best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, p.inv));
+            }
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+/// Each window's final value per shard, as bars side by side within the window.
+fn bars_ui(ui: &mut Ui, run: &Run, st: &mut Plots) {
+    let pal = Palette::of(ui.visuals());
+    let t_min = run.index.t_min;
+    let path = st
+        .path
+        .clone()
+        .or_else(|| run.index.path.clone())
+        .unwrap_or(ValuePath::SumOfNumbers);
+    let n = run.stream.shards.len().max(1) as f64;
+    let w_s = run
+        .spec
+        .settings
+        .window_ms()
+        .map_or(1.0, |w| w as f64 / 1000.0);
+    let mut charts: Vec<BarChart> = Vec::new();
+    for s in 0..run.stream.shards.len() {
+        let bars: Vec<Bar> = run
+            .trace
+            .windows
+            .iter()
+            .filter(|w| w.shard as usize == s)
+            .filter_map(|w| {
+                let v = state_value(w.final_state.as_ref()?, &path)?;
+                let x = (w.window.start_ms - t_min) as f64 / 1000.0
+                    + w_s * (0.1 + 0.8 * (s as f64 + 0.5) / n);
+                Some(
+                    Bar::new(x, v)
+                        .width(w_s * 0.8 / n)
+                        .name(clock_seconds(w.window.start_ms)),
+                )
+            })
+            .collect();
+        charts.push(BarChart::new(run.stream.shards[s].id.clone(), bars).color(pal.shard(s)));
+    }
+    let resp = Plot::new("window-bars")
+        .legend(Legend::default())
+        .x_axis_formatter(x_formatter(t_min))
+        .show(ui, |plot| {
+            for c in charts {
+                plot.bar_chart(c);
+            }
+        });
+    st.last_rect = Some(resp.response.rect);
 }
 
 fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
