@@ -4,11 +4,13 @@
 
 use std::io::Write as _;
 
-use serde::{Deserialize, Serialize};
-
 use crate::model::routing;
 use crate::model::stream::{InputRecord, Stream, StreamBuilder, StreamMeta};
 use crate::model::{EventName, Source};
+
+mod options;
+
+pub use self::options::{DEFAULT_START_MS, GenOptions, KeyStrategy};
 
 /// A small, fast, seedable PRNG (SplitMix64); good enough for test data, and identical on every
 /// platform.
@@ -41,175 +43,6 @@ impl Rng {
             return lo;
         }
         lo + (self.next_u64() % (hi - lo + 1) as u64) as i64
-    }
-}
-
-/// How partition keys are chosen.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "strategy")]
-pub enum KeyStrategy {
-    /// Every order has the same key (one shard gets everything).
-    Fixed {
-        /// The key.
-        key: String,
-    },
-    /// `n` keys, equally likely.
-    Uniform {
-        /// Number of keys.
-        n: u32,
-    },
-    /// `n` keys with Zipf-like popularity: key k has weight 1/k^exponent.
-    Skewed {
-        /// Number of keys.
-        n: u32,
-        /// Skew exponent (1.0 is classic Zipf).
-        exponent: f64,
-    },
-    /// One key per shard, chosen so that each shard gets one (Kinesis routing).
-    PerShard,
-}
-
-impl KeyStrategy {
-    /// Parses `fixed:KEY`, `uniform:N`, `skewed:N[:EXP]`, `per-shard`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let mut parts = s.splitn(3, ':');
-        let kind = parts.next().unwrap_or_default();
-        let arg = parts.next();
-        let n = |a: Option<&str>| -> Result<u32, String> {
-            let n = a
-                .ok_or_else(|| format!("{s:?}: missing key count"))?
-                .parse::<u32>()
-                .map_err(|_| format!("{s:?}: the key count must be a whole number"))?;
-            if n == 0 {
-                return Err(format!("{s:?}: the key count must be at least 1"));
-            }
-            Ok(n)
-        };
-        match kind {
-            "fixed" => {
-                // The whole rest is the key, colons included.
-                let key = s
-                    .split_once(':')
-                    .map(|(_, k)| k)
-                    .filter(|k| !k.is_empty())
-                    .unwrap_or("store-01");
-                let chars = key.chars().count();
-                if chars > 256 {
-                    return Err(format!(
-                        "fixed key is {chars} characters: a Kinesis partition key is 1–256 characters"
-                    ));
-                }
-                Ok(Self::Fixed {
-                    key: key.to_owned(),
-                })
-            }
-            "uniform" => Ok(Self::Uniform { n: n(arg)? }),
-            "skewed" => Ok(Self::Skewed {
-                n: n(arg)?,
-                exponent: match parts.next() {
-                    Some(e) => e
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|e| e.is_finite() && *e >= 0.0)
-                        .ok_or_else(|| format!("{s:?}: the exponent must be a number ≥ 0"))?,
-                    None => 1.2,
-                },
-            }),
-            "per-shard" => Ok(Self::PerShard),
-            _ => Err(format!(
-                "unknown key strategy {s:?}: expected fixed:KEY, uniform:N, skewed:N[:EXPONENT] or per-shard"
-            )),
-        }
-    }
-}
-
-/// Generator options.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct GenOptions {
-    /// Number of orders.
-    pub count: u64,
-    /// Mean time between orders, ms (fractions allowed: 0.125 is 8,000 orders a second).
-    pub interval_ms: f64,
-    /// Jitter as a fraction of the interval (0 = regular, 1 = gaps from 0 to twice the mean).
-    pub jitter: f64,
-    /// Timestamp of the first order, epoch ms.
-    pub start_ms: i64,
-    /// Partition keys.
-    pub keys: KeyStrategy,
-    /// Shards (used by `per-shard` keys and when building a stream directly).
-    pub shards: u32,
-    /// Kinesis or DynamoDB.
-    pub source: Source,
-    /// Seed.
-    pub seed: u64,
-    /// Smallest sale.
-    pub sales_min: i64,
-    /// Largest sale.
-    pub sales_max: i64,
-    /// DynamoDB: share of orders that update an earlier order (MODIFY).
-    pub modify_fraction: f64,
-    /// DynamoDB: share of orders that delete an earlier order (REMOVE).
-    pub remove_fraction: f64,
-}
-
-/// 2026-01-01T12:00:00Z: a fixed default start, so default runs are reproducible.
-pub const DEFAULT_START_MS: i64 = 1_767_268_800_000;
-
-impl Default for GenOptions {
-    fn default() -> Self {
-        Self {
-            count: 1000,
-            interval_ms: 250.0,
-            jitter: 0.5,
-            start_ms: DEFAULT_START_MS,
-            keys: KeyStrategy::Uniform { n: 8 },
-            shards: 2,
-            source: Source::Kinesis,
-            seed: 1,
-            sales_min: 0,
-            sales_max: 100,
-            modify_fraction: 0.0,
-            remove_fraction: 0.0,
-        }
-    }
-}
-
-impl GenOptions {
-    /// Checks the options; the message names the bad option and its valid range.
-    pub fn check(&self) -> Result<(), String> {
-        if !(self.interval_ms.is_finite() && (0.0..=86_400_000.0).contains(&self.interval_ms)) {
-            return Err(format!(
-                "interval = {} ms is out of range: valid range is 0–86400000",
-                self.interval_ms
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.jitter) {
-            return Err(format!(
-                "jitter = {} is out of range: valid range is 0–1",
-                self.jitter
-            ));
-        }
-        if self.sales_min > self.sales_max {
-            return Err(format!(
-                "sales range {}–{} is empty",
-                self.sales_min, self.sales_max
-            ));
-        }
-        if !(1..=4096).contains(&self.shards) {
-            return Err(format!(
-                "shards = {} is out of range: valid range is 1–4096",
-                self.shards
-            ));
-        }
-        let f = self.modify_fraction + self.remove_fraction;
-        if !(0.0..=1.0).contains(&self.modify_fraction)
-            || !(0.0..=1.0).contains(&self.remove_fraction)
-            || f > 1.0
-        {
-            return Err("modify and remove fractions must be 0–1 and add up to at most 1".into());
-        }
-        Ok(())
     }
 }
 
@@ -301,6 +134,86 @@ impl Generator {
     }
 }
 
+impl Generator {
+    /// Moves the clock by one jittered interval (not before the first record).
+    fn advance_clock(&mut self) {
+        if self.i == 0 {
+            return;
+        }
+        let mean = self.opts.interval_ms;
+        let u = self.rng.next_f64() * 2.0 - 1.0;
+        let gap = mean * (1.0 + self.opts.jitter * u);
+        // Exact time in f64, rounded per record, so sub-millisecond intervals add up.
+        self.exact_ms += gap.max(0.0);
+        self.ts_ms = self.opts.start_ms + self.exact_ms.round() as i64;
+    }
+
+    /// A Kinesis order: a new order of `sales` at store `key`.
+    fn kinesis_order(&self, id: String, key: usize, sales: i64) -> Order {
+        let store = &self.keys[key];
+        Order {
+            ts_ms: self.ts_ms,
+            partition_key: Some(store.clone()),
+            routing_key: key,
+            data: format!(r#"{{"Item":{{"orderId":"{id}","store":"{store}","sales":{sales}}}}}"#),
+            event_name: EventName::Insert,
+            old_image: None,
+            order_id: id,
+            sales,
+        }
+    }
+
+    /// A DynamoDB change: a MODIFY or REMOVE of a recent item (by the configured fractions, when
+    /// there is one), otherwise an INSERT of a new item.
+    fn dynamodb_order(&mut self, id: String, key: usize, sales: i64) -> Order {
+        let roll = self.rng.next_f64();
+        let modify = roll < self.opts.modify_fraction;
+        let remove = !modify && roll < self.opts.modify_fraction + self.opts.remove_fraction;
+        let target = if (modify || remove) && !self.recent.is_empty() {
+            Some((self.rng.next_u64() % self.recent.len() as u64) as usize)
+        } else {
+            None
+        };
+        let item = |tid: &str, store: &str, sales: i64| {
+            format!(r#"{{"ID":"{tid}","store":"{store}","sales":{sales}}}"#)
+        };
+        let (order_id, routing_key, data, event_name, old_image, sales) = match target {
+            Some(k) if modify => {
+                let (tid, tstore, old_sales) = self.recent[k].clone();
+                self.recent[k].2 = sales;
+                let ts = &self.keys[tstore];
+                let (data, old) = (item(&tid, ts, sales), item(&tid, ts, old_sales));
+                (tid, tstore, data, EventName::Modify, Some(old), sales)
+            }
+            Some(k) => {
+                let (tid, tstore, old_sales) = self.recent.swap_remove(k);
+                let data = item(&tid, &self.keys[tstore], old_sales);
+                (tid, tstore, data, EventName::Remove, None, old_sales)
+            }
+            None => {
+                if self.recent.len() < 1024 {
+                    self.recent.push((id.clone(), key, sales));
+                } else {
+                    let k = (self.i % 1024) as usize;
+                    self.recent[k] = (id.clone(), key, sales);
+                }
+                let data = item(&id, &self.keys[key], sales);
+                (id, key, data, EventName::Insert, None, sales)
+            }
+        };
+        Order {
+            ts_ms: self.ts_ms,
+            partition_key: None,
+            routing_key,
+            data,
+            event_name,
+            old_image,
+            order_id,
+            sales,
+        }
+    }
+}
+
 impl Iterator for Generator {
     type Item = Order;
 
@@ -308,97 +221,15 @@ impl Iterator for Generator {
         if self.i >= self.opts.count {
             return None;
         }
-        if self.i > 0 {
-            let mean = self.opts.interval_ms;
-            let u = self.rng.next_f64() * 2.0 - 1.0;
-            let gap = mean * (1.0 + self.opts.jitter * u);
-            // Exact time in f64, rounded per record, so sub-millisecond intervals add up.
-            self.exact_ms += gap.max(0.0);
-            self.ts_ms = self.opts.start_ms + self.exact_ms.round() as i64;
-        }
+        self.advance_clock();
         self.i += 1;
         let sales = self.rng.range_i64(self.opts.sales_min, self.opts.sales_max);
         let key = self.pick_key();
-        let store = &self.keys[key];
         let id = format!("o-{:08}", self.i);
-        let order = match self.opts.source {
-            Source::Kinesis => Order {
-                ts_ms: self.ts_ms,
-                partition_key: Some(store.clone()),
-                routing_key: key,
-                data: format!(
-                    r#"{{"Item":{{"orderId":"{id}","store":"{store}","sales":{sales}}}}}"#
-                ),
-                event_name: EventName::Insert,
-                old_image: None,
-                order_id: id,
-                sales,
-            },
-            Source::Dynamodb => {
-                let roll = self.rng.next_f64();
-                let modify = roll < self.opts.modify_fraction;
-                let remove =
-                    !modify && roll < self.opts.modify_fraction + self.opts.remove_fraction;
-                let target = if (modify || remove) && !self.recent.is_empty() {
-                    let k = (self.rng.next_u64() % self.recent.len() as u64) as usize;
-                    Some(k)
-                } else {
-                    None
-                };
-                match target {
-                    Some(k) if modify => {
-                        let (tid, tstore, old_sales) = self.recent[k].clone();
-                        self.recent[k].2 = sales;
-                        let ts = &self.keys[tstore];
-                        Order {
-                            ts_ms: self.ts_ms,
-                            partition_key: None,
-                            routing_key: tstore,
-                            data: format!(r#"{{"ID":"{tid}","store":"{ts}","sales":{sales}}}"#),
-                            event_name: EventName::Modify,
-                            old_image: Some(format!(
-                                r#"{{"ID":"{tid}","store":"{ts}","sales":{old_sales}}}"#
-                            )),
-                            order_id: tid,
-                            sales,
-                        }
-                    }
-                    Some(k) => {
-                        let (tid, tstore, old_sales) = self.recent.swap_remove(k);
-                        let ts = &self.keys[tstore];
-                        Order {
-                            ts_ms: self.ts_ms,
-                            partition_key: None,
-                            routing_key: tstore,
-                            data: format!(r#"{{"ID":"{tid}","store":"{ts}","sales":{old_sales}}}"#),
-                            event_name: EventName::Remove,
-                            old_image: None,
-                            order_id: tid,
-                            sales: old_sales,
-                        }
-                    }
-                    None => {
-                        if self.recent.len() < 1024 {
-                            self.recent.push((id.clone(), key, sales));
-                        } else {
-                            let k = (self.i % 1024) as usize;
-                            self.recent[k] = (id.clone(), key, sales);
-                        }
-                        Order {
-                            ts_ms: self.ts_ms,
-                            partition_key: None,
-                            routing_key: key,
-                            data: format!(r#"{{"ID":"{id}","store":"{store}","sales":{sales}}}"#),
-                            event_name: EventName::Insert,
-                            old_image: None,
-                            order_id: id,
-                            sales,
-                        }
-                    }
-                }
-            }
-        };
-        Some(order)
+        Some(match self.opts.source {
+            Source::Kinesis => self.kinesis_order(id, key, sales),
+            Source::Dynamodb => self.dynamodb_order(id, key, sales),
+        })
     }
 }
 

@@ -33,7 +33,7 @@ fn specials(w: u64) -> u64 {
 
 /// End of the string starting at `i` (a `"`), and whether it had escapes.
 #[inline]
-fn string(b: &[u8], i: usize) -> Result<(usize, bool), Fallback> {
+pub(super) fn string(b: &[u8], i: usize) -> Result<(usize, bool), Fallback> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
@@ -78,7 +78,7 @@ fn digits(b: &[u8], mut i: usize) -> usize {
 }
 
 /// End of the number starting at `i`, by JSON's grammar.
-fn number(b: &[u8], mut i: usize) -> Result<usize, Fallback> {
+pub(super) fn number(b: &[u8], mut i: usize) -> Result<usize, Fallback> {
     if b.get(i) == Some(&b'-') {
         i += 1;
     }
@@ -257,195 +257,10 @@ pub fn order_fields(line: &str) -> Result<OrderFields<'_>, Fallback> {
     }
 }
 
-/// One piece of a [`Shape`]: bytes every line has, or a value that varies.
-#[derive(Clone, Debug, PartialEq)]
-enum Token {
-    /// Exactly these bytes (structure, keys, `true`/`false`/`null`).
-    Literal(Vec<u8>),
-    /// A string value.
-    Str,
-    /// A number value.
-    Num,
-}
-
-/// A position in a line as (token, byte offset into it).
-type Mark = (usize, usize);
-
-/// The layout that the lines of a uniform file share (every generated orders file, most
-/// exports): keys and structure are fixed, only values vary. Learned from one line the full
-/// validator accepted, it checks the next lines by comparing the fixed bytes at once and
-/// validating only the values, with the same grammar as [`value`]. A line it does not fit goes
-/// to [`order_fields`] as before. Sound because every accepted line is the learned (valid)
-/// line with each value replaced by another valid value of a kind allowed in that place.
-#[derive(Clone, Debug)]
-pub struct Shape {
-    tokens: Vec<Token>,
-    timestamp: usize,
-    partition_key: usize,
-    data: (Mark, Mark),
-}
-
-/// Lines with more varying values than this are not worth a shape.
-const MAX_TOKENS: usize = 48;
-
-impl Shape {
-    /// The shape of `line`, if it is a compact orders line (no whitespace) that
-    /// [`order_fields`] accepts.
-    pub fn learn(line: &str) -> Option<Self> {
-        let f = order_fields(line).ok()?;
-        if f.data_spaced {
-            return None;
-        }
-        let (ts, pk, data) = (f.timestamp?, f.partition_key?, f.data?);
-        let b = line.as_bytes();
-        let offset = |part: &str| part.as_ptr() as usize - line.as_ptr() as usize;
-        let (ts_at, pk_at, data_at) = (offset(ts), offset(pk) - 1, offset(data));
-        let data_end = data_at + data.len();
-        let mut tokens = Vec::new();
-        let mut starts = Vec::new();
-        let mut lit = Vec::new();
-        let mut lit_start = 0;
-        let (mut timestamp, mut partition_key) = (None, None);
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            let (end, token) = match c {
-                b'"' => {
-                    let (end, _) = string(b, i).ok()?;
-                    if b.get(end) == Some(&b':') {
-                        (end + 1, None) // a key, with its colon: fixed
-                    } else {
-                        (end, Some(Token::Str))
-                    }
-                }
-                b'-' | b'0'..=b'9' => (number(b, i).ok()?, Some(Token::Num)),
-                b't' | b'n' => (i + 4, None),
-                b'f' => (i + 5, None),
-                b'{' | b'}' | b'[' | b']' | b',' | b':' => (i + 1, None),
-                _ => return None,
-            };
-            match token {
-                None => {
-                    if lit.is_empty() {
-                        lit_start = i;
-                    }
-                    lit.extend_from_slice(b.get(i..end)?);
-                }
-                Some(t) => {
-                    if !lit.is_empty() {
-                        starts.push(lit_start);
-                        tokens.push(Token::Literal(std::mem::take(&mut lit)));
-                    }
-                    if i == ts_at {
-                        timestamp = Some(tokens.len());
-                    }
-                    if i == pk_at {
-                        partition_key = Some(tokens.len());
-                    }
-                    starts.push(i);
-                    tokens.push(t);
-                }
-            }
-            i = end;
-        }
-        if !lit.is_empty() {
-            starts.push(lit_start);
-            tokens.push(Token::Literal(lit));
-        }
-        if tokens.len() > MAX_TOKENS {
-            return None;
-        }
-        // A byte position as (token, offset): the last token starting at or before it.
-        let mark = |at: usize| -> Mark {
-            let k = starts.partition_point(|&s| s <= at).saturating_sub(1);
-            (k, at - starts[k])
-        };
-        let shape = Self {
-            tokens,
-            timestamp: timestamp?,
-            partition_key: partition_key?,
-            data: (mark(data_at), mark(data_end)),
-        };
-        if shape.data.1.0 >= shape.tokens.len() {
-            return None;
-        }
-        // The learned line must read back as itself.
-        let again = shape.fields(line)?;
-        (again.timestamp == Some(ts) && again.partition_key == Some(pk) && again.data == Some(data))
-            .then_some(shape)
-    }
-
-    /// The fields of `line` if it has this shape (`None`: check it the general way). A
-    /// partition key with escapes does not fit (the fast path takes keys as they are).
-    pub fn fields<'a>(&self, line: &'a str) -> Option<OrderFields<'a>> {
-        let b = line.as_bytes();
-        let ((ds_k, ds_off), (de_k, de_off)) = self.data;
-        let (mut ts, mut pk) = ((0, 0), (0, 0));
-        let (mut data_start, mut data_end) = (0, 0);
-        let mut pos = 0;
-        for (k, token) in self.tokens.iter().enumerate() {
-            if k == ds_k {
-                data_start = pos + ds_off;
-            }
-            if k == de_k {
-                data_end = pos + de_off;
-            }
-            let start = pos;
-            pos = match token {
-                Token::Literal(l) => {
-                    if !same(b.get(pos..pos + l.len())?, l) {
-                        return None;
-                    }
-                    pos + l.len()
-                }
-                Token::Str => {
-                    if b.get(pos) != Some(&b'"') {
-                        return None;
-                    }
-                    match string(b, pos).ok()? {
-                        (_, true) if k == self.partition_key => return None,
-                        (end, _) => end,
-                    }
-                }
-                Token::Num => number(b, pos).ok()?,
-            };
-            if k == self.timestamp {
-                ts = (start, pos);
-            } else if k == self.partition_key {
-                pk = (start + 1, pos - 1);
-            }
-        }
-        if pos != b.len() {
-            return None;
-        }
-        Some(OrderFields {
-            timestamp: Some(line.get(ts.0..ts.1)?),
-            partition_key: Some(line.get(pk.0..pk.1)?),
-            data: Some(line.get(data_start..data_end)?),
-            data_spaced: false,
-        })
-    }
-}
-
-/// `a == b` for the short, equally long slices of [`Shape::fields`], eight bytes at a time
-/// (a call to `memcmp` per key cost more than the comparison).
-#[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (p, q) in x.by_ref().zip(y.by_ref()) {
-        let (Ok(p), Ok(q)) = (<[u8; 8]>::try_from(p), <[u8; 8]>::try_from(q)) else {
-            return false;
-        };
-        if u64::from_ne_bytes(p) != u64::from_ne_bytes(q) {
-            return false;
-        }
-    }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q) && a.len() == b.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::shape::Shape;
     use proptest::prelude::*;
 
     #[test]

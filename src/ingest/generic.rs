@@ -3,13 +3,12 @@
 //! record's payload (CSV rows as a JSON object, every value exactly as written).
 
 use std::borrow::Cow;
-use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
 use super::record::column_of;
 use super::record::{Parsed, ShardKey, ShardNames};
-use super::{Errors, FieldMap, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport};
+use super::{FieldMap, LoadCtx, LoadError, LoadOptions, LoadProgress};
 use crate::json::path::Path;
 use crate::json::text::compact_json;
 use crate::model::stream::{RecordRef, Stream, StreamBuilder};
@@ -217,14 +216,9 @@ fn row_json(headers: &csv::StringRecord, record: &csv::StringRecord) -> Vec<u8> 
 }
 
 /// Loads CSV files (each with a header row) into one stream.
-pub(crate) fn load_csv_files(
-    paths: &[PathBuf],
-    opts: &LoadOptions,
-    control: &mut LoadControl<'_>,
-    total: u64,
-    errors: &mut Errors,
-    report: &mut LoadReport,
-) -> Result<Stream, LoadError> {
+pub(crate) fn load_csv_files(cx: &mut LoadCtx<'_, '_>) -> Result<Stream, LoadError> {
+    let (paths, opts, total) = (cx.paths, cx.opts, cx.total);
+    let (control, errors, report) = (&mut *cx.control, &mut cx.errors, &mut cx.report);
     let mut rows: Vec<CsvRow> = Vec::new();
     let mut names = ShardNames::default();
     let mut done_before = 0u64;

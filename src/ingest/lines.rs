@@ -3,11 +3,9 @@
 //! records, not the file: only one block of text is held at a time.
 
 use std::io::Read as _;
-use std::path::PathBuf;
 
-use super::record::{Parsed, ShardNames};
-use super::{Errors, Format, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport};
-use crate::model::EventName;
+use super::record::Parsed;
+use super::{Format, LoadCtx, LoadError, LoadOptions, LoadProgress};
 use crate::model::stream::{RecordRef, Stream, StreamBuilder};
 
 /// Bytes read per block. Big enough that thread hand-off is noise, small enough to keep memory
@@ -17,7 +15,7 @@ const BLOCK: usize = 8 << 20;
 type ParseFn<'o> = dyn for<'a> Fn(&'a str, u64) -> Result<Parsed<'a>, LoadError> + Sync + 'o;
 
 /// Parses every line of a chunk (whole lines), returning records in order.
-fn parse_chunk<'a>(
+pub(super) fn parse_chunk<'a>(
     chunk: &'a [u8],
     first_line: u64,
     file: &str,
@@ -138,95 +136,102 @@ fn read_block(f: &mut std::fs::File, buf: &mut Vec<u8>, file: &str) -> Result<us
         .map_err(|e| LoadError::file(file, e.to_string()))
 }
 
-/// Loads line-based files into one stream.
+/// Loads line-based files into one stream (records that name their shard go to
+/// [`super::mapped`] instead).
 pub(crate) fn load_line_files(
-    paths: &[PathBuf],
+    cx: &mut LoadCtx<'_, '_>,
     format: Format,
-    opts: &LoadOptions,
-    control: &mut LoadControl<'_>,
-    total: u64,
-    errors: &mut Errors,
-    report: &mut LoadReport,
 ) -> Result<Stream, LoadError> {
-    let mapped_shards = format == Format::Jsonl && opts.fields.shard.is_some();
-    if mapped_shards {
-        return load_mapped(paths, opts, control, total, errors, report);
-    }
+    let opts = cx.opts;
     // Two builders, one per core, filled block by block; merged in file order at the end.
     let first =
         StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()).payloads_are_json(true);
     let mut parts = [first.sibling(), first];
     let mut segments: Vec<(usize, usize)> = Vec::new();
     let mut bytes_done = 0u64;
-    for path in paths {
-        let file = path.display().to_string();
-        let parse = parser(format, opts, &file);
-        let mut f = std::fs::File::open(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
-        // Two buffers: while both cores parse one block, a third thread reads the next into the
-        // other, so the disk (or page cache) copy is off the critical path.
-        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
-        let mut next: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
-        let mut line_no = 1u64;
-        let mut density: Option<(f64, f64)> = None;
-        let got = read_block(&mut f, &mut buf, &file)?;
-        let mut eof = got < BLOCK;
-        bytes_done += got as u64;
-        loop {
-            if control.cancelled() {
-                return Err(LoadError::Cancelled);
-            }
-            let cut = if eof {
-                buf.len()
-            } else {
-                match memchr::memrchr(b'\n', &buf) {
-                    Some(p) => p + 1,
-                    // A line longer than a block: keep reading.
-                    None => {
-                        let got = read_block(&mut f, &mut buf, &file)?;
-                        eof = got < BLOCK;
-                        bytes_done += got as u64;
-                        continue;
-                    }
-                }
-            };
-            if cut == 0 {
-                break;
-            }
-            let chunk = &buf[..cut];
-            let ends_with_newline = chunk.last() == Some(&b'\n');
-            let pieces = split_lines(chunk, PIECES);
-            next.clear();
-            next.extend_from_slice(&buf[cut..]);
-            let reader = (!eof).then_some((&mut f, &mut next));
-            let (done, read) =
-                parse_block(&mut parts, &pieces, density, &file, parse.as_ref(), reader)?;
-            let first_block = segments.is_empty();
-            let (block_errors, newlines) = collect_pieces(done, line_no, &mut segments);
-            if first_block && !eof {
-                density = Some(size_builders(&mut parts, total, cut));
-            }
-            let last_line = line_no + newlines - u64::from(ends_with_newline);
-            for e in block_errors {
-                errors.bad(truncated(e, eof && !ends_with_newline, last_line))?;
-            }
-            line_no += newlines;
-            control.report(LoadProgress {
-                bytes_done,
-                bytes_total: total,
-                records: (parts[0].len() + parts[1].len()) as u64,
-            });
-            if eof {
-                break;
-            }
-            let got = read.unwrap_or(0);
-            bytes_done += got as u64;
-            eof = got < BLOCK;
-            std::mem::swap(&mut buf, &mut next);
-        }
+    for path in cx.paths {
+        load_line_file(cx, path, format, &mut parts, &mut segments, &mut bytes_done)?;
     }
-    report.bytes = bytes_done;
+    cx.report.bytes = bytes_done;
     let [a, b] = parts;
     Ok(StreamBuilder::merge(a, b, &segments).finish())
+}
+
+/// Reads one file block by block into the two builders; `segments` gets each block's split.
+fn load_line_file(
+    cx: &mut LoadCtx<'_, '_>,
+    path: &std::path::Path,
+    format: Format,
+    parts: &mut [StreamBuilder; 2],
+    segments: &mut Vec<(usize, usize)>,
+    bytes_done: &mut u64,
+) -> Result<(), LoadError> {
+    let (opts, total) = (cx.opts, cx.total);
+    let (control, errors) = (&mut *cx.control, &mut cx.errors);
+    let file = path.display().to_string();
+    let parse = parser(format, opts, &file);
+    let mut f = std::fs::File::open(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
+    // Two buffers: while both cores parse one block, a third thread reads the next into the
+    // other, so the disk (or page cache) copy is off the critical path.
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
+    let mut next: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
+    let mut line_no = 1u64;
+    let mut density: Option<(f64, f64)> = None;
+    let got = read_block(&mut f, &mut buf, &file)?;
+    let mut eof = got < BLOCK;
+    *bytes_done += got as u64;
+    loop {
+        if control.cancelled() {
+            return Err(LoadError::Cancelled);
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(p) => p + 1,
+                // A line longer than a block: keep reading.
+                None => {
+                    let got = read_block(&mut f, &mut buf, &file)?;
+                    eof = got < BLOCK;
+                    *bytes_done += got as u64;
+                    continue;
+                }
+            }
+        };
+        if cut == 0 {
+            break;
+        }
+        let chunk = &buf[..cut];
+        let ends_with_newline = chunk.last() == Some(&b'\n');
+        let pieces = split_lines(chunk, PIECES);
+        next.clear();
+        next.extend_from_slice(&buf[cut..]);
+        let reader = (!eof).then_some((&mut f, &mut next));
+        let (done, read) = parse_block(parts, &pieces, density, &file, parse.as_ref(), reader)?;
+        let first_block = segments.is_empty();
+        let (block_errors, newlines) = collect_pieces(done, line_no, segments);
+        if first_block && !eof {
+            density = Some(size_builders(parts, total, cut));
+        }
+        let last_line = line_no + newlines - u64::from(ends_with_newline);
+        for e in block_errors {
+            errors.bad(truncated(e, eof && !ends_with_newline, last_line))?;
+        }
+        line_no += newlines;
+        control.report(LoadProgress {
+            bytes_done: *bytes_done,
+            bytes_total: total,
+            records: (parts[0].len() + parts[1].len()) as u64,
+        });
+        if eof {
+            break;
+        }
+        let got = read.unwrap_or(0);
+        *bytes_done += got as u64;
+        eof = got < BLOCK;
+        std::mem::swap(&mut buf, &mut next);
+    }
+    Ok(())
 }
 
 /// Parses one block's pieces on both cores, each claiming the next unparsed piece, while a
@@ -344,7 +349,7 @@ fn size_builders(parts: &mut [StreamBuilder; 2], total: u64, cut: usize) -> (f64
 }
 
 /// The last line of a file that ends without a newline and fails to parse was cut short.
-fn truncated(e: LoadError, unterminated: bool, last_line: u64) -> LoadError {
+pub(super) fn truncated(e: LoadError, unterminated: bool, last_line: u64) -> LoadError {
     match e {
         LoadError::At {
             file,
@@ -372,7 +377,7 @@ fn truncated(e: LoadError, unterminated: bool, last_line: u64) -> LoadError {
 /// an item may nest 33 brackets deep.
 const DYNAMODB_MAX_DEPTH: usize = 33;
 
-fn parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<ParseFn<'o>> {
+pub(super) fn parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<ParseFn<'o>> {
     let inner = format_parser(format, opts, file);
     let ddb = opts.source == crate::model::Source::Dynamodb;
     // Orders wrap the item in the line's own object; generic records are the item.
@@ -431,61 +436,7 @@ fn format_parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<P
     }
 }
 
-/// Generic JSON Lines whose records name their shard: read in order, shards collected first.
-fn load_mapped(
-    paths: &[PathBuf],
-    opts: &LoadOptions,
-    control: &mut LoadControl<'_>,
-    total: u64,
-    errors: &mut Errors,
-    report: &mut LoadReport,
-) -> Result<Stream, LoadError> {
-    let mut records: Vec<Pending> = Vec::new();
-    let mut names = ShardNames::default();
-    let mut done = 0u64;
-    for path in paths {
-        let file = path.display().to_string();
-        let parse = parser(Format::Jsonl, opts, &file);
-        let bytes = std::fs::read(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
-        let ends_with_newline = bytes.last() == Some(&b'\n');
-        let last_line =
-            memchr::memchr_iter(b'\n', &bytes).count() as u64 + u64::from(!ends_with_newline);
-        for r in parse_chunk(&bytes, 1, &file, parse.as_ref()) {
-            match r {
-                Ok(p) => {
-                    let shard = p
-                        .shard
-                        .as_ref()
-                        .map(|k| names.resolve(k))
-                        .transpose()
-                        .map_err(|m| LoadError::file(&file, m))?;
-                    records.push(Pending::from_parsed(&p, shard));
-                }
-                Err(e) => errors.bad(truncated(e, !ends_with_newline, last_line))?,
-            }
-        }
-        done += bytes.len() as u64;
-        if control.cancelled() {
-            return Err(LoadError::Cancelled);
-        }
-        control.report(LoadProgress {
-            bytes_done: done,
-            bytes_total: total,
-            records: records.len() as u64,
-        });
-    }
-    report.bytes = done;
-    let ids = names.ids().unwrap_or_default();
-    let mut b = StreamBuilder::new(opts.source, ids.len().max(1) as u32, opts.meta.clone())
-        .payloads_are_json(true)
-        .with_shard_ids(ids);
-    for r in &records {
-        b.push_ref(r.as_ref());
-    }
-    Ok(b.finish())
-}
-
-fn push(b: &mut StreamBuilder, p: &Parsed<'_>, shard: Option<u32>) {
+pub(super) fn push(b: &mut StreamBuilder, p: &Parsed<'_>, shard: Option<u32>) {
     b.push_ref(RecordRef {
         ts_ms: p.ts_ms,
         partition_key: &p.pk,
@@ -499,49 +450,10 @@ fn push(b: &mut StreamBuilder, p: &Parsed<'_>, shard: Option<u32>) {
     });
 }
 
-/// A record kept until the set of shards is known.
-pub(crate) struct Pending {
-    ts_ms: i64,
-    pk: String,
-    shard: Option<u32>,
-    seq: Option<String>,
-    data: Vec<u8>,
-    event: EventName,
-    old: Option<Vec<u8>>,
-}
-
-impl Pending {
-    pub(crate) fn from_parsed(p: &Parsed<'_>, shard: Option<u32>) -> Self {
-        Self {
-            ts_ms: p.ts_ms,
-            pk: p.pk.to_string(),
-            shard,
-            seq: p.seq.as_ref().map(|s| s.to_string()),
-            data: p.data.as_bytes().to_vec(),
-            event: p.event,
-            old: p.old.as_ref().map(|o| o.as_bytes().to_vec()),
-        }
-    }
-
-    pub(crate) fn as_ref(&self) -> RecordRef<'_> {
-        RecordRef {
-            ts_ms: self.ts_ms,
-            partition_key: &self.pk,
-            explicit_hash_key: None,
-            shard: self.shard,
-            seq: self.seq.as_deref(),
-            data: &self.data,
-            event_name: self.event,
-            old_image: self.old.as_deref(),
-            typed: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::{LoadOptions, load_paths};
+    use crate::ingest::{LoadControl, LoadOptions, load_paths};
 
     #[test]
     fn pieces_are_whole_lines_covering_the_chunk() {

@@ -14,8 +14,10 @@ mod detect;
 pub mod fastjson;
 mod generic;
 mod lines;
+mod mapped;
 pub mod orders;
 mod record;
+mod shape;
 mod spool;
 mod time;
 
@@ -329,6 +331,19 @@ pub fn position_of(bytes: &[u8], offset: usize) -> (u64, u64) {
     (line, col)
 }
 
+/// What every format's loader works with: the files and options, progress and cancel, and
+/// where bad records and the report go. One struct instead of the same seven parameters on
+/// every loader.
+pub(crate) struct LoadCtx<'a, 'c> {
+    pub(crate) paths: &'a [PathBuf],
+    pub(crate) opts: &'a LoadOptions,
+    pub(crate) control: &'a mut LoadControl<'c>,
+    /// Bytes in all the files, for progress.
+    pub(crate) total: u64,
+    pub(crate) errors: Errors,
+    pub(crate) report: LoadReport,
+}
+
 pub(super) fn load_regular(
     paths: &[PathBuf],
     opts: &LoadOptions,
@@ -339,38 +354,33 @@ pub(super) fn load_regular(
     }
     let total = total_size(paths)?;
     let formats = formats_of(paths, opts)?;
-    let mut errors = Errors::new(opts);
-    let mut report = LoadReport {
-        formats: formats.clone(),
-        bytes: total,
-        ..LoadReport::default()
+    let mut cx = LoadCtx {
+        paths,
+        opts,
+        control,
+        total,
+        errors: Errors::new(opts),
+        report: LoadReport {
+            formats: formats.clone(),
+            bytes: total,
+            ..LoadReport::default()
+        },
     };
     let line_based = formats
         .iter()
         .all(|f| matches!(f, Format::Orders | Format::Jsonl));
-    let stream = if line_based {
-        lines::load_line_files(
-            paths,
-            formats[0],
-            opts,
-            control,
-            total,
-            &mut errors,
-            &mut report,
-        )?
+    let stream = if line_based && formats[0] == Format::Jsonl && opts.fields.shard.is_some() {
+        mapped::load_mapped(&mut cx)?
+    } else if line_based {
+        lines::load_line_files(&mut cx, formats[0])?
     } else if formats[0] == Format::Csv {
-        generic::load_csv_files(paths, opts, control, total, &mut errors, &mut report)?
+        generic::load_csv_files(&mut cx)?
     } else {
-        captures::load_event_files(
-            paths,
-            formats[0],
-            opts,
-            control,
-            total,
-            &mut errors,
-            &mut report,
-        )?
+        captures::load_event_files(&mut cx, formats[0])?
     };
+    let LoadCtx {
+        errors, mut report, ..
+    } = cx;
     report.records = stream.len() as u64;
     report.skipped = errors.skipped;
     report.errors = errors.listed;

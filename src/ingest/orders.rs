@@ -16,8 +16,9 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 use super::LoadError;
-use super::fastjson::{OrderFields, Shape};
+use super::fastjson::OrderFields;
 use super::record::{Parsed, column_of};
+use super::shape::Shape;
 use crate::json::text::compact_json;
 use crate::model::routing;
 use crate::model::stream::{Stream, StreamMeta};
@@ -80,6 +81,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
+/// The line being parsed, for errors that point into it.
+struct At<'f, 't> {
+    file: &'f str,
+    line_no: u64,
+    text: &'t str,
+}
+
+impl At<'_, '_> {
+    fn column(&self, column: u64, message: String) -> LoadError {
+        LoadError::at(self.file, self.line_no, column, message)
+    }
+
+    /// An error at the key's position on the line.
+    fn key(&self, key: &str, message: String) -> LoadError {
+        self.column(column_of(self.text, key), message)
+    }
+}
+
 /// Parses one line into a record, borrowing from the line where it can.
 pub(crate) fn parse_line<'a>(
     text: &'a str,
@@ -91,116 +110,46 @@ pub(crate) fn parse_line<'a>(
     if let Some(p) = fast_path(text, source) {
         return Ok(p);
     }
-    let err = |column: u64, message: String| LoadError::at(file, line_no, column, message);
-    let line: Line<'a> = serde_json::from_str(text).map_err(|e| {
-        let what = match e.classify() {
-            serde_json::error::Category::Eof => format!("truncated record: {e}"),
-            _ => e.to_string(),
-        };
-        // serde_json says "at line 1 column N"; the position is already in our prefix.
-        let what = what
-            .rsplit_once(" at line ")
-            .map_or(what.clone(), |(m, _)| m.to_owned());
-        err(
-            e.column().max(1) as u64,
-            format!("{what}; expected one JSON object per line"),
-        )
-    })?;
+    let at = At {
+        file,
+        line_no,
+        text,
+    };
+    let line = read_line(&at)?;
     let ts_ms = match &line.timestamp {
         None => {
-            return Err(err(
+            return Err(at.column(
                 1,
                 "missing \"timestamp\": expected epoch seconds (a number) or an RFC 3339 string"
                     .into(),
             ));
         }
-        Some(v) => super::instant_ms(v, super::TsUnit::Seconds)
-            .map_err(|m| err(column_of(text, "timestamp"), m))?,
+        Some(v) => {
+            super::instant_ms(v, super::TsUnit::Seconds).map_err(|m| at.key("timestamp", m))?
+        }
     };
     let Some(data) = line.data else {
-        return Err(err(
+        return Err(at.column(
             1,
             "missing \"data\": the record's payload (a JSON value)".into(),
         ));
     };
     let data_text = compact_json(data.get());
-    let event = match &line.event_name {
-        None => EventName::Insert,
-        Some(Value::String(s)) => EventName::parse(s).ok_or_else(|| {
-            err(
-                column_of(text, "eventName"),
-                format!("eventName {s:?} is not INSERT, MODIFY or REMOVE"),
-            )
-        })?,
-        Some(other) => {
-            return Err(err(
-                column_of(text, "eventName"),
-                format!(
-                    "eventName must be a string, got {}",
-                    crate::json::write::json_kind(other)
-                ),
-            ));
-        }
-    };
-    let ehk = match &line.explicit_hash_key {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(
-            routing::parse_explicit_hash_key(s)
-                .map_err(|m| err(column_of(text, "explicitHashKey"), m))?,
-        ),
-        Some(Value::Number(n)) => Some(
-            routing::parse_explicit_hash_key(&n.to_string())
-                .map_err(|m| err(column_of(text, "explicitHashKey"), m))?,
-        ),
-        Some(other) => {
-            return Err(err(
-                column_of(text, "explicitHashKey"),
-                format!(
-                    "explicitHashKey must be a decimal string, got {}",
-                    crate::json::write::json_kind(other)
-                ),
-            ));
-        }
-    };
+    let event = event_name(&at, line.event_name.as_ref())?;
+    let ehk = explicit_hash_key(&at, line.explicit_hash_key.as_ref())?;
     if source == Source::Dynamodb && !data_text.starts_with('{') {
-        return Err(err(
-            column_of(text, "data"),
+        return Err(at.key(
+            "data",
             "DynamoDB \"data\" must be the item, a JSON object".into(),
         ));
     }
-    let pk = match (line.partition_key.map(|t| t.0), source) {
-        (Some(pk), _) => {
-            let chars = pk.chars().count();
-            if pk.is_empty() || chars > 256 {
-                return Err(err(
-                    column_of(text, "partitionKey"),
-                    format!("partitionKey must be 1–256 characters, got {chars}"),
-                ));
-            }
-            pk
-        }
-        (None, Source::Dynamodb) => {
-            let item: Value = serde_json::from_str(&data_text).unwrap_or(Value::Null);
-            match item.get(key_attribute) {
-                Some(Value::String(s)) => Cow::Owned(s.clone()),
-                Some(v @ Value::Number(_)) => Cow::Owned(v.to_string()),
-                _ => {
-                    return Err(err(
-                        column_of(text, "data"),
-                        format!(
-                            "DynamoDB orders need \"partitionKey\" or a key attribute data.{key_attribute} (string or number)"
-                        ),
-                    ));
-                }
-            }
-        }
-        (None, Source::Kinesis) => {
-            return Err(err(
-                1,
-                "missing \"partitionKey\": Kinesis routes every record by its partition key".into(),
-            ));
-        }
-    };
+    let pk = partition_key(
+        &at,
+        line.partition_key.map(|t| t.0),
+        source,
+        &data_text,
+        key_attribute,
+    )?;
     Ok(Parsed {
         ts_ms,
         pk,
@@ -211,6 +160,102 @@ pub(crate) fn parse_line<'a>(
         event,
         old: line.old_image.map(|o| compact_json(o.get())),
     })
+}
+
+/// The line as JSON, or serde's message at its column.
+fn read_line<'t>(at: &At<'_, 't>) -> Result<Line<'t>, LoadError> {
+    serde_json::from_str(at.text).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => format!("truncated record: {e}"),
+            _ => e.to_string(),
+        };
+        // serde_json says "at line 1 column N"; the position is already in our prefix.
+        let what = what
+            .rsplit_once(" at line ")
+            .map_or(what.clone(), |(m, _)| m.to_owned());
+        at.column(
+            e.column().max(1) as u64,
+            format!("{what}; expected one JSON object per line"),
+        )
+    })
+}
+
+fn event_name(at: &At<'_, '_>, value: Option<&Value>) -> Result<EventName, LoadError> {
+    match value {
+        None => Ok(EventName::Insert),
+        Some(Value::String(s)) => EventName::parse(s).ok_or_else(|| {
+            at.key(
+                "eventName",
+                format!("eventName {s:?} is not INSERT, MODIFY or REMOVE"),
+            )
+        }),
+        Some(other) => Err(at.key(
+            "eventName",
+            format!(
+                "eventName must be a string, got {}",
+                crate::json::write::json_kind(other)
+            ),
+        )),
+    }
+}
+
+fn explicit_hash_key(at: &At<'_, '_>, value: Option<&Value>) -> Result<Option<u128>, LoadError> {
+    let parse = |s: &str| {
+        routing::parse_explicit_hash_key(s)
+            .map(Some)
+            .map_err(|m| at.key("explicitHashKey", m))
+    };
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse(s),
+        Some(Value::Number(n)) => parse(&n.to_string()),
+        Some(other) => Err(at.key(
+            "explicitHashKey",
+            format!(
+                "explicitHashKey must be a decimal string, got {}",
+                crate::json::write::json_kind(other)
+            ),
+        )),
+    }
+}
+
+/// The partition key as written, or (DynamoDB) the item's key attribute.
+fn partition_key<'a>(
+    at: &At<'_, '_>,
+    written: Option<Cow<'a, str>>,
+    source: Source,
+    data_text: &str,
+    key_attribute: &str,
+) -> Result<Cow<'a, str>, LoadError> {
+    match (written, source) {
+        (Some(pk), _) => {
+            let chars = pk.chars().count();
+            if pk.is_empty() || chars > 256 {
+                return Err(at.key(
+                    "partitionKey",
+                    format!("partitionKey must be 1–256 characters, got {chars}"),
+                ));
+            }
+            Ok(pk)
+        }
+        (None, Source::Dynamodb) => {
+            let item: Value = serde_json::from_str(data_text).unwrap_or(Value::Null);
+            match item.get(key_attribute) {
+                Some(Value::String(s)) => Ok(Cow::Owned(s.clone())),
+                Some(v @ Value::Number(_)) => Ok(Cow::Owned(v.to_string())),
+                _ => Err(at.key(
+                    "data",
+                    format!(
+                        "DynamoDB orders need \"partitionKey\" or a key attribute data.{key_attribute} (string or number)"
+                    ),
+                )),
+            }
+        }
+        (None, Source::Kinesis) => Err(at.column(
+            1,
+            "missing \"partitionKey\": Kinesis routes every record by its partition key".into(),
+        )),
+    }
 }
 
 /// Epoch seconds written with at most three decimals (`1767268800.250`), as milliseconds,

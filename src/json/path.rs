@@ -103,11 +103,7 @@ pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Unsupported> {
             Err(Unsupported)
         }
         Some(_) => {
-            let mut j = i;
-            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-            {
-                j += 1;
-            }
+            let j = token_end(b, i);
             if j == i { Err(Unsupported) } else { Ok(j) }
         }
     }
@@ -128,7 +124,6 @@ pub(crate) fn skip_value(b: &[u8], i: usize) -> Result<usize, Unsupported> {
 /// A later duplicate of a key replaces what an earlier one held, as in `JSON.parse`.
 pub fn find<'a>(b: &'a [u8], path: &Path) -> Result<Option<&'a [u8]>, Unsupported> {
     let segs = &path.0;
-    let n = b.len();
     let mut i = skip_ws(b, 0);
     if segs.is_empty() {
         let end = skip_value(b, i)?;
@@ -137,104 +132,137 @@ pub fn find<'a>(b: &'a [u8], path: &Path) -> Result<Option<&'a [u8]>, Unsupporte
     if b.get(i) != Some(&b'{') {
         return Ok(None);
     }
-    let last = segs.len() - 1;
-    let mut depth = 0usize;
-    // Bit d set: the container at depth d+1 is an object.
-    let mut objects: u64 = 0;
-    let mut matched = 0usize;
-    let mut expect_key = false;
-    let mut descend = false;
-    let mut result: Option<(usize, usize)> = None;
-    while i < n {
+    let mut scan = Scan {
+        segs,
+        depth: 0,
+        objects: 0,
+        matched: 0,
+        expect_key: false,
+        descend: false,
+        result: None,
+    };
+    while i < b.len() {
         let c = b[i];
         match c {
-            b'{' => {
-                if depth >= 64 {
-                    return Err(Unsupported);
-                }
-                objects |= 1 << depth;
-                depth += 1;
-                if descend {
-                    matched += 1;
-                    descend = false;
-                }
-                expect_key = true;
-                i += 1;
-            }
-            b'[' => {
-                if depth >= 64 {
-                    return Err(Unsupported);
-                }
-                objects &= !(1 << depth);
-                depth += 1;
-                descend = false;
-                expect_key = false;
+            b'{' | b'[' => {
+                scan.open(c == b'{')?;
                 i += 1;
             }
             b'}' | b']' => {
-                if depth == 0 {
-                    return Err(Unsupported);
-                }
-                if c == b'}' && matched > 0 && depth == matched + 1 {
-                    matched -= 1;
-                }
-                depth -= 1;
-                expect_key = false;
                 i += 1;
-                if depth == 0 {
+                if scan.close(c)? {
                     break;
                 }
             }
             b',' => {
-                expect_key = depth > 0 && objects & (1 << (depth - 1)) != 0;
+                scan.expect_key = scan.depth > 0 && scan.objects & (1 << (scan.depth - 1)) != 0;
                 i += 1;
             }
-            b'"' if expect_key => {
-                let start = i + 1;
-                let mut j = start;
-                while j < n && b[j] != b'"' {
-                    if b[j] == b'\\' {
-                        return Err(Unsupported);
-                    }
-                    j += 1;
-                }
-                if j >= n {
-                    return Err(Unsupported);
-                }
-                let key = &b[start..j];
-                i = skip_ws(b, j + 1);
-                if b.get(i) != Some(&b':') {
-                    return Err(Unsupported);
-                }
-                i = skip_ws(b, i + 1);
-                expect_key = false;
-                let on_path = depth == matched + 1 && key == segs[matched].as_bytes();
-                if on_path && matched == last {
-                    let end = skip_value(b, i)?;
-                    result = Some((i, end));
-                    i = end;
-                } else if on_path {
-                    // A new occurrence of this prefix: whatever an earlier one held is replaced.
-                    result = None;
-                    descend = b.get(i) == Some(&b'{');
-                }
-            }
-            b'"' => {
-                i = skip_string(b, i)?.0;
-            }
+            b'"' if scan.expect_key => i = scan.key(b, i)?,
+            b'"' => i = skip_string(b, i)?.0,
             b' ' | b'\t' | b'\n' | b'\r' | b':' => i += 1,
-            _ => {
-                // A scalar: skip its token.
-                while i < n && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
-                    i += 1;
-                }
-            }
+            _ => i = token_end(b, i),
         }
     }
-    if depth != 0 {
+    if scan.depth != 0 {
         return Err(Unsupported);
     }
-    Ok(result.map(|(s, e)| &b[s..e]))
+    Ok(scan.result.map(|(s, e)| &b[s..e]))
+}
+
+/// Where [`find`]'s scan is: how deep, which containers are objects, how many leading path
+/// segments the current object is inside, and the value found so far.
+struct Scan<'p> {
+    segs: &'p [String],
+    depth: usize,
+    /// Bit d set: the container at depth d+1 is an object.
+    objects: u64,
+    matched: usize,
+    expect_key: bool,
+    /// The value after the key just read is the next path segment's object.
+    descend: bool,
+    result: Option<(usize, usize)>,
+}
+
+impl Scan<'_> {
+    /// Enters an object or an array.
+    #[inline]
+    fn open(&mut self, object: bool) -> Result<(), Unsupported> {
+        if self.depth >= 64 {
+            return Err(Unsupported);
+        }
+        if object {
+            self.objects |= 1 << self.depth;
+            if self.descend {
+                self.matched += 1;
+            }
+        } else {
+            self.objects &= !(1 << self.depth);
+        }
+        self.depth += 1;
+        self.descend = false;
+        self.expect_key = object;
+        Ok(())
+    }
+
+    /// Leaves a container; true when the top-level object ended.
+    #[inline]
+    fn close(&mut self, c: u8) -> Result<bool, Unsupported> {
+        if self.depth == 0 {
+            return Err(Unsupported);
+        }
+        if c == b'}' && self.matched > 0 && self.depth == self.matched + 1 {
+            self.matched -= 1;
+        }
+        self.depth -= 1;
+        self.expect_key = false;
+        Ok(self.depth == 0)
+    }
+
+    /// Reads the key at `i` (its opening quote) and what follows its colon; returns where the
+    /// scan goes on.
+    #[inline]
+    fn key(&mut self, b: &[u8], i: usize) -> Result<usize, Unsupported> {
+        let start = i + 1;
+        let mut j = start;
+        while j < b.len() && b[j] != b'"' {
+            if b[j] == b'\\' {
+                return Err(Unsupported);
+            }
+            j += 1;
+        }
+        if j >= b.len() {
+            return Err(Unsupported);
+        }
+        let key = &b[start..j];
+        let mut i = skip_ws(b, j + 1);
+        if b.get(i) != Some(&b':') {
+            return Err(Unsupported);
+        }
+        i = skip_ws(b, i + 1);
+        self.expect_key = false;
+        let on_path = self.depth == self.matched + 1 && key == self.segs[self.matched].as_bytes();
+        if on_path && self.matched == self.segs.len() - 1 {
+            let end = skip_value(b, i)?;
+            self.result = Some((i, end));
+            return Ok(end);
+        }
+        if on_path {
+            // A new occurrence of this prefix: whatever an earlier one held is replaced.
+            self.result = None;
+            self.descend = b.get(i) == Some(&b'{');
+        }
+        Ok(i)
+    }
+}
+
+/// The end of the scalar token (number, `true`, `false`, `null`) starting at `i`.
+#[inline]
+fn token_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
 }
 
 /// Reads a number the way the built-in handlers do: a JSON number, or a string holding one

@@ -1,9 +1,9 @@
 //! Closing windows: the final and early-termination invocations, their retries, and the shard
 //! stopping when one keeps failing.
 
+use super::action::BatchArgs;
 use super::engine::Engine;
 use super::execute::{attach, new_invocation, open_result};
-use super::plan::BatchArgs;
 use super::response::Outcome;
 use super::shard::PendingClose;
 use crate::handlers::{Handler, HandlerError, Request};

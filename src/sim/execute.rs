@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use super::action::{Action, BatchArgs};
 use super::engine::{Engine, MAX_STATE_BYTES};
-use super::plan::{Action, BatchArgs};
 use super::response::Outcome;
 use super::shard::{Open, Pending, PendingClose};
 use crate::handlers::{Handler, HandlerError, Invoked, ItemFailure, Request};

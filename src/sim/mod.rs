@@ -1,5 +1,6 @@
 //! The deterministic tumbling-window engine: no egui, no files, no clock.
 
+mod action;
 mod close;
 pub mod engine;
 mod execute;

@@ -1,53 +1,13 @@
 //! Planning: what a shard does next, and when. Pure with respect to the shard's state: nothing
 //! here invokes the handler or changes the trace.
 
-use std::ops::Range;
-
+use super::action::{Action, BatchArgs};
 use super::engine::Engine;
 use super::shard::{Open, ShardSim, tick_at_or_after};
 use crate::handlers::event::MAX_PAYLOAD_BYTES;
 use crate::model::Window;
 use crate::model::settings::{EndOfInput, GraceFrom};
 use crate::sim::trace::{Kind, Reason};
-
-/// The next thing a shard will do.
-#[derive(Clone, Debug)]
-pub(super) enum Action {
-    Batch(BatchArgs),
-    Close {
-        at: i64,
-        kind: Kind,
-        reason: Reason,
-        attempt: u32,
-        read_at: Option<i64>,
-    },
-}
-
-impl Action {
-    pub(super) fn at(&self) -> i64 {
-        match self {
-            Self::Batch(b) => b.at,
-            Self::Close { at, .. } => *at,
-        }
-    }
-}
-
-/// A batch to invoke: its records, window, why, and which delivery of them.
-#[derive(Clone, Debug)]
-pub(super) struct BatchArgs {
-    pub(super) at: i64,
-    pub(super) range: Range<usize>,
-    pub(super) window: Option<Window>,
-    pub(super) reason: Reason,
-    pub(super) kind: Kind,
-    pub(super) attempt: u32,
-    pub(super) retries: u32,
-    pub(super) from_pending: bool,
-    /// For a final carrying the tail batch: why the window closes.
-    pub(super) close_reason: Option<Reason>,
-    /// A read (GetRecords) at this time, returning records up to it.
-    pub(super) read_at: Option<i64>,
-}
 
 impl Engine<'_> {
     // ------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 
 use std::ops::Range;
 
+use super::action::BatchArgs;
 use super::engine::Engine;
-use super::plan::BatchArgs;
 use super::shard::Pending;
 use crate::sim::trace::{Discard, Kind, Reason};
 

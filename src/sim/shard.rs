@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 
-use super::plan::Action;
+use super::action::Action;
 use crate::model::Window;
 use crate::model::state::State;
 use crate::sim::trace::{Kind, Reason};

@@ -7,18 +7,16 @@
 //! [`Builtin::handle_event`], which works on the event JSON like a real function. Tests check
 //! that both show the same thing.
 
-use std::collections::BTreeMap;
-
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
+mod columns;
+mod on_event;
 mod spec;
 
 pub use self::spec::{BuiltinSpec, FailRule, GroupBy};
 
-use super::{HandlerError, Invoked, Request, Response, TableWrite};
-use crate::json::dynamodb::{unmarshal, unmarshal_item};
-use crate::json::{self, path::Path};
+use super::{Invoked, Request, Response, TableWrite};
+use crate::json;
 use crate::model::settings::Settings;
 use crate::model::state::{Acc, AggOp, AggState, State, js_number};
 use crate::model::stream::Stream;
@@ -223,132 +221,6 @@ impl Builtin {
         }
     }
 
-    // ------------------------------------------------------------------------
-    // The JSON path: what a real function does with the event.
-
-    /// Handles an event like a deployed function: returns the response JSON and the writes.
-    pub fn handle_event(&self, event: &Value) -> Result<(Value, Vec<TableWrite>), HandlerError> {
-        let records = event
-            .get("Records")
-            .and_then(Value::as_array)
-            .ok_or_else(|| HandlerError::new("TypeError", "event.Records is not an array"))?;
-        let window = event.get("window").map(|w| {
-            let parse = |k: &str| {
-                w.get(k)
-                    .and_then(Value::as_str)
-                    .and_then(crate::model::parse_rfc3339_ms)
-                    .unwrap_or(0)
-            };
-            Window {
-                start_ms: parse("start"),
-                end_ms: parse("end"),
-            }
-        });
-        let shard_id = event
-            .get("shardId")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| {
-                // Without windows only Kinesis events name the shard (in each eventID).
-                records
-                    .first()
-                    .filter(|r| r.get("kinesis").is_some())
-                    .and_then(|r| {
-                        r.get("eventID")
-                            .and_then(Value::as_str)
-                            .and_then(|id| id.split(':').next())
-                            .map(str::to_owned)
-                    })
-            })
-            .unwrap_or_default();
-        let flag = |k: &str| event.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let empty = Map::new();
-        let state = event
-            .get("state")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-
-        let closing =
-            window.is_some() && (flag("isFinalInvokeForWindow") || flag("isWindowTerminatedEarly"));
-        if closing && records.is_empty() {
-            let write = self.write(self.result_item(
-                &shard_id,
-                window,
-                state,
-                flag("isWindowTerminatedEarly"),
-            ));
-            let mut resp = Map::new();
-            resp.insert("state".into(), Value::Object(state.clone()));
-            return Ok((Value::Object(resp), vec![write]));
-        }
-
-        let mut agg = if window.is_some() {
-            self.state_from_json(state)
-        } else {
-            self.empty_state()
-        };
-        for rec in records {
-            let Some((event_name, image, pk)) = self.decode_record(rec) else {
-                continue;
-            };
-            if !self.passes_filter(event_name) {
-                continue;
-            }
-            if let Some(rule) = &self.spec.fail
-                && let Some(fv) = image
-                    .as_ref()
-                    .and_then(|img| rule.path.lookup(img))
-                    .and_then(json::path::number_from_value)
-                && rule.matches(fv)
-            {
-                return Err(rule.error(&record_seq(rec), fv));
-            }
-            let v = match &self.spec.path {
-                None => Some(1.0),
-                Some(p) => image
-                    .as_ref()
-                    .and_then(|img| p.lookup(img))
-                    .and_then(json::path::number_from_value),
-            };
-            let Some(v) = v else { continue };
-            match &mut agg.groups {
-                None => agg.total.add(self.spec.op, v),
-                Some(groups) => {
-                    let label = match &self.spec.group_by {
-                        Some(GroupBy::Field(p)) => image
-                            .as_ref()
-                            .and_then(|img| p.lookup(img))
-                            .map(json::path::label_from_value),
-                        _ => pk,
-                    };
-                    if let Some(label) = label {
-                        groups.entry(label).or_default().add(self.spec.op, v);
-                    }
-                }
-            }
-        }
-        if window.is_none() {
-            let first = records.first().map(record_seq).unwrap_or_default();
-            let last = records.last().map(record_seq).unwrap_or_default();
-            let item = self.batch_item(&shard_id, &first, &last, &agg);
-            return Ok((Value::Null, vec![self.write(item)]));
-        }
-        let state = agg.to_json();
-        let writes = if closing {
-            vec![self.write(self.result_item(
-                &shard_id,
-                window,
-                &state,
-                flag("isWindowTerminatedEarly"),
-            ))]
-        } else {
-            Vec::new()
-        };
-        let mut resp = Map::new();
-        resp.insert("state".into(), Value::Object(state));
-        Ok((Value::Object(resp), writes))
-    }
-
     /// Without windows: one row per batch.
     fn batch_item(&self, shard_id: &str, first_seq: &str, last_seq: &str, agg: &AggState) -> Value {
         let mut m = Map::new();
@@ -374,62 +246,6 @@ impl Builtin {
         }
         Value::Object(m)
     }
-
-    /// `(eventName, image as plain JSON, partition key label)` of an event record.
-    fn decode_record(&self, rec: &Value) -> Option<(EventName, Option<Value>, Option<String>)> {
-        if let Some(k) = rec.get("kinesis") {
-            let data = k.get("data").and_then(Value::as_str)?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(data)
-                .ok()?;
-            let image = serde_json::from_slice::<Value>(&bytes).ok();
-            let pk = k
-                .get("partitionKey")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            return Some((EventName::Insert, image, pk));
-        }
-        let d = rec.get("dynamodb")?;
-        let name = rec
-            .get("eventName")
-            .and_then(Value::as_str)
-            .and_then(EventName::parse)
-            .unwrap_or_default();
-        let image = d.get("NewImage").map(unmarshal_item);
-        let pk = d
-            .get("Keys")
-            .and_then(Value::as_object)
-            .and_then(|k| k.values().next())
-            .map(|v| json::path::label_from_value(&unmarshal(v)));
-        Some((name, image, pk))
-    }
-}
-
-fn record_seq(rec: &Value) -> String {
-    rec.pointer("/kinesis/sequenceNumber")
-        .or_else(|| rec.pointer("/dynamodb/SequenceNumber"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The numeric value at `path` in a payload: the fast scanner, with `serde_json` as fallback.
-fn value_of(payload: &[u8], path: &Path, known_json: bool) -> f64 {
-    if known_json {
-        match json::path::find(payload, path) {
-            Ok(None) => return f64::NAN,
-            Ok(Some(raw)) => {
-                if let Ok(v) = json::path::number_from_raw(raw) {
-                    return v.unwrap_or(f64::NAN);
-                }
-            }
-            Err(_) => {}
-        }
-    }
-    serde_json::from_slice::<Value>(payload)
-        .ok()
-        .and_then(|doc| path.lookup(&doc).and_then(json::path::number_from_value))
-        .unwrap_or(f64::NAN)
 }
 
 impl super::Handler for Builtin {
@@ -438,98 +254,7 @@ impl super::Handler for Builtin {
     }
 
     fn prepare(&mut self, stream: &Stream, _settings: &Settings) -> Result<(), String> {
-        let n = stream.len();
-        self.source = stream.source;
-        self.included = (0..n)
-            .map(|i| self.passes_filter(stream.event_name(i)))
-            .collect();
-        let has_new_image = |i: usize| match stream.source {
-            Source::Kinesis => true,
-            Source::Dynamodb => {
-                stream.meta.view_type.has_new() && stream.event_name(i) != EventName::Remove
-            }
-        };
-        let known_json = stream.payload_is_json;
-        let column = |path: &Path| {
-            let key = crate::model::stream::column_key(path, stream.meta.view_type);
-            stream.columns.get_or_insert(&key, || {
-                let one = |i: usize| {
-                    if has_new_image(i) {
-                        value_of(stream.payload(i), path, known_json)
-                    } else {
-                        f64::NAN
-                    }
-                };
-                // Scanning every payload is the slow part of a first run: split it over two
-                // threads (this machine class has two cores); the engine itself stays on one.
-                let mid = n / 2;
-                let (mut first, second) = std::thread::scope(|s| {
-                    let h = std::thread::Builder::new()
-                        .name("tumblescope-column".into())
-                        .spawn_scoped(s, || (mid..n).map(one).collect::<Vec<f64>>());
-                    let first: Vec<f64> = (0..mid).map(one).collect();
-                    let second = match h {
-                        Ok(h) => h.join().unwrap_or_else(|_| (mid..n).map(one).collect()),
-                        Err(_) => (mid..n).map(one).collect(),
-                    };
-                    (first, second)
-                });
-                first.extend(second);
-                first
-            })
-        };
-        self.values = match &self.spec.path {
-            None => Default::default(),
-            Some(path) => column(path),
-        };
-        self.fail_values = match &self.spec.fail {
-            None => Default::default(),
-            Some(rule) => column(&rule.path),
-        };
-        self.considered = self.included.iter().filter(|x| **x).count();
-        self.missing = if self.spec.path.is_some() {
-            (0..n)
-                .filter(|&i| self.included[i] && self.values[i].is_nan())
-                .count()
-        } else {
-            0
-        };
-        self.group_names.clear();
-        self.groups = match &self.spec.group_by {
-            None => Vec::new(),
-            Some(by) => {
-                let mut ids: BTreeMap<String, u32> = BTreeMap::new();
-                let mut labels = Vec::with_capacity(n);
-                for i in 0..n {
-                    let label = match (by, stream.source) {
-                        (GroupBy::PartitionKey, Source::Kinesis) => {
-                            Some(stream.partition_key(i).to_owned())
-                        }
-                        (GroupBy::PartitionKey, Source::Dynamodb) => Some(ddb_key_label(stream, i)),
-                        (GroupBy::Field(p), _) => {
-                            if has_new_image(i) {
-                                serde_json::from_slice::<Value>(stream.payload(i))
-                                    .ok()
-                                    .and_then(|doc| {
-                                        p.lookup(&doc).map(json::path::label_from_value)
-                                    })
-                            } else {
-                                None
-                            }
-                        }
-                    };
-                    labels.push(label.map(|l| {
-                        let next = ids.len() as u32;
-                        *ids.entry(l).or_insert(next)
-                    }));
-                }
-                self.group_names = vec![String::new(); ids.len()];
-                for (name, id) in ids {
-                    self.group_names[id as usize] = name;
-                }
-                labels.into_iter().map(|l| l.unwrap_or(u32::MAX)).collect()
-            }
-        };
+        self.prepare_columns(stream);
         Ok(())
     }
 
@@ -610,22 +335,10 @@ impl super::Handler for Builtin {
     }
 }
 
-/// The label of a DynamoDB record's key, as `Keys` shows it.
-fn ddb_key_label(stream: &Stream, i: usize) -> String {
-    let attr = &stream.meta.key_attribute;
-    let from = |bytes: &[u8]| {
-        serde_json::from_slice::<Value>(bytes)
-            .ok()
-            .and_then(|v| v.get(attr).map(json::path::label_from_value))
-    };
-    from(stream.payload(i))
-        .or_else(|| stream.old_image(i).and_then(from))
-        .unwrap_or_else(|| stream.partition_key(i).to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::path::Path;
 
     #[test]
     fn specs_parse_and_print() {

@@ -7,18 +7,19 @@
 //! and time; a record seen twice (a retried batch in logs) is kept once.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use base64::Engine as _;
 use serde_json::Value;
 
+mod records;
+
+use self::records::{dynamodb_record, kinesis_cli_record, kinesis_event_record};
 use super::record::{ShardKey, ShardNames};
 use super::{
-    Errors, Format, LoadControl, LoadError, LoadOptions, LoadProgress, LoadReport, position_of,
+    Errors, Format, LoadCtx, LoadError, LoadOptions, LoadProgress, LoadReport, position_of,
     read_text,
 };
 use crate::json;
-use crate::json::dynamodb::unmarshal_item;
 use crate::model::stream::{RecordRef, Stream, StreamBuilder};
 use crate::model::{EventName, Source, StreamViewType};
 
@@ -163,269 +164,6 @@ fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, LoadError> {
     }
 }
 
-fn str_field<'v>(
-    v: &'v Value,
-    key: &str,
-    loc: &Locator<'_>,
-    what: &str,
-) -> Result<&'v str, LoadError> {
-    match v.get(key) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(other) => Err(loc.err(
-            Some(key),
-            format!(
-                "{what} must be a non-empty string, got {}",
-                crate::json::write::json_kind(other)
-            ),
-        )),
-        None => Err(loc.err(None, format!("missing {what}"))),
-    }
-}
-
-/// A sequence number: Kinesis and DynamoDB Streams both write decimal digits (up to 128, the
-/// `SequenceNumber` pattern `0|([1-9]\d{0,128})` of their API references).
-fn seq_field<'v>(
-    v: &'v Value,
-    key: &str,
-    loc: &Locator<'_>,
-    what: &str,
-) -> Result<&'v str, LoadError> {
-    let seq = str_field(v, key, loc, what)?;
-    let valid = seq.len() <= 129
-        && seq.bytes().all(|c| c.is_ascii_digit())
-        && (seq == "0" || !seq.starts_with('0'));
-    if !valid {
-        return Err(loc.err(
-            Some(key),
-            format!("{what} {seq:?} is not a sequence number: Kinesis and DynamoDB Streams write decimal digits"),
-        ));
-    }
-    Ok(seq)
-}
-
-/// Checks `eventSource`, where a record has one, against the record's shape.
-fn check_event_source(r: &Value, expected: &str, loc: &Locator<'_>) -> Result<(), LoadError> {
-    match r.get("eventSource") {
-        None => Ok(()),
-        Some(Value::String(s)) if s == expected => Ok(()),
-        Some(other) => Err(loc.err(
-            Some("eventSource"),
-            format!("eventSource is {other}, but the record is shaped as a {expected:?} record; tumblescope replays Kinesis and DynamoDB Streams records only"),
-        )),
-    }
-}
-
-/// Epoch seconds (number) or an ISO-8601 string, as AWS tools print them.
-fn time_field(v: &Value, key: &str, loc: &Locator<'_>) -> Result<i64, LoadError> {
-    match v.get(key) {
-        None => Err(loc.err(None, format!("missing {key}"))),
-        Some(t) => super::instant_ms(t, super::TsUnit::Seconds)
-            .map_err(|m| loc.err(Some(key), format!("{key}: {m}"))),
-    }
-}
-
-/// Checks DynamoDB's typed attribute form; `path` names the attribute in messages.
-fn check_typed(v: &Value, path: &str) -> Result<(), String> {
-    let Some(obj) = v.as_object() else {
-        return Err(format!(
-            "{path} must be a typed attribute like {{\"S\": \"text\"}}, got {}",
-            crate::json::write::json_kind(v)
-        ));
-    };
-    if obj.len() != 1 {
-        return Err(format!(
-            "{path} must have exactly one type key (S, N, B, BOOL, NULL, L, M, SS, NS, BS), got {}",
-            obj.len()
-        ));
-    }
-    let (t, inner) = obj
-        .iter()
-        .next()
-        .ok_or_else(|| format!("{path} is empty"))?;
-    let ok = match (t.as_str(), inner) {
-        ("S" | "B", Value::String(_)) | ("BOOL", Value::Bool(_)) | ("NULL", Value::Bool(true)) => {
-            true
-        }
-        ("N", Value::String(s)) => crate::json::path::parse_numeric_text(s).is_some(),
-        ("SS" | "BS", Value::Array(a)) => a.iter().all(Value::is_string),
-        ("NS", Value::Array(a)) => a.iter().all(|x| {
-            x.as_str()
-                .and_then(crate::json::path::parse_numeric_text)
-                .is_some()
-        }),
-        ("L", Value::Array(a)) => {
-            for (i, x) in a.iter().enumerate() {
-                check_typed(x, &format!("{path}[{i}]"))?;
-            }
-            true
-        }
-        ("M", Value::Object(m)) => {
-            for (k, x) in m {
-                check_typed(x, &format!("{path}.{k}"))?;
-            }
-            true
-        }
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "wrong DynamoDB type at {path}: {v} (N must be a string holding a number, S and B strings, BOOL a boolean, NULL true, L a list, M a map)"
-        ))
-    }
-}
-
-fn check_image(img: &Value, name: &str) -> Result<(), String> {
-    let Some(obj) = img.as_object() else {
-        return Err(format!("{name} must be a map of typed attributes"));
-    };
-    for (k, v) in obj {
-        check_typed(v, &format!("{name}.{k}"))?;
-    }
-    Ok(())
-}
-
-fn kinesis_event_record(
-    r: &Value,
-    doc_shard: Option<&str>,
-    loc: &Locator<'_>,
-) -> Result<(Rec, Option<String>), LoadError> {
-    let k = r
-        .get("kinesis")
-        .ok_or_else(|| loc.err(None, "missing \"kinesis\"".into()))?;
-    check_event_source(r, "aws:kinesis", loc)?;
-    let pk = str_field(k, "partitionKey", loc, "kinesis.partitionKey")?;
-    let seq = seq_field(k, "sequenceNumber", loc, "kinesis.sequenceNumber")?;
-    let data = k.get("data").and_then(Value::as_str).ok_or_else(|| {
-        loc.err(
-            Some("data"),
-            "missing or non-string kinesis.data (base64)".into(),
-        )
-    })?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|e| {
-            loc.err(
-                Some("data"),
-                format!("kinesis.data is not valid base64: {e}"),
-            )
-        })?;
-    let ts = time_field(k, "approximateArrivalTimestamp", loc)?;
-    let shard = doc_shard.map(str::to_owned).or_else(|| {
-        r.get("eventID")
-            .and_then(Value::as_str)
-            .and_then(|id| id.split_once(':'))
-            .map(|(s, _)| s.to_owned())
-    });
-    Ok((
-        Rec {
-            ts_ms: ts,
-            pk: pk.to_owned(),
-            shard: None,
-            seq: seq.to_owned(),
-            data: bytes,
-            event: EventName::Insert,
-            old: None,
-            typed: None,
-        },
-        shard,
-    ))
-}
-
-fn kinesis_cli_record(r: &Value, loc: &Locator<'_>) -> Result<Rec, LoadError> {
-    let pk = str_field(r, "PartitionKey", loc, "PartitionKey")?;
-    let seq = seq_field(r, "SequenceNumber", loc, "SequenceNumber")?;
-    let data = r
-        .get("Data")
-        .and_then(Value::as_str)
-        .ok_or_else(|| loc.err(Some("Data"), "missing or non-string Data (base64)".into()))?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|e| loc.err(Some("Data"), format!("Data is not valid base64: {e}")))?;
-    let ts = time_field(r, "ApproximateArrivalTimestamp", loc)?;
-    Ok(Rec {
-        ts_ms: ts,
-        pk: pk.to_owned(),
-        shard: None,
-        seq: seq.to_owned(),
-        data: bytes,
-        event: EventName::Insert,
-        old: None,
-        typed: None,
-    })
-}
-
-fn dynamodb_record(
-    r: &Value,
-    loc: &Locator<'_>,
-    view: &mut Option<StreamViewType>,
-) -> Result<Rec, LoadError> {
-    let d = r
-        .get("dynamodb")
-        .ok_or_else(|| loc.err(None, "missing \"dynamodb\"".into()))?;
-    let event = match r.get("eventName") {
-        Some(Value::String(s)) => EventName::parse(s).ok_or_else(|| {
-            loc.err(
-                Some("eventName"),
-                format!("eventName {s:?} is not INSERT, MODIFY or REMOVE"),
-            )
-        })?,
-        _ => return Err(loc.err(Some("eventName"), "missing or non-string eventName".into())),
-    };
-    check_event_source(r, "aws:dynamodb", loc)?;
-    let seq = seq_field(d, "SequenceNumber", loc, "dynamodb.SequenceNumber")?;
-    let ts = time_field(d, "ApproximateCreationDateTime", loc)?;
-    let keys = d
-        .get("Keys")
-        .ok_or_else(|| loc.err(None, "missing dynamodb.Keys".into()))?;
-    check_image(keys, "Keys").map_err(|m| loc.err(Some("Keys"), m))?;
-    for name in ["NewImage", "OldImage"] {
-        if let Some(img) = d.get(name) {
-            check_image(img, name).map_err(|m| loc.err(Some(name), m))?;
-        }
-    }
-    if let Some(Value::String(v)) = d.get("StreamViewType") {
-        *view = v.parse().ok();
-    }
-    let plain_keys = unmarshal_item(keys);
-    let pk = plain_keys
-        .as_object()
-        .and_then(|m| m.values().next())
-        .map(crate::json::path::label_from_value)
-        .ok_or_else(|| loc.err(Some("Keys"), "dynamodb.Keys is empty".into()))?;
-    let new = d.get("NewImage").map(unmarshal_item);
-    let old = d.get("OldImage").map(unmarshal_item);
-    // The payload is the item: NewImage, or what REMOVE deleted, or just the keys.
-    let (payload, old_payload) = match (new, old) {
-        (Some(n), o) => (n, o),
-        (None, Some(o)) => (o, None),
-        (None, None) => (plain_keys, None),
-    };
-    Ok(Rec {
-        ts_ms: ts,
-        pk,
-        shard: None,
-        seq: seq.to_owned(),
-        data: serde_json::to_vec(&payload).unwrap_or_default(),
-        event,
-        old: old_payload.map(|o| serde_json::to_vec(&o).unwrap_or_default()),
-        typed: Some(typed_attributes(d)),
-    })
-}
-
-/// The typed attributes of a DynamoDB Streams record, compact and exactly as captured: every
-/// type (`B`, `SS`, `NS`, `BS`, …) and every number's text reach the event unchanged.
-fn typed_attributes(d: &Value) -> Vec<u8> {
-    let mut typed = serde_json::Map::new();
-    for name in ["Keys", "NewImage", "OldImage"] {
-        if let Some(v) = d.get(name) {
-            typed.insert(name.into(), v.clone());
-        }
-    }
-    serde_json::to_vec(&Value::Object(typed)).unwrap_or_default()
-}
-
 /// A shard id found in a file name (`…shardId-000000000001…`), for per-shard CLI output.
 fn shard_from_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy().into_owned();
@@ -439,14 +177,11 @@ fn shard_from_name(path: &Path) -> Option<String> {
 
 /// Loads event files and `get-records` captures into one stream.
 pub(crate) fn load_event_files(
-    paths: &[PathBuf],
+    cx: &mut LoadCtx<'_, '_>,
     format: Format,
-    opts: &LoadOptions,
-    control: &mut LoadControl<'_>,
-    total: u64,
-    errors: &mut Errors,
-    report: &mut LoadReport,
 ) -> Result<Stream, LoadError> {
+    let (paths, opts, total) = (cx.paths, cx.opts, cx.total);
+    let (control, errors, report) = (&mut *cx.control, &mut cx.errors, &mut cx.report);
     let mut load = Captures::default();
     let mut done = 0u64;
     for (file_index, path) in paths.iter().enumerate() {

@@ -1,6 +1,56 @@
 //! Joining two builders filled in parallel, keeping file order.
 
+use std::ops::Range;
+
 use super::StreamBuilder;
+
+/// How one part's records are renumbered when they join the merged builder: their key ids and
+/// their offsets into the joined payload and sequence arenas.
+struct Rebase<'k> {
+    /// New key id per old key id; `None` keeps the ids (the first part).
+    key_map: Option<&'k [u32]>,
+    payload_shift: u64,
+    seq_shift: u64,
+}
+
+impl Rebase<'_> {
+    #[inline]
+    fn key(&self, k: u32) -> u32 {
+        self.key_map.map_or(k, |m| m[k as usize])
+    }
+}
+
+/// The plain merge's output columns, or the part of them that one thread fills.
+struct Grouped<'c> {
+    ts: &'c mut [i64],
+    key: &'c mut [u32],
+    ps: &'c mut [u64],
+    pl: &'c mut [u32],
+}
+
+impl<'c> Grouped<'c> {
+    /// The columns before and from record `mid`.
+    fn split_at(self, mid: usize) -> (Grouped<'c>, Grouped<'c>) {
+        let (ts_lo, ts_hi) = self.ts.split_at_mut(mid);
+        let (key_lo, key_hi) = self.key.split_at_mut(mid);
+        let (ps_lo, ps_hi) = self.ps.split_at_mut(mid);
+        let (pl_lo, pl_hi) = self.pl.split_at_mut(mid);
+        (
+            Grouped {
+                ts: ts_lo,
+                key: key_lo,
+                ps: ps_lo,
+                pl: pl_lo,
+            },
+            Grouped {
+                ts: ts_hi,
+                key: key_hi,
+                ps: ps_hi,
+                pl: pl_hi,
+            },
+        )
+    }
+}
 
 impl StreamBuilder {
     /// Joins two builders filled in parallel: `segments` lists, block by block, how many
@@ -39,60 +89,25 @@ impl StreamBuilder {
         };
         let has_events = !a.events.is_empty() || !b.events.is_empty();
         out.has_seqs = a.has_seqs || b.has_seqs;
+        let keep = Rebase {
+            key_map: None,
+            payload_shift: 0,
+            seq_shift: 0,
+        };
+        let rebase_b = Rebase {
+            key_map: Some(&key_map),
+            payload_shift: shift,
+            seq_shift,
+        };
         let (mut ia, mut ib) = (0usize, 0usize);
         for &(na, nb) in segments {
-            for (part, start, count, is_b) in [(&a, ia, na, false), (&b, ib, nb, true)] {
-                for i in start..start + count {
-                    out.shard.push(part.shard[i]);
-                    out.ts_ms.push(part.ts_ms[i]);
-                    out.key.push(if is_b {
-                        key_map[part.key[i] as usize]
-                    } else {
-                        part.key[i]
-                    });
-                    out.payload_starts
-                        .push(part.payload_starts[i] + if is_b { shift } else { 0 });
-                    out.payload_lens.push(part.payload_lens[i]);
-                    if has_events {
-                        out.events
-                            .push(part.events.get(i).copied().unwrap_or_default());
-                    }
-                    if out.has_seqs {
-                        out.seq_starts.push(
-                            part.seq_starts.get(i).copied().unwrap_or(0)
-                                + if is_b { seq_shift } else { 0 },
-                        );
-                        out.seq_lens
-                            .push(part.seq_lens.get(i).copied().unwrap_or(0));
-                    }
-                }
-            }
-            // Old images are sparse: remap their record indices.
+            out.append_from(&a, ia..ia + na, &keep, has_events);
+            out.append_from(&b, ib..ib + nb, &rebase_b, has_events);
             ia += na;
             ib += nb;
         }
-        // Positions of each part's records in the merged order, for the sparse old images.
         if !a.old.is_empty() || !b.old.is_empty() {
-            let mut pos_a = Vec::with_capacity(a.ts_ms.len());
-            let mut pos_b = Vec::with_capacity(b.ts_ms.len());
-            let mut p = 0u32;
-            for &(na, nb) in segments {
-                for _ in 0..na {
-                    pos_a.push(p);
-                    p += 1;
-                }
-                for _ in 0..nb {
-                    pos_b.push(p);
-                    p += 1;
-                }
-            }
-            for (i, bytes) in a.old.iter() {
-                out.old.push((pos_a[*i as usize], bytes.clone()));
-            }
-            for (i, bytes) in b.old.iter() {
-                out.old.push((pos_b[*i as usize], bytes.clone()));
-            }
-            out.old.sort_by_key(|e| e.0);
+            out.old = merged_old(&a, &b, segments);
         }
         out.keys = a.keys;
         out.key_ids = a.key_ids;
@@ -100,6 +115,28 @@ impl StreamBuilder {
         out.payload = a.payload;
         out.seq_text = a.seq_text;
         out
+    }
+
+    /// Appends records `range` of `part`, renumbered by `rebase`.
+    fn append_from(&mut self, part: &Self, range: Range<usize>, rebase: &Rebase, has_events: bool) {
+        for i in range {
+            self.shard.push(part.shard[i]);
+            self.ts_ms.push(part.ts_ms[i]);
+            self.key.push(rebase.key(part.key[i]));
+            self.payload_starts
+                .push(part.payload_starts[i] + rebase.payload_shift);
+            self.payload_lens.push(part.payload_lens[i]);
+            if has_events {
+                self.events
+                    .push(part.events.get(i).copied().unwrap_or_default());
+            }
+            if self.has_seqs {
+                self.seq_starts
+                    .push(part.seq_starts.get(i).copied().unwrap_or(0) + rebase.seq_shift);
+                self.seq_lens
+                    .push(part.seq_lens.get(i).copied().unwrap_or(0));
+            }
+        }
     }
 
     /// [`Self::merge`] for records with no sequence numbers, event names or old images (every
@@ -121,79 +158,28 @@ impl StreamBuilder {
         for &s in a.shard.iter().chain(&b.shard) {
             counts[s as usize] += 1;
         }
-        let mut starts = Vec::with_capacity(shards + 1);
-        let mut acc = 0;
-        for &c in &counts {
-            starts.push(acc);
-            acc += c;
-        }
-        starts.push(acc);
+        let starts = run_starts(&counts);
         let mut ts_ms = vec![0i64; n];
         let mut key = vec![0u32; n];
         let mut payload_starts = vec![0u64; n];
         let mut payload_lens = vec![0u32; n];
-        // Two cores, each grouping half of the shards into its own part of the columns.
-        let half = shards / 2;
-        let mid = starts[half];
-        let (ts_lo, ts_hi) = ts_ms.split_at_mut(mid);
-        let (key_lo, key_hi) = key.split_at_mut(mid);
-        let (ps_lo, ps_hi) = payload_starts.split_at_mut(mid);
-        let (pl_lo, pl_hi) = payload_lens.split_at_mut(mid);
-        let (ar, br) = (&a, &b);
-        let group = |shard_range: std::ops::Range<usize>,
-                     base: usize,
-                     ts: &mut [i64],
-                     key: &mut [u32],
-                     ps: &mut [u64],
-                     pl: &mut [u32]| {
-            let mut next: Vec<usize> = starts[..shards]
-                .iter()
-                .map(|s| s.saturating_sub(base))
-                .collect();
-            let (a, b) = (ar, br);
-            let (mut ia, mut ib) = (0usize, 0usize);
-            for &(na, nb) in segments {
-                for i in ia..ia + na {
-                    let s = a.shard[i] as usize;
-                    if shard_range.contains(&s) {
-                        let d = next[s];
-                        ts[d] = a.ts_ms[i];
-                        key[d] = a.key[i];
-                        ps[d] = a.payload_starts[i];
-                        pl[d] = a.payload_lens[i];
-                        next[s] += 1;
-                    }
-                }
-                for i in ib..ib + nb {
-                    let s = b.shard[i] as usize;
-                    if shard_range.contains(&s) {
-                        let d = next[s];
-                        ts[d] = b.ts_ms[i];
-                        key[d] = key_map[b.key[i] as usize];
-                        ps[d] = b.payload_starts[i] + shift;
-                        pl[d] = b.payload_lens[i];
-                        next[s] += 1;
-                    }
-                }
-                ia += na;
-                ib += nb;
-            }
+        let rebase_b = Rebase {
+            key_map: Some(&key_map),
+            payload_shift: shift,
+            seq_shift: 0,
         };
-        let upper = std::sync::Mutex::new(Some((ts_hi, key_hi, ps_hi, pl_hi)));
-        let run_upper = || {
-            if let Some((ts, key, ps, pl)) = upper.lock().ok().and_then(|mut u| u.take()) {
-                group(half..shards, mid, ts, key, ps, pl);
-            }
+        let join = PlainJoin {
+            a: &a,
+            b: &b,
+            rebase_b: &rebase_b,
+            segments,
+            starts: &starts,
         };
-        std::thread::scope(|s| {
-            let spawned = std::thread::Builder::new()
-                .name("tumblescope-merge".into())
-                .spawn_scoped(s, run_upper);
-            group(0..half, 0, ts_lo, key_lo, ps_lo, pl_lo);
-            if spawned.is_err() {
-                // No thread to spare: this core does both halves.
-                run_upper();
-            }
+        join.group_on_two_cores(Grouped {
+            ts: &mut ts_ms,
+            key: &mut key,
+            ps: &mut payload_starts,
+            pl: &mut payload_lens,
         });
         drop(b);
         a.shard = Vec::new();
@@ -215,4 +201,135 @@ impl StreamBuilder {
             ..a
         }
     }
+}
+
+/// Where each shard's run starts in the grouped columns, and (last) the total.
+fn run_starts(counts: &[usize]) -> Vec<usize> {
+    let mut starts = Vec::with_capacity(counts.len() + 1);
+    let mut acc = 0;
+    for &c in counts {
+        starts.push(acc);
+        acc += c;
+    }
+    starts.push(acc);
+    starts
+}
+
+/// The plain merge's inputs, shared by the two threads that group them.
+struct PlainJoin<'j> {
+    a: &'j StreamBuilder,
+    b: &'j StreamBuilder,
+    rebase_b: &'j Rebase<'j>,
+    segments: &'j [(usize, usize)],
+    /// Run start per shard in the whole output.
+    starts: &'j [usize],
+}
+
+impl PlainJoin<'_> {
+    /// Groups every shard into `out`: each of two cores takes half of the shards and fills its
+    /// own part of the columns.
+    fn group_on_two_cores(&self, out: Grouped) {
+        let shards = self.starts.len() - 1;
+        let half = shards / 2;
+        let mid = self.starts[half];
+        let (lower, upper) = out.split_at(mid);
+        let upper = std::sync::Mutex::new(Some(upper));
+        let run_upper = || {
+            if let Some(out) = upper.lock().ok().and_then(|mut u| u.take()) {
+                self.group(half..shards, mid, out);
+            }
+        };
+        std::thread::scope(|s| {
+            let spawned = std::thread::Builder::new()
+                .name("tumblescope-merge".into())
+                .spawn_scoped(s, run_upper);
+            self.group(0..half, 0, lower);
+            if spawned.is_err() {
+                // No thread to spare: this core does both halves.
+                run_upper();
+            }
+        });
+    }
+
+    /// Places the records of the shards in `shards`, in file order, into `out`, which holds
+    /// the output from index `base` on.
+    fn group(&self, shards: Range<usize>, base: usize, mut out: Grouped) {
+        let count = self.starts.len() - 1;
+        let mut next: Vec<usize> = self.starts[..count]
+            .iter()
+            .map(|s| s.saturating_sub(base))
+            .collect();
+        let keep = Rebase {
+            key_map: None,
+            payload_shift: 0,
+            seq_shift: 0,
+        };
+        let (mut ia, mut ib) = (0usize, 0usize);
+        for &(na, nb) in self.segments {
+            place(self.a, ia..ia + na, &keep, &shards, &mut next, &mut out);
+            place(
+                self.b,
+                ib..ib + nb,
+                self.rebase_b,
+                &shards,
+                &mut next,
+                &mut out,
+            );
+            ia += na;
+            ib += nb;
+        }
+    }
+}
+
+/// Places `part`'s records `range` that belong to `shards` at their shard's next slot.
+#[inline]
+fn place(
+    part: &StreamBuilder,
+    range: Range<usize>,
+    rebase: &Rebase,
+    shards: &Range<usize>,
+    next: &mut [usize],
+    out: &mut Grouped,
+) {
+    for i in range {
+        let s = part.shard[i] as usize;
+        if shards.contains(&s) {
+            let d = next[s];
+            out.ts[d] = part.ts_ms[i];
+            out.key[d] = rebase.key(part.key[i]);
+            out.ps[d] = part.payload_starts[i] + rebase.payload_shift;
+            out.pl[d] = part.payload_lens[i];
+            next[s] += 1;
+        }
+    }
+}
+
+/// The sparse old images of both parts, their record indices moved to the merged order.
+fn merged_old(
+    a: &StreamBuilder,
+    b: &StreamBuilder,
+    segments: &[(usize, usize)],
+) -> Vec<(u32, super::DdbExtra)> {
+    let mut pos_a = Vec::with_capacity(a.ts_ms.len());
+    let mut pos_b = Vec::with_capacity(b.ts_ms.len());
+    let mut p = 0u32;
+    for &(na, nb) in segments {
+        for _ in 0..na {
+            pos_a.push(p);
+            p += 1;
+        }
+        for _ in 0..nb {
+            pos_b.push(p);
+            p += 1;
+        }
+    }
+    let mut old = Vec::with_capacity(a.old.len() + b.old.len());
+    for (i, bytes) in a.old.iter() {
+        old.push((pos_a[*i as usize], bytes.clone()));
+    }
+    for (i, bytes) in b.old.iter() {
+        old.push((pos_b[*i as usize], bytes.clone()));
+    }
+    old.sort_by_key(|e| e.0);
+    old
 }
