@@ -15,9 +15,13 @@ impl Builtin {
     pub(super) fn prepare_columns(&mut self, stream: &Stream) {
         let n = stream.len();
         self.source = stream.source;
-        self.included = (0..n)
-            .map(|i| self.passes_filter(stream.event_name(i)))
-            .collect();
+        // Without an event filter every record passes: one fill instead of a test per record.
+        self.included = match self.spec.events {
+            None => vec![true; n],
+            Some(_) => (0..n)
+                .map(|i| self.passes_filter(stream.event_name(i)))
+                .collect(),
+        };
         self.values = match &self.spec.path {
             None => Default::default(),
             Some(path) => value_column(stream, path),
@@ -28,8 +32,10 @@ impl Builtin {
         };
         self.considered = self.included.iter().filter(|x| **x).count();
         self.missing = if self.spec.path.is_some() {
-            (0..n)
-                .filter(|&i| self.included[i] && self.values[i].is_nan())
+            self.included
+                .iter()
+                .zip(self.values.iter())
+                .filter(|(inc, v)| **inc && v.is_nan())
                 .count()
         } else {
             0

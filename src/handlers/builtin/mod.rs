@@ -169,6 +169,7 @@ impl Builtin {
         }
     }
 
+    #[inline]
     fn passes_filter(&self, e: EventName) -> bool {
         self.spec.events.as_ref().is_none_or(|ev| ev.contains(&e))
     }
