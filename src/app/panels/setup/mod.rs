@@ -207,30 +207,26 @@ fn modelling_ui(
             .radio_value(&mut s.end_of_input, EndOfInput::ShardEnd, "shard ends")
             .changed();
     });
-    changed |= ui
-        .checkbox(
+    for (value, label) in [
+        (
             &mut s.early_termination_is_final,
             "Early termination is also final (Q3)",
-        )
-        .changed();
-    changed |= ui
-        .checkbox(
+        ),
+        (
             &mut s.strict_final_state,
             "Final invocation must return state (Q5)",
-        )
-        .changed();
-    changed |= ui
-        .checkbox(
+        ),
+        (
             &mut s.final_includes_tail_records,
             "Final invocation carries the last batch (Q1)",
-        )
-        .changed();
-    changed |= ui
-        .checkbox(
+        ),
+        (
             &mut s.discard_state_on_partial_failure,
             "Keep old state on partial failure (Q7)",
-        )
-        .changed();
+        ),
+    ] {
+        changed |= ui.checkbox(value, label).changed();
+    }
     changed |= ui
         .checkbox(&mut s.carry_state_across_windows, RichText::new("Carry state across windows — NOT AWS, teaching mode").color(pal.warn))
         .on_hover_text("AWS starts every window with {}. The 2020 blog's figure shows a running total across windows; this mode reproduces it.")
