@@ -157,3 +157,18 @@ pub fn available(program: &str) -> bool {
     }
     ok
 }
+
+/// A DynamoDB stream of INSERTs from `(ms after 12:00:00, sales)`, items keyed `ID` = `o-<k>`.
+pub fn dynamodb(shards: u32, orders: &[(i64, i64)]) -> Stream {
+    let mut b =
+        StreamBuilder::new(Source::Dynamodb, shards, StreamMeta::default()).payloads_are_json(true);
+    for (k, (t, sales)) in orders.iter().enumerate() {
+        b.push(InputRecord {
+            ts_ms: DEFAULT_START_MS + t,
+            partition_key: format!("o-{k}"),
+            data: format!(r#"{{"ID":"o-{k}","sales":{sales}}}"#).into_bytes(),
+            ..Default::default()
+        });
+    }
+    b.finish()
+}
