@@ -218,6 +218,23 @@ fn thrown_errors_are_failed_invocations_then_retries_bisect_and_discards() {
             "{name}: {e:?}"
         );
         assert!(!e.stack_trace.is_empty(), "{name}");
+        // Bisection narrows every failure to the one record that throws (sales of 97 or more)
+        // and discards exactly those, each alone.
+        let throwing: Vec<u32> = (0..s.len())
+            .filter(|&i| {
+                let v: serde_json::Value = serde_json::from_slice(s.payload(i)).unwrap();
+                v["Item"]["sales"].as_i64().unwrap() >= 97
+            })
+            .map(|i| i as u32)
+            .collect();
+        assert!(!throwing.is_empty(), "the stream has records that throw");
+        let mut discarded: Vec<u32> = trace
+            .discards
+            .iter()
+            .flat_map(|d| d.records.clone())
+            .collect();
+        discarded.sort_unstable();
+        assert_eq!(discarded, throwing, "{name}");
         assert!(
             trace.discards.iter().all(|d| d.records.len() == 1),
             "{name}: bisected down to one record"

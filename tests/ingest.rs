@@ -1,6 +1,8 @@
 //! Loading every supported format from `sample-data/`, every error kind, and never panicking on
 //! garbage.
 
+mod common;
+
 use std::path::PathBuf;
 
 use proptest::prelude::*;
@@ -57,7 +59,13 @@ fn dynamodb_orders() {
     assert_eq!(s.len(), 40);
     assert!((0..s.len()).any(|i| s.event_name(i) == EventName::Modify && s.old_image(i).is_some()));
     assert!((0..s.len()).any(|i| s.event_name(i) == EventName::Remove));
-    assert!(s.shards[0].id.starts_with("shardId-0000000"));
+    assert!(
+        s.shards
+            .iter()
+            .all(|sh| common::is_dynamodb_shard_id(&sh.id)),
+        "{:?}",
+        s.shards[0].id
+    );
 }
 
 #[test]
@@ -491,4 +499,15 @@ fn every_format_reads_a_timestamp_the_same_way() {
             }
         }
     }
+}
+
+#[test]
+fn dynamodb_shard_ids_are_told_from_kinesis_ones() {
+    assert!(common::is_dynamodb_shard_id(
+        "shardId-00000001767265200000-25310874"
+    ));
+    assert!(!common::is_dynamodb_shard_id("shardId-000000000001"));
+    assert!(!common::is_dynamodb_shard_id(
+        "shardId-00000001767265200000-2531087"
+    ));
 }

@@ -172,3 +172,12 @@ pub fn dynamodb(shards: u32, orders: &[(i64, i64)]) -> Stream {
     }
     b.finish()
 }
+
+/// `shardId-` + 20 digits + `-` + 8 hex digits: a DynamoDB Streams shard id as tumblescope
+/// writes it. Kinesis ids (`shardId-` + 12 digits) do not match.
+pub fn is_dynamodb_shard_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('-').collect();
+    matches!(parts.as_slice(), ["shardId", time, hex]
+        if time.len() == 20 && time.bytes().all(|b| b.is_ascii_digit())
+            && hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
