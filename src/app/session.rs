@@ -105,6 +105,21 @@ mod tests {
             std::fs::read_dir(&dir).unwrap().count() == 1,
             "no temp file left"
         );
+        // Saving again replaces the file whole: a reader that opened the old session still
+        // reads all of it, because the new text went to a new file renamed over the old one.
+        // (`fs::write` would truncate and rewrite the same file under that reader.)
+        let old_text = std::fs::read_to_string(&path).unwrap();
+        let mut reader = std::fs::File::open(&path).unwrap();
+        let moved = SessionFile {
+            selected: Some(4),
+            ..s.clone()
+        };
+        save_session(&path, &moved).unwrap();
+        let mut seen = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut seen).unwrap();
+        assert_eq!(seen, old_text);
+        assert_eq!(load_session(&path).unwrap(), moved);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::write(&path, "{\n  \"tumblescopeSession\": 1,\n  \"run\": 5\n}").unwrap();
         let e = load_session(&path).unwrap_err();
         assert!(e.contains("s.json:3:"), "{e}");
