@@ -427,8 +427,8 @@ proptest! {
                 prop_assert!(range.start >= next_on_shard[shard], "commits in sequence order");
                 next_on_shard[shard] = upto;
             }
-            for i in range.start..upto {
-                committed[i] += 1;
+            for c in &mut committed[range.start..upto] {
+                *c += 1;
             }
         }
         let mut discarded = vec![0u8; stream.len()];
