@@ -511,3 +511,68 @@ fn dynamodb_shard_ids_are_told_from_kinesis_ones() {
         "shardId-00000001767265200000-2531087"
     ));
 }
+
+/// The options that load each sample file (its field mapping).
+fn sample_options(file: &str, skip_bad: bool) -> LoadOptions {
+    let (timestamp, partition_key) = if file.ends_with(".csv") {
+        ("sold_at", "store")
+    } else if file.starts_with("checkout") {
+        ("ts_ms", "session")
+    } else {
+        ("timestamp", "partitionKey")
+    };
+    LoadOptions {
+        skip_bad,
+        fields: FieldMap {
+            timestamp: timestamp.into(),
+            partition_key: partition_key.into(),
+            ..FieldMap::default()
+        },
+        ..LoadOptions::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(160))]
+
+    /// One edit at a structural byte (`{}[]:,"`) of a line-based file: the file either still
+    /// loads every record, or the error names exactly the edited line; with --skip-bad the
+    /// other lines all load and the edited line is the one listed.
+    #[test]
+    fn a_broken_line_is_reported_at_that_line(
+        file in prop_oneof![Just("orders.jsonl"), Just("checkout-events.jsonl"), Just("orders-dynamodb.jsonl")],
+        at in any::<prop::sample::Index>(),
+        op in 0u8..3,
+        with in prop_oneof![Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b':'), Just(b','), Just(b'"'), Just(b'x')],
+    ) {
+        let original = std::fs::read(sample(file)).unwrap();
+        let structural: Vec<usize> = (0..original.len())
+            .filter(|&i| b"{}[]:,\"".contains(&original[i]))
+            .collect();
+        let p = structural[at.index(structural.len())];
+        let mut bytes = original.clone();
+        match op {
+            0 => bytes[p] = with,
+            1 => { bytes.remove(p); }
+            _ => bytes.insert(p, with),
+        }
+        let line = original[..p].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let lines = original.iter().filter(|&&b| b == b'\n').count();
+        let mut opts = sample_options(file, false);
+        if file.contains("dynamodb") {
+            opts.source = Source::Dynamodb;
+        }
+        match load_bytes(file, &bytes, &opts) {
+            Ok((s, _)) => prop_assert_eq!(s.len(), lines),
+            Err(LoadError::At { line: l, column, .. }) => {
+                prop_assert_eq!(l, line);
+                prop_assert!(column >= 1);
+                let opts = LoadOptions { skip_bad: true, ..opts };
+                let (s, report) = load_bytes(file, &bytes, &opts).unwrap();
+                prop_assert_eq!(s.len(), lines - 1);
+                prop_assert!(matches!(report.errors.as_slice(), [LoadError::At { line: l, .. }] if *l == line), "{:?}", report.errors);
+            }
+            Err(e) => prop_assert!(false, "{e}"),
+        }
+    }
+}
