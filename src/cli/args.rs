@@ -355,3 +355,200 @@ pub(super) fn parse_env(s: &str) -> Result<(String, String), String> {
     crate::model::settings::check_env_name(k)?;
     Ok((k.to_owned(), v.to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn run_args(flags: &[&str]) -> RunArgs {
+        let argv = ["tumblescope", "run"].iter().chain(flags);
+        match Cli::try_parse_from(argv)
+            .unwrap_or_else(|e| panic!("{flags:?}: {e}"))
+            .command
+        {
+            Some(Command::Run(args)) => *args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Every mapping and simulator flag of `run` reaches its setting, and nothing else moves.
+    #[test]
+    fn every_run_flag_reaches_its_setting() {
+        let defaults = run_args(&[]).mapping.settings();
+        type Set = fn(&mut Settings);
+        let table: &[(&[&str], Set)] = &[
+            (&["--window", "60"], |s| s.tumbling_window_s = 60),
+            (&["--batch-size", "7"], |s| s.batch_size = 7),
+            (&["--batching-window", "5"], |s| s.max_batching_window_s = 5),
+            (&["--parallelization-factor", "2"], |s| {
+                s.parallelization_factor = 2
+            }),
+            (&["--max-retry-attempts", "3"], |s| s.max_retry_attempts = 3),
+            (&["--max-record-age", "60"], |s| s.max_record_age_s = 60),
+            (&["--bisect"], |s| s.bisect_on_error = true),
+            (&["--report-batch-item-failures"], |s| {
+                s.report_batch_item_failures = true
+            }),
+            (&["--close-grace", "0"], |s| s.close_grace_s = 0),
+            (&["--grace-from", "last-record"], |s| {
+                s.grace_from = GraceFrom::LastRecord
+            }),
+            (&["--carry-state"], |s| s.carry_state_across_windows = true),
+            (&["--strict-final-state"], |s| s.strict_final_state = true),
+            (&["--early-not-final"], |s| {
+                s.early_termination_is_final = false
+            }),
+            (&["--final-includes-tail"], |s| {
+                s.final_includes_tail_records = true
+            }),
+            (&["--discard-state-on-partial-failure"], |s| {
+                s.discard_state_on_partial_failure = true
+            }),
+            (&["--end-of-input", "shard-end"], |s| {
+                s.end_of_input = EndOfInput::ShardEnd
+            }),
+            (&["--poll-interval-ms", "500"], |s| {
+                s.poll_interval_ms = Some(500)
+            }),
+            (&["--read-interval-ms", "300"], |s| {
+                s.read_interval_ms = Some(300)
+            }),
+            (&["--retry-backoff-ms", "250"], |s| s.retry_backoff_ms = 250),
+            (&["--retry-backoff-max-ms", "9000"], |s| {
+                s.retry_backoff_max_ms = 9000
+            }),
+            (&["--duration-base-ms", "3"], |s| s.duration_base_ms = 3),
+            (&["--duration-per-record-us", "7"], |s| {
+                s.duration_per_record_us = 7
+            }),
+            (&["--stall-after", "4"], |s| s.stall_after_attempts = 4),
+            (&["--attempt-limit", "50"], |s| s.attempt_limit = 50),
+            (&["--timeout-ms", "900"], |s| s.timeout_ms = 900),
+            (&["--env", "A=1", "--env", "B=x=y"], |s| {
+                s.function_env = [("A".into(), "1".into()), ("B".into(), "x=y".into())]
+                    .into_iter()
+                    .collect()
+            }),
+            (&["--max-record-size-kib", "2048"], |s| {
+                s.max_record_size_kib = 2048
+            }),
+            (&["--seed", "9"], |s| s.seed = 9),
+        ];
+        for (flags, set) in table {
+            let mut expected = defaults.clone();
+            set(&mut expected);
+            assert_ne!(expected, defaults, "{flags:?} must differ from the default");
+            assert_eq!(run_args(flags).mapping.settings(), expected, "{flags:?}");
+        }
+    }
+
+    #[test]
+    fn run_stream_and_input_flags_reach_their_options() {
+        let a = run_args(&[
+            "--source",
+            "dynamodb",
+            "--shards",
+            "3",
+            "--key-attribute",
+            "pk",
+            "--view-type",
+            "KEYS_ONLY",
+        ]);
+        assert_eq!(a.mapping.source, Source::Dynamodb);
+        assert_eq!(a.mapping.shards, 3);
+        assert_eq!(a.mapping.meta().key_attribute, "pk");
+        assert_eq!(a.mapping.meta().view_type, StreamViewType::KeysOnly);
+
+        let a = run_args(&[
+            "--input-format",
+            "csv",
+            "--ts-field",
+            "sold_at",
+            "--ts-unit",
+            "millis",
+            "--pk-field",
+            "store",
+            "--shard-field",
+            "lane",
+            "--skip-bad",
+        ]);
+        let input = a.load.input().unwrap();
+        assert_eq!(input.format, Some(crate::ingest::Format::Csv));
+        assert_eq!(input.fields.timestamp, "sold_at");
+        assert_eq!(input.fields.unit, crate::ingest::TsUnit::Millis);
+        assert_eq!(input.fields.partition_key, "store");
+        assert_eq!(input.fields.shard.as_deref(), Some("lane"));
+        assert!(input.skip_bad);
+        assert!(run_args(&["--input-format", "xml"]).load.input().is_err());
+    }
+
+    #[test]
+    fn generator_flags_reach_the_generator_options() {
+        let a = run_args(&[
+            "--count",
+            "12",
+            "--interval-ms",
+            "40.5",
+            "--jitter",
+            "0.25",
+            "--keys",
+            "skewed:5:1.5",
+            "--start",
+            "2026-03-01T00:00:00Z",
+            "--sales-min",
+            "3",
+            "--sales-max",
+            "9",
+            "--modify-fraction",
+            "0.2",
+            "--remove-fraction",
+            "0.1",
+        ]);
+        let o = a.gen_.options(Source::Dynamodb, 4, 77).unwrap();
+        let expected = GenOptions {
+            count: 12,
+            interval_ms: 40.5,
+            jitter: 0.25,
+            start_ms: crate::model::parse_rfc3339_ms("2026-03-01T00:00:00Z").unwrap(),
+            keys: KeyStrategy::Skewed {
+                n: 5,
+                exponent: 1.5,
+            },
+            shards: 4,
+            source: Source::Dynamodb,
+            seed: 77,
+            sales_min: 3,
+            sales_max: 9,
+            modify_fraction: 0.2,
+            remove_fraction: 0.1,
+        };
+        assert_eq!(o, expected);
+        let argv = [
+            "tumblescope",
+            "generate",
+            "--source",
+            "dynamodb",
+            "--shards",
+            "5",
+            "--seed",
+            "3",
+            "-o",
+            "x.jsonl",
+        ];
+        let Some(Command::Generate(g)) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("generate")
+        };
+        assert_eq!((g.source, g.shards, g.seed), (Source::Dynamodb, 5, 3));
+        assert_eq!(g.output.as_deref(), Some(std::path::Path::new("x.jsonl")));
+        let bad = run_args(&["--start", "yesterday"])
+            .gen_
+            .options(Source::Kinesis, 1, 1);
+        assert_eq!(
+            bad.unwrap_err(),
+            "--start \"yesterday\" is not an RFC 3339 time"
+        );
+    }
+}
