@@ -274,6 +274,92 @@ fn partial_batch_failures_redeliver_from_the_first_failed_record() {
     );
 }
 
+/// Five records in one batch; the first attempt answers `{"state": {"sales": 1},
+/// "batchItemFailures": items(seq)}` (`seq(k)`: record k's sequence number), later ones
+/// succeed. Returns the first attempt's status and the records of the next invocation.
+fn first_answer(
+    settings: &Settings,
+    items: impl Fn(&dyn Fn(usize) -> String) -> serde_json::Value + Send + 'static,
+) -> (Status, std::ops::Range<u32>, Trace) {
+    let orders: Vec<(i64, &str, i64)> = (0..5).map(|k| (100 + k * 10, "a", 1)).collect();
+    let stream = kinesis(1, &orders);
+    let seqs: Vec<String> = (0..5).map(|k| stream.seq(k).into_owned()).collect();
+    let mut first = true;
+    let mut h = Scripted::new("builtin:sum:Item.sales", move |req| {
+        if req.is_final || !std::mem::take(&mut first) {
+            return None;
+        }
+        let seq = |k: usize| seqs[k].clone();
+        Some(Invoked::ok(Response::from_json(
+            json!({"state": {"sales": 1}, "batchItemFailures": items(&seq)}),
+        )))
+    });
+    let trace = sim::simulate(&stream, settings, &mut h).unwrap();
+    let inv = &trace.invocations;
+    assert_eq!(inv[0].records, 0..5);
+    (inv[0].status, inv[1].records.clone(), trace)
+}
+
+#[test]
+fn report_batch_item_failures_checkpoints_at_the_lowest_sequence_number() {
+    let rbif = Settings {
+        report_batch_item_failures: true,
+        ..Settings::default()
+    };
+    // Several failures, listed out of order: the lowest wins (AWS: "the checkpoint is the
+    // lowest sequence number"), records before it are done.
+    let (status, next, trace) = first_answer(
+        &rbif,
+        |seq| json!([{"itemIdentifier": seq(4)}, {"itemIdentifier": seq(2)}, {"itemIdentifier": seq(3)}]),
+    );
+    assert_eq!(status, Status::Partial);
+    assert_eq!(next, 2..5);
+    assert_eq!(trace.invocations[1].reason, Reason::PartialRetry);
+
+    // Empty or null lists are success.
+    for empty in [json!([]), serde_json::Value::Null] {
+        let (status, next, trace) = first_answer(&rbif, move |_| empty.clone());
+        assert_eq!(status, Status::Ok);
+        assert!(
+            next.is_empty() && trace.invocations[1].kind == Kind::Final,
+            "the final follows"
+        );
+    }
+
+    // A null, empty or misnamed identifier, or one that is not in the batch, fails the whole
+    // batch: it is retried whole.
+    let bad: [fn(&dyn Fn(usize) -> String) -> serde_json::Value; 4] = [
+        |_| json!([{"itemIdentifier": null}]),
+        |_| json!([{"itemIdentifier": ""}]),
+        |seq| json!([{"itemId": seq(2)}]),
+        |_| json!([{"itemIdentifier": "49999999999999999999999999999999999999999999999999999999"}]),
+    ];
+    for (k, items) in bad.into_iter().enumerate() {
+        let (status, next, trace) = first_answer(&rbif, items);
+        assert_eq!(status, Status::Failed, "case {k}");
+        assert_eq!(next, 0..5, "case {k}: the whole batch again");
+        assert_eq!(trace.invocations[1].attempt, 2);
+    }
+
+    // With the option off, the list is ignored: the batch succeeded.
+    let (status, next, trace) = first_answer(
+        &Settings::default(),
+        |seq| json!([{"itemIdentifier": seq(2)}]),
+    );
+    assert_eq!(status, Status::Ok);
+    assert!(next.is_empty() && trace.invocations[1].kind == Kind::Final);
+
+    // With bisect as well, the batch is split at the reported record (AWS: "bisected at the
+    // returned sequence number"): records before it are done, it and the rest come again.
+    let both = Settings {
+        bisect_on_error: true,
+        ..rbif
+    };
+    let (status, next, _) = first_answer(&both, |seq| json!([{"itemIdentifier": seq(3)}]));
+    assert_eq!(status, Status::Partial);
+    assert_eq!(next, 3..5);
+}
+
 #[test]
 fn a_missing_state_fails_the_invocation_and_infinite_retries_stall() {
     let stream = kinesis(1, &[(0, "a", 1)]);

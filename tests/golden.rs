@@ -191,3 +191,107 @@ fn results_formats() {
         tumblescope::export::results_table(&stream, &trace)
     );
 }
+
+/// The records of the first aggregate event for a DynamoDB stream of one INSERT, one MODIFY
+/// and one REMOVE of item `x`, under a view type.
+fn view_type_records(view: tumblescope::model::StreamViewType) -> Vec<serde_json::Value> {
+    use tumblescope::model::stream::{InputRecord, StreamBuilder, StreamMeta};
+    use tumblescope::model::{EventName, Source};
+    let meta = StreamMeta {
+        view_type: view,
+        ..StreamMeta::default()
+    };
+    let mut b = StreamBuilder::new(Source::Dynamodb, 1, meta).payloads_are_json(true);
+    let t0 = tumblescope::generate::DEFAULT_START_MS;
+    let item = |sales: i64| format!(r#"{{"ID":"x","sales":{sales}}}"#).into_bytes();
+    for (k, (event, data, old)) in [
+        (EventName::Insert, item(1), None),
+        (EventName::Modify, item(2), Some(item(1))),
+        (EventName::Remove, item(2), Some(item(2))),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        b.push(InputRecord {
+            ts_ms: t0 + k as i64 * 10,
+            partition_key: "x".into(),
+            data,
+            event_name: event,
+            old_image: old,
+            ..Default::default()
+        });
+    }
+    let stream = b.finish();
+    let settings = tumblescope::model::settings::Settings {
+        max_batching_window_s: 1,
+        ..Default::default()
+    };
+    let mut h = tumblescope::handlers::builtin::Builtin::new(
+        tumblescope::handlers::builtin::BuiltinSpec::parse("builtin:count").unwrap(),
+    );
+    let trace = tumblescope::sim::simulate(&stream, &settings, &mut h).unwrap();
+    let inv = &trace.invocations[0];
+    assert_eq!(inv.record_count(), 3);
+    let ev: serde_json::Value =
+        serde_json::from_str(&inv.request(&stream, &settings).event_json()).unwrap();
+    ev["Records"].as_array().unwrap().clone()
+}
+
+#[test]
+fn each_stream_view_type_carries_its_images() {
+    use tumblescope::model::StreamViewType::*;
+    // AWS: KEYS_ONLY carries only the key attributes; NEW_IMAGE the item after the change;
+    // OLD_IMAGE the item before it; NEW_AND_OLD_IMAGES both. An INSERT has no old image and a
+    // REMOVE no new one.
+    let has = |r: &serde_json::Value, k: &str| r["dynamodb"].get(k).is_some();
+    for (view, name, new, old) in [
+        (
+            KeysOnly,
+            "KEYS_ONLY",
+            [false, false, false],
+            [false, false, false],
+        ),
+        (
+            NewImage,
+            "NEW_IMAGE",
+            [true, true, false],
+            [false, false, false],
+        ),
+        (
+            OldImage,
+            "OLD_IMAGE",
+            [false, false, false],
+            [false, true, true],
+        ),
+        (
+            NewAndOldImages,
+            "NEW_AND_OLD_IMAGES",
+            [true, true, false],
+            [false, true, true],
+        ),
+    ] {
+        let records = view_type_records(view);
+        for (k, r) in records.iter().enumerate() {
+            assert_eq!(r["dynamodb"]["StreamViewType"], name, "{name}");
+            assert_eq!(
+                r["dynamodb"]["Keys"],
+                serde_json::json!({"ID": {"S": "x"}}),
+                "{name}"
+            );
+            assert_eq!(has(r, "NewImage"), new[k], "{name} record {k}");
+            assert_eq!(has(r, "OldImage"), old[k], "{name} record {k}");
+        }
+        if new[1] {
+            assert_eq!(
+                records[1]["dynamodb"]["NewImage"]["sales"],
+                serde_json::json!({"N": "2"})
+            );
+        }
+        if old[1] {
+            assert_eq!(
+                records[1]["dynamodb"]["OldImage"]["sales"],
+                serde_json::json!({"N": "1"})
+            );
+        }
+    }
+}
