@@ -111,6 +111,20 @@ fn next_window_record_closes_the_window_before_it_is_delivered() {
 }
 
 #[test]
+fn a_zero_grace_closes_the_window_at_its_end() {
+    // --close-grace 0: nothing waits for late records; the final comes at the window's end.
+    let stream = kinesis(1, &[(1_000, "a", 1)]);
+    let settings = Settings {
+        close_grace_s: 0,
+        ..Settings::default()
+    };
+    let trace = run(&stream, &settings, "builtin:sum:Item.sales");
+    let last = trace.invocations.last().unwrap();
+    assert_eq!((last.kind, last.start_ms - T0), (Kind::Final, 30_000));
+    assert_eq!(state_sales(&last.state_in), 1);
+}
+
+#[test]
 fn grace_can_count_from_the_last_record() {
     let stream = kinesis(1, &[(1_000, "a", 1)]);
     let settings = Settings {
@@ -361,6 +375,28 @@ fn report_batch_item_failures_checkpoints_at_the_lowest_sequence_number() {
 }
 
 #[test]
+fn partial_failure_can_discard_the_returned_state() {
+    // --discard-state-on-partial-failure (modelling choice Q7): the redelivery starts from the
+    // state the failed batch was given, not the one it returned.
+    let settings = Settings {
+        report_batch_item_failures: true,
+        discard_state_on_partial_failure: true,
+        ..Settings::default()
+    };
+    let (status, next, trace) = first_answer(&settings, |seq| json!([{"itemIdentifier": seq(3)}]));
+    assert_eq!((status, next), (Status::Partial, 3..5));
+    assert!(
+        trace.invocations[1].state_in.is_empty(),
+        "the state before the batch: {{}}"
+    );
+    // The final stores only what the redelivery added: records 3 and 4.
+    assert_eq!(
+        state_sales(trace.windows[0].final_state.as_ref().unwrap()),
+        2
+    );
+}
+
+#[test]
 fn a_missing_state_fails_the_invocation_and_infinite_retries_stall() {
     let stream = kinesis(1, &[(0, "a", 1)]);
     let mut h = Scripted::new("builtin:sum:Item.sales", |req| {
@@ -474,6 +510,51 @@ fn early_termination_starts_one_byte_past_one_mebibyte() {
     // UTF-8 length, over 1,048,576 bytes.
     assert_eq!(early_terminations_with_state_of(1_048_576), 0);
     assert_eq!(early_terminations_with_state_of(1_048_577), 1);
+}
+
+#[test]
+fn an_early_termination_is_not_final_when_asked() {
+    // --early-not-final (modelling choice Q3): the early invocation says
+    // isWindowTerminatedEarly but not isFinalInvokeForWindow; the window's real final comes
+    // later and closes it.
+    let orders: Vec<(i64, &str, i64)> = (0..8).map(|k| (k * 1_000, "a", 1)).collect();
+    let stream = kinesis(1, &orders);
+    let settings = Settings {
+        early_termination_is_final: false,
+        ..Settings::default()
+    };
+    let mut h = Scripted::new("builtin:sum:Item.sales", |req| {
+        if req.is_final || req.is_early {
+            return Some(Invoked::ok(Response::from_json(json!({"state": {}}))));
+        }
+        let mut m = req.state.to_json();
+        m.insert(
+            format!("k{}", req.records.start),
+            json!("x".repeat(400_000)),
+        );
+        Some(Invoked::ok(Response::with_state(State::from_map(m))))
+    });
+    let trace = sim::simulate(&stream, &settings, &mut h).unwrap();
+    let early: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Early)
+        .collect();
+    assert!(!early.is_empty());
+    for e in &early {
+        assert!(e.is_early && !e.is_final);
+        let ev: serde_json::Value =
+            serde_json::from_str(&e.request(&stream, &settings).event_json()).unwrap();
+        assert_eq!(ev["isWindowTerminatedEarly"], true);
+        assert_eq!(ev["isFinalInvokeForWindow"], false);
+    }
+    let finals: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Final)
+        .collect();
+    assert_eq!(finals.len(), 1);
+    assert!(finals[0].start_ms > early.last().unwrap().start_ms);
 }
 
 #[test]
