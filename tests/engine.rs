@@ -288,6 +288,9 @@ fn partial_batch_failures_redeliver_from_the_first_failed_record() {
     );
 }
 
+/// Builds a `batchItemFailures` list from the batch's sequence numbers (`seq(k)`: record k's).
+type Items = fn(&dyn Fn(usize) -> String) -> serde_json::Value;
+
 /// Five records in one batch; the first attempt answers `{"state": {"sales": 1},
 /// "batchItemFailures": items(seq)}` (`seq(k)`: record k's sequence number), later ones
 /// succeed. Returns the first attempt's status and the records of the next invocation.
@@ -342,7 +345,7 @@ fn report_batch_item_failures_checkpoints_at_the_lowest_sequence_number() {
 
     // A null, empty or misnamed identifier, or one that is not in the batch, fails the whole
     // batch: it is retried whole.
-    let bad: [fn(&dyn Fn(usize) -> String) -> serde_json::Value; 4] = [
+    let bad: [Items; 4] = [
         |_| json!([{"itemIdentifier": null}]),
         |_| json!([{"itemIdentifier": ""}]),
         |seq| json!([{"itemId": seq(2)}]),
