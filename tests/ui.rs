@@ -39,6 +39,21 @@ fn settle(h: &mut Harness<'static, State>) {
     }
 }
 
+/// Opens a scenario the way a user does: Scenarios menu, then its title.
+fn open_scenario(h: &mut Harness<'static, State>, id: &str) {
+    let title = tumblescope::scenarios::by_id(id).unwrap().title;
+    h.get_by_label("Scenarios").click();
+    h.run_steps(2);
+    h.get_by_label(title).click();
+    h.run_steps(2);
+    settle(h);
+    let run = app(h).run.as_ref().expect("scenario ran");
+    assert_eq!(
+        run.spec.source,
+        tumblescope::run::SourceSpec::Scenario { id: id.into() }
+    );
+}
+
 fn app<'h>(h: &'h Harness<'static, State>) -> &'h TumbleApp {
     h.state().as_ref().expect("app built")
 }
@@ -182,13 +197,9 @@ fn a_file_opened_like_file_open_loads_and_simulates() {
 }
 
 #[test]
-fn scenarios_load_from_the_menu_command() {
+fn scenarios_load_from_the_menu() {
     let mut h = harness();
-    h.state_mut()
-        .as_mut()
-        .unwrap()
-        .apply(AppCommand::LoadScenario("running-total".into()));
-    settle(&mut h);
+    open_scenario(&mut h, "running-total");
     let run = app(&h).run.as_ref().unwrap();
     let sums: Vec<i64> = run
         .trace
@@ -314,4 +325,64 @@ fn a_user_handler_runs_in_the_app_and_a_broken_one_keeps_the_last_run() {
         a.status.text
     );
     assert_eq!(a.draft.handler, good, "the setup returns to what is shown");
+}
+
+#[test]
+fn keyboard_shortcuts_step_through_the_run() {
+    let mut h = harness();
+    let trace = app(&h).run.as_ref().unwrap().trace.clone();
+    let total = trace.invocations.len();
+    let finals: Vec<usize> = (0..total)
+        .filter(|&k| trace.invocations[k].is_final)
+        .collect();
+    let press = |h: &mut Harness<'static, State>, m: egui::Modifiers, key: egui::Key| {
+        h.key_press_modifiers(m, key);
+        h.run_steps(2);
+    };
+    let none = egui::Modifiers::NONE;
+    press(&mut h, none, egui::Key::End);
+    assert_eq!(app(&h).selected, Some(total as u32 - 1));
+    h.get_by_label(&format!("Invocation {total} of {total}"));
+    press(&mut h, none, egui::Key::Home);
+    assert_eq!(app(&h).selected, Some(0));
+    h.get_by_label(&format!("Invocation 1 of {total}"));
+    // F and Shift+F: the next and previous final invocation.
+    press(&mut h, none, egui::Key::F);
+    assert_eq!(app(&h).selected, Some(finals[0] as u32));
+    h.get_by_label(&format!("Invocation {} of {total}", finals[0] + 1));
+    h.get_by_label("isFinalInvokeForWindow: true   isWindowTerminatedEarly: false");
+    press(&mut h, none, egui::Key::F);
+    assert_eq!(app(&h).selected, Some(finals[1] as u32));
+    press(&mut h, egui::Modifiers::SHIFT, egui::Key::F);
+    assert_eq!(app(&h).selected, Some(finals[0] as u32));
+    // Space plays and pauses: the button says which.
+    press(&mut h, none, egui::Key::Space);
+    h.get_by_label("Pause");
+    press(&mut h, none, egui::Key::Space);
+    h.get_by_label("Play");
+}
+
+#[test]
+fn e_jumps_to_failures_and_the_inspector_shows_the_error() {
+    let mut h = harness();
+    open_scenario(&mut h, "failing-handler");
+    let trace = app(&h).run.as_ref().unwrap().trace.clone();
+    let failed: Vec<usize> = (0..trace.invocations.len())
+        .filter(|&k| trace.invocations[k].status == tumblescope::sim::trace::Status::Failed)
+        .collect();
+    assert!(failed.len() >= 2);
+    h.key_press(egui::Key::Home);
+    h.run_steps(2);
+    h.key_press(egui::Key::E);
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(failed[0] as u32));
+    h.get_by_label("failed");
+    let e = trace.invocations[failed[0]].error().unwrap();
+    h.get_by_label(&format!("{}: {}", e.error_type, e.error_message));
+    h.key_press(egui::Key::E);
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(failed[1] as u32));
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::E);
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(failed[0] as u32));
 }
