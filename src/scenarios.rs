@@ -163,8 +163,8 @@ pub fn all() -> Vec<Scenario> {
         Scenario {
             id: "sparse",
             title: "Sparse stream: windows close by grace",
-            look_for: "An order every ~45 s: most windows hold one record and no later record arrives soon.\n\
-                       The final invocation waits for the close grace (up to 2 minutes after the window ends).",
+            look_for: "An order every ~45 s: most windows hold one record. A window closes when the next window's first\n\
+                       record is read (seconds after it ends); the last one waits out the close grace (2 minutes).",
             stream: StreamSpec::Generated(gen_(
                 24,
                 45_000.0,
@@ -230,4 +230,200 @@ pub fn all() -> Vec<Scenario> {
 /// A preset by id.
 pub fn by_id(id: &str) -> Option<Scenario> {
     all().into_iter().find(|s| s.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each scenario shows what its "look for" text promises.
+
+    use super::*;
+    use crate::handlers::builtin::{Builtin, BuiltinSpec};
+    use crate::sim::trace::{Kind, Reason, Trace};
+
+    fn run(id: &str) -> (Stream, Trace) {
+        let s = by_id(id).unwrap();
+        let stream = s.stream.build(StreamMeta::default());
+        let mut h = Builtin::new(BuiltinSpec::parse(&s.handler).unwrap());
+        let trace = crate::sim::simulate(&stream, &s.settings, &mut h).unwrap();
+        (stream, trace)
+    }
+
+    fn sales_of(state: &crate::model::state::State) -> i64 {
+        state.to_json()["sales"].as_i64().unwrap()
+    }
+
+    #[test]
+    fn ids_are_unique_and_found() {
+        let all = all();
+        for s in &all {
+            assert_eq!(by_id(s.id).unwrap().title, s.title);
+            assert_eq!(all.iter().filter(|o| o.id == s.id).count(), 1, "{}", s.id);
+        }
+        assert!(by_id("nope").is_none());
+    }
+
+    #[test]
+    fn demo_closes_each_window_once_per_shard_starting_from_empty_state() {
+        let (_, t) = run("demo");
+        for w in &t.windows {
+            let finals: Vec<_> = t
+                .invocations
+                .iter()
+                .filter(|i| i.is_final && i.shard == w.shard && i.window == Some(w.window))
+                .collect();
+            assert_eq!(finals.len(), 1);
+            let first = t
+                .invocations
+                .iter()
+                .find(|i| i.shard == w.shard && i.window == Some(w.window))
+                .unwrap();
+            assert!(first.state_in.is_empty());
+        }
+        assert_eq!(
+            t.windows.iter().map(|w| w.shard).max(),
+            Some(1),
+            "two shards"
+        );
+    }
+
+    #[test]
+    fn running_total_resets_per_window_unless_carried() {
+        let (_, t) = run("running-total");
+        let sums: Vec<i64> = t
+            .windows
+            .iter()
+            .map(|w| sales_of(w.final_state.as_ref().unwrap()))
+            .collect();
+        assert_eq!(sums, [6, 12, 10, 4]);
+    }
+
+    #[test]
+    fn pos_burst_reads_batches_of_two() {
+        let (stream, t) = run("pos-burst");
+        assert_eq!(stream.len(), 100);
+        let sizes: Vec<usize> = t
+            .invocations
+            .iter()
+            .filter(|i| i.kind == Kind::Aggregate)
+            .map(|i| i.record_count())
+            .collect();
+        assert!(
+            sizes.iter().filter(|&&n| n == 2).count() >= sizes.len() - 2,
+            "{sizes:?}"
+        );
+    }
+
+    #[test]
+    fn skewed_keys_fill_shards_unevenly_and_every_shard_closes_its_windows() {
+        let (stream, t) = run("skewed");
+        let counts: Vec<usize> = stream.shards.iter().map(|s| s.range.len()).collect();
+        let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+        assert!(*hi >= 2 * lo, "{counts:?}");
+        for (s, shard) in stream.shards.iter().enumerate() {
+            let windows: std::collections::BTreeSet<i64> = shard
+                .range
+                .clone()
+                .map(|i| crate::model::Window::containing(stream.ts_ms[i], 30_000).start_ms)
+                .collect();
+            let closed: std::collections::BTreeSet<i64> = t
+                .windows
+                .iter()
+                .filter(|w| w.shard as usize == s)
+                .map(|w| w.window.start_ms)
+                .collect();
+            assert_eq!(windows, closed, "shard {s}");
+        }
+    }
+
+    #[test]
+    fn sparse_windows_hold_one_record_and_close_when_the_next_record_comes() {
+        let (_, t) = run("sparse");
+        let one = t.windows.iter().filter(|w| w.records == 1).count();
+        assert!(
+            one * 4 >= t.windows.len() * 3,
+            "most windows hold one record"
+        );
+        let finals: Vec<_> = t
+            .invocations
+            .iter()
+            .filter(|i| i.kind == Kind::Final)
+            .collect();
+        let (last, rest) = finals.split_last().unwrap();
+        for f in rest {
+            assert_eq!(f.reason, Reason::NextWindowRecord);
+            let end = f.window.unwrap().end_ms;
+            assert!(f.start_ms >= end && f.start_ms < end + 120_000);
+        }
+        assert_eq!(last.reason, Reason::GraceExpired);
+        assert_eq!(last.start_ms, last.window.unwrap().end_ms + 120_000);
+    }
+
+    #[test]
+    fn big_state_terminates_early_and_continues_the_window_with_empty_state() {
+        let (_, t) = run("big-state");
+        let early = t
+            .invocations
+            .iter()
+            .position(|i| i.kind == Kind::Early)
+            .unwrap();
+        let e = &t.invocations[early];
+        assert!(e.is_early && e.state_in.json_len() > 1_048_576);
+        let next = &t.invocations[early + 1..]
+            .iter()
+            .find(|i| i.shard == e.shard)
+            .unwrap();
+        assert_eq!(next.window, e.window);
+        assert!(next.state_in.is_empty());
+    }
+
+    #[test]
+    fn failing_handler_bisects_and_discards_only_the_failing_records() {
+        let (stream, t) = run("failing-handler");
+        assert!(t.invocations.iter().any(|i| i.reason == Reason::Bisect));
+        assert!(!t.discards.is_empty());
+        for d in &t.discards {
+            for i in d.records.clone() {
+                let v: serde_json::Value =
+                    serde_json::from_slice(stream.payload(i as usize)).unwrap();
+                assert!(v["Item"]["sales"].as_i64().unwrap() >= 99);
+            }
+        }
+        // The window goes on: every window still has its final.
+        assert!(t.windows.iter().all(|w| w.final_state.is_some()));
+    }
+
+    #[test]
+    fn dynamodb_reads_at_most_four_times_a_second_and_sums_inserts() {
+        let (stream, t) = run("dynamodb");
+        assert_eq!(stream.source, Source::Dynamodb);
+        // Reads on the 250 ms poll grid (four a second); a batch that starts when the
+        // invocation before it ends comes from an earlier read's records (after a final).
+        let t0 = t.invocations[0].start_ms;
+        let mut prev_end: std::collections::HashMap<u32, i64> = Default::default();
+        for i in &t.invocations {
+            let from_buffer = prev_end.get(&i.shard) == Some(&i.start_ms);
+            if i.kind == Kind::Aggregate && i.attempt == 1 && !from_buffer {
+                assert_eq!((i.start_ms - t0) % 250, 0, "invocation {}", i.n);
+            }
+            prev_end.insert(i.shard, i.end_ms);
+        }
+        let inserted: i64 = (0..stream.len())
+            .filter(|&i| stream.event_name(i) == crate::model::EventName::Insert)
+            .map(|i| {
+                serde_json::from_slice::<serde_json::Value>(stream.payload(i)).unwrap()["sales"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .sum();
+        let summed: i64 = t
+            .windows
+            .iter()
+            .map(|w| {
+                w.final_state.as_ref().unwrap().to_json()["sales"]
+                    .as_i64()
+                    .unwrap_or(0)
+            })
+            .sum();
+        assert_eq!(summed, inserted);
+    }
 }
