@@ -625,7 +625,23 @@ fn node_handlers_receive_exactly_the_event_lambda_sends() {
         }
     }
     let stored = b.finish();
-    // JavaScript prints 1767268800.000 as 1767268800: numbers compare as the doubles both are.
+    let windowless = Settings {
+        tumbling_window_s: 0,
+        ..Settings::default()
+    };
+    for (s, settings) in [
+        (&generated, Settings::default()),
+        (&stored, Settings::default()),
+        (&stored, windowless),
+    ] {
+        assert_receives_exact_events(&echo, s, &settings);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// JavaScript prints 1767268800.000 as 1767268800 and Python as 1767268800.0: numbers compare
+/// as the doubles both are; everything else (keys, order, strings) exactly.
+fn canonical(text: &str) -> String {
     fn numbers_as_f64(v: serde_json::Value) -> serde_json::Value {
         use serde_json::Value;
         match v {
@@ -637,35 +653,71 @@ fn node_handlers_receive_exactly_the_event_lambda_sends() {
             other => other,
         }
     }
-    let canonical = |text: &str| {
-        serde_json::to_string(&numbers_as_f64(serde_json::from_str(text).unwrap())).unwrap()
-    };
+    serde_json::to_string(&numbers_as_f64(serde_json::from_str(text).unwrap())).unwrap()
+}
+
+/// Runs an echo handler (it logs the event as JSON) and checks that every invocation's logged
+/// event is the event Lambda sends.
+fn assert_receives_exact_events(echo: &std::path::Path, s: &Stream, settings: &Settings) {
+    let trace = run(s, settings, &echo.display().to_string()).unwrap();
+    let mut checked = 0;
+    for inv in &trace.invocations {
+        let expected = inv.request(s, settings).event_json();
+        let logged = inv
+            .logs()
+            .iter()
+            .find_map(|l| l.find("{\"").map(|at| &l[at..]))
+            .unwrap_or_else(|| panic!("no event logged: {:?}", inv.logs()));
+        assert_eq!(
+            canonical(logged),
+            canonical(&expected),
+            "{}",
+            echo.display()
+        );
+        checked += 1;
+    }
+    assert!(checked > 2, "{checked}");
+    assert!(
+        trace.invocations.iter().any(|i| i.kind == Kind::Final) || settings.tumbling_window_s == 0
+    );
+}
+
+/// Python and DynamoDB events too: the Python harness passes the event through `json.loads`
+/// and the function must see Lambda's event exactly, Kinesis and DynamoDB alike (Node too).
+#[test]
+fn python_and_dynamodb_handlers_receive_exactly_the_event_lambda_sends() {
+    let dir = temp_dir("echo-py");
+    let py = dir.join("echo.py");
+    std::fs::write(
+        &py,
+        "import json\n\ndef lambda_handler(event, context):\n    print(json.dumps(event, ensure_ascii=False))\n    return {'state': {'n': len(event['Records'])}}\n",
+    )
+    .unwrap();
+    let js = dir.join("echo.js");
+    std::fs::write(
+        &js,
+        "exports.handler = async (event) => { console.log(JSON.stringify(event)); return { state: { n: event.Records.length } }; };\n",
+    )
+    .unwrap();
+    let kinesis = stream(Source::Kinesis, 200);
+    let dynamodb = stream(Source::Dynamodb, 200);
     let windowless = Settings {
         tumbling_window_s: 0,
         ..Settings::default()
     };
-    for (s, settings) in [
-        (&generated, Settings::default()),
-        (&stored, Settings::default()),
-        (&stored, windowless),
-    ] {
-        let trace = run(s, &settings, &echo.display().to_string()).unwrap();
-        let mut checked = 0;
-        for inv in &trace.invocations {
-            let expected = inv.request(s, &settings).event_json();
-            let logged = inv
-                .logs()
-                .iter()
-                .find_map(|l| l.split_once("\tINFO\t").map(|(_, json)| json))
-                .unwrap_or_else(|| panic!("no event logged: {:?}", inv.logs()));
-            assert_eq!(canonical(logged), canonical(&expected));
-            checked += 1;
+    if available("python3") {
+        for (s, settings) in [
+            (&kinesis, Settings::default()),
+            (&dynamodb, Settings::default()),
+            (&dynamodb, windowless.clone()),
+        ] {
+            assert_receives_exact_events(&py, s, &settings);
         }
-        assert!(checked > 2, "{checked}");
-        assert!(
-            trace.invocations.iter().any(|i| i.kind == Kind::Final)
-                || settings.tumbling_window_s == 0
-        );
+    }
+    if available("node") {
+        for settings in [Settings::default(), windowless] {
+            assert_receives_exact_events(&js, &dynamodb, &settings);
+        }
     }
     std::fs::remove_dir_all(dir).ok();
 }
