@@ -721,3 +721,69 @@ fn python_and_dynamodb_handlers_receive_exactly_the_event_lambda_sends() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Responses Lambda cannot return fail the invocation with Lambda's error types: a response
+/// over 6 MB is `Function.ResponseSizeTooLarge`, one that cannot be serialized (a Python set,
+/// a JavaScript BigInt) is `Runtime.MarshalError`.
+#[test]
+fn unreturnable_responses_fail_with_lambdas_errors() {
+    let dir = temp_dir("responses");
+    let cases = [
+        (
+            "big.js",
+            "node",
+            "exports.handler = async () => ({ state: { pad: 'x'.repeat(7000000) } });\n",
+            "Function.ResponseSizeTooLarge",
+            "Response payload size (7000020 bytes) exceeded maximum allowed payload size (6291456 bytes).",
+        ),
+        (
+            "big.py",
+            "python3",
+            "def lambda_handler(event, context):\n    return {'state': {'pad': 'x' * 7000000}}\n",
+            "Function.ResponseSizeTooLarge",
+            "Response payload size (7000020 bytes) exceeded maximum allowed payload size (6291456 bytes).",
+        ),
+        (
+            "set.py",
+            "python3",
+            "def lambda_handler(event, context):\n    return {'state': {'s': {1, 2}}}\n",
+            "Runtime.MarshalError",
+            "Unable to marshal response: Object of type set is not JSON serializable",
+        ),
+        (
+            "bigint.js",
+            "node",
+            "exports.handler = async () => ({ state: { n: 10n } });\n",
+            "Runtime.MarshalError",
+            "Unable to stringify response body: Do not know how to serialize a BigInt",
+        ),
+    ];
+    let s = stream(Source::Kinesis, 3);
+    let settings = Settings {
+        max_retry_attempts: 0,
+        // Finals fail the same way and are never discarded: stop their shard soon.
+        stall_after_attempts: 1,
+        ..Settings::default()
+    };
+    for (name, program, code, error_type, message) in cases {
+        if !available(program) {
+            continue;
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, code).unwrap();
+        let trace = run(&s, &settings, &path.display().to_string()).unwrap();
+        let first = &trace.invocations[0];
+        assert_eq!(first.status, Status::Failed, "{name}");
+        let e = first.error().unwrap();
+        assert_eq!(
+            (e.error_type.as_str(), e.error_message.as_str()),
+            (error_type, message),
+            "{name}"
+        );
+        assert!(
+            !trace.discards.is_empty(),
+            "{name}: the batch is discarded after its attempt"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

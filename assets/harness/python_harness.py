@@ -28,6 +28,14 @@ def send(msg):
     REAL_OUT.flush()
 
 
+def _response_plain(o):
+    # Lambda's Python runtime encodes Decimal (what boto3 reads numbers as) and nothing else
+    # beyond plain JSON: a set or bytes in a response is a Runtime.MarshalError there.
+    if isinstance(o, decimal.Decimal):
+        return int(o) if o == o.to_integral_value() else float(o)
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+
 def _plain(o):
     if isinstance(o, decimal.Decimal):
         return int(o) if o == o.to_integral_value() else float(o)
@@ -568,7 +576,7 @@ def main():
             result = fn(msg["event"], Context(msg))
             try:
                 # NaN and Infinity are not JSON: Lambda cannot return such a response.
-                body = json.dumps(result, default=_plain, allow_nan=False)
+                body = json.dumps(result, default=_response_plain, allow_nan=False)
             except (TypeError, ValueError) as e:
                 raise type("Runtime.MarshalError", (Exception,), {})("Unable to marshal response: %s" % e)
             sys.stdout.flush()
