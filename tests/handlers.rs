@@ -787,3 +787,61 @@ fn unreturnable_responses_fail_with_lambdas_errors() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A timeout kills the runtime; the next one starts with the table as the earlier invocations
+/// left it (their writes are replayed), not empty.
+#[test]
+fn the_table_is_restored_after_a_timeout() {
+    if !available("node") {
+        return;
+    }
+    let dir = temp_dir("restore");
+    let path = dir.join("counter.js");
+    std::fs::write(
+        &path,
+        "const AWS = require('aws-sdk');\nconst db = new AWS.DynamoDB.DocumentClient();\n\
+         exports.handler = async (event) => {\n\
+           if (event.isFinalInvokeForWindow) return { state: event.state };\n\
+           const got = await db.get({ TableName: 'c', Key: { id: 'n' } }).promise();\n\
+           const n = got.Item ? got.Item.v : 0;\n\
+           console.log('seen', n);\n\
+           if (n === 1) await new Promise(() => {});\n\
+           await db.put({ TableName: 'c', Item: { id: 'n', v: n + 1 } }).promise();\n\
+           return { state: { n } };\n\
+         };\n",
+    )
+    .unwrap();
+    // One record every 1.5 s on one shard: one invocation each.
+    let opts = tumblescope::generate::GenOptions {
+        count: 3,
+        interval_ms: 1_500.0,
+        jitter: 0.0,
+        shards: 1,
+        ..Default::default()
+    };
+    let s = tumblescope::generate::generate_stream(&opts, Default::default());
+    let settings = Settings {
+        timeout_ms: 300,
+        max_retry_attempts: 1,
+        ..Settings::default()
+    };
+    let trace = run(&s, &settings, &path.display().to_string()).unwrap();
+    let seen: Vec<String> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Aggregate)
+        .map(|i| {
+            let line = i.logs().iter().find(|l| l.contains("seen")).unwrap();
+            line.rsplit('\t').next().unwrap().to_owned()
+        })
+        .collect();
+    // The first invocation writes 1; the second reads it and hangs; its retry runs in a new
+    // runtime that still reads 1 from the replayed table.
+    assert_eq!(seen[..3], ["seen 0", "seen 1", "seen 1"]);
+    let timed_out = trace.invocations.iter().filter(|i| {
+        i.error()
+            .is_some_and(|e| e.error_type == "Sandbox.Timedout")
+    });
+    assert!(timed_out.count() >= 2);
+    std::fs::remove_dir_all(dir).ok();
+}
