@@ -215,3 +215,67 @@ fn dynamodb_runs_with_its_own_default_handler() {
     assert!(common::is_dynamodb_shard_id(id), "{id}");
     assert!(rows[0]["finalState"]["sales"].is_number());
 }
+
+#[test]
+fn format_table_prints_the_aligned_results() {
+    let out = bin()
+        .args(["run", "--scenario", "running-total", "--format", "table"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let scenario = tumblescope::scenarios::by_id("running-total").unwrap();
+    let stream = scenario.stream.build(Default::default());
+    let trace = common::run(&stream, &scenario.settings, &scenario.handler);
+    assert_eq!(text, tumblescope::export::results_table(&stream, &trace));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("shard") && lines[0].contains("final state"));
+    assert_eq!(lines.len(), 5, "a header and four windows");
+    assert!(lines[1].ends_with(r#"{"sales":6}"#), "{}", lines[1]);
+}
+
+#[test]
+fn skip_bad_lists_the_bad_line_and_runs_the_rest() {
+    let bad = tmp("skip.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"timestamp\":1767268800,\"partitionKey\":\"a\",\"data\":{\"Item\":{\"sales\":2}}}\n\
+         {\"timestamp\":1767268801,\"partitionKey\":\"a\",\"data\":{]\n\
+         {\"timestamp\":1767268802,\"partitionKey\":\"a\",\"data\":{\"Item\":{\"sales\":5}}}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["run", "--skip-bad", "--format", "json", "--input"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Column 52: the `]` after `{"timestamp":1767268801,"partitionKey":"a","data":{`.
+    assert!(
+        err.contains(&format!("{}:2:52: key must be a string", bad.display())),
+        "{err}"
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let records: u64 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(records, 2);
+    let total: i64 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["finalState"]["sales"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 7);
+    // Without --skip-bad the same file stops the run.
+    let out = bin().args(["run", "--input"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
