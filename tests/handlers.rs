@@ -789,7 +789,8 @@ fn unreturnable_responses_fail_with_lambdas_errors() {
 }
 
 /// A timeout kills the runtime; the next one starts with the table as the earlier invocations
-/// left it (their writes are replayed), not empty.
+/// left it, including what the timed-out one wrote before it hung (in AWS a DynamoDB write that
+/// succeeded stays, whatever the function does next).
 #[test]
 fn the_table_is_restored_after_a_timeout() {
     if !available("node") {
@@ -805,15 +806,15 @@ fn the_table_is_restored_after_a_timeout() {
            const got = await db.get({ TableName: 'c', Key: { id: 'n' } }).promise();\n\
            const n = got.Item ? got.Item.v : 0;\n\
            console.log('seen', n);\n\
-           if (n === 1) await new Promise(() => {});\n\
            await db.put({ TableName: 'c', Item: { id: 'n', v: n + 1 } }).promise();\n\
+           if (n === 1) await new Promise(() => {});\n\
            return { state: { n } };\n\
          };\n",
     )
     .unwrap();
     // One record every 1.5 s on one shard: one invocation each.
     let opts = tumblescope::generate::GenOptions {
-        count: 3,
+        count: 4,
         interval_ms: 1_500.0,
         jitter: 0.0,
         shards: 1,
@@ -835,13 +836,24 @@ fn the_table_is_restored_after_a_timeout() {
             line.rsplit('\t').next().unwrap().to_owned()
         })
         .collect();
-    // The first invocation writes 1; the second reads it and hangs; its retry runs in a new
-    // runtime that still reads 1 from the replayed table.
-    assert_eq!(seen[..3], ["seen 0", "seen 1", "seen 1"]);
-    let timed_out = trace.invocations.iter().filter(|i| {
-        i.error()
-            .is_some_and(|e| e.error_type == "Sandbox.Timedout")
-    });
-    assert!(timed_out.count() >= 2);
+    // The first invocation writes 1; the second reads it, writes 2 and hangs; its retry runs
+    // in a new runtime whose replayed table holds 2 (one item: the second put replaced the
+    // first), and goes on.
+    assert_eq!(seen[..3], ["seen 0", "seen 1", "seen 2"]);
+    let timed_out: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| {
+            i.error()
+                .is_some_and(|e| e.error_type == "Sandbox.Timedout")
+        })
+        .collect();
+    assert_eq!(timed_out.len(), 1);
+    assert_eq!(
+        timed_out[0].writes().len(),
+        1,
+        "the attempt shows the write it made"
+    );
+    assert_eq!(timed_out[0].writes()[0].item["v"], 2);
     std::fs::remove_dir_all(dir).ok();
 }

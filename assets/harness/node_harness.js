@@ -129,7 +129,11 @@ process.stdout.write = rawCapture;
 process.stderr.write = rawCapture;
 
 store.onWrite((w) => {
-  if (current) current.writes.push(w);
+  if (!current) return;
+  current.writes.push(w);
+  // Sent as it happens too: a write is a side effect that stays when the invocation then
+  // times out or crashes (the result, which also lists it, never comes then).
+  send({ type: 'write', id: current.id, write: w });
 });
 
 // ---------------------------------------------------------------------------

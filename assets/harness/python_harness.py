@@ -179,6 +179,17 @@ def _table(name):
 def _learn(t, key):
     if t["keys"] is None and key:
         t["keys"] = sorted(key)
+        # Until now puts appended every item; a later put of a key replaced an earlier one.
+        kept = []
+        for item in t["items"]:
+            k = {a: item.get(a) for a in t["keys"]}
+            for i, x in enumerate(kept):
+                if _matches(t, x, k):
+                    kept[i] = item
+                    break
+            else:
+                kept.append(item)
+        t["items"] = kept
 
 
 def _matches(t, item, key):
@@ -189,7 +200,10 @@ def _matches(t, item, key):
 def _emit(table, op, item):
     global current
     if not replaying and current is not None:
-        current["writes"].append({"table": table, "op": op, "item": json.loads(json.dumps(item, default=_plain))})
+        w = {"table": table, "op": op, "item": json.loads(json.dumps(item, default=_plain))}
+        current["writes"].append(w)
+        # Sent as it happens too: the write stays if the invocation then times out or crashes.
+        send({"type": "write", "id": current["id"], "write": w})
 
 
 def _put(name, item):

@@ -21,7 +21,16 @@ function clone(v) {
 // Key attributes are learned from the first operation that names a Key (the stand-in has no
 // table definitions); until then puts add items.
 function learn(t, key) {
-  if (!t.keys && key && typeof key === 'object') t.keys = Object.keys(key).sort();
+  if (t.keys || !key || typeof key !== 'object') return;
+  t.keys = Object.keys(key).sort();
+  // Until now puts appended every item; a later put of a key replaced an earlier one.
+  const kept = [];
+  for (const item of t.items) {
+    const at = kept.findIndex((i) => matches(t, i, keyOf(t, item)));
+    if (at >= 0) kept[at] = item;
+    else kept.push(item);
+  }
+  t.items = kept;
 }
 
 function matches(t, item, key) {

@@ -340,6 +340,8 @@ impl External {
             inv.measured_us = Some(started.elapsed().as_micros() as u64);
             inv
         };
+        // Writes the function made so far; they stand even if it never returns.
+        let mut streamed: Vec<TableWrite> = Vec::new();
         loop {
             let Some(proc) = self.proc.as_mut() else {
                 return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
@@ -359,6 +361,14 @@ impl External {
                         }
                         // The runtime is exiting; its end arrives next.
                         Some("exit-logs") => continue,
+                        // Kept in case no result comes (the result lists them again).
+                        Some("write") => {
+                            if let Ok(w) = serde_json::from_value::<TableWrite>(v["write"].clone())
+                            {
+                                streamed.push(w);
+                            }
+                            continue;
+                        }
                         _ => {}
                     }
                     proc.disarm();
@@ -369,7 +379,7 @@ impl External {
                     // Only a response can be this large (logs are cut by the harness).
                     proc.disarm();
                     proc.drain_stray(&mut logs, &paths);
-                    return failed(too_large(size), logs);
+                    return self.kept(failed(too_large(size), logs), streamed);
                 }
                 Line::Unreadable(why) => {
                     // The harness could not encode what the function returned: a failed
@@ -380,12 +390,25 @@ impl External {
                         "Runtime.MarshalError",
                         format!("Unable to marshal response: {why}"),
                     );
-                    return failed(e, logs);
+                    return self.kept(failed(e, logs), streamed);
                 }
                 Line::Stray(l, cut) => logs.push_counted(paths.apply(&l), cut),
-                Line::Eof => return self.ended(logs, request_id, started),
+                Line::Eof => {
+                    let inv = self.ended(logs, request_id, started);
+                    return self.kept(inv, streamed);
+                }
             }
         }
+    }
+}
+
+impl External {
+    /// A failed invocation keeps the writes it made before failing: they are replayed into the
+    /// next runtime and shown with the attempt, as the table in AWS would keep them.
+    fn kept(&mut self, mut inv: Invoked, streamed: Vec<TableWrite>) -> Invoked {
+        self.writes.extend(streamed.iter().cloned());
+        inv.writes = streamed;
+        inv
     }
 }
 
