@@ -206,3 +206,130 @@ pub fn write_events_jsonl(
     }
     w.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::builtin::{Builtin, BuiltinSpec};
+    use crate::model::stream::{InputRecord, StreamBuilder, StreamMeta};
+
+    /// Two shards' orders whose group labels need CSV quoting (a comma and a quote).
+    fn run() -> (Stream, Settings, Trace) {
+        let mut b = StreamBuilder::new(crate::model::Source::Kinesis, 2, StreamMeta::default())
+            .payloads_are_json(true);
+        for (k, store) in ["a,b", "say \"hi\"", "plain", "a,b"].iter().enumerate() {
+            b.push(InputRecord {
+                ts_ms: crate::generate::DEFAULT_START_MS + k as i64 * 1_000,
+                partition_key: format!("key-{k}"),
+                data: serde_json::json!({"Item": {"store": store, "sales": k + 1}})
+                    .to_string()
+                    .into_bytes(),
+                ..Default::default()
+            });
+        }
+        let stream = b.finish();
+        let settings = Settings::default();
+        let spec = BuiltinSpec::parse("builtin:sum:Item.sales:by=Item.store").unwrap();
+        let trace = crate::sim::simulate(&stream, &settings, &mut Builtin::new(spec)).unwrap();
+        (stream, settings, trace)
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field(""), "");
+    }
+
+    #[test]
+    fn csv_and_json_results_say_the_same() {
+        let (stream, _, trace) = run();
+        let json: Vec<Value> = serde_json::from_str(&results_json(&stream, &trace)).unwrap();
+        let csv_text = results_csv(&stream, &trace);
+        let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            header,
+            [
+                "shardId",
+                "windowStart",
+                "windowEnd",
+                "records",
+                "invocations",
+                "finalState"
+            ]
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), json.len());
+        assert!(!rows.is_empty());
+        for (row, j) in rows.iter().zip(&json) {
+            assert_eq!(&row[0], j["shardId"].as_str().unwrap());
+            assert_eq!(&row[1], j["windowStart"].as_str().unwrap());
+            assert_eq!(&row[2], j["windowEnd"].as_str().unwrap());
+            assert_eq!(
+                row[3].parse::<u64>().unwrap(),
+                j["records"].as_u64().unwrap()
+            );
+            assert_eq!(
+                row[4].parse::<u64>().unwrap(),
+                j["invocations"].as_u64().unwrap()
+            );
+            let state: Value = serde_json::from_str(&row[5]).unwrap();
+            assert_eq!(state, j["finalState"]);
+        }
+        let all: std::collections::BTreeMap<String, i64> = json
+            .iter()
+            .flat_map(|j| j["finalState"].as_object().unwrap().clone())
+            .fold(Default::default(), |mut m, (k, v)| {
+                *m.entry(k).or_default() += v.as_i64().unwrap();
+                m
+            });
+        assert_eq!(all["a,b"], 1 + 4);
+        assert_eq!(all["say \"hi\""], 2);
+    }
+
+    #[test]
+    fn the_table_aligns_its_columns() {
+        let (stream, _, trace) = run();
+        let table = results_table(&stream, &trace);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), trace.windows.len() + 1);
+        let col = |l: &str| l.find("2026-").unwrap();
+        assert!(
+            lines[1..].iter().all(|l| col(l) == col(lines[1])),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn the_event_log_has_one_line_per_attempt_with_its_exact_event() {
+        let (stream, settings, trace) = run();
+        let mut out = Vec::new();
+        write_events_jsonl(&mut out, &stream, &settings, &trace).unwrap();
+        let lines: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), trace.invocations.len());
+        for (line, inv) in lines.iter().zip(&trace.invocations) {
+            assert_eq!(line["n"], inv.n);
+            assert_eq!(line["kind"], inv.kind.name());
+            assert_eq!(
+                line["shardId"],
+                stream.shards[inv.shard as usize].id.as_str()
+            );
+            let event: Value =
+                serde_json::from_str(&inv.request(&stream, &settings).event_json()).unwrap();
+            assert_eq!(line["event"], event);
+            assert_eq!(line["writes"].as_array().unwrap().len(), inv.writes().len());
+        }
+    }
+}
