@@ -39,6 +39,24 @@ fn settle(h: &mut Harness<'static, State>) {
     }
 }
 
+/// Opens a file the way a user without a file dialog does: File, type into Path, Open.
+fn open_by_typed_path(h: &mut Harness<'static, State>, path: &std::path::Path) {
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    // Focused, not clicked: a click in the field closes the menu (issue 15 lists it).
+    h.get_by_label("Path:").focus();
+    h.run_steps(1);
+    // Replace what an earlier open left there.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_label("Path:")
+        .type_text(&path.display().to_string());
+    h.run_steps(1);
+    h.get_by_label("Open").click();
+    h.run_steps(2);
+    settle(h);
+}
+
 /// Opens a scenario the way a user does: Scenarios menu, then its title.
 fn open_scenario(h: &mut Harness<'static, State>, id: &str) {
     let title = tumblescope::scenarios::by_id(id).unwrap().title;
@@ -139,7 +157,7 @@ fn an_invalid_window_shows_the_range_error_and_keeps_the_last_good_run() {
 }
 
 #[test]
-fn a_file_opened_like_file_open_loads_and_simulates() {
+fn a_file_opened_from_the_file_menu_loads_and_simulates() {
     let mut h = harness();
     let dir = std::env::temp_dir().join(format!("ts-ui-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -154,12 +172,7 @@ fn a_file_opened_like_file_open_loads_and_simulates() {
         ));
     }
     std::fs::write(&path, text).unwrap();
-    // File→Open's dialog answers with this very command.
-    h.state_mut()
-        .as_mut()
-        .unwrap()
-        .apply(AppCommand::OpenPath(path.clone()));
-    settle(&mut h);
+    open_by_typed_path(&mut h, &path);
     let a = app(&h);
     let run = a.run.as_ref().unwrap();
     assert_eq!(run.stream.len(), 50);
@@ -185,15 +198,13 @@ fn a_file_opened_like_file_open_loads_and_simulates() {
         "{\"timestamp\":1,\"partitionKey\":\"a\",\"data\":{}}\n{oops}\n",
     )
     .unwrap();
-    h.state_mut()
-        .as_mut()
-        .unwrap()
-        .apply(AppCommand::OpenPath(bad));
-    settle(&mut h);
+    open_by_typed_path(&mut h, &bad);
     let a = app(&h);
     assert_eq!(a.run.as_ref().unwrap().stream.len(), 50);
     assert!(a.status.is_error);
     assert!(a.status.text.contains("bad.jsonl:2:2"), "{}", a.status.text);
+    // The status bar shows it.
+    h.get_by_label_contains("bad.jsonl:2:2");
 }
 
 #[test]
@@ -248,14 +259,18 @@ fn a_session_naming_a_handler_file_asks_before_running_it() {
         time_view: None,
         selected: Some(3),
     };
-    let path = dir.join("s.tumblescope.json");
+    let path = dir.join("s.session.json");
     tumblescope::app::session::save_session(&path, &session).unwrap();
     let before = app(&h).run.as_ref().unwrap().generation;
-    h.state_mut()
-        .as_mut()
-        .unwrap()
-        .apply(AppCommand::LoadSessionFrom(path));
-    h.run_steps(3);
+    // A session typed into File → Path opens as a session.
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Path:").focus();
+    h.run_steps(1);
+    h.get_by_label("Path:")
+        .type_text(&path.display().to_string());
+    h.get_by_label("Open").click();
+    h.run_steps(6);
     // Nothing runs until the user answers; the dialog shows the handler's path.
     assert!(!app(&h).busy());
     assert_eq!(app(&h).run.as_ref().unwrap().generation, before);
