@@ -6,7 +6,6 @@ use std::time::Duration;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use tumblescope::app::TumbleApp;
-use tumblescope::app::command::AppCommand;
 use tumblescope::app::state::StartupOptions;
 use tumblescope::sim::trace::Kind;
 
@@ -37,6 +36,19 @@ fn settle(h: &mut Harness<'static, State>) {
         }
         h.run_steps(3);
     }
+}
+
+/// Types a handler spec into the setup panel's Spec field, replacing what is there.
+fn set_spec(h: &mut Harness<'static, State>, spec: &str) {
+    h.get_by_label("Spec").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_label("Spec").type_text(spec);
+    h.run_steps(2);
+    std::thread::sleep(Duration::from_millis(400));
+    h.run_steps(2);
+    settle(h);
 }
 
 /// Opens a file the way a user without a file dialog does: File, type into Path, Open.
@@ -305,11 +317,7 @@ fn a_user_handler_runs_in_the_app_and_a_broken_one_keeps_the_last_run() {
     let handlers =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data/handlers");
     let good = handlers.join("kinesis-sales-v2.js").display().to_string();
-    h.state_mut()
-        .as_mut()
-        .unwrap()
-        .apply(AppCommand::SetHandler(good.clone()));
-    settle(&mut h);
+    set_spec(&mut h, &good);
     let a = app(&h);
     assert_eq!(a.run.as_ref().unwrap().spec.handler, good);
     // The Logs tab shows what the function printed for the selected invocation.
@@ -322,11 +330,7 @@ fn a_user_handler_runs_in_the_app_and_a_broken_one_keeps_the_last_run() {
         .join("faulty-syntax-error.js")
         .display()
         .to_string();
-    h.state_mut()
-        .as_mut()
-        .unwrap()
-        .apply(AppCommand::SetHandler(bad));
-    settle(&mut h);
+    set_spec(&mut h, &bad);
     let a = app(&h);
     assert_eq!(
         a.run.as_ref().unwrap().generation,
