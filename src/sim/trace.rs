@@ -313,3 +313,134 @@ impl Trace {
             + self.windows.capacity() * std::mem::size_of::<WindowResult>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::stream::{InputRecord, StreamBuilder, StreamMeta};
+
+    fn invocation(n: u32, attempt: u32, status: Status, extra: Option<Extra>) -> Invocation {
+        Invocation {
+            n,
+            shard: 1,
+            window: Some(Window {
+                start_ms: 0,
+                end_ms: 30_000,
+            }),
+            kind: Kind::Final,
+            attempt,
+            start_ms: 31_000,
+            end_ms: 31_008,
+            records: 2..4,
+            reason: Reason::NextWindowRecord,
+            status,
+            is_final: true,
+            is_early: false,
+            flags: 0,
+            state_in: State::from_map(serde_json::Map::from_iter([("sales".into(), 5.into())])),
+            state_out: Some(State::from_map(serde_json::Map::from_iter([(
+                "sales".into(),
+                6.into(),
+            )]))),
+            measured_us: None,
+            extra: extra.map(Arc::new),
+        }
+    }
+
+    #[test]
+    fn kinds_are_named_as_in_the_event_log() {
+        assert_eq!(
+            [Kind::Aggregate, Kind::Final, Kind::Early].map(Kind::name),
+            ["aggregate", "final", "early"]
+        );
+    }
+
+    #[test]
+    fn an_invocation_rebuilds_its_request() {
+        let mut b = StreamBuilder::new(crate::model::Source::Kinesis, 2, StreamMeta::default());
+        for k in 0..6 {
+            b.push(InputRecord {
+                ts_ms: k,
+                partition_key: "a".into(),
+                shard: Some((k % 2) as u32),
+                data: b"{}".to_vec(),
+                ..Default::default()
+            });
+        }
+        let stream = b.finish();
+        let settings = Settings::default();
+        let inv = invocation(7, 3, Status::Ok, None);
+        let req = inv.request(&stream, &settings);
+        assert_eq!(
+            (req.shard, req.records.clone(), req.window),
+            (1, 2..4, inv.window)
+        );
+        assert_eq!(
+            (req.is_final, req.is_early, req.n, req.attempt, req.at_ms),
+            (true, false, 7, 3, 31_000)
+        );
+        assert_eq!(req.state, &inv.state_in);
+        assert!(inv.is_retry());
+        assert!(!invocation(1, 1, Status::Ok, None).is_retry());
+        assert_eq!((inv.record_range(), inv.record_count()), (2..4, 2));
+    }
+
+    #[test]
+    fn the_response_is_the_raw_one_or_the_returned_state() {
+        // A built-in's success: {"state": returned state}.
+        let ok = invocation(1, 1, Status::Ok, None);
+        assert_eq!(
+            ok.response_json(),
+            serde_json::json!({"state": {"sales": 6}})
+        );
+        // A failure without a response: null, whatever state is left over.
+        let failed = invocation(1, 1, Status::Failed, Some(Extra::default()));
+        assert_eq!(failed.response_json(), Value::Null);
+        // A user handler's response is shown as it came.
+        let raw = serde_json::json!({"state": {"sales": 6}, "extra": [1]});
+        let user = invocation(
+            1,
+            1,
+            Status::Ok,
+            Some(Extra {
+                raw_response: Some(raw.clone()),
+                ..Extra::default()
+            }),
+        );
+        assert_eq!(user.response_json(), raw);
+        let none = Invocation {
+            state_out: None,
+            ..invocation(1, 1, Status::Ok, None)
+        };
+        assert_eq!(none.response_json(), Value::Null);
+        // Errors, logs and writes come from the shared extra, empty without one.
+        assert!(ok.error().is_none() && ok.logs().is_empty() && ok.writes().is_empty());
+        let e = HandlerError::new("Boom", "bad");
+        let with = invocation(
+            1,
+            1,
+            Status::Failed,
+            Some(Extra {
+                error: Some(e.clone()),
+                logs: vec!["l".into()],
+                ..Extra::default()
+            }),
+        );
+        assert_eq!(with.error(), Some(&e));
+        assert_eq!(with.logs(), ["l"]);
+    }
+
+    #[test]
+    fn invocations_are_found_by_their_one_based_number() {
+        let trace = Trace {
+            invocations: vec![
+                invocation(1, 1, Status::Ok, None),
+                invocation(2, 1, Status::Ok, None),
+            ],
+            ..Trace::default()
+        };
+        assert_eq!(trace.get(1).map(|i| i.n), Some(1));
+        assert_eq!(trace.get(2).map(|i| i.n), Some(2));
+        assert!(trace.get(0).is_none() && trace.get(3).is_none());
+    }
+}
