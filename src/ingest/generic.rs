@@ -445,4 +445,43 @@ mod tests {
             r#"{"id":"007","zip":"02134","phone":"+15551234567","qty":1e3,"big":1.50,"ok":true,"note":"say \"hi\""}"#
         );
     }
+
+    #[test]
+    fn labels_and_shard_keys_read_what_a_field_can_hold() {
+        use serde_json::json;
+        assert_eq!(label(&json!("store-1")), Some("store-1".into()));
+        assert_eq!(label(&json!(42)), Some("42".into()));
+        assert_eq!(label(&json!(true)), Some("true".into()));
+        for none in [json!(""), json!(null), json!([1]), json!({"a": 1})] {
+            assert_eq!(label(&none), None, "{none}");
+        }
+        // Numbers (and numeric strings) are shard indices below the limit; other strings ids.
+        assert!(matches!(shard_key(&json!(3)), Some(ShardKey::Index(3))));
+        assert!(matches!(shard_key(&json!("7")), Some(ShardKey::Index(7))));
+        assert!(
+            matches!(shard_key(&json!("shardId-000000000002")), Some(ShardKey::Id(id)) if id == "shardId-000000000002")
+        );
+        let limit = u64::from(super::super::record::MAX_SHARDS);
+        assert!(shard_key(&json!(limit)).is_none());
+        assert!(matches!(
+            shard_key(&json!(limit - 1)),
+            Some(ShardKey::Index(_))
+        ));
+        assert!(shard_key(&json!(-1)).is_none());
+        assert!(shard_key(&json!(1.5)).is_none());
+        assert!(shard_key(&json!(null)).is_none());
+    }
+
+    #[test]
+    fn dotted_fields_reach_into_objects_only() {
+        let obj = serde_json::json!({"a": {"b": {"c": 5}}, "arr": [{"x": 1}], "flat.key": 2});
+        let row = Row {
+            obj: obj.as_object().unwrap(),
+        };
+        assert_eq!(row.get("a.b.c"), Some(&serde_json::json!(5)));
+        assert_eq!(row.get("a.b"), Some(&serde_json::json!({"c": 5})));
+        assert_eq!(row.get("a.x"), None);
+        assert_eq!(row.get("arr.x"), None, "arrays are not walked into");
+        assert_eq!(row.get("missing"), None);
+    }
 }

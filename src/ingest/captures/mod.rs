@@ -119,7 +119,17 @@ fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, LoadError> {
             // JSON Lines of documents (one event per log line).
             let mut docs = Vec::new();
             let mut offset = 0;
-            let lines_total = text.lines().filter(|l| !l.trim().is_empty()).count();
+            // JSON Lines only if the first line is a document by itself; otherwise this is one
+            // (pretty-printed) document, broken where the whole-text parse says.
+            let first_is_whole = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| serde_json::from_str::<Value>(l).is_ok());
+            let lines_total = if first_is_whole {
+                text.lines().filter(|l| !l.trim().is_empty()).count()
+            } else {
+                1
+            };
             for (n, line) in text.split('\n').enumerate() {
                 let start = offset;
                 offset += line.len() + 1;
@@ -136,7 +146,7 @@ fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, LoadError> {
                         return Err(LoadError::at(
                             file,
                             n as u64 + 1,
-                            e.column() as u64,
+                            e.column().max(1) as u64,
                             format!("{msg}; expected one JSON event per line"),
                         ));
                     }
@@ -153,7 +163,8 @@ fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, LoadError> {
                         return Err(LoadError::at(
                             file,
                             whole.line() as u64,
-                            whole.column() as u64,
+                            // At the very end serde says column 0; columns count from 1.
+                            whole.column().max(1) as u64,
                             what,
                         ));
                     }
@@ -359,5 +370,77 @@ impl Captures {
             });
         }
         b.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_one_an_array_or_one_per_line_with_their_offsets() {
+        let one = "  {\"Records\": []}";
+        let docs = documents("f", one).unwrap();
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].0, 2, "offset past leading space");
+        let arr = "[{\"Records\":[]},\n {\"Records\":[1]}]";
+        let docs = documents("f", arr).unwrap();
+        assert_eq!(docs.iter().map(|d| d.0).collect::<Vec<_>>(), [1, 18]);
+        let lines = "{\"Records\":[]}\n\n{\"Records\":[2]}\n";
+        let docs = documents("f", lines).unwrap();
+        assert_eq!(docs.iter().map(|d| d.0).collect::<Vec<_>>(), [0, 16]);
+        assert_eq!(docs[1].1["Records"][0], 2);
+    }
+
+    #[test]
+    fn broken_documents_are_reported_where_they_break() {
+        // A bad line among several: that line and its column.
+        let e = documents("f.jsonl", "{\"Records\":[]}\n{\"Records\":[}\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("f.jsonl:2:13: ")
+                && e.to_string()
+                    .ends_with("; expected one JSON event per line"),
+            "{e}"
+        );
+        // One document cut short: said so, at the end.
+        let e = documents("f.json", "{\n  \"Records\": [\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the file ends in the middle of the JSON document"),
+            "{e}"
+        );
+        assert!(
+            matches!(
+                e,
+                LoadError::At {
+                    line: 3,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn record_spans_cover_each_element_of_records() {
+        let doc = r#"{"x":1, "Records": [ {"a":1}, [2,3] ,"s" ]}"#;
+        let spans: Vec<&str> = record_spans(doc).iter().map(|&(a, b)| &doc[a..b]).collect();
+        assert_eq!(spans, [r#"{"a":1}"#, "[2,3]", r#""s""#]);
+        assert!(record_spans(r#"{"Other": []}"#).is_empty());
+    }
+
+    #[test]
+    fn shard_ids_come_from_cli_output_file_names() {
+        let id = |p: &str| shard_from_name(Path::new(p));
+        assert_eq!(
+            id("out/kinesis-get-records-shardId-000000000001.json").as_deref(),
+            Some("shardId-000000000001")
+        );
+        assert_eq!(
+            id("shardId-00000001767265200000-2531087a.json").as_deref(),
+            Some("shardId-00000001767265200000-2531087a")
+        );
+        assert_eq!(id("records.json"), None);
     }
 }
