@@ -373,4 +373,36 @@ mod tests {
         );
         assert!(BuiltinSpec::parse("builtin:sum:x:events=UPSERT").is_err());
     }
+
+    /// A typed state is reused only by a built-in of the same operation and grouping; any
+    /// other (a state another built-in made) is read back from its JSON, as a function would.
+    #[test]
+    fn typed_state_is_reused_only_by_the_same_kind_of_builtin() {
+        let make = |spec: &str| Builtin::new(BuiltinSpec::parse(spec).unwrap());
+        let sum = make("builtin:sum:sales");
+        let mut agg = sum.empty_state();
+        agg.total.add(AggOp::Sum, 10.0);
+        let state = State::from_agg(agg);
+        let again = sum.start_state(&state);
+        assert_eq!((again.op, again.total.value), (AggOp::Sum, 10.0));
+        // An average reads {"sales": 10} as JSON: no sum and count there, so it starts empty.
+        let avg = make("builtin:avg:sales").start_state(&state);
+        assert_eq!((avg.op, avg.total.count), (AggOp::Avg, 0));
+        // A grouped sum reads the same JSON as one group named "sales".
+        let grouped = make("builtin:sum:sales:by=pk").start_state(&state);
+        assert_eq!(grouped.op, AggOp::Sum);
+        assert_eq!(grouped.groups.unwrap()["sales"].value, 10.0);
+        // And the other way: a grouped state into an ungrouped sum.
+        let by = make("builtin:sum:sales:by=pk");
+        let mut g = by.empty_state();
+        g.groups
+            .as_mut()
+            .unwrap()
+            .entry("a".into())
+            .or_default()
+            .add(AggOp::Sum, 3.0);
+        let plain = sum.start_state(&State::from_agg(g));
+        assert!(plain.groups.is_none());
+        assert_eq!(plain.total.value, 0.0, "no \"sales\" key in {{\"a\": 3}}");
+    }
 }
