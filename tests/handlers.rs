@@ -584,6 +584,9 @@ fn runs_with_user_handlers_are_reproducible() {
     );
 }
 
+/// A Node.js handler that logs the event it received as JSON.
+const ECHO_JS: &str = "exports.handler = async (event) => { console.log(JSON.stringify(event)); return { state: { n: event.Records.length } }; };\n";
+
 /// The Node.js harness gets Kinesis events in a shorter form and rebuilds them: what the
 /// function receives must be exactly the event Lambda sends (keys, order, values), for plain and
 /// escaped partition keys, generated and stored sequence numbers, aggregating, final and
@@ -595,11 +598,7 @@ fn node_handlers_receive_exactly_the_event_lambda_sends() {
     }
     let dir = temp_dir("echo");
     let echo = dir.join("echo.js");
-    std::fs::write(
-        &echo,
-        "exports.handler = async (event) => { console.log(JSON.stringify(event)); return { state: { n: event.Records.length } }; };\n",
-    )
-    .unwrap();
+    std::fs::write(&echo, ECHO_JS).unwrap();
     let generated = stream(Source::Kinesis, 300);
     let mut b =
         tumblescope::model::stream::StreamBuilder::new(Source::Kinesis, 2, Default::default())
@@ -694,11 +693,7 @@ fn python_and_dynamodb_handlers_receive_exactly_the_event_lambda_sends() {
     )
     .unwrap();
     let js = dir.join("echo.js");
-    std::fs::write(
-        &js,
-        "exports.handler = async (event) => { console.log(JSON.stringify(event)); return { state: { n: event.Records.length } }; };\n",
-    )
-    .unwrap();
+    std::fs::write(&js, ECHO_JS).unwrap();
     let kinesis = stream(Source::Kinesis, 200);
     let dynamodb = stream(Source::Dynamodb, 200);
     let windowless = Settings {
