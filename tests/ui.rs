@@ -405,3 +405,50 @@ fn e_jumps_to_failures_and_the_inspector_shows_the_error() {
     h.run_steps(2);
     assert_eq!(app(&h).selected, Some(failed[0] as u32));
 }
+
+#[test]
+fn clicking_a_lane_selects_the_invocation_running_there() {
+    use tumblescope::app::panels::timeline::view::TimeView;
+    use tumblescope::app::panels::timeline::{AXIS_H, LABEL_W};
+    let mut h = harness();
+    let rect = h.get_by_label("Timeline").rect();
+    let run = app(&h).run.as_ref().unwrap();
+    let trace = run.trace.clone();
+    let view = TimeView::fit(run.index.t_min, run.index.t_max);
+    let shards = run.stream.shards.len();
+    let (left, width) = (rect.left() + LABEL_W, rect.width() - LABEL_W);
+    let lane_h = ((rect.height() - AXIS_H) / shards as f32).clamp(14.0, 150.0);
+    // In each lane's invocations row, click in a gap between two boxes (a click on a box
+    // selects that box): the invocation running there is the last one started before.
+    for shard in 0..shards {
+        let px = |t: i64| view.x_from_time(t as f64, left, width);
+        let on_shard: Vec<_> = trace
+            .invocations
+            .iter()
+            .filter(|i| i.shard as usize == shard)
+            .collect();
+        let gap = on_shard
+            .windows(2)
+            .find(|w| px(w[1].start_ms) - px(w[0].end_ms) > 12.0 && px(w[0].end_ms) > left + 20.0)
+            .expect("a gap between invocations");
+        let x = (px(gap[0].end_ms) + px(gap[1].start_ms)) / 2.0;
+        let y = rect.top() + AXIS_H + shard as f32 * lane_h + lane_h * 0.75;
+        h.hover_at(egui::pos2(x, y));
+        h.drag_at(egui::pos2(x, y));
+        h.drop_at(egui::pos2(x, y));
+        h.run_steps(3);
+        let t = view.time_from_x(x, left, width) as i64;
+        let expected = trace
+            .invocations
+            .iter()
+            .filter(|i| i.shard as usize == shard && i.start_ms <= t)
+            .max_by_key(|i| i.start_ms)
+            .unwrap();
+        assert_eq!(app(&h).selected, Some(expected.n - 1), "lane {shard}");
+        h.get_by_label(&format!(
+            "Invocation {} of {}",
+            expected.n,
+            trace.invocations.len()
+        ));
+    }
+}

@@ -28,9 +28,9 @@ use crate::app::session::Run;
 use crate::app::theme::Palette;
 
 /// Width of the shard-label column.
-const LABEL_W: f32 = 132.0;
+pub const LABEL_W: f32 = 132.0;
 /// Height of the time axis.
-const AXIS_H: f32 = 34.0;
+pub const AXIS_H: f32 = 34.0;
 /// Below this many points per item, marks are binned per pixel column. Drawing each mark costs
 /// a shape; a pixel cannot show more than one anyway.
 const BIN_BELOW_PX_PER_ITEM: f64 = 1.5;
@@ -97,6 +97,8 @@ pub fn timeline_ui(
     let pal = Palette::of(ui.visuals());
     let full = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(full, Sense::click_and_drag());
+    // A name for screen readers and for tests that click into it.
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Timeline"));
     let canvas = Rect::from_min_max(pos2(full.left() + LABEL_W, full.top() + AXIS_H), full.max);
     let view = view.unwrap_or_else(|| TimeView::fit(run.index.t_min, run.index.t_max));
     interact(ui, &response, canvas, view, cmds);
