@@ -452,3 +452,44 @@ fn clicking_a_lane_selects_the_invocation_running_there() {
         ));
     }
 }
+
+/// Selects invocation `k` (0-based) with the keyboard: Home, then → k times.
+fn select_by_keys(h: &mut Harness<'static, State>, k: usize) {
+    h.key_press(egui::Key::Home);
+    h.run_steps(1);
+    for _ in 0..k {
+        h.key_press(egui::Key::ArrowRight);
+        h.run_steps(1);
+    }
+    assert_eq!(app(h).selected, Some(k as u32));
+}
+
+/// The first invocation that `pick` chooses in the current run.
+fn first_where(
+    h: &Harness<'static, State>,
+    pick: impl Fn(&tumblescope::sim::trace::Invocation) -> bool,
+) -> usize {
+    let trace = &app(h).run.as_ref().unwrap().trace;
+    trace
+        .invocations
+        .iter()
+        .position(pick)
+        .expect("an invocation to inspect")
+}
+
+#[test]
+fn inspector_warnings_on_state_values_and_size_show_where_they_apply() {
+    let mut h = harness();
+    // The demo's states hold numbers.
+    let k = first_where(&h, |i| i.kind == Kind::Aggregate && i.state_out.is_some());
+    select_by_keys(&mut h, k);
+    h.get_by_label_contains("Warning: State values are not strings (sales)");
+
+    // Half the 1 MB limit and more.
+    open_scenario(&mut h, "big-state");
+    let k = first_where(&h, |i| {
+        i.window.is_some() && i.state_out.as_ref().unwrap_or(&i.state_in).json_len() >= 524_288
+    });
+    select_by_keys(&mut h, k);
+    h.get_by_label_contains("of the 1 MB limit; past it Lambda terminates the window early.");
+}
