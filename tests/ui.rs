@@ -493,3 +493,27 @@ fn inspector_warnings_on_state_values_and_size_show_where_they_apply() {
     select_by_keys(&mut h, k);
     h.get_by_label_contains("of the 1 MB limit; past it Lambda terminates the window early.");
 }
+
+#[test]
+fn the_teaching_mode_warning_shows_on_carried_state_only() {
+    let mut h = harness();
+    open_scenario(&mut h, "running-total");
+    h.get_by_label("Carry state across windows — NOT AWS, teaching mode")
+        .click();
+    h.run_steps(2);
+    std::thread::sleep(Duration::from_millis(400));
+    h.run_steps(2);
+    settle(&mut h);
+    let carried = first_where(&h, |i| {
+        i.flags & tumblescope::sim::trace::flags::CARRIED_STATE != 0
+    });
+    select_by_keys(&mut h, carried);
+    h.run_steps(2);
+    let teaching =
+        |h: &Harness<'static, State>| h.query_all_by_label_contains("Teaching mode").count();
+    assert_eq!(teaching(&h), 1);
+    // The first window started from {}: nothing was carried into it.
+    select_by_keys(&mut h, 0);
+    h.run_steps(2);
+    assert_eq!(teaching(&h), 0);
+}
