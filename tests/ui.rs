@@ -517,3 +517,46 @@ fn the_teaching_mode_warning_shows_on_carried_state_only() {
     h.run_steps(2);
     assert_eq!(teaching(&h), 0);
 }
+
+#[test]
+fn the_late_records_warning_shows_on_the_batch_that_carries_them() {
+    // A Kinesis event whose second record (by sequence number) is 30 s older than the first:
+    // it joins the window the first one opened.
+    let sample =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data/kinesis-event.json");
+    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(sample).unwrap()).unwrap();
+    let template = event["Records"][0].clone();
+    let records: Vec<serde_json::Value> = [("1", 1_767_268_840.0), ("2", 1_767_268_810.0)]
+        .iter()
+        .map(|(last, ts)| {
+            let mut r = template.clone();
+            let seq = format!("4959033827149025660855969253836157109592157598913658000{last}");
+            r["kinesis"]["sequenceNumber"] = seq.clone().into();
+            r["kinesis"]["approximateArrivalTimestamp"] = (*ts).into();
+            r["eventID"] = format!("shardId-000000000006:{seq}").into();
+            r
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("ts-ui-late-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("late-event.json");
+    std::fs::write(&path, serde_json::json!({ "Records": records }).to_string()).unwrap();
+    let mut h = harness();
+    open_by_typed_path(&mut h, &path);
+    let late = |h: &Harness<'static, State>| {
+        h.query_all_by_label_contains("Some records have timestamps earlier")
+            .count()
+    };
+    select_by_keys(&mut h, 0);
+    h.run_steps(2);
+    assert_eq!(
+        app(&h).run.as_ref().unwrap().trace.invocations[0].record_count(),
+        2
+    );
+    assert_eq!(late(&h), 1);
+    // The final carries no records: no warning there.
+    select_by_keys(&mut h, 1);
+    h.run_steps(2);
+    assert_eq!(late(&h), 0);
+    std::fs::remove_dir_all(dir).ok();
+}
