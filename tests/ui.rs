@@ -453,9 +453,10 @@ fn clicking_a_lane_selects_the_invocation_running_there() {
     }
 }
 
-/// Selects invocation `k` (0-based) with the keyboard: Home, then → k times.
+/// Selects invocation `k` (0-based): the stepper's "|< First" (which also takes the focus
+/// from any text field, as a user's click does), then → k times.
 fn select_by_keys(h: &mut Harness<'static, State>, k: usize) {
-    h.key_press(egui::Key::Home);
+    h.get_by_label("|< First").click();
     h.run_steps(1);
     for _ in 0..k {
         h.key_press(egui::Key::ArrowRight);
@@ -558,5 +559,58 @@ fn the_late_records_warning_shows_on_the_batch_that_carries_them() {
     select_by_keys(&mut h, 1);
     h.run_steps(2);
     assert_eq!(late(&h), 0);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn handler_state_warnings_show_on_the_invocations_they_concern() {
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
+            "node is required"
+        );
+        println!("skipped: node not found");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ts-ui-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Returns state from aggregates but nothing from finals (accepted by default, Q5).
+    let no_final = dir.join("no-final-state.js");
+    std::fs::write(
+        &no_final,
+        "exports.handler = async (event) => event.isFinalInvokeForWindow ? {} : { state: { n: '1' } };\n",
+    )
+    .unwrap();
+    let mut h = harness();
+    set_spec(&mut h, &no_final.display().to_string());
+    assert_eq!(
+        app(&h).run.as_ref().unwrap().spec.handler,
+        no_final.display().to_string()
+    );
+    let warning =
+        |h: &Harness<'static, State>, text: &str| h.query_all_by_label_contains(text).count();
+    let final_k = first_where(&h, |i| i.kind == Kind::Final);
+    select_by_keys(&mut h, final_k);
+    h.run_steps(2);
+    assert_eq!(warning(&h, "This final invocation returned no"), 1);
+    select_by_keys(&mut h, 0);
+    h.run_steps(2);
+    assert_eq!(warning(&h, "This final invocation returned no"), 0);
+
+    // A handler that forgets state: the failed aggregate explains what to return.
+    let forgets = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-data/handlers/faulty-forgets-state.js");
+    set_spec(&mut h, &forgets.display().to_string());
+    let failed = first_where(&h, |i| {
+        i.error()
+            .is_some_and(|e| e.error_type == "Tumblescope.MissingState")
+    });
+    select_by_keys(&mut h, failed);
+    h.run_steps(2);
+    assert_eq!(warning(&h, "A non-final response without"), 1);
     std::fs::remove_dir_all(dir).ok();
 }
