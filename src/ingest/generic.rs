@@ -118,10 +118,7 @@ pub(crate) fn parse_json_line<'a>(
 ) -> Result<Parsed<'a>, LoadError> {
     let err = |column: u64, message: String| LoadError::at(file, line_no, column, message);
     let v: Value = serde_json::from_str(text).map_err(|e| {
-        let what = e.to_string();
-        let what = what
-            .rsplit_once(" at line ")
-            .map_or(what.clone(), |(m, _)| m.to_owned());
+        let what = super::serde_message(&e);
         let what = if e.classify() == serde_json::error::Category::Eof {
             format!("truncated record: {what}")
         } else {

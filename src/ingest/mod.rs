@@ -323,6 +323,16 @@ impl Errors {
     }
 }
 
+/// serde_json's message without its "at line L column C" tail: every loader puts the position
+/// in its own `file:line:column` prefix.
+pub(crate) fn serde_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_owned(),
+        None => text,
+    }
+}
+
 /// 1-based (line, column) of a byte offset.
 pub fn position_of(bytes: &[u8], offset: usize) -> (u64, u64) {
     let before = &bytes[..offset.min(bytes.len())];

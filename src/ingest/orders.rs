@@ -166,13 +166,11 @@ pub(crate) fn parse_line<'a>(
 fn read_line<'t>(at: &At<'_, 't>) -> Result<Line<'t>, LoadError> {
     serde_json::from_str(at.text).map_err(|e| {
         let what = match e.classify() {
-            serde_json::error::Category::Eof => format!("truncated record: {e}"),
-            _ => e.to_string(),
+            serde_json::error::Category::Eof => {
+                format!("truncated record: {}", super::serde_message(&e))
+            }
+            _ => super::serde_message(&e),
         };
-        // serde_json says "at line 1 column N"; the position is already in our prefix.
-        let what = what
-            .rsplit_once(" at line ")
-            .map_or(what.clone(), |(m, _)| m.to_owned());
         at.column(
             e.column().max(1) as u64,
             format!("{what}; expected one JSON object per line"),

@@ -17,7 +17,7 @@ use self::records::{dynamodb_record, kinesis_cli_record, kinesis_event_record};
 use super::record::{ShardKey, ShardNames};
 use super::{
     Errors, Format, LoadCtx, LoadError, LoadOptions, LoadProgress, LoadReport, position_of,
-    read_text,
+    read_text, serde_message,
 };
 use crate::json;
 use crate::model::stream::{RecordRef, Stream, StreamBuilder};
@@ -115,64 +115,66 @@ fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, LoadError> {
                 .collect())
         }
         Ok(v) => Ok(vec![(trimmed_at, v)]),
-        Err(whole) => {
-            // JSON Lines of documents (one event per log line).
-            let mut docs = Vec::new();
-            let mut offset = 0;
-            // JSON Lines only if the first line is a document by itself; otherwise this is one
-            // (pretty-printed) document, broken where the whole-text parse says.
-            let first_is_whole = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .is_some_and(|l| serde_json::from_str::<Value>(l).is_ok());
-            let lines_total = if first_is_whole {
-                text.lines().filter(|l| !l.trim().is_empty()).count()
-            } else {
-                1
-            };
-            for (n, line) in text.split('\n').enumerate() {
-                let start = offset;
-                offset += line.len() + 1;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<Value>(line) {
-                    Ok(v) => docs.push((start, v)),
-                    Err(e) if lines_total > 1 => {
-                        let msg = e.to_string();
-                        let msg = msg
-                            .rsplit_once(" at line ")
-                            .map_or(msg.clone(), |(m, _)| m.to_owned());
-                        return Err(LoadError::at(
-                            file,
-                            n as u64 + 1,
-                            e.column().max(1) as u64,
-                            format!("{msg}; expected one JSON event per line"),
-                        ));
-                    }
-                    Err(_) => {
-                        let msg = whole.to_string();
-                        let msg = msg
-                            .rsplit_once(" at line ")
-                            .map_or(msg.clone(), |(m, _)| m.to_owned());
-                        let what = if whole.classify() == serde_json::error::Category::Eof {
-                            format!("the file ends in the middle of the JSON document ({msg})")
-                        } else {
-                            msg
-                        };
-                        return Err(LoadError::at(
-                            file,
-                            whole.line() as u64,
-                            // At the very end serde says column 0; columns count from 1.
-                            whole.column().max(1) as u64,
-                            what,
-                        ));
-                    }
-                }
+        Err(whole) => json_lines(file, text, &whole),
+    }
+}
+
+/// A file that is not one JSON document: JSON Lines of documents (one event per log line), or
+/// one document broken where `whole` (the whole-text parse error) says.
+fn json_lines(
+    file: &str,
+    text: &str,
+    whole: &serde_json::Error,
+) -> Result<Vec<(usize, Value)>, LoadError> {
+    // JSON Lines of documents (one event per log line).
+    let mut docs = Vec::new();
+    let mut offset = 0;
+    // JSON Lines only if the first line is a document by itself; otherwise this is one
+    // (pretty-printed) document, broken where the whole-text parse says.
+    let first_is_whole = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| serde_json::from_str::<Value>(l).is_ok());
+    let lines_total = if first_is_whole {
+        text.lines().filter(|l| !l.trim().is_empty()).count()
+    } else {
+        1
+    };
+    for (n, line) in text.split('\n').enumerate() {
+        let start = offset;
+        offset += line.len() + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(line) {
+            Ok(v) => docs.push((start, v)),
+            Err(e) if lines_total > 1 => {
+                let msg = serde_message(&e);
+                return Err(LoadError::at(
+                    file,
+                    n as u64 + 1,
+                    e.column().max(1) as u64,
+                    format!("{msg}; expected one JSON event per line"),
+                ));
             }
-            Ok(docs)
+            Err(_) => {
+                let msg = serde_message(whole);
+                let what = if whole.classify() == serde_json::error::Category::Eof {
+                    format!("the file ends in the middle of the JSON document ({msg})")
+                } else {
+                    msg
+                };
+                return Err(LoadError::at(
+                    file,
+                    whole.line() as u64,
+                    // At the very end serde says column 0; columns count from 1.
+                    whole.column().max(1) as u64,
+                    what,
+                ));
+            }
         }
     }
+    Ok(docs)
 }
 
 /// A shard id found in a file name (`…shardId-000000000001…`), for per-shard CLI output.
