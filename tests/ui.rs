@@ -45,6 +45,11 @@ fn set_spec(h: &mut Harness<'static, State>, spec: &str) {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.run_steps(1);
     h.get_by_label("Spec").type_text(spec);
+    await_rerun(h);
+}
+
+/// Waits out the setup panel's short delay before a changed draft re-runs, then the run.
+fn await_rerun(h: &mut Harness<'static, State>) {
     h.run_steps(2);
     std::thread::sleep(Duration::from_millis(400));
     h.run_steps(2);
@@ -238,10 +243,7 @@ fn scenarios_load_from_the_menu() {
     // Teaching mode from the setup panel.
     h.get_by_label("Carry state across windows — NOT AWS, teaching mode")
         .click();
-    h.run_steps(2);
-    std::thread::sleep(Duration::from_millis(400));
-    h.run_steps(2);
-    settle(&mut h);
+    await_rerun(&mut h);
     let run = app(&h).run.as_ref().unwrap();
     let sums: Vec<i64> = run
         .trace
@@ -501,10 +503,7 @@ fn the_teaching_mode_warning_shows_on_carried_state_only() {
     open_scenario(&mut h, "running-total");
     h.get_by_label("Carry state across windows — NOT AWS, teaching mode")
         .click();
-    h.run_steps(2);
-    std::thread::sleep(Duration::from_millis(400));
-    h.run_steps(2);
-    settle(&mut h);
+    await_rerun(&mut h);
     let carried = first_where(&h, |i| {
         i.flags & tumblescope::sim::trace::flags::CARRIED_STATE != 0
     });
