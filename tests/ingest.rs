@@ -579,3 +579,139 @@ proptest! {
         }
     }
 }
+
+/// Byte offsets where each element of the document's `Records` array starts, found by a scan
+/// that skips strings; the test uses them to say which record an edit falls in.
+fn record_starts(doc: &[u8]) -> Vec<usize> {
+    let key = doc.windows(9).position(|w| w == b"\"Records\"").unwrap();
+    let (mut depth, mut in_str, mut esc, mut starts) = (0usize, false, false, vec![]);
+    for (i, &b) in doc.iter().enumerate().skip(key + 9) {
+        if in_str {
+            (esc, in_str) = (!esc && b == b'\\', in_str && (esc || b != b'"'));
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                if depth == 1 && b == b'{' {
+                    starts.push(i);
+                }
+                depth += 1;
+            }
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    starts
+}
+
+/// The byte offset of a 1-based line and column (the sample files are ASCII).
+fn offset_of(doc: &[u8], line: u64, column: u64) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        let mut seen = 1;
+        doc.iter()
+            .position(|&b| {
+                seen += (b == b'\n') as u64;
+                seen == line
+            })
+            .unwrap_or(doc.len())
+            + 1
+    };
+    line_start + column as usize - 1
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(160))]
+
+    /// One edit at a structural byte of a whole-document format (Lambda event files and
+    /// `get-records` output): the file still loads every record, or the error points at the
+    /// record that holds the edit or later, never into an untouched record before it (that
+    /// prefix is still valid); a syntax error cannot be found before the edited byte.
+    #[test]
+    fn a_broken_document_is_reported_at_or_after_the_edited_record(
+        file in prop_oneof![
+            Just("kinesis-event.json"), Just("dynamodb-event.json"),
+            Just("kinesis-get-records-shardId-000000000000.json"), Just("dynamodb-get-records.json")
+        ],
+        at in any::<prop::sample::Index>(),
+        op in 0u8..3,
+        with in prop_oneof![Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b':'), Just(b','), Just(b'"'), Just(b'x')],
+    ) {
+        let original = std::fs::read(sample(file)).unwrap();
+        let structural: Vec<usize> = (0..original.len())
+            .filter(|&i| b"{}[]:,\"".contains(&original[i]))
+            .collect();
+        let p = structural[at.index(structural.len())];
+        let mut bytes = original.clone();
+        match op {
+            0 => bytes[p] = with,
+            1 => { bytes.remove(p); }
+            _ => bytes.insert(p, with),
+        }
+        let starts = record_starts(&original);
+        let record_start = starts.iter().rev().find(|&&s| s <= p).copied().unwrap_or(0);
+        let mut opts = sample_options(file, false);
+        opts.format = Some(if file.contains("get-records") { Format::GetRecords } else { Format::Events });
+        if file.contains("dynamodb") {
+            opts.source = Source::Dynamodb;
+        }
+        match load_bytes(file, &bytes, &opts) {
+            Ok((s, _)) => prop_assert_eq!(s.len(), starts.len()),
+            Err(LoadError::At { line, column, message, .. }) => {
+                prop_assert!(line >= 1 && column >= 1);
+                let at = offset_of(&bytes, line, column);
+                prop_assert!(at >= record_start, "{file}: error at byte {at} ({line}:{column}: {message}) is before the edited record at {record_start} (edit at {p})");
+                let syntax = serde_json::from_slice::<serde_json::Value>(&bytes).is_err();
+                prop_assert!(!syntax || at + 1 >= p, "{file}: syntax error at byte {at} ({line}:{column}: {message}) is before the edit at {p}");
+            }
+            Err(e) => prop_assert!(false, "{file}: {e}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(120))]
+
+    /// One edit at a structural byte (`,`, `"` or a line end) of a CSV data row: every row
+    /// still loads, or the error names the edited row or a later one (a quote opened by the
+    /// edit can run on), never an untouched row before it.
+    #[test]
+    fn a_broken_csv_row_is_reported_at_or_after_that_row(
+        at in any::<prop::sample::Index>(),
+        op in 0u8..3,
+        with in prop_oneof![Just(b','), Just(b'"'), Just(b'\n'), Just(b'x')],
+    ) {
+        let original = std::fs::read(sample("pos-export.csv")).unwrap();
+        let header_end = original.iter().position(|&b| b == b'\n').unwrap() + 1;
+        let structural: Vec<usize> = (header_end..original.len() - 1)
+            .filter(|&i| b",\"\n".contains(&original[i]))
+            .collect();
+        let p = structural[at.index(structural.len())];
+        let mut bytes = original.clone();
+        match op {
+            0 => bytes[p] = with,
+            1 => { bytes.remove(p); }
+            _ => bytes.insert(p, with),
+        }
+        let line = original[..p].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let rows = original.iter().filter(|&&b| b == b'\n').count() - 1;
+        let opts = LoadOptions { format: Some(Format::Csv), ..sample_options("pos-export.csv", false) };
+        match load_bytes("pos-export.csv", &bytes, &opts) {
+            // An inserted line end splits a row into two bad ones, so a load that succeeds
+            // must have kept the rows as they were, or the edit was to a quoted cell's text.
+            Ok((s, _)) => prop_assert!(s.len() == rows || bytes.iter().filter(|&&b| b == b'"').count() != 10, "{} of {rows}", s.len()),
+            Err(LoadError::At { line: l, column, message, .. }) => {
+                prop_assert!(column >= 1);
+                prop_assert!(l >= line, "error at line {l} ({message}) before the edited line {line}");
+            }
+            Err(e) => prop_assert!(false, "{e}"),
+        }
+    }
+}

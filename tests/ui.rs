@@ -613,3 +613,108 @@ fn handler_state_warnings_show_on_the_invocations_they_concern() {
     assert_eq!(warning(&h, "A non-final response without"), 1);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A pointer click (press and release) at a screen position, as a mouse gives.
+fn click_at(h: &mut Harness<'static, State>, at: egui::Pos2) {
+    h.hover_at(at);
+    h.drag_at(at);
+    h.drop_at(at);
+    h.run_steps(3);
+}
+
+/// A point of `series` (in-window or across windows) in the middle of the run whose neighbours
+/// in time are far enough apart on screen that a click on it can mean nothing else.
+fn isolated_point(
+    series: &[tumblescope::index::ShardSeries],
+    across: bool,
+    t: &egui_plot::PlotTransform,
+) -> tumblescope::index::SeriesPoint {
+    let mut all: Vec<_> = series
+        .iter()
+        .flat_map(|s| {
+            if across {
+                &s.across_windows
+            } else {
+                &s.in_window
+            }
+        })
+        .copied()
+        .collect();
+    all.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    let x = |p: &tumblescope::index::SeriesPoint| {
+        t.position_from_point(&egui_plot::PlotPoint::new(p.t_s, p.value))
+            .x
+    };
+    let mid = all.len() / 2;
+    (mid..all.len() - 1)
+        .chain(1..mid)
+        .find(|&i| x(&all[i]) - x(&all[i - 1]) > 3.0 && x(&all[i + 1]) - x(&all[i]) > 3.0)
+        .map(|i| all[i])
+        .expect("a point with room around it")
+}
+
+#[test]
+fn clicking_the_plots_selects_the_invocation_of_the_point() {
+    let mut h = harness();
+    // Few enough points that each has room on screen.
+    open_scenario(&mut h, "running-total");
+    let total = app(&h).run.as_ref().unwrap().trace.invocations.len();
+    for across in [false, true] {
+        if across {
+            h.get_by_label("Total across windows").click();
+            h.run_steps(3);
+        }
+        let series = app(&h).run.as_ref().unwrap().index.series.clone();
+        let t = app(&h)
+            .plots
+            .last_transform
+            .expect("the totals plot is drawn");
+        let p = isolated_point(&series, across, &t);
+        let at = t.position_from_point(&egui_plot::PlotPoint::new(p.t_s, p.value));
+        click_at(&mut h, at);
+        assert_eq!(app(&h).selected, Some(p.inv), "across windows: {across}");
+        h.get_by_label(&format!("Invocation {} of {total}", p.inv + 1));
+    }
+}
+
+#[test]
+fn clicking_a_results_table_row_selects_that_windows_final_invocation() {
+    let mut h = harness();
+    h.get_by_label("Results table").click();
+    h.run_steps(3);
+    let run = app(&h).run.as_ref().unwrap();
+    let total = run.trace.invocations.len();
+    let windows = run.trace.windows.clone();
+    let shard_ids: Vec<String> = run.stream.shards.iter().map(|s| s.id.clone()).collect();
+    for row in [1usize, 4] {
+        let w = &windows[row];
+        let text = format!(
+            "{} – {}",
+            tumblescope::model::clock_seconds(w.window.start_ms),
+            tumblescope::model::clock_seconds(w.window.end_ms)
+        );
+        // The inspector can show the same text, and rows of other shards the same window:
+        // take this row's occurrence in the table's window column.
+        let header = h.get_by_label("window (UTC)").rect();
+        let nth = windows[..row]
+            .iter()
+            .filter(|o| o.window == w.window)
+            .count();
+        let at = h
+            .query_all_by_label(&text)
+            .map(|n| n.rect())
+            .filter(|r| (r.left() - header.left()).abs() < 2.0 && r.top() >= header.bottom())
+            .nth(nth)
+            .expect("the row's window cell")
+            .center();
+        click_at(&mut h, at);
+        let n = w.final_invocation.expect("a closed window");
+        assert_eq!(
+            app(&h).selected,
+            Some(n - 1),
+            "row {row} of {}",
+            shard_ids[w.shard as usize]
+        );
+        h.get_by_label(&format!("Invocation {n} of {total}"));
+    }
+}

@@ -49,6 +49,9 @@ pub struct Plots {
     cache: Option<SeriesCache>,
     /// Screen rect of the last plot drawn (for PNG export).
     pub last_rect: Option<egui::Rect>,
+    /// Screen↔value mapping of the last running-totals plot: egui_plot chooses the bounds, so
+    /// whoever turns a value into a place on screen (a test's click, say) must ask it.
+    pub last_transform: Option<egui_plot::PlotTransform>,
 }
 
 impl Plots {
@@ -285,6 +288,7 @@ fn totals_ui(
         cmds.push(AppCommand::Select(k));
     }
     st.last_rect = Some(rect);
+    st.last_transform = Some(resp.transform);
 }
 
 /// The hover text: the curve's shard, the clock time and the value under the pointer.
@@ -375,6 +379,9 @@ fn results_table_ui(ui: &mut Ui, run: &Run, cmds: &mut Vec<AppCommand>) {
     use egui_extras::{Column, TableBuilder};
     let windows = &run.trace.windows;
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    // Selectable labels take the click for text selection, so a click on a cell's text would
+    // never reach the row.
+    ui.style_mut().interaction.selectable_labels = false;
     TableBuilder::new(ui)
         .striped(true)
         .resizable(true)
