@@ -950,3 +950,98 @@ fn invalid_settings_are_rejected_with_the_range() {
         "{err}"
     );
 }
+
+/// "Records older than the maximum age are discarded": records that are already too old when
+/// the shard gets to them go to the on-failure destination without being sent. A poison record
+/// at t=0 blocks the shard for 70 s (1 s attempts, no backoff, 60 s age); the records behind it
+/// that arrived before t=10 s are past 60 s when the shard moves on, later ones are not.
+/// Source: Lambda parameters for Kinesis ESMs, MaximumRecordAgeInSeconds ("Lambda discards
+/// records older than the specified age"); when the age is checked is not documented
+/// (SEMANTICS §14.9 Q2): per record, when read.
+#[test]
+fn records_too_old_when_read_are_discarded_without_an_invocation() {
+    let mut orders: Vec<(i64, &str, i64)> = vec![(0, "a", 1000)];
+    orders.extend((1..=20).map(|k| (k * 1000, "a", 1)));
+    let stream = kinesis(1, &orders);
+    let settings = Settings {
+        max_record_age_s: 60,
+        max_retry_attempts: -1,
+        retry_backoff_ms: 0,
+        retry_backoff_max_ms: 0,
+        duration_base_ms: 1_500,
+        duration_per_record_us: 0,
+        ..Settings::default()
+    };
+    let trace = run(
+        &stream,
+        &settings,
+        "builtin:sum:Item.sales:fail=Item.sales>=1000",
+    );
+    let d = &trace.discards;
+    assert_eq!(d.len(), 2, "{d:#?}");
+    // The poison batch: discarded after the attempt that ended past 60 s.
+    assert_eq!(d[0].records, 0..1);
+    assert_eq!(d[0].condition, "RecordAgeExceeded");
+    assert_eq!(d[0].at_ms - T0, 61_500);
+    assert_eq!(d[0].attempts, 41);
+    // The shard reads on at once (it was catching up): the record of t=1 s is 60.5 s old,
+    // discarded unsent; the one of t=2 s is 59.5 s old and goes out.
+    assert_eq!(d[1].records, 1..2);
+    assert_eq!(d[1].at_ms - T0, 61_500);
+    assert_eq!((d[1].attempts, d[1].invocation), (0, 0));
+    assert!(trace.invocations.iter().all(|i| i.records.start != 1));
+    // Every later record was sent exactly once and succeeded.
+    for r in 2..21u32 {
+        let sent: Vec<_> = trace
+            .invocations
+            .iter()
+            .filter(|i| i.records.contains(&r))
+            .collect();
+        assert_eq!(sent.len(), 1, "record {r}");
+        assert_eq!(sent[0].status, Status::Ok);
+    }
+}
+
+/// A batch waiting for its retry is not sent again once its oldest record is past the maximum
+/// age: with a 120 s backoff and a 60 s age, the one failed attempt is the last, and the record
+/// that waited behind it is too old by then as well.
+#[test]
+fn a_retry_past_the_record_age_is_discarded_before_it_is_sent() {
+    let stream = kinesis(1, &[(0, "a", 1000), (500, "a", 1)]);
+    let settings = Settings {
+        max_record_age_s: 60,
+        retry_backoff_ms: 120_000,
+        retry_backoff_max_ms: 120_000,
+        ..Settings::default()
+    };
+    let trace = run(
+        &stream,
+        &settings,
+        "builtin:sum:Item.sales:fail=Item.sales>=1000",
+    );
+    let failed: Vec<_> = trace
+        .invocations
+        .iter()
+        .filter(|i| i.status == Status::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{:#?}", render(&trace));
+    let d = &trace.discards;
+    assert_eq!(d.len(), 2, "{d:#?}");
+    assert_eq!(d[0].records, failed[0].records.clone());
+    assert_eq!((d[0].attempts, d[0].invocation), (1, failed[0].n));
+    assert_eq!(d[0].at_ms, failed[0].end_ms + 120_000);
+    assert_eq!(d[0].condition, "RecordAgeExceeded");
+    assert_eq!(
+        (d[1].records.clone(), d[1].attempts, d[1].at_ms),
+        (1..2, 0, d[0].at_ms)
+    );
+    // What follows is the window's final invocation, with no records.
+    assert_eq!(trace.invocations.len(), 2);
+    assert_eq!(
+        (
+            trace.invocations[1].kind,
+            trace.invocations[1].record_count()
+        ),
+        (Kind::Final, 0)
+    );
+}

@@ -17,13 +17,24 @@ pub(super) enum Action {
         attempt: u32,
         read_at: Option<i64>,
     },
+    /// Records older than MaximumRecordAgeInSeconds when they would be sent: discarded to the
+    /// on-failure destination without an invocation.
+    Expire {
+        at: i64,
+        range: Range<usize>,
+        /// A batch waiting to be sent again (else records at the cursor, never sent).
+        from_pending: bool,
+        /// Attempts already made (0 for records never sent).
+        attempts: u32,
+        read_at: Option<i64>,
+    },
 }
 
 impl Action {
     pub(super) fn at(&self) -> i64 {
         match self {
             Self::Batch(b) => b.at,
-            Self::Close { at, .. } => *at,
+            Self::Close { at, .. } | Self::Expire { at, .. } => *at,
         }
     }
 }

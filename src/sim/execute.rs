@@ -31,7 +31,46 @@ impl Engine<'_> {
                 self.note_read(idx, read_at);
                 self.execute_close(idx, at, kind, reason, attempt, handler)
             }
+            Action::Expire {
+                at,
+                range,
+                from_pending,
+                attempts,
+                read_at,
+            } => {
+                self.note_read(idx, read_at);
+                self.expire(idx, at, range, from_pending, attempts);
+            }
         }
+    }
+
+    /// Records too old to send: discarded without an invocation (to the on-failure
+    /// destination), the shard moving past them.
+    fn expire(
+        &mut self,
+        idx: usize,
+        at: i64,
+        range: std::ops::Range<usize>,
+        from_pending: bool,
+        attempts: u32,
+    ) {
+        let stream = self.stream;
+        let last = self.shards[idx]
+            .last_failed
+            .map_or(0, |k| self.trace.invocations[k].n);
+        let sim = &mut self.shards[idx];
+        sim.now = at;
+        if from_pending {
+            sim.pending.pop_front();
+            sim.last_failed = None;
+        } else {
+            sim.cursor = range.end;
+            if let Some(t) = stream.ts_ms[range.clone()].iter().max() {
+                sim.max_vis = sim.max_vis.max(*t);
+            }
+        }
+        let invocation = if from_pending { last } else { 0 };
+        self.discard(idx, invocation, &range, attempts, "RecordAgeExceeded", at);
     }
 
     pub(super) fn note_read(&mut self, idx: usize, read_at: Option<i64>) {

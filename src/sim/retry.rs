@@ -67,7 +67,7 @@ impl Engine<'_> {
         }
     }
 
-    fn discard(
+    pub(super) fn discard(
         &mut self,
         idx: usize,
         n: u32,

@@ -259,11 +259,12 @@ pub struct Discard {
     pub records: Range<u32>,
     /// When, epoch ms.
     pub at_ms: i64,
-    /// `RetryAttemptsExhausted` or `RecordAgeExceeded`.
+    /// `RetryAttemptsExhausted` (documented) or `RecordAgeExceeded` (the value AWS sends for
+    /// age discards is not documented: a modelling choice, SEMANTICS §14.4).
     pub condition: &'static str,
-    /// The last attempt's `n`.
+    /// The last attempt's `n`; 0 for records discarded before any attempt.
     pub invocation: u32,
-    /// Attempts made.
+    /// Attempts made (0: too old when first read).
     pub attempts: u32,
 }
 
