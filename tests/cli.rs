@@ -279,3 +279,66 @@ fn skip_bad_lists_the_bad_line_and_runs_the_rest() {
     let out = bin().args(["run", "--input"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--starting-position latest` with `--mapping-start`: the records written before are named
+/// on stderr, with the count, the shard and the reason; the bad spellings get exit code 2.
+#[test]
+fn starting_position_flags_reach_the_run_and_bad_ones_exit_2() {
+    let out = bin()
+        .args([
+            "run",
+            "--count",
+            "100",
+            "--shards",
+            "1",
+            "--interval-ms",
+            "1000",
+            "--jitter",
+            "0",
+            "--starting-position",
+            "latest",
+            "--mapping-start",
+            "2026-01-01T12:00:40Z",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "not read: 40 record(s) on shardId-000000000000, before the starting position (at 2026-01-01T12:00:40.000Z)"
+        ),
+        "{err}"
+    );
+    for (flags, message) in [
+        (
+            &["--starting-position", "oldest"][..],
+            "not one of trim-horizon, latest, at-timestamp",
+        ),
+        (&["--mapping-start", "soon"][..], "\"soon\" is not a time"),
+        (
+            &[
+                "--source",
+                "dynamodb",
+                "--starting-position",
+                "at-timestamp",
+                "--starting-position-timestamp",
+                "1767268800",
+            ][..],
+            "is not available for DynamoDB Streams",
+        ),
+        (
+            &["--retention-hours", "9000"][..],
+            "RetentionPeriodHours = 9000 is out of range",
+        ),
+    ] {
+        let out = bin()
+            .args(["run", "--count", "10"])
+            .args(flags)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(message), "{flags:?}: {err}");
+    }
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::generate::{GenOptions, KeyStrategy};
-use crate::model::settings::{EndOfInput, GraceFrom, Settings};
+use crate::model::settings::{EndOfInput, GraceFrom, Settings, StartingPosition};
 use crate::model::stream::StreamMeta;
 use crate::model::{Source, StreamViewType};
 
@@ -224,6 +224,20 @@ pub struct MappingArgs {
     /// BisectBatchOnFunctionError.
     #[arg(long)]
     pub bisect: bool,
+    /// StartingPosition: trim-horizon, latest or at-timestamp (the API's TRIM_HORIZON, LATEST,
+    /// AT_TIMESTAMP too).
+    #[arg(long, default_value = "trim-horizon")]
+    pub starting_position: StartingPosition,
+    /// StartingPositionTimestamp for at-timestamp: RFC 3339 or Unix seconds.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub starting_position_timestamp: Option<i64>,
+    /// Simulator: when the mapping is created and starts reading (RFC 3339 or Unix seconds);
+    /// records written before are a backlog. Default: just before the first record.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub mapping_start: Option<i64>,
+    /// The stream's retention, hours (Kinesis 24–8760; DynamoDB Streams: 24).
+    #[arg(long, default_value_t = 24)]
+    pub retention_hours: u32,
     /// FunctionResponseTypes: ReportBatchItemFailures.
     #[arg(long)]
     pub report_batch_item_failures: bool,
@@ -310,6 +324,10 @@ impl MappingArgs {
             max_record_age_s: self.max_record_age,
             bisect_on_error: self.bisect,
             report_batch_item_failures: self.report_batch_item_failures,
+            starting_position: self.starting_position,
+            starting_position_timestamp_ms: self.starting_position_timestamp,
+            retention_hours: self.retention_hours,
+            mapping_start_ms: self.mapping_start,
             close_grace_s: self.close_grace,
             grace_from: match self.grace_from {
                 GraceFromArg::WindowEnd => GraceFrom::WindowEnd,
@@ -346,6 +364,11 @@ impl MappingArgs {
             ..StreamMeta::default()
         }
     }
+}
+
+/// An instant on the command line: RFC 3339 or Unix seconds, as epoch ms.
+pub(super) fn parse_instant(s: &str) -> Result<i64, String> {
+    crate::model::parse_instant(s)
 }
 
 pub(super) fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -389,6 +412,19 @@ mod tests {
             (&["--max-retry-attempts", "3"], |s| s.max_retry_attempts = 3),
             (&["--max-record-age", "60"], |s| s.max_record_age_s = 60),
             (&["--bisect"], |s| s.bisect_on_error = true),
+            (&["--starting-position", "latest"], |s| {
+                s.starting_position = StartingPosition::Latest
+            }),
+            (&["--starting-position", "AT_TIMESTAMP"], |s| {
+                s.starting_position = StartingPosition::AtTimestamp
+            }),
+            (&["--starting-position-timestamp", "1767268800.5"], |s| {
+                s.starting_position_timestamp_ms = Some(1_767_268_800_500)
+            }),
+            (&["--mapping-start", "2026-01-01T13:00:00Z"], |s| {
+                s.mapping_start_ms = Some(1_767_272_400_000)
+            }),
+            (&["--retention-hours", "168"], |s| s.retention_hours = 168),
             (&["--report-batch-item-failures"], |s| {
                 s.report_batch_item_failures = true
             }),
@@ -549,6 +585,30 @@ mod tests {
         assert_eq!(
             bad.unwrap_err(),
             "--start \"yesterday\" is not an RFC 3339 time"
+        );
+    }
+
+    #[test]
+    fn times_and_positions_that_are_not_valid_are_refused_by_name() {
+        assert_eq!(parse_instant("1767268800"), Ok(1_767_268_800_000));
+        assert_eq!(
+            parse_instant("2026-01-01T12:00:00.250Z"),
+            Ok(1_767_268_800_250)
+        );
+        for bad in ["noon", "-5", "1e400", ""] {
+            assert_eq!(
+                parse_instant(bad).unwrap_err(),
+                format!(
+                    "{bad:?} is not a time: use RFC 3339 (2026-01-01T12:00:00Z) or Unix seconds"
+                )
+            );
+        }
+        let err = Cli::try_parse_from(["tumblescope", "run", "--starting-position", "oldest"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not one of trim-horizon, latest, at-timestamp"),
+            "{err}"
         );
     }
 }

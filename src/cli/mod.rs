@@ -343,6 +343,15 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
             d.condition
         ));
     }
+    for u in &trace.unread {
+        s.push_str(&format!(
+            "not read: {} record(s) on {}, {} (at {})\n",
+            u.records.len(),
+            stream.shards[u.shard as usize].id,
+            u.reason.describe(),
+            crate::model::iso_millis(u.at_ms)
+        ));
+    }
     for st in &trace.stalls {
         s.push_str(&format!(
             "stalled: {} at {} (invocation {}): {}; {} record(s) left unprocessed\n",

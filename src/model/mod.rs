@@ -4,6 +4,7 @@
 //! arithmetic inexact and traces non-reproducible.
 
 pub mod builder;
+pub mod position;
 pub mod routing;
 pub mod settings;
 pub mod state;
@@ -220,6 +221,22 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.timestamp_millis())
+}
+
+/// An instant a user types: RFC 3339, or Unix seconds as the Lambda API takes them (fractions
+/// allowed); epoch ms.
+pub fn parse_instant(s: &str) -> Result<i64, String> {
+    if let Some(ms) = parse_rfc3339_ms(s) {
+        return Ok(ms);
+    }
+    match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=MAX_INSTANT_MS as f64 / 1000.0).contains(&secs) => {
+            Ok((secs * 1000.0).round() as i64)
+        }
+        _ => Err(format!(
+            "{s:?} is not a time: use RFC 3339 (2026-01-01T12:00:00Z) or Unix seconds"
+        )),
+    }
 }
 
 /// 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in epoch ms: the instants a stream record

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Source;
+pub use crate::model::position::StartingPosition;
 
 /// Where the close grace for an idle window counts from (SEMANTICS Q2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,15 @@ pub struct Settings {
     pub bisect_on_error: bool,
     /// `FunctionResponseTypes: ["ReportBatchItemFailures"]`.
     pub report_batch_item_failures: bool,
+    /// `StartingPosition`: where a new mapping starts reading.
+    pub starting_position: StartingPosition,
+    /// `StartingPositionTimestamp` (AT_TIMESTAMP only), epoch ms; the API takes Unix seconds.
+    pub starting_position_timestamp_ms: Option<i64>,
+    /// The stream's retention, hours: Kinesis 24–8760 (default 24), DynamoDB Streams 24.
+    pub retention_hours: u32,
+    /// Simulator: when the mapping is created and starts reading, epoch ms; `None`: just
+    /// before the first record (no backlog). Records written earlier are a backlog.
+    pub mapping_start_ms: Option<i64>,
 
     /// Modelling choice (Q2): an idle window closes this long after its end (0–120 s; AWS:
     /// "waits for up to 2 minutes").
@@ -116,6 +126,10 @@ impl Default for Settings {
             max_record_age_s: -1,
             bisect_on_error: false,
             report_batch_item_failures: false,
+            starting_position: StartingPosition::TrimHorizon,
+            starting_position_timestamp_ms: None,
+            retention_hours: 24,
+            mapping_start_ms: None,
             close_grace_s: 120,
             grace_from: GraceFrom::WindowEnd,
             carry_state_across_windows: false,
@@ -197,6 +211,17 @@ pub struct SettingError {
     pub rule: String,
 }
 
+fn join_errors(errors: &[SettingError]) -> Result<(), String> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
     errors: &mut Vec<SettingError>,
     setting: &'static str,
@@ -273,6 +298,7 @@ impl Settings {
             "",
         );
         self.check_parallelization(e);
+        self.check_position(e);
         check_range(
             e,
             "MaximumRetryAttempts",
@@ -294,6 +320,85 @@ impl Settings {
                         .into(),
             });
         }
+    }
+
+    /// StartingPosition with its timestamp, and the retention (SEMANTICS §14.1). What depends
+    /// on the source or on the stream's times is checked with the stream
+    /// ([`Settings::check_for_stream`]).
+    fn check_position(&self, e: &mut Vec<SettingError>) {
+        check_range(
+            e,
+            "RetentionPeriodHours",
+            self.retention_hours,
+            24,
+            8760,
+            " hours (Kinesis: 24 hours to 365 days)",
+        );
+        let at_timestamp = self.starting_position == StartingPosition::AtTimestamp;
+        match (at_timestamp, self.starting_position_timestamp_ms) {
+            (true, None) => e.push(SettingError {
+                setting: "StartingPositionTimestamp",
+                value: "(none)".into(),
+                rule: "is required with StartingPosition AT_TIMESTAMP".into(),
+            }),
+            (false, Some(t)) => e.push(SettingError {
+                setting: "StartingPositionTimestamp",
+                value: crate::model::iso_millis(t),
+                rule: format!(
+                    "applies only to StartingPosition AT_TIMESTAMP (this mapping uses {})",
+                    self.starting_position.api_name()
+                ),
+            }),
+            _ => {}
+        }
+    }
+
+    /// The rules that need the stream: AT_TIMESTAMP and the retention for DynamoDB Streams,
+    /// and a StartingPositionTimestamp after the mapping starts ("cannot be in the future").
+    pub fn check_for_stream(&self, source: Source, first_ms: Option<i64>) -> Result<(), String> {
+        let mut e = Vec::new();
+        if source == Source::Dynamodb {
+            if self.starting_position == StartingPosition::AtTimestamp {
+                e.push(SettingError {
+                    setting: "StartingPosition",
+                    value: "AT_TIMESTAMP".into(),
+                    rule: "is not available for DynamoDB Streams (valid: TRIM_HORIZON, LATEST)"
+                        .into(),
+                });
+            }
+            if self.retention_hours != 24 {
+                e.push(SettingError {
+                    setting: "RetentionPeriodHours",
+                    value: self.retention_hours.to_string(),
+                    rule: "DynamoDB Streams keep records for 24 hours; it cannot be changed".into(),
+                });
+            }
+        }
+        if let (Some(t), Some(start)) = (
+            self.starting_position_timestamp_ms,
+            self.mapping_start(first_ms),
+        ) && t > start
+        {
+            e.push(SettingError {
+                setting: "StartingPositionTimestamp",
+                value: crate::model::iso_millis(t),
+                rule: format!(
+                    "is after the mapping starts ({}): AWS refuses a timestamp in the future;                      set the mapping start at or after it",
+                    crate::model::iso_millis(start)
+                ),
+            });
+        }
+        join_errors(&e)
+    }
+
+    /// When the mapping starts reading: the setting, else the first record's time.
+    pub fn mapping_start(&self, first_ms: Option<i64>) -> Option<i64> {
+        self.mapping_start_ms.or(first_ms)
+    }
+
+    /// The retention in ms.
+    pub fn retention_ms(&self) -> i64 {
+        i64::from(self.retention_hours) * 3_600_000
     }
 
     fn check_parallelization(&self, e: &mut Vec<SettingError>) {
@@ -382,16 +487,7 @@ impl Settings {
 
     /// `Ok` when valid, else all messages joined by newlines.
     pub fn check(&self) -> Result<(), String> {
-        let errors = self.validate();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"))
-        }
+        join_errors(&self.validate())
     }
 
     /// Backoff before retry number `retry` (1-based).

@@ -18,10 +18,13 @@ pub(super) enum Action {
         read_at: Option<i64>,
     },
     /// Records older than MaximumRecordAgeInSeconds when they would be sent: discarded to the
-    /// on-failure destination without an invocation.
+    /// on-failure destination without an invocation. Or records past the stream's retention:
+    /// a waiting batch is discarded the same way, unread records are gone.
     Expire {
         at: i64,
         range: Range<usize>,
+        /// Past the retention (else past the maximum record age).
+        retention: bool,
         /// A batch waiting to be sent again (else records at the cursor, never sent).
         from_pending: bool,
         /// Attempts already made (0 for records never sent).

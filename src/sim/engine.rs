@@ -24,10 +24,11 @@ use super::limits::check_record_sizes;
 use super::shard::{ShardSim, tick_at_or_after};
 use crate::handlers::Handler;
 use crate::handlers::event::{MAX_PAYLOAD_BYTES, Sizer};
+use crate::model::position::{NotRead, shard_start};
 use crate::model::settings::Settings;
 use crate::model::state::State;
 use crate::model::stream::Stream;
-use crate::sim::trace::Trace;
+use crate::sim::trace::{Trace, Unread};
 
 /// 1 MB state limit: "Your state can be a maximum of 1 MB per shard" (SEMANTICS §5.3, Q10).
 pub const MAX_STATE_BYTES: usize = 1_048_576;
@@ -81,6 +82,10 @@ pub fn simulate_with(
     control: &mut Control<'_>,
 ) -> Result<Trace, SimError> {
     settings.check().map_err(SimError::Settings)?;
+    let first = stream.time_range().map(|r| r.0);
+    settings
+        .check_for_stream(stream.source, first)
+        .map_err(SimError::Settings)?;
     check_record_sizes(stream, settings).map_err(SimError::Input)?;
     handler
         .prepare(stream, settings)
@@ -106,7 +111,8 @@ pub(super) struct Engine<'a> {
 impl<'a> Engine<'a> {
     pub(super) fn new(stream: &'a Stream, s: &'a Settings) -> Self {
         let poll_ms = s.poll_ms(stream.source);
-        let start = stream.time_range().map_or(0, |r| r.0);
+        let first = stream.time_range().map(|r| r.0);
+        let start = s.mapping_start(first).unwrap_or(0);
         let sizer = Sizer::new(stream, s.seed);
         // Per-record sizing costs more than the rest of the batch loop; skip it when BatchSize
         // records can never reach 6 MB.
@@ -116,6 +122,7 @@ impl<'a> Engine<'a> {
             .saturating_mul(s.batch_size as usize)
             .saturating_add(MAX_STATE_BYTES + 4096);
         let sizer = (worst > MAX_PAYLOAD_BYTES).then_some(sizer);
+        let mut unread = Vec::new();
         let shards = stream
             .shards
             .iter()
@@ -125,10 +132,33 @@ impl<'a> Engine<'a> {
                 // timeline and to check by hand.
                 let phase = 0;
                 let now = tick_at_or_after(start, phase, poll_ms);
+                let from = shard.range.start;
+                let at = shard_start(
+                    &stream.ts_ms[shard.range.clone()],
+                    s.starting_position,
+                    s.starting_position_timestamp_ms,
+                    start,
+                    s.retention_ms(),
+                );
+                let mut skip = |records: std::ops::Range<usize>, reason| {
+                    if !records.is_empty() {
+                        unread.push(Unread {
+                            shard: idx as u32,
+                            records: records.start as u32..records.end as u32,
+                            reason,
+                            at_ms: start,
+                        });
+                    }
+                };
+                skip(from..from + at.trimmed, NotRead::TrimmedByRetention);
+                skip(
+                    from + at.trimmed..from + at.first,
+                    NotRead::BeforeStartingPosition,
+                );
                 ShardSim {
                     idx,
                     end: shard.range.end,
-                    cursor: shard.range.start,
+                    cursor: from + at.first,
                     max_vis: i64::MIN,
                     visible_upto: i64::MIN,
                     catching_up: false,
@@ -155,7 +185,10 @@ impl<'a> Engine<'a> {
             batching_ms: i64::from(s.max_batching_window_s) * 1000,
             sizer,
             shards,
-            trace: Trace::default(),
+            trace: Trace {
+                unread,
+                ..Trace::default()
+            },
             has_backwards: !stream.backwards.is_empty(),
         }
     }

@@ -34,23 +34,25 @@ impl Engine<'_> {
             Action::Expire {
                 at,
                 range,
+                retention,
                 from_pending,
                 attempts,
                 read_at,
             } => {
                 self.note_read(idx, read_at);
-                self.expire(idx, at, range, from_pending, attempts);
+                self.expire(idx, at, range, retention, from_pending, attempts);
             }
         }
     }
 
     /// Records too old to send: discarded without an invocation (to the on-failure
-    /// destination), the shard moving past them.
+    /// destination), or, unread and past the retention, gone; the shard moves past them.
     fn expire(
         &mut self,
         idx: usize,
         at: i64,
         range: std::ops::Range<usize>,
+        retention: bool,
         from_pending: bool,
         attempts: u32,
     ) {
@@ -69,8 +71,24 @@ impl Engine<'_> {
                 sim.max_vis = sim.max_vis.max(*t);
             }
         }
+        if retention && !from_pending {
+            self.trace.unread.push(crate::sim::trace::Unread {
+                shard: idx as u32,
+                records: range.start as u32..range.end as u32,
+                reason: crate::model::position::NotRead::TrimmedByRetention,
+                at_ms: at,
+            });
+            return;
+        }
         let invocation = if from_pending { last } else { 0 };
-        self.discard(idx, invocation, &range, attempts, "RecordAgeExceeded", at);
+        // Neither condition is documented (AWS names only RetryAttemptsExhausted): modelling
+        // choices, in the README's table.
+        let condition = if retention {
+            "RecordExpired"
+        } else {
+            "RecordAgeExceeded"
+        };
+        self.discard(idx, invocation, &range, attempts, condition, at);
     }
 
     pub(super) fn note_read(&mut self, idx: usize, read_at: Option<i64>) {

@@ -27,10 +27,11 @@ impl Engine<'_> {
         }
         if let Some(p) = sim.pending.front() {
             let at = sim.now.max(p.not_before);
-            if self.batch_too_old(p.range.clone(), at) {
+            if let Some(retention) = self.batch_too_old(p.range.clone(), at) {
                 return Some(Action::Expire {
                     at,
                     range: p.range.clone(),
+                    retention,
                     from_pending: true,
                     attempts: p.attempt - 1,
                     read_at: None,
@@ -111,36 +112,49 @@ impl Engine<'_> {
         let ts = &self.stream.ts_ms;
         let vis = sim.max_vis.max(ts[first]);
         let at = self.seen_at(sim, vis);
-        let end = self.too_old(first..sim.end, at)?;
+        let (end, retention) = self.too_old(first..sim.end, at)?;
         Some(Action::Expire {
             at,
             range: first..end,
+            retention,
             from_pending: false,
             attempts: 0,
             read_at: (at > sim.visible_upto).then_some(at),
         })
     }
 
-    /// Arrival times before this are past the maximum record age at `at`.
-    fn age_limit(&self, at: i64) -> Option<i64> {
+    /// Arrival times before these are past the retention, and past the maximum record age,
+    /// at `at`.
+    fn age_limits(&self, at: i64) -> (i64, Option<i64>) {
         let age = self.settings.max_record_age_s;
-        (age >= 0).then(|| at - i64::from(age) * 1000)
+        let retention = at.saturating_sub(self.settings.retention_ms());
+        (retention, (age >= 0).then(|| at - i64::from(age) * 1000))
     }
 
-    /// The end of the leading run of `range` older than the maximum record age at `at`, when
-    /// that run is not empty.
-    fn too_old(&self, range: std::ops::Range<usize>, at: i64) -> Option<usize> {
-        let limit = self.age_limit(at)?;
+    /// The end of the leading run of `range` past the retention, or else past the maximum
+    /// record age, at `at`, when that run is not empty; and whether it is the retention.
+    fn too_old(&self, range: std::ops::Range<usize>, at: i64) -> Option<(usize, bool)> {
+        let (retention, age) = self.age_limits(at);
         let ts = &self.stream.ts_ms[range.clone()];
-        let end = range.start + ts.iter().take_while(|&&t| t < limit).count();
-        (end > range.start).then_some(end)
+        let run = |limit: i64| ts.iter().take_while(|&&t| t < limit).count();
+        let trimmed = run(retention);
+        if trimmed > 0 {
+            return Some((range.start + trimmed, true));
+        }
+        let old = run(age?);
+        (old > 0).then_some((range.start + old, false))
     }
 
     /// A batch waiting to be sent again goes whole: AWS discards batches, and its oldest record
-    /// decides, as after a failure.
-    fn batch_too_old(&self, range: std::ops::Range<usize>, at: i64) -> bool {
-        let oldest = self.stream.ts_ms[range].iter().min().copied();
-        matches!((self.age_limit(at), oldest), (Some(limit), Some(t)) if t < limit)
+    /// decides, as after a failure. `Some(true)`: past the retention.
+    fn batch_too_old(&self, range: std::ops::Range<usize>, at: i64) -> Option<bool> {
+        let oldest = *self.stream.ts_ms[range].iter().min()?;
+        let (retention, age) = self.age_limits(at);
+        if oldest < retention {
+            Some(true)
+        } else {
+            age.is_some_and(|limit| oldest < limit).then_some(false)
+        }
     }
 
     /// When the poller, now at `sim.now`, first has a record visible from `vis_ms`: at once when

@@ -268,6 +268,19 @@ pub struct Discard {
     pub attempts: u32,
 }
 
+/// Records on a shard the mapping never read (SEMANTICS §14.1): listed, never silently gone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unread {
+    /// Shard index.
+    pub shard: u32,
+    /// The records.
+    pub records: Range<u32>,
+    /// Why.
+    pub reason: crate::model::position::NotRead,
+    /// When the mapping passed them, epoch ms.
+    pub at_ms: i64,
+}
+
 /// A shard that stopped because an invocation kept failing where AWS would retry forever.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stall {
@@ -294,6 +307,8 @@ pub struct Trace {
     pub discards: Vec<Discard>,
     /// Stalled shards.
     pub stalls: Vec<Stall>,
+    /// Records never read: before the starting position, or trimmed by retention.
+    pub unread: Vec<Unread>,
     /// Whether the run was cancelled before the end.
     pub cancelled: bool,
     /// Handler warnings.

@@ -2,6 +2,7 @@
 //! modelling choices, the handler and the generator. Edits a draft; the app re-runs when the
 //! draft is valid and differs from the last run.
 
+mod position;
 mod source;
 
 use egui::{RichText, Ui};
@@ -160,6 +161,11 @@ fn mapping_ui(
         .checkbox(&mut s.report_batch_item_failures, "ReportBatchItemFailures")
         .changed();
 
+    egui::CollapsingHeader::new("Starting position and backlog")
+        .default_open(false)
+        .show(ui, |ui| {
+            changed |= position::position_ui(ui, s, source, errors, pal)
+        });
     egui::CollapsingHeader::new("Modelling choices (not documented by AWS)")
         .default_open(true)
         .show(ui, |ui| changed |= modelling_ui(ui, s, errors, pal));
