@@ -46,6 +46,7 @@
 pub mod app;
 pub mod cli;
 pub mod export;
+pub mod filter;
 pub mod generate;
 pub mod handlers;
 pub mod index;

@@ -202,15 +202,58 @@ pub fn build_stream(
     }
 }
 
-/// Simulates a spec's mapping and handler over a stream; returns the trace and how long the
-/// simulation took.
+/// A simulated run.
+pub struct Simulated {
+    /// The trace; its record indices are those of [`Simulated::delivered`] when filters apply.
+    pub trace: Trace,
+    /// How long the simulation took.
+    pub took: Duration,
+    /// With filters, the records they let through, as their own stream (`None`: every record).
+    pub delivered: Option<Stream>,
+}
+
+impl Simulated {
+    /// The stream the trace's record indices refer to.
+    pub fn stream<'a>(&'a self, source: &'a Stream) -> &'a Stream {
+        self.delivered.as_ref().unwrap_or(source)
+    }
+}
+
+/// Simulates a spec's mapping and handler over a stream: its filters first (records no filter
+/// matches never reach the engine), then the engine.
 pub fn simulate(
     spec: &RunSpec,
     stream: &Stream,
     control: &mut Control<'_>,
-) -> Result<(Trace, Duration), SimError> {
+) -> Result<Simulated, SimError> {
     let mut handler = crate::handlers::from_spec(&spec.handler).map_err(SimError::Spec)?;
     let started = Instant::now();
-    let trace = crate::sim::simulate_with(stream, &spec.settings, handler.as_mut(), control)?;
-    Ok((trace, started.elapsed()))
+    let s = &spec.settings;
+    let (delivered, filter) = if s.filters.is_empty() {
+        (None, None)
+    } else {
+        let criteria =
+            crate::filter::FilterCriteria::compile(&s.filters, stream.source, s.filter_quota)
+                .map_err(SimError::Settings)?;
+        let (keep, report) = criteria.apply(stream, s.seed);
+        (
+            Some(stream.select(&keep)),
+            Some((report, criteria.warnings)),
+        )
+    };
+    let mut trace = crate::sim::simulate_with(
+        delivered.as_ref().unwrap_or(stream),
+        s,
+        handler.as_mut(),
+        control,
+    )?;
+    if let Some((report, warnings)) = filter {
+        trace.filter = Some(report);
+        trace.warnings.extend(warnings);
+    }
+    Ok(Simulated {
+        trace,
+        took: started.elapsed(),
+        delivered,
+    })
 }

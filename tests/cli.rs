@@ -342,3 +342,65 @@ fn starting_position_flags_reach_the_run_and_bad_ones_exit_2() {
         assert!(err.contains(message), "{flags:?}: {err}");
     }
 }
+
+/// `--filter` and `--filter-criteria`: what passed is on stderr, per filter; a bad pattern or
+/// file gets exit code 2 with the filter's number or the file's line and column.
+#[test]
+fn filter_flags_report_what_passed_and_refuse_bad_patterns() {
+    let out = bin()
+        .args([
+            "run",
+            "--count",
+            "400",
+            "--seed",
+            "3",
+            "--filter",
+            r#"{"data":{"Item":{"sales":[{"numeric":[">",50]}]}}}"#,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("filters: "))
+        .expect(&err);
+    // "filters: P of 400 record(s) passed (filter 1: P); D dropped" with P + D = 400.
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let passed: u64 = words[1].parse().unwrap();
+    let dropped: u64 = words[words.len() - 2].parse().unwrap();
+    assert_eq!(words[3], "400");
+    assert_eq!(passed + dropped, 400);
+    assert!(line.contains(&format!("(filter 1: {passed})")), "{line}");
+    assert!(passed > 100 && dropped > 100, "{line}");
+
+    let criteria = tmp("criteria.json");
+    std::fs::write(&criteria, "{\"Filters\": [{\"Pattern\": \"{\\\"data\\\": {\\\"a\\\": [{\\\"wildcard\\\": \\\"x*\\\"}]}}\"}]}").unwrap();
+    let file_bad = tmp("criteria-bad.json");
+    std::fs::write(&file_bad, "{\"Filters\": [{\"Patern\": \"{}\"}]}").unwrap();
+    let six: Vec<String> = (0..6)
+        .flat_map(|k| ["--filter".to_owned(), format!("{{\"a\":[{k}]}}")])
+        .collect();
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["--filter-criteria".into(), criteria.display().to_string()],
+            "filter 1 at 1:18: data.a: \"wildcard\" is an EventBridge operator that Lambda's filter rule syntax does not document".into(),
+        ),
+        (
+            vec!["--filter-criteria".into(), file_bad.display().to_string()],
+            format!("{}:1:22: unknown field `Patern`", file_bad.display()),
+        ),
+        (vec!["--filter".into(), "{\"a\": [1,]}".into()], "filter 1 at 1:10: not valid JSON: trailing comma".into()),
+        (six, "FilterCriteria has 6 filters; the quota is 5".into()),
+    ];
+    for (flags, message) in cases {
+        let out = bin()
+            .args(["run", "--count", "10"])
+            .args(&flags)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(&message), "{flags:?}: {err}");
+    }
+}

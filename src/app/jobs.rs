@@ -269,18 +269,19 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
         cancel: Some(&req.cancel),
         progress: Some(&mut on_progress),
     };
-    let (trace, took) =
-        crate::run::simulate(&req.spec, &stream, &mut control).map_err(|e| e.to_string())?;
-    if trace.cancelled {
+    let sim = crate::run::simulate(&req.spec, &stream, &mut control).map_err(|e| e.to_string())?;
+    if sim.trace.cancelled {
         return Err("cancelled".into());
     }
-    let index = RunIndex::build(&stream, &trace);
+    let delivered = sim.delivered.map_or_else(|| stream.clone(), Arc::new);
+    let index = RunIndex::build(&delivered, &sim.trace);
     Ok(Run {
         spec: req.spec.clone(),
-        stream,
-        trace: Arc::new(trace),
+        source: stream,
+        stream: delivered,
+        took: sim.took,
+        trace: Arc::new(sim.trace),
         index: Arc::new(index),
-        took,
         generation: 0,
         load_notes,
     })

@@ -216,7 +216,7 @@ impl TumbleApp {
         let previous = self
             .run
             .as_ref()
-            .map(|r| (r.spec.clone(), r.stream.clone()));
+            .map(|r| (r.spec.clone(), r.source.clone()));
         self.pending_spec = Some(self.draft.clone());
         self.jobs.start(self.draft.clone(), previous);
         self.rerun_at = None;

@@ -18,8 +18,10 @@ use super::panels::timeline::view::TimeView;
 pub struct Run {
     /// What produced it.
     pub spec: RunSpec,
-    /// The routed stream.
+    /// The routed stream, as the mapping delivers it (the records its filters let through).
     pub stream: Arc<Stream>,
+    /// Every record of the stream, before filters (what a changed filter runs on again).
+    pub source: Arc<Stream>,
     /// The trace.
     pub trace: Arc<Trace>,
     /// Read indices.

@@ -238,6 +238,16 @@ pub struct MappingArgs {
     /// The stream's retention, hours (Kinesis 24–8760; DynamoDB Streams: 24).
     #[arg(long, default_value_t = 24)]
     pub retention_hours: u32,
+    /// A FilterCriteria pattern, as JSON (repeatable; a record passes if any matches), e.g.
+    /// '{"data":{"Item":{"sales":[{"numeric":[">",50]}]}}}'.
+    #[arg(long = "filter", value_name = "PATTERN")]
+    pub filters: Vec<String>,
+    /// FilterCriteria as the Lambda API takes it: {"Filters":[{"Pattern":"..."}]}.
+    #[arg(long, value_name = "FILE")]
+    pub filter_criteria: Option<PathBuf>,
+    /// Filters allowed per mapping: 5 (Lambda's default quota) to 10 (with a quota increase).
+    #[arg(long, default_value_t = crate::filter::DEFAULT_FILTER_QUOTA)]
+    pub filter_quota: u32,
     /// FunctionResponseTypes: ReportBatchItemFailures.
     #[arg(long)]
     pub report_batch_item_failures: bool,
@@ -328,6 +338,8 @@ impl MappingArgs {
             starting_position_timestamp_ms: self.starting_position_timestamp,
             retention_hours: self.retention_hours,
             mapping_start_ms: self.mapping_start,
+            filters: self.filters.clone(),
+            filter_quota: self.filter_quota,
             close_grace_s: self.close_grace,
             grace_from: match self.grace_from {
                 GraceFromArg::WindowEnd => GraceFrom::WindowEnd,
@@ -425,6 +437,10 @@ mod tests {
                 s.mapping_start_ms = Some(1_767_272_400_000)
             }),
             (&["--retention-hours", "168"], |s| s.retention_hours = 168),
+            (&["--filter", "{\"a\":[1]}", "--filter", "{}"], |s| {
+                s.filters = vec!["{\"a\":[1]}".into(), "{}".into()]
+            }),
+            (&["--filter-quota", "10"], |s| s.filter_quota = 10),
             (&["--report-batch-item-failures"], |s| {
                 s.report_batch_item_failures = true
             }),

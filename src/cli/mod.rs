@@ -251,12 +251,49 @@ fn announce_streamed(p: &std::path::Path) {
     }
 }
 
+/// The patterns of a `--filter-criteria` file, `{"Filters":[{"Pattern":"..."}]}` as the
+/// Lambda API takes it; errors name the file, line and column.
+fn filter_criteria_file(path: &std::path::Path) -> Result<Vec<String>, CliError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Criteria {
+        #[serde(rename = "Filters")]
+        filters: Vec<Filter>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Filter {
+        #[serde(rename = "Pattern")]
+        pattern: String,
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let c: Criteria = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "{}:{}:{}: {} (expected {{\"Filters\":[{{\"Pattern\":\"...\"}}]}})",
+            path.display(),
+            e.line(),
+            e.column().max(1),
+            crate::ingest::serde_message(&e)
+        ))
+    })?;
+    Ok(c.filters.into_iter().map(|f| f.pattern).collect())
+}
+
 fn run(args: &RunArgs) -> Result<(), CliError> {
     let scenario = scenario_of(args)?;
-    let settings = match &scenario {
+    let mut settings = match &scenario {
         Some(s) => s.settings.clone(),
         None => args.mapping.settings(),
     };
+    if scenario.is_some() {
+        settings
+            .filters
+            .extend(args.mapping.filters.iter().cloned());
+    }
+    if let Some(path) = &args.mapping.filter_criteria {
+        settings.filters.extend(filter_criteria_file(path)?);
+    }
     settings
         .check()
         .map_err(|e| usage(format!("invalid settings:\n{e}")))?;
@@ -272,15 +309,19 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
         (None, Some(_)) => spec.handler,
         (None, None) => crate::handlers::default_spec(stream.source).to_owned(),
     };
-    let (trace, took) =
+    let sim =
         crate::run::simulate(&spec, &stream, &mut Default::default()).map_err(|e| match e {
             crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),
             crate::sim::SimError::Handler(m)
             | crate::sim::SimError::Input(m)
             | crate::sim::SimError::Spec(m) => usage(m),
         })?;
-    write_results(args, &stream, &spec.settings, &trace)?;
-    eprint!("{}", summary(&stream, &trace, &spec.handler, took));
+    let delivered = sim.stream(&stream);
+    write_results(args, delivered, &spec.settings, &sim.trace)?;
+    eprint!(
+        "{}",
+        summary(delivered, &sim.trace, &spec.handler, sim.took)
+    );
     Ok(())
 }
 
@@ -331,6 +372,29 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
         failed,
         took.as_secs_f64() * 1000.0
     );
+    if let Some(f) = &trace.filter {
+        let per: Vec<String> = f
+            .matched_per_filter
+            .iter()
+            .enumerate()
+            .map(|(k, n)| format!("filter {}: {n}", k + 1))
+            .collect();
+        s.push_str(&format!(
+            "filters: {} of {} record(s) passed ({}); {} dropped{}\n",
+            f.passed,
+            f.passed + f.dropped,
+            per.join(", "),
+            f.dropped,
+            if f.dropped_not_json > 0 {
+                format!(
+                    ", {} of them because their data is not JSON",
+                    f.dropped_not_json
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
     for w in &trace.warnings {
         s.push_str(&format!("warning: {w}\n"));
     }
@@ -371,10 +435,10 @@ pub fn print_demo() -> Result<(), CliError> {
     let spec = RunSpec::scenario(&scenario);
     let (stream, _) = crate::run::build_stream(&spec, &mut Default::default())
         .map_err(|e| failure(e.to_string()))?;
-    let (trace, took) = crate::run::simulate(&spec, &stream, &mut Default::default())
+    let sim = crate::run::simulate(&spec, &stream, &mut Default::default())
         .map_err(|e| failure(e.to_string()))?;
     println!("{}\n", scenario.title);
-    print!("{}", crate::export::results_table(&stream, &trace));
-    eprint!("{}", summary(&stream, &trace, &spec.handler, took));
+    print!("{}", crate::export::results_table(&stream, &sim.trace));
+    eprint!("{}", summary(&stream, &sim.trace, &spec.handler, sim.took));
     Ok(())
 }

@@ -6,6 +6,7 @@
 pub mod builder;
 pub mod position;
 pub mod routing;
+mod select;
 pub mod settings;
 pub mod state;
 pub mod stream;

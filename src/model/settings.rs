@@ -59,6 +59,10 @@ pub struct Settings {
     /// Simulator: when the mapping is created and starts reading, epoch ms; `None`: just
     /// before the first record (no backlog). Records written earlier are a backlog.
     pub mapping_start_ms: Option<i64>,
+    /// `FilterCriteria`: each filter's `Pattern`, as written (a record passes if any matches).
+    pub filters: Vec<String>,
+    /// Filters allowed per mapping: 5 by default, up to 10 with a quota increase.
+    pub filter_quota: u32,
 
     /// Modelling choice (Q2): an idle window closes this long after its end (0–120 s; AWS:
     /// "waits for up to 2 minutes").
@@ -130,6 +134,8 @@ impl Default for Settings {
             starting_position_timestamp_ms: None,
             retention_hours: 24,
             mapping_start_ms: None,
+            filters: Vec::new(),
+            filter_quota: crate::filter::DEFAULT_FILTER_QUOTA,
             close_grace_s: 120,
             grace_from: GraceFrom::WindowEnd,
             carry_state_across_windows: false,
@@ -299,6 +305,14 @@ impl Settings {
         );
         self.check_parallelization(e);
         self.check_position(e);
+        check_range(
+            e,
+            "filter quota",
+            self.filter_quota,
+            5,
+            10,
+            " filters (5 by default, 10 with a quota increase)",
+        );
         check_range(
             e,
             "MaximumRetryAttempts",

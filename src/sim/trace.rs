@@ -309,6 +309,8 @@ pub struct Trace {
     pub stalls: Vec<Stall>,
     /// Records never read: before the starting position, or trimmed by retention.
     pub unread: Vec<Unread>,
+    /// What the mapping's filters let through (`None`: no filters).
+    pub filter: Option<crate::filter::FilterReport>,
     /// Whether the run was cancelled before the end.
     pub cancelled: bool,
     /// Handler warnings.

@@ -2,6 +2,7 @@
 //! modelling choices, the handler and the generator. Edits a draft; the app re-runs when the
 //! draft is valid and differs from the last run.
 
+mod filters;
 mod position;
 mod source;
 
@@ -165,6 +166,12 @@ fn mapping_ui(
         .default_open(false)
         .show(ui, |ui| {
             changed |= position::position_ui(ui, s, source, errors, pal)
+        });
+    egui::CollapsingHeader::new(format!("FilterCriteria ({})", s.filters.len()))
+        .id_salt("filter-criteria")
+        .default_open(!s.filters.is_empty())
+        .show(ui, |ui| {
+            changed |= filters::filters_ui(ui, s, source, errors, pal)
         });
     egui::CollapsingHeader::new("Modelling choices (not documented by AWS)")
         .default_open(true)
