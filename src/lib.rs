@@ -45,6 +45,7 @@
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod cli;
+pub mod destination;
 pub mod export;
 pub mod filter;
 pub mod generate;

@@ -404,3 +404,58 @@ fn filter_flags_report_what_passed_and_refuse_bad_patterns() {
         assert!(err.contains(&message), "{flags:?}: {err}");
     }
 }
+
+/// `--destination-out` writes one destination record per discarded batch; like every output it
+/// may not be an input.
+#[test]
+fn destination_out_writes_one_record_per_discard() {
+    let out_path = tmp("destination.jsonl");
+    let out = bin()
+        .args([
+            "run",
+            "--count",
+            "50",
+            "--max-retry-attempts",
+            "1",
+            "--retry-backoff-ms",
+            "1",
+            "--handler",
+            "builtin:sum:Item.sales:fail=Item.sales>=90",
+            "--destination-out",
+        ])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let discards = err.lines().filter(|l| l.starts_with("discarded: ")).count();
+    assert!(discards > 0, "{err}");
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    assert_eq!(text.lines().count(), discards);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["requestContext"]["condition"], "RetryAttemptsExhausted");
+        assert_eq!(v["requestContext"]["approximateInvokeCount"], 2);
+        assert!(v["KinesisBatchInfo"]["batchSize"].as_u64().unwrap() >= 1);
+    }
+    let input = tmp("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"timestamp\":1767268800,\"partitionKey\":\"a\",\"data\":{}}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--destination-out")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--destination-out"));
+    assert!(
+        std::fs::read_to_string(&input)
+            .unwrap()
+            .starts_with("{\"timestamp\"")
+    );
+}

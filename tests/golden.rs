@@ -295,3 +295,154 @@ fn each_stream_view_type_carries_its_images() {
         }
     }
 }
+
+/// The keys of a JSON document in order, with each leaf replaced by its type: two documents
+/// with the same shape have the same fields, nested the same way, in the same order.
+fn shape(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
+        Value::String(_) => "string".into(),
+        Value::Number(_) => "number".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Null => Value::Null,
+    }
+}
+
+fn example_meta() -> StreamMeta {
+    StreamMeta {
+        stream_name: "mystream".into(),
+        table_name: "mytable".into(),
+        region: "us-east-2".into(),
+        account: "123456789012".into(),
+        function_name: "myfunction".into(),
+        ..StreamMeta::default()
+    }
+}
+
+/// A batch whose retries ran out, on a stream named like AWS's example: the destination record
+/// matches the example on "Retain discarded batch records for a Kinesis event source" field for
+/// field (request id, timestamp and batch size are the run's own).
+#[test]
+fn kinesis_destination_record_matches_awss_example() {
+    let aws: serde_json::Value = serde_json::from_str(r#"{"requestContext":{"requestId":"c9b8fa9f-5a7f-xmpl-af9c-0c604cde93a5","functionArn":"arn:aws:lambda:us-east-2:123456789012:function:myfunction","condition":"RetryAttemptsExhausted","approximateInvokeCount":1},"responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},"version":"1.0","timestamp":"2019-11-14T00:38:06.021Z","KinesisBatchInfo":{"shardId":"shardId-000000000001","startSequenceNumber":"49601189658422359378836298521827638475320189012309704722","endSequenceNumber":"49601189658422359378836298522902373528957594348623495186","approximateArrivalOfFirstRecord":"2019-11-14T00:38:04.835Z","approximateArrivalOfLastRecord":"2019-11-14T00:38:05.580Z","batchSize":500,"streamArn":"arn:aws:kinesis:us-east-2:123456789012:stream/mystream"}}"#).unwrap();
+    let info = &aws["KinesisBatchInfo"];
+    let mut b = StreamBuilder::new(Source::Kinesis, 2, example_meta());
+    for (t, seq) in [
+        ("2019-11-14T00:38:04.835Z", &info["startSequenceNumber"]),
+        ("2019-11-14T00:38:05.580Z", &info["endSequenceNumber"]),
+    ] {
+        b.push(InputRecord {
+            ts_ms: tumblescope::model::parse_rfc3339_ms(t).unwrap(),
+            partition_key: "k".into(),
+            shard: Some(1),
+            seq: Some(seq.as_str().unwrap().into()),
+            data: br#"{"Item":{"sales":1}}"#.to_vec(),
+            ..Default::default()
+        });
+    }
+    let stream = b.finish();
+    let settings = Settings {
+        max_retry_attempts: 0,
+        max_batching_window_s: 1,
+        ..Settings::default()
+    };
+    let trace = run(
+        &stream,
+        &settings,
+        "builtin:sum:Item.sales:fail=Item.sales>=1",
+    );
+    assert_eq!(trace.discards.len(), 1);
+    let ours: serde_json::Value = serde_json::from_str(&tumblescope::destination::record_json(
+        &stream,
+        &trace.discards[0],
+        settings.seed,
+    ))
+    .unwrap();
+    assert_eq!(shape(&ours), shape(&aws));
+    for path in [
+        "/requestContext/functionArn",
+        "/requestContext/condition",
+        "/requestContext/approximateInvokeCount",
+        "/responseContext",
+        "/version",
+        "/KinesisBatchInfo/shardId",
+        "/KinesisBatchInfo/startSequenceNumber",
+        "/KinesisBatchInfo/endSequenceNumber",
+        "/KinesisBatchInfo/approximateArrivalOfFirstRecord",
+        "/KinesisBatchInfo/approximateArrivalOfLastRecord",
+        "/KinesisBatchInfo/streamArn",
+    ] {
+        assert_eq!(ours.pointer(path), aws.pointer(path), "{path}");
+    }
+    assert_eq!(ours["KinesisBatchInfo"]["batchSize"], 2);
+    let inv = trace.get(trace.discards[0].invocation).unwrap();
+    assert_eq!(
+        ours["timestamp"],
+        tumblescope::model::iso_millis(inv.end_ms)
+    );
+    insta::assert_snapshot!("kinesis_destination", pretty(&ours.to_string()));
+}
+
+/// The same for DynamoDB Streams ("Retain discarded records for a DynamoDB event source"):
+/// arrival times in whole seconds, the stream ARN labelled with the stream's creation time.
+#[test]
+fn dynamodb_destination_record_matches_awss_example() {
+    let aws: serde_json::Value = serde_json::from_str(r#"{"requestContext":{"requestId":"316aa6d0-8154-xmpl-9af7-85d5f4a6bc81","functionArn":"arn:aws:lambda:us-east-2:123456789012:function:myfunction","condition":"RetryAttemptsExhausted","approximateInvokeCount":1},"responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},"version":"1.0","timestamp":"2019-11-14T00:13:49.717Z","DDBStreamBatchInfo":{"shardId":"shardId-00000001573689847184-864758bb","startSequenceNumber":"800000000003126276362","endSequenceNumber":"800000000003126276362","approximateArrivalOfFirstRecord":"2019-11-14T00:13:19Z","approximateArrivalOfLastRecord":"2019-11-14T00:13:19Z","batchSize":1,"streamArn":"arn:aws:dynamodb:us-east-2:123456789012:table/mytable/stream/2019-11-14T00:04:06.388"}}"#).unwrap();
+    let mut b = StreamBuilder::new(Source::Dynamodb, 1, example_meta());
+    b.push(InputRecord {
+        ts_ms: tumblescope::model::parse_rfc3339_ms("2019-11-14T00:13:19.250Z").unwrap(),
+        partition_key: "o-1".into(),
+        seq: Some("800000000003126276362".into()),
+        data: br#"{"ID":"o-1","sales":1}"#.to_vec(),
+        event_name: EventName::Insert,
+        ..Default::default()
+    });
+    let mut stream = b.finish();
+    stream.shards[0].id = "shardId-00000001573689847184-864758bb".into();
+    stream.created_ms = tumblescope::model::parse_rfc3339_ms("2019-11-14T00:04:06.388Z").unwrap();
+    let settings = Settings {
+        max_retry_attempts: 0,
+        ..Settings::default()
+    };
+    let trace = run(&stream, &settings, "builtin:sum:sales:fail=sales>=1");
+    let ours: serde_json::Value = serde_json::from_str(&tumblescope::destination::record_json(
+        &stream,
+        &trace.discards[0],
+        settings.seed,
+    ))
+    .unwrap();
+    assert_eq!(shape(&ours), shape(&aws));
+    let mut expected = aws.clone();
+    expected["requestContext"]["requestId"] = ours["requestContext"]["requestId"].clone();
+    expected["timestamp"] = ours["timestamp"].clone();
+    assert_eq!(ours, expected);
+    insta::assert_snapshot!("dynamodb_destination", pretty(&ours.to_string()));
+}
+
+/// Records too old when read are discarded without an invocation: the record says no attempt
+/// was made and carries no response (what AWS sends then is not documented: modelling choice).
+#[test]
+fn a_destination_record_without_an_invocation_has_no_response_context() {
+    let mut orders: Vec<(i64, &str, i64)> = vec![(0, "a", 1000)];
+    orders.push((1_000, "a", 1));
+    let stream = kinesis(1, &orders);
+    let settings = Settings {
+        max_record_age_s: 60,
+        retry_backoff_ms: 120_000,
+        retry_backoff_max_ms: 120_000,
+        ..Settings::default()
+    };
+    let trace = run(
+        &stream,
+        &settings,
+        "builtin:sum:Item.sales:fail=Item.sales>=1000",
+    );
+    let unsent = trace.discards.iter().find(|d| d.attempts == 0).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&tumblescope::destination::record_json(&stream, unsent, 1)).unwrap();
+    assert!(doc.get("responseContext").is_none());
+    assert_eq!(doc["requestContext"]["approximateInvokeCount"], 0);
+    assert_eq!(doc["requestContext"]["condition"], "RecordAgeExceeded");
+}

@@ -140,6 +140,10 @@ pub struct RunArgs {
     /// Write every invocation (event, response, timing) as JSON Lines to this file.
     #[arg(long)]
     pub events: Option<PathBuf>,
+    /// Write the record Lambda sends to an on-failure destination (SQS/SNS) for each
+    /// discarded batch, as JSON Lines, to this file.
+    #[arg(long, value_name = "FILE")]
+    pub destination_out: Option<PathBuf>,
     /// Run a scenario preset (its stream, settings and handler; --handler overrides the
     /// handler): demo, running-total, pos-burst, skewed, sparse, big-state, failing-handler,
     /// dynamodb.

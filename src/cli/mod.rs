@@ -300,6 +300,9 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(path) = &args.events {
         crate::output::check_output("--events", path, &args.input).map_err(usage)?;
     }
+    if let Some(path) = &args.destination_out {
+        crate::output::check_output("--destination-out", path, &args.input).map_err(usage)?;
+    }
     let mut spec = run_spec(args, scenario.as_ref(), settings)?;
     let stream = load_stream(&spec)?;
     // An explicit --handler wins; then the scenario's; then the stream's own source's default
@@ -344,6 +347,17 @@ fn write_results(
     if let Some(path) = &args.events {
         let write = |w: &mut dyn std::io::Write| {
             crate::export::write_events_jsonl(w, stream, settings, trace)
+        };
+        if crate::output::is_stdio(path) {
+            write(&mut stdout)
+        } else {
+            crate::output::write_with(path, write)
+        }
+        .map_err(|e| failure(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.destination_out {
+        let write = |w: &mut dyn std::io::Write| {
+            crate::destination::write_jsonl(w, stream, trace, settings.seed)
         };
         if crate::output::is_stdio(path) {
             write(&mut stdout)

@@ -78,6 +78,8 @@ pub struct Inspector {
     state_out: Option<Value>,
     explanation: String,
     warnings: Vec<String>,
+    /// The on-failure destination record when this attempt's failure discarded its batch.
+    destination: Option<(&'static str, String)>,
 }
 
 impl Inspector {
@@ -97,6 +99,15 @@ impl Inspector {
         self.state_out = inv.state_out.as_ref().map(|s| Value::Object(s.to_json()));
         self.explanation = explain(run, inv);
         self.warnings = warnings(run, inv);
+        self.destination = run
+            .trace
+            .discards
+            .iter()
+            .find(|d| d.invocation == inv.n && d.shard == inv.shard)
+            .map(|d| {
+                let json = crate::destination::record_json(&run.stream, d, run.spec.settings.seed);
+                (d.condition, pretty(&json))
+            });
     }
 }
 
@@ -140,6 +151,18 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
     }
     for w in &st.warnings {
         ui.colored_label(pal.warn, format!("Warning: {w}"));
+    }
+    if let Some((condition, json)) = &st.destination {
+        ui.colored_label(
+            pal.error,
+            format!("Batch discarded ({condition}): sent to the on-failure destination"),
+        );
+        egui::CollapsingHeader::new("On-failure destination record")
+            .id_salt("destination-record")
+            .show(ui, |ui| {
+                let lines = line_spans(json);
+                text_ui(ui, "destination", json, &lines);
+            });
     }
     ui.separator();
     tabs_ui(ui, inv, st);
