@@ -160,6 +160,9 @@ struct EventLine<'a> {
     error: Option<&'a HandlerError>,
     logs: &'a [String],
     writes: Vec<WriteOut<'a>>,
+    /// What the inspector would warn about on this invocation (absent when nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -200,6 +203,7 @@ pub fn write_events_jsonl(
                     item: &x.item,
                 })
                 .collect(),
+            warnings: crate::sim::warnings::invocation_warnings(inv),
         };
         serde_json::to_writer(&mut w, &line).map_err(io::Error::other)?;
         w.write_all(b"\n")?;

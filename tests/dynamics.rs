@@ -442,3 +442,25 @@ proptest::proptest! {
         }
     }
 }
+
+/// "BatchSize … Maximum: 10000" on both "Lambda parameters for Amazon DynamoDB event source
+/// mappings" (services-ddb-params) and the Kinesis page (older API text and CDK docs said 1,000
+/// for DynamoDB; the current parameter pages govern).
+#[test]
+fn batch_size_maximum_is_10000_for_both_sources() {
+    for (stream, handler) in [
+        (dynamodb(1, &[(0, 1)]), "builtin:sum:sales"),
+        (five_minutes(), "builtin:sum:Item.sales"),
+    ] {
+        let ok = Settings {
+            batch_size: 10_000,
+            ..Settings::default()
+        };
+        assert!(tumblescope::sim::simulate(&stream, &ok, &mut common::builtin(handler)).is_ok());
+        let over = Settings {
+            batch_size: 10_001,
+            ..Settings::default()
+        };
+        assert!(sim_error(&stream, &over).contains("BatchSize = 10001 is out of range"));
+    }
+}

@@ -486,7 +486,7 @@ fn inspector_warnings_on_state_values_and_size_show_where_they_apply() {
     // The demo's states hold numbers.
     let k = first_where(&h, |i| i.kind == Kind::Aggregate && i.state_out.is_some());
     select_by_keys(&mut h, k);
-    h.get_by_label_contains("Warning: State values are not strings (sales)");
+    h.get_by_label_contains("Warning: State values are not strings (sales: whole number)");
 
     // Half the 1 MB limit and more.
     open_scenario(&mut h, "big-state");

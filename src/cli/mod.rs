@@ -412,6 +412,11 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
     for w in &trace.warnings {
         s.push_str(&format!("warning: {w}\n"));
     }
+    for (text, count, first) in crate::sim::warnings::summarize(&trace.invocations) {
+        s.push_str(&format!(
+            "warning: {count} invocation(s), first {first}: {text}\n"
+        ));
+    }
     for d in &trace.discards {
         s.push_str(&format!(
             "discarded: {} record(s) on {} after {} attempt(s) ({}), sent to the on-failure destination\n",

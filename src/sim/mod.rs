@@ -10,6 +10,7 @@ mod response;
 mod retry;
 mod shard;
 pub mod trace;
+pub mod warnings;
 
 pub use crate::model::state::State;
 pub use engine::{Control, Progress, SimError, simulate, simulate_with};

@@ -9,7 +9,6 @@ use crate::app::session::Run;
 use crate::app::theme::Palette;
 use crate::json::text::pretty;
 use crate::model::{clock_seconds, iso_millis};
-use crate::sim::engine::MAX_STATE_BYTES;
 use crate::sim::trace::{Invocation, Kind, Reason, Status, flags};
 
 /// Inspector tabs.
@@ -512,39 +511,7 @@ pub fn explain(run: &Run, inv: &Invocation) -> String {
     s
 }
 
-/// Where a user would get bitten.
-pub fn warnings(run: &Run, inv: &Invocation) -> Vec<String> {
-    let mut w = Vec::new();
-    let state = inv.state_out.as_ref().unwrap_or(&inv.state_in);
-    let len = state.json_len();
-    if inv.window.is_some() {
-        let share = len as f64 / MAX_STATE_BYTES as f64 * 100.0;
-        if share >= 50.0 {
-            w.push(format!("State is {len} bytes: {share:.0}% of the 1 MB limit; past it Lambda terminates the window early."));
-        }
-        let non_strings = state.non_string_keys();
-        if !non_strings.is_empty() {
-            w.push(format!(
-                "State values are not strings ({}): fine for Node.js and Python, but Lambda's typed Java/Go/.NET/Rust event classes declare Map<String,String> and fail on them.",
-                non_strings.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
-            ));
-        }
-    }
-    if inv.flags & flags::FINAL_WITHOUT_STATE != 0 {
-        w.push("This final invocation returned no \"state\". The docs require state in every response; tumblescope accepts it on the final invocation by default (modelling choice Q5, see --strict-final-state).".into());
-    }
-    if inv
-        .error()
-        .is_some_and(|e| e.error_type == "Tumblescope.MissingState")
-    {
-        w.push("A non-final response without \"state\" is a failed invocation: return { state } from every invocation.".into());
-    }
-    if inv.flags & flags::LATE_RECORDS != 0 {
-        w.push("Some records have timestamps earlier than the open window (they went backwards on this shard); they joined the open window.".into());
-    }
-    if inv.flags & flags::CARRIED_STATE != 0 {
-        w.push("Teaching mode: this window started with the previous window's state. AWS starts every window with {}.".into());
-    }
-    let _ = run;
-    w
+/// Where a user would get bitten (the same warnings the command line reports).
+pub fn warnings(_run: &Run, inv: &Invocation) -> Vec<String> {
+    crate::sim::warnings::invocation_warnings(inv)
 }
