@@ -1045,3 +1045,54 @@ fn a_retry_past_the_record_age_is_discarded_before_it_is_sent() {
         (Kind::Final, 0)
     );
 }
+
+/// A stall counts every record the shard never finished: the batch in flight, the bisected
+/// halves still waiting, and the records not yet read.
+#[test]
+fn a_stall_counts_the_batch_in_flight_the_waiting_halves_and_the_unread_records() {
+    let mut orders: Vec<(i64, &str, i64)> = vec![(0, "a", 1000)];
+    orders.extend((1..8).map(|k| (k * 10, "a", 1)));
+    // Two records long after: never read before the stall.
+    orders.extend([(600_000, "a", 1), (600_010, "a", 1)]);
+    let stream = kinesis(1, &orders);
+    let settings = Settings {
+        bisect_on_error: true,
+        stall_after_attempts: 3,
+        max_batching_window_s: 1,
+        ..Settings::default()
+    };
+    let trace = run(
+        &stream,
+        &settings,
+        "builtin:sum:Item.sales:fail=Item.sales>=1000",
+    );
+    assert_eq!(trace.stalls.len(), 1, "{:#?}", render(&trace));
+    let st = &trace.stalls[0];
+    // Nothing succeeded: the poison record is first, so every batch holding it fails and the
+    // halves after it wait behind it.
+    assert!(trace.invocations.iter().all(|i| i.status == Status::Failed));
+    assert_eq!(st.unprocessed, 10);
+}
+
+/// Progress comes every few thousand records, not only at the end.
+#[test]
+fn progress_is_reported_while_the_run_goes() {
+    let orders: Vec<(i64, &str, i64)> = (0..40_000).map(|k| (k * 5, "a", 1)).collect();
+    let stream = kinesis(1, &orders);
+    let mut reports = Vec::new();
+    let mut on = |p: sim::Progress| reports.push(p.records_done);
+    let mut control = sim::Control {
+        cancel: None,
+        progress: Some(&mut on),
+    };
+    let mut h = common::builtin("builtin:count");
+    sim::simulate_with(&stream, &Settings::default(), &mut h, &mut control).unwrap();
+    assert_eq!(reports.last(), Some(&40_000));
+    assert!(reports.windows(2).all(|w| w[0] <= w[1]));
+    // At most 4,096 records (plus the 64 invocations between checks) between two reports.
+    assert!(reports.len() >= 8, "{reports:?}");
+    assert!(
+        reports.windows(2).all(|w| w[1] - w[0] <= 4_096 + 64 * 100),
+        "{reports:?}"
+    );
+}
