@@ -65,6 +65,30 @@ impl StreamMeta {
         )
     }
 
+    /// Takes region, account and stream or table name from a captured `eventSourceARN`, so
+    /// replayed events carry the ARNs they were captured with. For a DynamoDB stream ARN also
+    /// returns the instant its label names (the stream's creation time), `None` otherwise.
+    /// An ARN of another shape changes nothing.
+    pub fn adopt_arn(&mut self, arn: &str) -> Option<i64> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, _, service, region, account, resource] = parts.as_slice() else {
+            return None;
+        };
+        match (*service, resource.split('/').collect::<Vec<_>>().as_slice()) {
+            ("kinesis", ["stream", name]) => {
+                (self.region, self.account) = ((*region).into(), (*account).into());
+                self.stream_name = (*name).into();
+                None
+            }
+            ("dynamodb", ["table", table, "stream", label]) => {
+                (self.region, self.account) = ((*region).into(), (*account).into());
+                self.table_name = (*table).into();
+                crate::model::parse_rfc3339_ms(&format!("{label}Z"))
+            }
+            _ => None,
+        }
+    }
+
     /// The function's execution role (`invokeIdentityArn`).
     pub fn role_arn(&self) -> String {
         format!(

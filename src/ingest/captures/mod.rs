@@ -244,6 +244,8 @@ struct Captures {
     view: Option<StreamViewType>,
     /// (shard, sequence number) of every record kept: a record logged twice is kept once.
     seen: HashSet<(Option<u32>, String)>,
+    /// The first `eventSourceARN` seen (event files carry it; get-records output does not).
+    arn: Option<String>,
 }
 
 impl Captures {
@@ -320,6 +322,11 @@ impl Captures {
             }
             _ => {}
         }
+        if self.arn.is_none()
+            && let Some(arn) = r.get("eventSourceARN").and_then(Value::as_str)
+        {
+            self.arn = Some(arn.to_owned());
+        }
         let file_shard = at.file_shard.map(str::to_owned);
         let parsed = match (kind, at.format) {
             (Source::Kinesis, Format::GetRecords) if r.get("Data").is_some() => {
@@ -347,6 +354,7 @@ impl Captures {
         if let Some(v) = self.view {
             meta.view_type = v;
         }
+        let created = self.arn.as_deref().and_then(|a| meta.adopt_arn(a));
         let all_json = self
             .recs
             .iter()
@@ -371,7 +379,11 @@ impl Captures {
                 typed: r.typed.as_deref(),
             });
         }
-        b.finish()
+        let mut stream = b.finish();
+        if let Some(ms) = created {
+            stream.created_ms = ms;
+        }
+        stream
     }
 }
 
