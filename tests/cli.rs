@@ -468,3 +468,62 @@ fn destination_out_writes_one_record_per_discard() {
             .starts_with("{\"timestamp\"")
     );
 }
+
+/// Generated streams take their names from `--region`, `--account`, `--stream-name`,
+/// `--table-name` and `--function-name`, in every ARN of the events.
+#[test]
+fn name_flags_reach_the_arns() {
+    let events = tmp("named-events.jsonl");
+    for (source, arn) in [
+        (
+            "kinesis",
+            "arn:aws:kinesis:eu-central-1:111122223333:stream/clicks",
+        ),
+        (
+            "dynamodb",
+            "arn:aws:dynamodb:eu-central-1:111122223333:table/Carts/stream/",
+        ),
+    ] {
+        let out = bin()
+            .args([
+                "run",
+                "--count",
+                "5",
+                "--source",
+                source,
+                "--region",
+                "eu-central-1",
+                "--account",
+                "111122223333",
+                "--stream-name",
+                "clicks",
+                "--table-name",
+                "Carts",
+                "--function-name",
+                "agg",
+                "--events",
+            ])
+            .arg(&events)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&events).unwrap();
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        let rec = &first["event"]["Records"][0];
+        assert!(
+            rec["eventSourceARN"].as_str().unwrap().starts_with(arn),
+            "{rec}"
+        );
+        assert_eq!(rec["awsRegion"], "eu-central-1");
+        if source == "kinesis" {
+            assert_eq!(
+                rec["invokeIdentityArn"],
+                "arn:aws:iam::111122223333:role/agg-role"
+            );
+        }
+    }
+}

@@ -318,6 +318,21 @@ pub struct MappingArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Region in ARNs and `awsRegion` (captured events keep their own).
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Account id in ARNs.
+    #[arg(long, default_value = "123456789012")]
+    pub account: String,
+    /// Kinesis stream name in `eventSourceARN`.
+    #[arg(long, default_value = "orders")]
+    pub stream_name: String,
+    /// DynamoDB table name in `eventSourceARN`.
+    #[arg(long, default_value = "Orders")]
+    pub table_name: String,
+    /// Function name in `functionArn` and the execution role.
+    #[arg(long, default_value = "tumbling-window-aggregator")]
+    pub function_name: String,
     /// DynamoDB key attribute (fills `Keys`).
     #[arg(long, default_value = "ID")]
     pub key_attribute: String,
@@ -377,7 +392,11 @@ impl MappingArgs {
         StreamMeta {
             key_attribute: self.key_attribute.clone(),
             view_type: self.view_type,
-            ..StreamMeta::default()
+            region: self.region.clone(),
+            account: self.account.clone(),
+            stream_name: self.stream_name.clone(),
+            table_name: self.table_name.clone(),
+            function_name: self.function_name.clone(),
         }
     }
 }
