@@ -1096,3 +1096,41 @@ fn progress_is_reported_while_the_run_goes() {
         "{reports:?}"
     );
 }
+
+/// A record over 4 MB is refused only when its event really passes 6 MB: 4.4 MB of data is
+/// 5.9 MB in base64 and fits (with a stream whose MaxRecordSizeInKiB allows it); 4.8 MB does not.
+#[test]
+fn records_over_4_mb_are_refused_only_past_the_6_mb_payload() {
+    let big = |bytes: usize| {
+        let mut b = tumblescope::model::stream::StreamBuilder::new(
+            tumblescope::model::Source::Kinesis,
+            1,
+            Default::default(),
+        );
+        b.push(tumblescope::model::stream::InputRecord {
+            ts_ms: T0,
+            partition_key: "a".into(),
+            data: vec![b'x'; bytes],
+            ..Default::default()
+        });
+        b.finish()
+    };
+    let settings = Settings {
+        max_record_size_kib: 10_240,
+        ..Settings::default()
+    };
+    let mut h = common::builtin("builtin:count");
+    let trace = sim::simulate(&big(4_400_000), &settings, &mut h).expect("fits in 6 MB");
+    assert_eq!(trace.invocations[0].record_count(), 1);
+    let err = sim::simulate(
+        &big(4_800_000),
+        &settings,
+        &mut common::builtin("builtin:count"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("over Lambda's invocation payload limit of 6291456 bytes"),
+        "{err}"
+    );
+}

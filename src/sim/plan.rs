@@ -293,7 +293,7 @@ impl Engine<'_> {
                 break;
             }
             if let Some(sizer) = &self.sizer {
-                size += sizer.record_len(stream, sim.idx, j) + 1;
+                size += record_cost(sizer, stream, sim.idx, j);
                 if count > 0
                     && sizer.event_len(sim.idx, count + 1, size, state_len) > MAX_PAYLOAD_BYTES
                 {
@@ -342,7 +342,7 @@ impl Engine<'_> {
                 break;
             }
             if let Some(sizer) = &self.sizer {
-                let rec = sizer.record_len(stream, sim.idx, j) + 1;
+                let rec = record_cost(sizer, stream, sim.idx, j);
                 if j > first
                     && sizer.event_len(sim.idx, j - first + 1, size + rec, state_len)
                         > MAX_PAYLOAD_BYTES
@@ -356,4 +356,16 @@ impl Engine<'_> {
         }
         (j, vis, false)
     }
+}
+
+/// What record `j` adds to a batch's event: its JSON and the comma before the next. One
+/// function for deciding when to send (batching window) and what to send, so the two agree.
+#[inline]
+fn record_cost(
+    sizer: &crate::handlers::event::Sizer,
+    stream: &crate::model::stream::Stream,
+    shard: usize,
+    j: usize,
+) -> usize {
+    sizer.record_len(stream, shard, j) + 1
 }

@@ -196,3 +196,37 @@ impl std::fmt::Display for BuiltinSpec {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every comparison of `fail=` at, below and above its number, and the rule as it is shown
+    /// in the error message.
+    #[test]
+    fn fail_rules_compare_as_written_and_print_as_parsed() {
+        let table = [
+            ("Item.sales>5", [false, false, true]),
+            ("Item.sales>=5", [false, true, true]),
+            ("Item.sales<5", [true, false, false]),
+            ("Item.sales<=5", [true, true, false]),
+            ("Item.sales==5", [false, true, false]),
+        ];
+        for (text, want) in table {
+            let rule = FailRule::parse(text).unwrap();
+            let got = [4.0, 5.0, 6.0].map(|v| rule.matches(v));
+            assert_eq!(got, want, "{text}");
+            assert_eq!(rule.to_string(), text);
+        }
+        let e = rule_error("Item.sales<1.5");
+        assert!(
+            e.error_message
+                .ends_with("(fault injected by fail=Item.sales<1.5)"),
+            "{e:?}"
+        );
+    }
+
+    fn rule_error(text: &str) -> HandlerError {
+        FailRule::parse(text).unwrap().error("7", 1.0)
+    }
+}
