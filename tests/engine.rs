@@ -1134,3 +1134,51 @@ fn records_over_4_mb_are_refused_only_past_the_6_mb_payload() {
         "{err}"
     );
 }
+
+/// DynamoDB batches stop at 6 MB too: items of 300 KB (DynamoDB allows 400 KB) in batches of
+/// up to 100 are cut by the payload, each cut maximal.
+#[test]
+fn dynamodb_batches_are_cut_at_the_6_mb_payload() {
+    let mut b = tumblescope::model::stream::StreamBuilder::new(
+        tumblescope::model::Source::Dynamodb,
+        1,
+        Default::default(),
+    )
+    .payloads_are_json(true);
+    for k in 0..60 {
+        b.push(tumblescope::model::stream::InputRecord {
+            ts_ms: T0 + 500,
+            partition_key: format!("o-{k}"),
+            data: format!(
+                r#"{{"ID":"o-{k}","sales":{k},"pad":"{}"}}"#,
+                "p".repeat(300_000)
+            )
+            .into_bytes(),
+            ..Default::default()
+        });
+    }
+    let stream = b.finish();
+    let settings = Settings::default();
+    let trace = run(&stream, &settings, "builtin:sum:sales");
+    let max = tumblescope::handlers::event::MAX_PAYLOAD_BYTES;
+    let mut cuts = 0;
+    for inv in trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Aggregate)
+    {
+        let req = inv.request(&stream, &settings);
+        assert!(req.event_json().len() <= max);
+        if inv.reason == Reason::PayloadLimit {
+            cuts += 1;
+            let mut one_more = inv.request(&stream, &settings);
+            one_more.records = req.records.start..req.records.end + 1;
+            assert!(
+                one_more.event_json().len() > max,
+                "invocation {} could hold one more",
+                inv.n
+            );
+        }
+    }
+    assert!(cuts >= 2, "{:#?}", render(&trace));
+}
