@@ -502,3 +502,60 @@ fn replayed_events_keep_the_captured_arns() {
         assert_eq!(event["eventSourceARN"], arn, "{name}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// With LATEST or AT_TIMESTAMP, exactly the records at or after the start (in sequence
+    /// order per shard) are delivered, each once; the others are listed as not read.
+    #[test]
+    fn exactly_the_records_from_the_start_are_delivered(
+        gaps in proptest::collection::vec(0i64..4_000, 1..150),
+        start_at in 0usize..150,
+        at_timestamp in proptest::bool::ANY,
+        lag_ms in 0i64..90_000,
+    ) {
+        let mut t = 0;
+        let orders: Vec<(i64, &str, i64)> = gaps
+            .iter()
+            .enumerate()
+            .map(|(k, g)| { t += g; (t, if k % 2 == 0 { "a" } else { "b" }, 1) })
+            .collect();
+        let stream = kinesis(2, &orders);
+        let from = T0 + orders[start_at.min(orders.len() - 1)].0;
+        let settings = if at_timestamp {
+            Settings {
+                starting_position: StartingPosition::AtTimestamp,
+                starting_position_timestamp_ms: Some(from),
+                mapping_start_ms: Some(from + lag_ms),
+                ..Settings::default()
+            }
+        } else {
+            Settings {
+                starting_position: StartingPosition::Latest,
+                mapping_start_ms: Some(from),
+                ..Settings::default()
+            }
+        };
+        let trace = run(&stream, &settings, "builtin:count");
+        let mut delivered = vec![0u32; stream.len()];
+        for i in trace.invocations.iter().filter(|i| i.status == Status::Ok) {
+            for r in i.records.clone() {
+                delivered[r as usize] += 1;
+            }
+        }
+        let mut unread = vec![false; stream.len()];
+        for u in &trace.unread {
+            proptest::prop_assert_eq!(u.reason, NotRead::BeforeStartingPosition);
+            for r in u.records.clone() {
+                unread[r as usize] = true;
+            }
+        }
+        for i in 0..stream.len() {
+            // Times only grow here, so "from the start on in sequence order" is "at or after".
+            let want = stream.ts_ms[i] >= from;
+            proptest::prop_assert_eq!(delivered[i], u32::from(want), "record {}", i);
+            proptest::prop_assert_eq!(unread[i], !want, "record {}", i);
+        }
+    }
+}
