@@ -12,9 +12,7 @@ use crate::handlers::event::{EventContext, write_record};
 use crate::model::Source;
 use crate::model::stream::Stream;
 
-/// Lambda's default quota of filters per event source mapping ("up to five different
-/// filters"); a quota increase allows 10.
-pub const DEFAULT_FILTER_QUOTA: u32 = 5;
+pub use crate::model::settings::DEFAULT_FILTER_QUOTA;
 
 /// The compiled filters of a mapping.
 #[derive(Clone, Debug)]

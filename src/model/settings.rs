@@ -135,7 +135,7 @@ impl Default for Settings {
             retention_hours: 24,
             mapping_start_ms: None,
             filters: Vec::new(),
-            filter_quota: crate::filter::DEFAULT_FILTER_QUOTA,
+            filter_quota: DEFAULT_FILTER_QUOTA,
             close_grace_s: 120,
             grace_from: GraceFrom::WindowEnd,
             carry_state_across_windows: false,
@@ -159,6 +159,10 @@ impl Default for Settings {
         }
     }
 }
+
+/// Lambda's default quota of filters per event source mapping ("up to five different
+/// filters"); a quota increase allows 10.
+pub const DEFAULT_FILTER_QUOTA: u32 = 5;
 
 /// Default of [`Settings::attempt_limit`]: above MaximumRetryAttempts' largest value (10,000
 /// retries = 10,001 attempts), so every finite retry setting runs to its AWS outcome, and about a
