@@ -471,7 +471,7 @@ fn batch_size_maximum_is_10000_for_both_sources() {
 fn replayed_events_keep_the_captured_arns() {
     use tumblescope::ingest::{LoadOptions, load_bytes};
     let kin = r#"{"Records":[{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"p","sequenceNumber":"49590338271490256608559692538361571095921575989136588898","data":"eyJhIjoxfQ==","approximateArrivalTimestamp":1545084650.987},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"shardId-000000000006:49590338271490256608559692538361571095921575989136588898","eventName":"aws:kinesis:record","invokeIdentityArn":"arn:aws:iam::210987654321:role/lambda-role","awsRegion":"eu-west-1","eventSourceARN":"arn:aws:kinesis:eu-west-1:210987654321:stream/checkout"}]}"#;
-    let ddb = r#"{"Records":[{"eventID":"1","eventName":"INSERT","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"ap-south-1","dynamodb":{"ApproximateCreationDateTime":1767268801,"Keys":{"ID":{"S":"o-1"}},"NewImage":{"ID":{"S":"o-1"},"sales":{"N":"5"}},"SequenceNumber":"111","SizeBytes":26,"StreamViewType":"NEW_AND_OLD_IMAGES"},"eventSourceARN":"arn:aws:dynamodb:ap-south-1:555555555555:table/Carts/stream/2025-12-31T23:59:58.125"}]}"#;
+    let ddb = r#"{"Records":[{"eventID":"1","eventName":"INSERT","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"ap-south-1","dynamodb":{"ApproximateCreationDateTime":1767268801,"Keys":{"ID":{"S":"o-1"}},"NewImage":{"ID":{"S":"o-1"},"sales":{"N":"5"}},"SequenceNumber":"111","SizeBytes":26,"StreamViewType":"NEW_AND_OLD_IMAGES"},"eventSourceARN":"arn:aws:dynamodb:ap-south-1:555555555555:table/Carts/stream/2025-12-31T23:59:58.125","userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"}}]}"#;
     for (name, text, arn, region) in [
         (
             "k.json",
@@ -500,6 +500,17 @@ fn replayed_events_keep_the_captured_arns() {
         assert_eq!(rec["eventSourceARN"], arn, "{name}");
         assert_eq!(rec["awsRegion"], region, "{name}");
         assert_eq!(event["eventSourceARN"], arn, "{name}");
+        if name == "d.json" {
+            // What the record carried itself: its id, size and a TTL delete's identity.
+            assert_eq!(rec["eventID"], "1");
+            assert_eq!(rec["dynamodb"]["SizeBytes"], 26);
+            assert_eq!(rec["userIdentity"]["principalId"], "dynamodb.amazonaws.com");
+        } else {
+            assert_eq!(
+                rec["invokeIdentityArn"],
+                "arn:aws:iam::210987654321:role/lambda-role"
+            );
+        }
     }
 }
 

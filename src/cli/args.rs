@@ -397,6 +397,7 @@ impl MappingArgs {
             stream_name: self.stream_name.clone(),
             table_name: self.table_name.clone(),
             function_name: self.function_name.clone(),
+            role: None,
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct StreamMeta {
     pub key_attribute: String,
     /// DynamoDB `StreamViewType`.
     pub view_type: StreamViewType,
+    /// The execution role's ARN (`invokeIdentityArn`) when a capture named it; otherwise
+    /// `<function>-role` in the account.
+    pub role: Option<String>,
 }
 
 impl Default for StreamMeta {
@@ -42,6 +45,7 @@ impl Default for StreamMeta {
             function_name: "tumbling-window-aggregator".into(),
             key_attribute: "ID".into(),
             view_type: StreamViewType::NewAndOldImages,
+            role: None,
         }
     }
 }
@@ -91,6 +95,9 @@ impl StreamMeta {
 
     /// The function's execution role (`invokeIdentityArn`).
     pub fn role_arn(&self) -> String {
+        if let Some(role) = &self.role {
+            return role.clone();
+        }
         format!(
             "arn:aws:iam::{}:role/{}-role",
             self.account, self.function_name

@@ -37,6 +37,17 @@ pub(super) struct DdbRecord<'a> {
     dynamodb: DdbData<'a>,
     #[serde(rename = "eventSourceARN")]
     event_source_arn: &'a str,
+    /// A TTL delete's `{"type":"Service","principalId":"dynamodb.amazonaws.com"}`, as captured.
+    #[serde(rename = "userIdentity", skip_serializing_if = "Option::is_none")]
+    user_identity: Option<Value>,
+}
+
+/// What a captured record carried beside its images, replayed as captured.
+#[derive(Default)]
+pub(super) struct CapturedExtras {
+    event_id: Option<String>,
+    size_bytes: Option<u64>,
+    user_identity: Option<Value>,
 }
 
 pub(super) fn parse_item(bytes: &[u8]) -> Map<String, Value> {
@@ -72,8 +83,15 @@ pub(super) fn captured_images(
     typed: &[u8],
     event: EventName,
     view: crate::model::StreamViewType,
-) -> (Image, Option<Image>, Option<Image>) {
+) -> (Image, Option<Image>, Option<Image>, CapturedExtras) {
     let mut t = parse_item(typed);
+    let extras = CapturedExtras {
+        event_id: t
+            .remove("eventID")
+            .and_then(|v| v.as_str().map(str::to_owned)),
+        size_bytes: t.remove("SizeBytes").and_then(|v| v.as_u64()),
+        user_identity: t.remove("userIdentity"),
+    };
     let mut take = |name: &str| match t.remove(name) {
         Some(Value::Object(m)) => Some(m),
         _ => None,
@@ -86,7 +104,7 @@ pub(super) fn captured_images(
     let old = (view.has_old() && event != EventName::Insert)
         .then_some(old)
         .flatten();
-    (keys, new, old)
+    (keys, new, old, extras)
 }
 
 /// Keys, NewImage and OldImage of a record whose item is plain JSON (orders, generic records):
@@ -132,15 +150,22 @@ pub(super) fn dynamodb_record(stream: &Stream, ctx: &EventContext, i: usize) -> 
     let seq = stream.seq(i);
     let view = stream.meta.view_type;
     let event = stream.event_name(i);
-    let (keys, new_image, old_image) = match stream.typed_record(i) {
+    let (keys, new_image, old_image, extras) = match stream.typed_record(i) {
         Some(typed) => captured_images(typed, event, view),
-        None => marshalled_images(stream, i, event, view),
+        None => {
+            let (k, n, o) = marshalled_images(stream, i, event, view);
+            (k, n, o, CapturedExtras::default())
+        }
     };
-    let size = image_size(&keys)
-        + new_image.as_ref().map_or(0, image_size)
-        + old_image.as_ref().map_or(0, image_size);
+    let size = extras.size_bytes.unwrap_or_else(|| {
+        image_size(&keys)
+            + new_image.as_ref().map_or(0, image_size)
+            + old_image.as_ref().map_or(0, image_size)
+    });
     let rec = DdbRecord {
-        event_id: ddb_event_id(ctx.seed, shard, &seq),
+        event_id: extras
+            .event_id
+            .unwrap_or_else(|| ddb_event_id(ctx.seed, shard, &seq)),
         event_name: event.as_str(),
         event_version: "1.1",
         event_source: "aws:dynamodb",
@@ -155,6 +180,7 @@ pub(super) fn dynamodb_record(stream: &Stream, ctx: &EventContext, i: usize) -> 
             stream_view_type: view.as_str(),
         },
         event_source_arn: &ctx.source_arn,
+        user_identity: extras.user_identity,
     };
     serde_json::to_string(&rec).unwrap_or_default()
 }

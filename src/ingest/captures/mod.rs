@@ -246,6 +246,8 @@ struct Captures {
     seen: HashSet<(Option<u32>, String)>,
     /// The first `eventSourceARN` seen (event files carry it; get-records output does not).
     arn: Option<String>,
+    /// The first `invokeIdentityArn` seen (Kinesis event files).
+    role: Option<String>,
 }
 
 impl Captures {
@@ -327,6 +329,11 @@ impl Captures {
         {
             self.arn = Some(arn.to_owned());
         }
+        if self.role.is_none()
+            && let Some(role) = r.get("invokeIdentityArn").and_then(Value::as_str)
+        {
+            self.role = Some(role.to_owned());
+        }
         let file_shard = at.file_shard.map(str::to_owned);
         let parsed = match (kind, at.format) {
             (Source::Kinesis, Format::GetRecords) if r.get("Data").is_some() => {
@@ -355,6 +362,9 @@ impl Captures {
             meta.view_type = v;
         }
         let created = self.arn.as_deref().and_then(|a| meta.adopt_arn(a));
+        if self.role.is_some() {
+            meta.role = self.role.clone();
+        }
         let all_json = self
             .recs
             .iter()

@@ -256,16 +256,23 @@ pub(super) fn dynamodb_record(
         data: serde_json::to_vec(&payload).unwrap_or_default(),
         event,
         old: old_payload.map(|o| serde_json::to_vec(&o).unwrap_or_default()),
-        typed: Some(typed_attributes(d)),
+        typed: Some(typed_attributes(r, d)),
     })
 }
 
 /// The typed attributes of a DynamoDB Streams record, compact and exactly as captured: every
-/// type (`B`, `SS`, `NS`, `BS`, …) and every number's text reach the event unchanged.
-fn typed_attributes(d: &Value) -> Vec<u8> {
+/// type (`B`, `SS`, `NS`, `BS`, …) and every number's text reach the event unchanged; with
+/// them what the record itself carried that tumblescope would otherwise derive: its `eventID`,
+/// `SizeBytes` and the `userIdentity` of a TTL delete.
+fn typed_attributes(r: &Value, d: &Value) -> Vec<u8> {
     let mut typed = serde_json::Map::new();
-    for name in ["Keys", "NewImage", "OldImage"] {
+    for name in ["Keys", "NewImage", "OldImage", "SizeBytes"] {
         if let Some(v) = d.get(name) {
+            typed.insert(name.into(), v.clone());
+        }
+    }
+    for name in ["eventID", "userIdentity"] {
+        if let Some(v) = r.get(name) {
             typed.insert(name.into(), v.clone());
         }
     }
