@@ -852,3 +852,127 @@ fn the_table_is_restored_after_a_timeout() {
     assert_eq!(timed_out[0].writes()[0].item["v"], 2);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Lambda runs concurrently processed shards in different execution environments, so a
+/// handler's module-level variables never see another shard (the default: one runtime per
+/// shard, a modelling choice); `--shared-runtime` keeps one process, and they do. The stand-in
+/// table is shared either way. Each environment's first invocation is a cold start, with the
+/// modelled init duration added to its time.
+#[test]
+fn each_shard_runs_in_its_own_environment_unless_the_runtime_is_shared() {
+    if !available("node") {
+        return;
+    }
+    let stream = stream(Source::Kinesis, 300);
+    let spec = handler("module-state.js");
+    let shards: Vec<String> = stream.shards.iter().map(|s| s.id.clone()).collect();
+    let seen_by = |trace: &Trace| -> Vec<(u32, String)> {
+        trace
+            .invocations
+            .iter()
+            .filter(|i| i.kind == Kind::Aggregate && i.status == Status::Ok)
+            .map(|i| {
+                let s = i.state_out.as_ref().unwrap().to_json();
+                (i.shard, s["shards"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+    let settings = Settings::default();
+    let own = run(&stream, &settings, &spec).unwrap();
+    for (shard, seen) in seen_by(&own) {
+        assert_eq!(
+            seen, shards[shard as usize],
+            "a shard's runtime saw only that shard"
+        );
+    }
+    let cold: Vec<_> = own
+        .invocations
+        .iter()
+        .filter(|i| i.flags & flags::COLD_START != 0)
+        .collect();
+    assert_eq!(cold.len(), shards.len());
+    let first_of = |s: u32| own.invocations.iter().find(|i| i.shard == s).unwrap().n;
+    assert!(cold.iter().all(|i| i.n == first_of(i.shard)));
+    let records = cold[0].record_count();
+    assert_eq!(
+        cold[0].end_ms - cold[0].start_ms,
+        settings.duration_ms(records) + 200
+    );
+    // The table is one table: the last final read back every window stored by every shard.
+    let finals: Vec<_> = own
+        .invocations
+        .iter()
+        .filter(|i| i.is_final && i.status == Status::Ok)
+        .collect();
+    let last = finals.last().unwrap();
+    assert_eq!(
+        last.state_out.as_ref().unwrap().to_json()["stored"],
+        finals.len().to_string()
+    );
+
+    let shared = Settings {
+        shared_runtime: true,
+        ..Settings::default()
+    };
+    let one = run(&stream, &shared, &spec).unwrap();
+    assert!(
+        seen_by(&one)
+            .iter()
+            .any(|(_, seen)| *seen == shards.join(",")),
+        "one runtime sees both"
+    );
+    assert_eq!(
+        one.invocations
+            .iter()
+            .filter(|i| i.flags & flags::COLD_START != 0)
+            .count(),
+        1
+    );
+
+    // Recycling after 3 invocations: a cold start every third invocation of a shard.
+    let recycled = Settings {
+        recycle_after_invocations: 3,
+        ..Settings::default()
+    };
+    let r = run(&stream, &recycled, &spec).unwrap();
+    for s in 0..shards.len() as u32 {
+        let on: Vec<_> = r.invocations.iter().filter(|i| i.shard == s).collect();
+        for (k, i) in on.iter().enumerate() {
+            assert_eq!(
+                i.flags & flags::COLD_START != 0,
+                k % 3 == 0,
+                "shard {s} invocation {k}"
+            );
+        }
+    }
+    // Deterministic: the same run twice gives the same trace.
+    assert_eq!(
+        render_times(&own),
+        render_times(&run(&stream, &settings, &spec).unwrap())
+    );
+
+    // Past the simulator's environment limit the shard's invocation fails, saying why.
+    let capped = Settings {
+        max_environments: 1,
+        ..Settings::default()
+    };
+    let c = run(&stream, &capped, &spec).unwrap();
+    let e = c
+        .invocations
+        .iter()
+        .find_map(|i| i.error())
+        .expect("a refused invocation");
+    assert_eq!(e.error_type, "Tumblescope.EnvironmentLimit");
+    assert!(
+        e.error_message
+            .contains("raise --max-environments or use --shared-runtime"),
+        "{e:?}"
+    );
+}
+
+fn render_times(t: &Trace) -> Vec<(u32, i64, i64, u8)> {
+    t.invocations
+        .iter()
+        .map(|i| (i.n, i.start_ms, i.end_ms, i.flags))
+        .collect()
+}

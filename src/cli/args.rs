@@ -305,6 +305,22 @@ pub struct MappingArgs {
     /// settings (1–1000000).
     #[arg(long, default_value_t = crate::model::settings::DEFAULT_ATTEMPT_LIMIT)]
     pub attempt_limit: u32,
+    /// User handlers: one runtime for every shard instead of an execution environment per
+    /// shard (faster; module-level variables are then shared between shards, unlike on AWS).
+    #[arg(long)]
+    pub shared_runtime: bool,
+    /// Simulator limit: the most execution environments at once (one per shard).
+    #[arg(long, default_value_t = 64)]
+    pub max_environments: u32,
+    /// Modelling choice: recycle an environment after N invocations (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub recycle_after_invocations: u32,
+    /// Modelling choice: recycle an environment after this much simulated time, s (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub recycle_after_s: u32,
+    /// Modelling choice: init duration of a cold start, ms (added to its modelled time).
+    #[arg(long, default_value_t = 200)]
+    pub init_duration_ms: u32,
     /// Function timeout, ms (external handlers).
     #[arg(long, default_value_t = 3000)]
     pub timeout_ms: u32,
@@ -381,6 +397,11 @@ impl MappingArgs {
             duration_per_record_us: self.duration_per_record_us,
             stall_after_attempts: self.stall_after,
             attempt_limit: self.attempt_limit,
+            shared_runtime: self.shared_runtime,
+            max_environments: self.max_environments,
+            recycle_after_invocations: self.recycle_after_invocations,
+            recycle_after_s: self.recycle_after_s,
+            init_duration_ms: self.init_duration_ms,
             timeout_ms: self.timeout_ms,
             function_env: self.env.iter().cloned().collect(),
             max_record_size_kib: self.max_record_size_kib,
@@ -503,6 +524,13 @@ mod tests {
             (&["--stall-after", "4"], |s| s.stall_after_attempts = 4),
             (&["--attempt-limit", "50"], |s| s.attempt_limit = 50),
             (&["--timeout-ms", "900"], |s| s.timeout_ms = 900),
+            (&["--shared-runtime"], |s| s.shared_runtime = true),
+            (&["--max-environments", "3"], |s| s.max_environments = 3),
+            (&["--recycle-after-invocations", "5"], |s| {
+                s.recycle_after_invocations = 5
+            }),
+            (&["--recycle-after-s", "7200"], |s| s.recycle_after_s = 7200),
+            (&["--init-duration-ms", "350"], |s| s.init_duration_ms = 350),
             (&["--env", "A=1", "--env", "B=x=y"], |s| {
                 s.function_env = [("A".into(), "1".into()), ("B".into(), "x=y".into())]
                     .into_iter()

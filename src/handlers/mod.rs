@@ -226,6 +226,8 @@ pub struct Invoked {
     pub measured_us: Option<u64>,
     /// Whether the function hit its timeout.
     pub timed_out: bool,
+    /// The first invocation in a new execution environment (its init ran before it).
+    pub cold_start: bool,
 }
 
 impl Invoked {
@@ -237,6 +239,7 @@ impl Invoked {
             writes: Vec::new(),
             measured_us: None,
             timed_out: false,
+            cold_start: false,
         }
     }
 
@@ -248,6 +251,7 @@ impl Invoked {
             writes: Vec::new(),
             measured_us: None,
             timed_out: false,
+            cold_start: false,
         }
     }
 }
@@ -268,7 +272,7 @@ pub fn from_spec(spec: &str) -> Result<Box<dyn Handler>, String> {
         return Ok(Box::new(builtin::Builtin::new(parsed)));
     }
     if let Some(ext) = external::ExternalSpec::parse(spec) {
-        return Ok(Box::new(external::External::new(ext)));
+        return Ok(Box::new(external::Environments::new(ext)));
     }
     Err(unknown_handler(spec))
 }

@@ -106,6 +106,18 @@ pub struct Settings {
     /// settings. Small backoffs with a long MaximumRecordAgeInSeconds would otherwise mean
     /// millions of attempts; past the limit the shard is reported as stopped.
     pub attempt_limit: u32,
+    /// User handlers: one runtime for every shard (fast), instead of an execution environment
+    /// per shard (modelling choice: module-level variables are never shared between shards).
+    pub shared_runtime: bool,
+    /// Simulator limit: the most execution environments (runtimes) at once.
+    pub max_environments: u32,
+    /// Modelling choice: recycle an environment after this many invocations (0: never).
+    pub recycle_after_invocations: u32,
+    /// Modelling choice: recycle an environment after this much simulated time, s (0: never;
+    /// AWS recycles "every few hours").
+    pub recycle_after_s: u32,
+    /// Modelling choice: init duration added to a cold start's modelled time, ms.
+    pub init_duration_ms: u32,
     /// Function timeout for external handlers, ms (Lambda default 3 s).
     pub timeout_ms: u32,
     /// Environment variables the function is configured with (user handlers receive them
@@ -152,6 +164,11 @@ impl Default for Settings {
             retry_backoff_max_ms: 60_000,
             stall_after_attempts: 10,
             attempt_limit: DEFAULT_ATTEMPT_LIMIT,
+            shared_runtime: false,
+            max_environments: 64,
+            recycle_after_invocations: 0,
+            recycle_after_s: 0,
+            init_duration_ms: 200,
             timeout_ms: 3_000,
             function_env: Default::default(),
             max_record_size_kib: 1024,
@@ -484,6 +501,22 @@ impl Settings {
             " attempts per batch",
         );
         check_range(e, "timeout", self.timeout_ms, 1, 900_000, " ms");
+        check_range(
+            e,
+            "max environments",
+            self.max_environments,
+            1,
+            1_000,
+            " (simulator limit)",
+        );
+        check_range(
+            e,
+            "init duration",
+            self.init_duration_ms,
+            0,
+            10_000,
+            " ms (Lambda allows 10 s of init)",
+        );
         check_range(
             e,
             "MaxRecordSizeInKiB",

@@ -361,7 +361,10 @@ impl Engine<'_> {
     }
 
     pub(super) fn duration(&self, records: usize, invoked: &Invoked) -> i64 {
-        let modelled = self.settings.duration_ms(records);
+        let mut modelled = self.settings.duration_ms(records);
+        if invoked.cold_start {
+            modelled += i64::from(self.settings.init_duration_ms);
+        }
         if invoked.timed_out {
             modelled.max(i64::from(self.settings.timeout_ms))
         } else {
@@ -401,6 +404,9 @@ pub(super) fn new_invocation(
 
 pub(super) fn attach(inv: &mut Invocation, invoked: Invoked) {
     inv.measured_us = invoked.measured_us;
+    if invoked.cold_start {
+        inv.flags |= crate::sim::trace::flags::COLD_START;
+    }
     let raw = invoked.result.as_ref().ok().and_then(|r| r.raw.clone());
     let item_failures: Vec<String> = invoked
         .result

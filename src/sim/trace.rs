@@ -89,6 +89,8 @@ pub mod flags {
     pub const LATE_RECORDS: u8 = 2;
     /// The window's state came from the previous window (teaching mode, not AWS).
     pub const CARRIED_STATE: u8 = 4;
+    /// The first invocation in a new execution environment (user handlers).
+    pub const COLD_START: u8 = 8;
 }
 
 /// Rarely-present parts of an invocation, boxed to keep the common case small.

@@ -225,6 +225,14 @@ fn facts_ui(ui: &mut Ui, run: &Run, inv: &Invocation, pal: &Palette) {
                 );
             }
             row(ui, "attempt", inv.attempt.to_string());
+            if inv.flags & flags::COLD_START != 0 {
+                row(
+                    ui,
+                    "environment",
+                    "cold start: a new execution environment (its init is in the modelled time)"
+                        .into(),
+                );
+            }
             let measured = inv
                 .measured_us
                 .map(|us| format!(" (handler measured {:.1} ms)", us as f64 / 1000.0))

@@ -62,6 +62,7 @@ impl External {
         }
         self.init_logs = logs;
         self.proc = Some(proc);
+        self.fresh = true;
         Ok(())
     }
 

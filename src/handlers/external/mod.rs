@@ -19,10 +19,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod envs;
 mod launch;
 mod process;
 mod protocol;
 
+pub use self::envs::Environments;
 use self::process::{Line, Proc};
 use self::protocol::{strings, too_large};
 use super::sandbox::{LogSink, Reaper, StablePaths};
@@ -160,6 +162,8 @@ pub struct External {
     init_logs: Vec<String>,
     /// The outgoing message buffer, kept to avoid a 60 KB allocation per invocation.
     line: Vec<u8>,
+    /// The runtime started since the last invocation: the next one is a cold start.
+    fresh: bool,
 }
 
 impl External {
@@ -194,12 +198,29 @@ impl External {
             writes: Vec::new(),
             init_logs: Vec::new(),
             line: Vec::new(),
+            fresh: false,
         }
     }
 
     /// The spec.
     pub fn spec(&self) -> &ExternalSpec {
         &self.spec
+    }
+
+    /// Writes another environment made to the shared table: applied to this runtime's table
+    /// too, and replayed if it restarts.
+    pub(super) fn absorb(&mut self, writes: &[TableWrite]) {
+        if writes.is_empty() {
+            return;
+        }
+        self.writes.extend_from_slice(writes);
+        if let Some(proc) = self.proc.as_mut() {
+            let msg = serde_json::json!({"type": "restore", "writes": writes});
+            let mut line = serde_json::to_vec(&msg).unwrap_or_default();
+            line.push(b'\n');
+            proc.stdin.write_all(&line).ok();
+            proc.stdin.flush().ok();
+        }
     }
 
     fn crash(&mut self, what: &str, logs: &mut LogSink) -> HandlerError {
@@ -290,6 +311,14 @@ impl super::Handler for External {
     }
 
     fn invoke(&mut self, req: &Request<'_>) -> Invoked {
+        let mut inv = self.invoke_once(req);
+        inv.cold_start = std::mem::take(&mut self.fresh);
+        inv
+    }
+}
+
+impl External {
+    fn invoke_once(&mut self, req: &Request<'_>) -> Invoked {
         let mut logs = LogSink::default();
         logs.extend(std::mem::take(&mut self.init_logs));
         if self.proc.is_none()

@@ -81,6 +81,7 @@ impl External {
             writes,
             measured_us: v["durationUs"].as_u64(),
             timed_out: false,
+            cold_start: false,
         }
     }
 }

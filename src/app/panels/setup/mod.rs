@@ -2,6 +2,7 @@
 //! modelling choices, the handler and the generator. Edits a draft; the app re-runs when the
 //! draft is valid and differs from the last run.
 
+mod environments;
 mod filters;
 mod position;
 mod source;
@@ -172,6 +173,11 @@ fn mapping_ui(
         .default_open(!s.filters.is_empty())
         .show(ui, |ui| {
             changed |= filters::filters_ui(ui, s, source, errors, pal)
+        });
+    egui::CollapsingHeader::new("Execution environments (user handlers)")
+        .default_open(false)
+        .show(ui, |ui| {
+            changed |= environments::environments_ui(ui, s, errors, pal)
         });
     egui::CollapsingHeader::new("Modelling choices (not documented by AWS)")
         .default_open(true)

@@ -1,0 +1,56 @@
+//! Execution environments for user handlers: one per shard or one shared, recycling, and the
+//! modelled init duration of a cold start.
+
+use egui::{RichText, Ui};
+
+use crate::app::theme::Palette;
+use crate::model::settings::{SettingError, Settings};
+
+/// The environment settings; true when one changed.
+pub(super) fn environments_ui(
+    ui: &mut Ui,
+    s: &mut Settings,
+    errors: &[SettingError],
+    pal: &Palette,
+) -> bool {
+    let mut changed = ui
+        .checkbox(&mut s.shared_runtime, "One runtime for all shards")
+        .on_hover_text(
+            "Faster, but module-level variables are then shared between shards; on AWS \
+             concurrently processed shards run in different execution environments",
+        )
+        .changed();
+    ui.label(
+        RichText::new(
+            "Modelling choice: one environment per shard, cold on its first invocation. AWS \
+             does not tie environments to shards and recycles them every few hours.",
+        )
+        .small()
+        .color(pal.dim),
+    );
+    let fields: [(&str, &str, &mut u32, &str); 4] = [
+        (
+            "Max environments",
+            "simulator limit",
+            &mut s.max_environments,
+            "max environments",
+        ),
+        (
+            "Recycle after invocations",
+            "0: never",
+            &mut s.recycle_after_invocations,
+            "",
+        ),
+        ("Recycle after (s)", "0: never", &mut s.recycle_after_s, ""),
+        (
+            "Init duration (ms)",
+            "cold start, modelled",
+            &mut s.init_duration_ms,
+            "init duration",
+        ),
+    ];
+    for (name, range, value, setting) in fields {
+        changed |= super::labelled(ui, name, range, value, errors, setting, pal);
+    }
+    changed
+}
