@@ -1182,3 +1182,61 @@ fn dynamodb_batches_are_cut_at_the_6_mb_payload() {
     }
     assert!(cuts >= 2, "{:#?}", render(&trace));
 }
+
+/// The 6 MB cut to the byte: the first record is padded until the first full batch leaves
+/// less than 8 bytes free. A batch that counted a byte too few per record would take one
+/// record too many, one that counted a byte too many (the commas twice, as it once did) one
+/// too few; the cut stays maximal and within 6,291,456 bytes.
+#[test]
+fn the_6_mb_cut_is_exact_to_the_byte() {
+    let build = |extra: usize, shrink: usize, at: usize| {
+        let mut b = tumblescope::model::stream::StreamBuilder::new(
+            tumblescope::model::Source::Kinesis,
+            1,
+            Default::default(),
+        )
+        .payloads_are_json(true);
+        for k in 0..120 {
+            let pad = 100_000 + if k == 0 { extra } else { 0 } - if k == at { shrink } else { 0 };
+            b.push(tumblescope::model::stream::InputRecord {
+                ts_ms: T0 + 500,
+                partition_key: "a".into(),
+                data: format!(r#"{{"Item":{{"sales":{k},"pad":"{}"}}}}"#, "p".repeat(pad))
+                    .into_bytes(),
+                ..Default::default()
+            });
+        }
+        b.finish()
+    };
+    let settings = Settings {
+        batch_size: 10_000,
+        ..Settings::default()
+    };
+    let max = tumblescope::handlers::event::MAX_PAYLOAD_BYTES;
+    let first_cut = |stream: &tumblescope::model::stream::Stream| {
+        let trace = run(stream, &settings, "builtin:sum:Item.sales");
+        let inv = trace
+            .invocations
+            .iter()
+            .find(|i| i.reason == Reason::PayloadLimit)
+            .unwrap()
+            .clone();
+        let len = inv.request(stream, &settings).event_json().len();
+        let mut one_more = inv.request(stream, &settings);
+        one_more.records = inv.records.start as usize..inv.records.end as usize + 1;
+        (inv.record_count(), len, one_more.event_json().len())
+    };
+    let (k, len, more) = first_cut(&build(0, 0, 0));
+    // Three more bytes of data are four more of base64.
+    let extra = ((max - len).saturating_sub(4) / 4) * 3;
+    let (k2, len2, more2) = first_cut(&build(extra, 0, 0));
+    assert_eq!(k2, k);
+    assert!(len2 <= max && max - len2 < 8, "{} bytes free", max - len2);
+    assert!(more2 > max);
+    // And the other way: the next record shrunk until it misses by less than 8 bytes.
+    let shrink = ((more - max).saturating_sub(4) / 4) * 3;
+    let (k3, len3, more3) = first_cut(&build(0, shrink, k));
+    assert_eq!(k3, k);
+    assert!(len3 <= max);
+    assert!(more3 > max && more3 - max < 8, "misses by {}", more3 - max);
+}

@@ -358,8 +358,9 @@ impl Engine<'_> {
     }
 }
 
-/// What record `j` adds to a batch's event: its JSON and the comma before the next. One
-/// function for deciding when to send (batching window) and what to send, so the two agree.
+/// What record `j` adds to a batch's event: its JSON (`Sizer::event_len` adds the commas
+/// between records). One function for deciding when to send (batching window) and what to
+/// send, so the two agree.
 #[inline]
 fn record_cost(
     sizer: &crate::handlers::event::Sizer,
@@ -367,5 +368,5 @@ fn record_cost(
     shard: usize,
     j: usize,
 ) -> usize {
-    sizer.record_len(stream, shard, j) + 1
+    sizer.record_len(stream, shard, j)
 }
