@@ -214,7 +214,7 @@ impl Engine<'_> {
             _ if self.settings.carry_state_across_windows => sim.carried.json_len(),
             _ => 2,
         };
-        let at = if self.batching_ms > 0 {
+        let at = if self.batching_ms != 0 {
             self.send_time(sim, first, w_end, t0, state_len)
         } else {
             t0

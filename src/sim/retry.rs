@@ -93,7 +93,8 @@ impl Engine<'_> {
     /// `stall_after_attempts`, or any batch past the attempt limit.
     fn stop_reason(&self, idx: usize, range: &Range<usize>, b: &BatchArgs) -> Option<String> {
         let s = self.settings;
-        let retries_forever = s.max_retry_attempts < 0 && s.max_record_age_s < 0;
+        // -1 is "infinite" for both (the settings allow nothing lower).
+        let retries_forever = s.max_retry_attempts == -1 && s.max_record_age_s == -1;
         if (retries_forever || b.kind != Kind::Aggregate) && b.attempt >= s.stall_after_attempts {
             return Some(format!(
                 "the batch of {} record(s) failed {} times; AWS would retry it {} and block the shard",
