@@ -1240,3 +1240,47 @@ fn the_6_mb_cut_is_exact_to_the_byte() {
     assert!(len3 <= max);
     assert!(more3 > max && more3 - max < 8, "misses by {}", more3 - max);
 }
+
+/// The simulator's stall limit applies only to batches AWS would retry forever: with
+/// MaximumRetryAttempts 1, or a 60 s MaximumRecordAgeInSeconds, a stall limit of 1 attempt
+/// does not stop the shard; AWS's own bound ends the retries.
+#[test]
+fn the_stall_limit_spares_batches_with_an_aws_bound() {
+    let stream = kinesis(1, &[(0, "a", 1000)]);
+    let bounded = [
+        Settings {
+            max_retry_attempts: 1,
+            ..Settings::default()
+        },
+        Settings {
+            max_record_age_s: 60,
+            retry_backoff_ms: 10_000,
+            retry_backoff_max_ms: 10_000,
+            ..Settings::default()
+        },
+    ];
+    for settings in bounded {
+        let settings = Settings {
+            stall_after_attempts: 1,
+            ..settings
+        };
+        let trace = run(
+            &stream,
+            &settings,
+            "builtin:sum:Item.sales:fail=Item.sales>=1000",
+        );
+        assert!(trace.stalls.is_empty(), "{:?}", trace.stalls);
+        assert_eq!(trace.discards.len(), 1);
+        assert!(trace.discards[0].attempts >= 2);
+    }
+    let forever = Settings {
+        stall_after_attempts: 1,
+        ..Settings::default()
+    };
+    let trace = run(
+        &stream,
+        &forever,
+        "builtin:sum:Item.sales:fail=Item.sales>=1000",
+    );
+    assert_eq!(trace.stalls.len(), 1);
+}
