@@ -718,3 +718,35 @@ fn clicking_a_results_table_row_selects_that_windows_final_invocation() {
         h.get_by_label(&format!("Invocation {n} of {total}"));
     }
 }
+
+/// The new stream dynamics show on screen: the status line counts what the filters let
+/// through and what a LATEST start skipped, the setup panel lists the filter, and the attempt
+/// whose failure discarded its batch shows the destination record.
+#[test]
+fn filters_starting_positions_and_discards_show_where_they_apply() {
+    let mut h = harness();
+    open_scenario(&mut h, "large-orders");
+    h.get_by_label_contains("of 1200 records passed the filters");
+    h.get_by_label("FilterCriteria (1)").click();
+    h.run_steps(2);
+    h.get_by_label("Filter 1");
+
+    open_scenario(&mut h, "latest");
+    // The status line (and its hover copy) says how many records the mapping never read.
+    assert!(h.query_all_by_label_contains("not read)").count() >= 1);
+
+    open_scenario(&mut h, "expiring");
+    let trace = app(&h).run.as_ref().unwrap().trace.clone();
+    let n = trace
+        .discards
+        .iter()
+        .find(|d| d.attempts > 0)
+        .unwrap()
+        .invocation;
+    let k = first_where(&h, |i| i.n == n);
+    select_by_keys(&mut h, k);
+    h.get_by_label("Batch discarded (RecordAgeExceeded): sent to the on-failure destination");
+    h.get_by_label("On-failure destination record").click();
+    h.run_steps(2);
+    h.get_by_label_contains("\"condition\": \"RecordAgeExceeded\"");
+}

@@ -240,10 +240,19 @@ impl TumbleApp {
             Ok(run) => {
                 let run = *run;
                 let n = run.trace.invocations.len() as u32;
+                let unread: usize = run.trace.unread.iter().map(|u| u.records.len()).sum();
+                let records = match (&run.trace.filter, unread) {
+                    (Some(f), _) => format!(
+                        "{} of {} records passed the filters",
+                        f.passed,
+                        f.passed + f.dropped
+                    ),
+                    (None, 0) => format!("{} records", run.stream.len()),
+                    (None, u) => format!("{} records ({u} not read)", run.stream.len()),
+                };
                 self.status = StatusLine::info(format!(
-                    "{} — {} records on {} shard(s), {} windows, {} invocations; simulated in {:.0} ms",
+                    "{} — {records} on {} shard(s), {} windows, {} invocations; simulated in {:.0} ms",
                     run.spec.describe(),
-                    run.stream.len(),
                     run.stream.shards.len(),
                     run.trace.windows.len(),
                     n,

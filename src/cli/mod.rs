@@ -27,7 +27,8 @@ pub struct Cli {
     pub file: Option<PathBuf>,
 
     /// App: start on this scenario preset instead of the demo (ids: demo, running-total,
-    /// pos-burst, skewed, sparse, big-state, failing-handler, dynamodb).
+    /// pos-burst, skewed, sparse, big-state, failing-handler, backlog, latest, large-orders,
+    /// expiring, dynamodb).
     #[arg(long)]
     pub scenario: Option<String>,
 
