@@ -100,18 +100,15 @@ impl Engine<'_> {
             }
         }
         let i = next?;
-        self.plan_expiry(sim, i)
-            .or_else(|| Some(self.plan_batch(sim, i)))
+        Some(self.plan_batch(sim, i))
     }
 
     /// The run of records from `first` already older than MaximumRecordAgeInSeconds when the
     /// poller reads them. Per record, in sequence order: when AWS checks the age (per record or
     /// per batch, against which clock) is not documented (SEMANTICS §14.9 Q2), so this is a
     /// modelling choice.
-    fn plan_expiry(&self, sim: &ShardSim, first: usize) -> Option<Action> {
-        let ts = &self.stream.ts_ms;
-        let vis = sim.max_vis.max(ts[first]);
-        let at = self.seen_at(sim, vis);
+    #[inline]
+    fn plan_expiry(&self, sim: &ShardSim, first: usize, at: i64) -> Option<Action> {
         let (end, retention) = self.too_old(first..sim.end, at)?;
         Some(Action::Expire {
             at,
@@ -133,9 +130,15 @@ impl Engine<'_> {
 
     /// The end of the leading run of `range` past the retention, or else past the maximum
     /// record age, at `at`, when that run is not empty; and whether it is the retention.
+    #[inline]
     fn too_old(&self, range: std::ops::Range<usize>, at: i64) -> Option<(usize, bool)> {
         let (retention, age) = self.age_limits(at);
         let ts = &self.stream.ts_ms[range.clone()];
+        // The common case: the first record is young enough for both limits.
+        let first = *ts.first()?;
+        if first >= retention && age.is_none_or(|a| first >= a) {
+            return None;
+        }
         let run = |limit: i64| ts.iter().take_while(|&&t| t < limit).count();
         let trimmed = run(retention);
         if trimmed > 0 {
@@ -209,6 +212,9 @@ impl Engine<'_> {
         let first_vis = sim.max_vis.max(ts[first]);
         let in_buffer = first_vis <= sim.visible_upto;
         let t0 = self.seen_at(sim, first_vis);
+        if let Some(expire) = self.plan_expiry(sim, first, t0) {
+            return expire;
+        }
         let state_len = match (&sim.open, window) {
             (Some(o), Some(_)) => o.state.json_len(),
             _ if self.settings.carry_state_across_windows => sim.carried.json_len(),

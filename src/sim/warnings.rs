@@ -43,6 +43,10 @@ pub fn typed_state_warning(state: &State) -> Option<String> {
 
 /// Every warning that applies to one invocation.
 pub fn invocation_warnings(inv: &Invocation) -> Vec<String> {
+    invocation_warnings_with(inv, true)
+}
+
+fn invocation_warnings_with(inv: &Invocation, value_types: bool) -> Vec<String> {
     let mut w = Vec::new();
     let state = inv.state_out.as_ref().unwrap_or(&inv.state_in);
     if inv.window.is_some() {
@@ -51,7 +55,9 @@ pub fn invocation_warnings(inv: &Invocation) -> Vec<String> {
         if share >= 50.0 {
             w.push(format!("State is {len} bytes: {share:.0}% of the 1 MB limit; past it Lambda terminates the window early."));
         }
-        w.extend(typed_state_warning(state));
+        if value_types {
+            w.extend(typed_state_warning(state));
+        }
     }
     if inv.flags & flags::FINAL_WITHOUT_STATE != 0 {
         w.push("This final invocation returned no \"state\". The docs require state in every response; tumblescope accepts it on the final invocation by default (modelling choice Q5, see --strict-final-state).".into());
@@ -72,10 +78,13 @@ pub fn invocation_warnings(inv: &Invocation) -> Vec<String> {
 }
 
 /// The run's warnings grouped by text: how many invocations each concerns and the first one.
+/// State value types are checked on final invocations only (the state a window stores):
+/// building every batch's state as JSON would cost more than the simulation itself.
 pub fn summarize(invocations: &[Invocation]) -> Vec<(String, usize, u32)> {
     let mut out: Vec<(String, usize, u32)> = Vec::new();
     for inv in invocations {
-        for text in invocation_warnings(inv) {
+        let texts = invocation_warnings_with(inv, inv.is_final);
+        for text in texts {
             // Group state-size warnings whatever their byte count.
             let key = if text.starts_with("State is ") {
                 "State is at least half of the 1 MB limit on some invocations; past it Lambda terminates the window early.".to_owned()
