@@ -123,58 +123,8 @@ impl<'a> Engine<'a> {
             .saturating_add(MAX_STATE_BYTES + 4096);
         let sizer = (worst > MAX_PAYLOAD_BYTES).then_some(sizer);
         let mut unread = Vec::new();
-        let shards = stream
-            .shards
-            .iter()
-            .enumerate()
-            .map(|(idx, shard)| {
-                // Poll ticks on the epoch grid (whole seconds for Kinesis): easy to read on the
-                // timeline and to check by hand.
-                let phase = 0;
-                let now = tick_at_or_after(start, phase, poll_ms);
-                let from = shard.range.start;
-                let at = shard_start(
-                    &stream.ts_ms[shard.range.clone()],
-                    s.starting_position,
-                    s.starting_position_timestamp_ms,
-                    start,
-                    s.retention_ms(),
-                );
-                let mut skip = |records: std::ops::Range<usize>, reason| {
-                    if !records.is_empty() {
-                        unread.push(Unread {
-                            shard: idx as u32,
-                            records: records.start as u32..records.end as u32,
-                            reason,
-                            at_ms: start,
-                        });
-                    }
-                };
-                skip(from..from + at.trimmed, NotRead::TrimmedByRetention);
-                skip(
-                    from + at.trimmed..from + at.first,
-                    NotRead::BeforeStartingPosition,
-                );
-                ShardSim {
-                    idx,
-                    end: shard.range.end,
-                    cursor: from + at.first,
-                    max_vis: i64::MIN,
-                    visible_upto: i64::MIN,
-                    catching_up: false,
-                    now,
-                    idle_since: now,
-                    phase,
-                    open: None,
-                    last_window: None,
-                    carried: State::empty(),
-                    pending: VecDeque::new(),
-                    pending_close: None,
-                    planned: None,
-                    finished: false,
-                    last_failed: None,
-                }
-            })
+        let shards = (0..stream.shards.len())
+            .map(|idx| first_read(stream, s, idx, start, poll_ms, &mut unread))
             .collect();
         Self {
             stream,
@@ -246,5 +196,64 @@ impl<'a> Engine<'a> {
             .zip(&self.stream.shards)
             .map(|(sim, shard)| (sim.cursor - shard.range.start) as u64)
             .sum()
+    }
+}
+
+/// A shard's poller before its first read: where the mapping starts reading it (records
+/// before that are listed in `unread`), polling from the mapping's start.
+fn first_read(
+    stream: &Stream,
+    s: &Settings,
+    idx: usize,
+    start: i64,
+    poll_ms: i64,
+    unread: &mut Vec<Unread>,
+) -> ShardSim {
+    let shard = &stream.shards[idx];
+    // Poll ticks on the epoch grid (whole seconds for Kinesis): easy to read on the timeline
+    // and to check by hand.
+    let phase = 0;
+    let now = tick_at_or_after(start, phase, poll_ms);
+    let from = shard.range.start;
+    let at = shard_start(
+        &stream.ts_ms[shard.range.clone()],
+        s.starting_position,
+        s.starting_position_timestamp_ms,
+        start,
+        s.retention_ms(),
+    );
+    let mut skip = |records: std::ops::Range<usize>, reason| {
+        if !records.is_empty() {
+            unread.push(Unread {
+                shard: idx as u32,
+                records: records.start as u32..records.end as u32,
+                reason,
+                at_ms: start,
+            });
+        }
+    };
+    skip(from..from + at.trimmed, NotRead::TrimmedByRetention);
+    skip(
+        from + at.trimmed..from + at.first,
+        NotRead::BeforeStartingPosition,
+    );
+    ShardSim {
+        idx,
+        end: shard.range.end,
+        cursor: from + at.first,
+        max_vis: i64::MIN,
+        visible_upto: i64::MIN,
+        catching_up: false,
+        now,
+        idle_since: now,
+        phase,
+        open: None,
+        last_window: None,
+        carried: State::empty(),
+        pending: VecDeque::new(),
+        pending_close: None,
+        planned: None,
+        finished: false,
+        last_failed: None,
     }
 }

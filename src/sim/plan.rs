@@ -26,29 +26,7 @@ impl Engine<'_> {
             return None;
         }
         if let Some(p) = sim.pending.front() {
-            let at = sim.now.max(p.not_before);
-            if let Some(retention) = self.batch_too_old(p.range.clone(), at) {
-                return Some(Action::Expire {
-                    at,
-                    range: p.range.clone(),
-                    retention,
-                    from_pending: true,
-                    attempts: p.attempt - 1,
-                    read_at: None,
-                });
-            }
-            return Some(Action::Batch(BatchArgs {
-                at,
-                range: p.range.clone(),
-                window: sim.open.as_ref().and_then(|o| o.window),
-                reason: p.reason,
-                kind: p.kind,
-                attempt: p.attempt,
-                retries: p.retries,
-                from_pending: true,
-                close_reason: None,
-                read_at: None,
-            }));
+            return Some(self.pending_action(sim, p));
         }
         if let Some(pc) = sim.pending_close {
             return Some(Action::Close {
@@ -101,6 +79,33 @@ impl Engine<'_> {
         }
         let i = next?;
         Some(self.plan_batch(sim, i))
+    }
+
+    /// A batch waiting to be sent again: sent, or discarded when it aged out meanwhile.
+    fn pending_action(&self, sim: &ShardSim, p: &super::shard::Pending) -> Action {
+        let at = sim.now.max(p.not_before);
+        if let Some(retention) = self.batch_too_old(p.range.clone(), at) {
+            return Action::Expire {
+                at,
+                range: p.range.clone(),
+                retention,
+                from_pending: true,
+                attempts: p.attempt - 1,
+                read_at: None,
+            };
+        }
+        Action::Batch(BatchArgs {
+            at,
+            range: p.range.clone(),
+            window: sim.open.as_ref().and_then(|o| o.window),
+            reason: p.reason,
+            kind: p.kind,
+            attempt: p.attempt,
+            retries: p.retries,
+            from_pending: true,
+            close_reason: None,
+            read_at: None,
+        })
     }
 
     /// The run of records from `first` already older than MaximumRecordAgeInSeconds when the

@@ -163,6 +163,21 @@ fn mapping_ui(
         .checkbox(&mut s.report_batch_item_failures, "ReportBatchItemFailures")
         .changed();
 
+    changed |= sections_ui(ui, s, source, errors, pal);
+
+    changed
+}
+
+/// The mapping's collapsible sections: where it starts, its filters, the environments, the
+/// modelling choices and the simulator's settings.
+fn sections_ui(
+    ui: &mut Ui,
+    s: &mut crate::model::settings::Settings,
+    source: Source,
+    errors: &[SettingError],
+    pal: &Palette,
+) -> bool {
+    let mut changed = false;
     egui::CollapsingHeader::new("Starting position and backlog")
         .default_open(false)
         .show(ui, |ui| {
@@ -187,7 +202,6 @@ fn mapping_ui(
         .show(ui, |ui| {
             changed |= simulation_ui(ui, s, source, errors, pal)
         });
-
     changed
 }
 
