@@ -527,3 +527,30 @@ fn name_flags_reach_the_arns() {
         }
     }
 }
+
+/// The summary groups each warning with its count and first invocation; state value types are
+/// judged on the state each window stores (its final invocation).
+#[test]
+fn the_summary_counts_each_warning_once_per_stored_window() {
+    let out = bin().args(["run", "--scenario", "demo"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let first = err.lines().next().unwrap();
+    let windows: usize = first
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let line = err
+        .lines()
+        .find(|l| l.contains("State values are not strings"))
+        .expect(&err);
+    assert!(
+        line.starts_with(&format!("warning: {windows} invocation(s), first ")),
+        "{line} vs {first}"
+    );
+}
