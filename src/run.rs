@@ -236,10 +236,12 @@ pub fn simulate(
             crate::filter::FilterCriteria::compile(&s.filters, stream.source, s.filter_quota)
                 .map_err(SimError::Settings)?;
         let (keep, report) = criteria.apply(stream, s.seed);
-        (
-            Some(stream.select(&keep)),
-            Some((report, criteria.warnings)),
-        )
+        let delivered = if s.filtered_records_close_windows {
+            stream.select_marking(&keep)
+        } else {
+            stream.select(&keep)
+        };
+        (Some(delivered), Some((report, criteria.warnings)))
     };
     let mut trace = crate::sim::simulate_with(
         delivered.as_ref().unwrap_or(stream),

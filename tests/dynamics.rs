@@ -570,3 +570,33 @@ proptest::proptest! {
         }
     }
 }
+
+/// Whether a filtered-out record of a later window closes the open window is not documented
+/// (SEMANTICS §14.9 Q4). By default it does not (the engine never sees it): the window closes
+/// when the next matching record is read. With `--filtered-records-close-windows` it closes
+/// when the filtered record is read.
+#[test]
+fn a_filtered_record_closes_the_window_only_when_that_choice_is_made() {
+    let stream = kinesis(1, &[(5_000, "a", 90), (40_000, "a", 1), (95_000, "a", 95)]);
+    let filter = vec![r#"{"data": {"Item": {"sales": [{"numeric": [">", 50]}]}}}"#.to_owned()];
+    let final_of_first = |close: bool| {
+        let settings = Settings {
+            filters: filter.clone(),
+            filtered_records_close_windows: close,
+            ..Settings::default()
+        };
+        let sim = run_filtered(&stream, settings, "builtin:sum:Item.sales");
+        let f = sim
+            .trace
+            .invocations
+            .iter()
+            .find(|i| i.is_final)
+            .unwrap()
+            .clone();
+        assert_eq!(f.reason, Reason::NextWindowRecord);
+        assert_eq!(f.state_in.to_json()["sales"], 90);
+        f.start_ms - T0
+    };
+    assert_eq!(final_of_first(false), 95_000);
+    assert_eq!(final_of_first(true), 40_000);
+}

@@ -249,6 +249,10 @@ pub struct MappingArgs {
     /// FilterCriteria as the Lambda API takes it: {"Filters":[{"Pattern":"..."}]}.
     #[arg(long, value_name = "FILE")]
     pub filter_criteria: Option<PathBuf>,
+    /// Modelling choice: a record no filter matches still closes the open window when it
+    /// belongs to a later one.
+    #[arg(long)]
+    pub filtered_records_close_windows: bool,
     /// Filters allowed per mapping: 5 (Lambda's default quota) to 10 (with a quota increase).
     #[arg(long, default_value_t = crate::filter::DEFAULT_FILTER_QUOTA)]
     pub filter_quota: u32,
@@ -375,6 +379,7 @@ impl MappingArgs {
             mapping_start_ms: self.mapping_start,
             filters: self.filters.clone(),
             filter_quota: self.filter_quota,
+            filtered_records_close_windows: self.filtered_records_close_windows,
             close_grace_s: self.close_grace,
             grace_from: match self.grace_from {
                 GraceFromArg::WindowEnd => GraceFrom::WindowEnd,
@@ -486,6 +491,9 @@ mod tests {
                 s.filters = vec!["{\"a\":[1]}".into(), "{}".into()]
             }),
             (&["--filter-quota", "10"], |s| s.filter_quota = 10),
+            (&["--filtered-records-close-windows"], |s| {
+                s.filtered_records_close_windows = true
+            }),
             (&["--report-batch-item-failures"], |s| {
                 s.report_batch_item_failures = true
             }),

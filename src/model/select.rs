@@ -40,6 +40,24 @@ impl Stream {
         out
     }
 
+    /// [`Self::select`], also marking where each dropped record was (for the modelling choice
+    /// that filtered-out records still close windows).
+    pub fn select_marking(&self, keep: &[usize]) -> Stream {
+        let mut out = self.select(keep);
+        let mut next = 0;
+        for (s, sh) in self.shards.iter().enumerate() {
+            for i in sh.range.clone() {
+                if keep.get(next) == Some(&i) {
+                    next += 1;
+                } else {
+                    out.filtered_marks
+                        .push((s as u32, next as u32, self.ts_ms[i]));
+                }
+            }
+        }
+        out
+    }
+
     fn selected_shards(&self, keep: &[usize]) -> Vec<Shard> {
         let mut at = 0;
         self.shards

@@ -63,6 +63,9 @@ pub struct Settings {
     pub filters: Vec<String>,
     /// Filters allowed per mapping: 5 by default, up to 10 with a quota increase.
     pub filter_quota: u32,
+    /// Modelling choice (§14.9 Q4): a record no filter matches still closes the open window
+    /// when it belongs to a later one (default: the engine never sees such records).
+    pub filtered_records_close_windows: bool,
 
     /// Modelling choice (Q2): an idle window closes this long after its end (0–120 s; AWS:
     /// "waits for up to 2 minutes").
@@ -148,6 +151,7 @@ impl Default for Settings {
             mapping_start_ms: None,
             filters: Vec::new(),
             filter_quota: DEFAULT_FILTER_QUOTA,
+            filtered_records_close_windows: false,
             close_grace_s: 120,
             grace_from: GraceFrom::WindowEnd,
             carry_state_across_windows: false,

@@ -245,6 +245,9 @@ pub struct Stream {
     /// Every payload is known to be valid JSON (orders files and the generator): built-ins may
     /// use the fast path scanner on it.
     pub payload_is_json: bool,
+    /// Records a filter dropped, for the modelling choice that they still close windows:
+    /// `(shard, index of the next delivered record, arrival ms)`, sorted. Empty otherwise.
+    pub filtered_marks: Vec<(u32, u32, i64)>,
     /// Derived columns.
     pub columns: ColumnCache,
 }

@@ -44,10 +44,15 @@ impl Engine<'_> {
                 end_ms: len,
             });
             let grace_at = self.grace_at(sim, open, w);
-            match next {
-                Some(i) if self.stream.ts_ms[i] < w.end_ms => {}
-                Some(i) => {
-                    let seen = self.seen_at(sim, sim.max_vis.max(self.stream.ts_ms[i]));
+            let ts = &self.stream.ts_ms;
+            // The first record in sequence of a later window: a filtered-out one too, if that
+            // setting says such records close windows.
+            let boundary = self
+                .filtered_boundary(sim, w.end_ms)
+                .or(next.map(|i| ts[i]).filter(|&t| t >= w.end_ms));
+            match (boundary, next) {
+                (Some(t), _) => {
+                    let seen = self.seen_at(sim, sim.max_vis.max(t));
                     let (at, reason, read_at) = if seen <= grace_at {
                         let read = (seen > sim.visible_upto).then_some(seen);
                         (seen, Reason::NextWindowRecord, read)
@@ -62,7 +67,8 @@ impl Engine<'_> {
                         read_at,
                     });
                 }
-                None => {
+                (None, Some(_)) => {}
+                (None, None) => {
                     let (at, reason) = match self.settings.end_of_input {
                         EndOfInput::ShardEnd => (sim.now, Reason::ShardEnded),
                         EndOfInput::Open => (grace_at, Reason::GraceExpired),
@@ -79,6 +85,23 @@ impl Engine<'_> {
         }
         let i = next?;
         Some(self.plan_batch(sim, i))
+    }
+
+    /// With `filtered_records_close_windows`: the arrival time of a filtered-out record of a
+    /// window ending after `w_end`... that sits right before the shard's next delivered record
+    /// (the poller reads it first), if there is one.
+    fn filtered_boundary(&self, sim: &ShardSim, w_end: i64) -> Option<i64> {
+        if !self.settings.filtered_records_close_windows {
+            return None;
+        }
+        let marks = &self.stream.filtered_marks;
+        let at = (sim.idx as u32, sim.cursor as u32);
+        let from = marks.partition_point(|m| (m.0, m.1) < at);
+        marks[from..]
+            .iter()
+            .take_while(|m| (m.0, m.1) == at)
+            .map(|m| m.2)
+            .find(|&t| t >= w_end)
     }
 
     /// A batch waiting to be sent again: sent, or discarded when it aged out meanwhile.

@@ -376,6 +376,7 @@ impl StreamBuilder {
             ddb,
             backwards,
             payload_is_json,
+            filtered_marks: Vec::new(),
             columns: ColumnCache::default(),
         }
     }

@@ -69,6 +69,13 @@ pub(super) fn filters_ui(
         );
         changed = true;
     }
+    changed |= ui
+        .checkbox(
+            &mut s.filtered_records_close_windows,
+            "A filtered-out record of a later window closes the window",
+        )
+        .on_hover_text("Modelling choice: AWS does not document it (off: the engine never sees records no filter matches)")
+        .changed();
     changed |= super::labelled(
         ui,
         "Filter quota",
