@@ -467,6 +467,17 @@ fn destination_out_writes_one_record_per_discard() {
             .unwrap()
             .starts_with("{\"timestamp\"")
     );
+    // Nor the other output.
+    let both = tmp("both.jsonl");
+    let out = bin()
+        .args(["run", "--count", "5", "--events"])
+        .arg(&both)
+        .arg("--destination-out")
+        .arg(&both)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is also the --events file"));
 }
 
 /// Generated streams take their names from `--region`, `--account`, `--stream-name`,

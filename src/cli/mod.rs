@@ -303,6 +303,14 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
     }
     if let Some(path) = &args.destination_out {
         crate::output::check_output("--destination-out", path, &args.input).map_err(usage)?;
+        if let Some(events) = &args.events
+            && crate::output::same_file(events, path)
+        {
+            return Err(usage(format!(
+                "--destination-out {} is also the --events file: one would overwrite the other",
+                path.display()
+            )));
+        }
     }
     let mut spec = run_spec(args, scenario.as_ref(), settings)?;
     let stream = load_stream(&spec)?;
