@@ -593,61 +593,22 @@ fn batching_window_waits_for_records() {
 #[test]
 fn batches_respect_batch_size_and_the_6_mb_payload() {
     // 300 records of ~100 KB each, all visible at once: 6 MB holds about 45 after base64.
-    let mut b = tumblescope::model::stream::StreamBuilder::new(
-        tumblescope::model::Source::Kinesis,
-        1,
-        Default::default(),
-    )
-    .payloads_are_json(true);
-    for k in 0..300 {
-        b.push(tumblescope::model::stream::InputRecord {
-            ts_ms: T0 + 500,
-            partition_key: "a".into(),
-            data: format!(
-                r#"{{"Item":{{"sales":{k},"pad":"{}"}}}}"#,
-                "p".repeat(100_000)
-            )
-            .into_bytes(),
-            ..Default::default()
-        });
-    }
-    let stream = b.finish();
+    let stream = padded_orders(tumblescope::model::Source::Kinesis, 300, |_| 100_000);
     let settings = Settings {
         batch_size: 10_000,
         ..Settings::default()
     };
-    let max = tumblescope::handlers::event::MAX_PAYLOAD_BYTES;
-    // The cut is maximal: the batch fits, the batch and its next record would not.
+    // The cut is maximal: the batch fits, the batch and its next record would not; and every
+    // record goes out.
     let check_cuts = |trace: &Trace| {
-        let mut cuts = 0;
-        for inv in trace
+        let cuts = assert_cuts_maximal(&stream, &settings, trace);
+        let sent: usize = trace
             .invocations
             .iter()
             .filter(|i| i.kind == Kind::Aggregate)
-        {
-            let req = inv.request(&stream, &settings);
-            let len = req.event_json().len();
-            assert!(len <= max, "{len}");
-            if inv.reason == Reason::PayloadLimit {
-                cuts += 1;
-                let mut one_more = inv.request(&stream, &settings);
-                one_more.records = req.records.start..req.records.end + 1;
-                assert!(
-                    one_more.event_json().len() > max,
-                    "invocation {} could hold one more",
-                    inv.n
-                );
-            }
-        }
-        assert_eq!(
-            trace
-                .invocations
-                .iter()
-                .filter(|i| i.kind == Kind::Aggregate)
-                .map(|i| i.record_count())
-                .sum::<usize>(),
-            300
-        );
+            .map(|i| i.record_count())
+            .sum();
+        assert_eq!(sent, 300);
         cuts
     };
     let trace = run(&stream, &settings, "builtin:sum:Item.sales");
@@ -1139,47 +1100,10 @@ fn records_over_4_mb_are_refused_only_past_the_6_mb_payload() {
 /// up to 100 are cut by the payload, each cut maximal.
 #[test]
 fn dynamodb_batches_are_cut_at_the_6_mb_payload() {
-    let mut b = tumblescope::model::stream::StreamBuilder::new(
-        tumblescope::model::Source::Dynamodb,
-        1,
-        Default::default(),
-    )
-    .payloads_are_json(true);
-    for k in 0..60 {
-        b.push(tumblescope::model::stream::InputRecord {
-            ts_ms: T0 + 500,
-            partition_key: format!("o-{k}"),
-            data: format!(
-                r#"{{"ID":"o-{k}","sales":{k},"pad":"{}"}}"#,
-                "p".repeat(300_000)
-            )
-            .into_bytes(),
-            ..Default::default()
-        });
-    }
-    let stream = b.finish();
+    let stream = padded_orders(tumblescope::model::Source::Dynamodb, 60, |_| 300_000);
     let settings = Settings::default();
     let trace = run(&stream, &settings, "builtin:sum:sales");
-    let max = tumblescope::handlers::event::MAX_PAYLOAD_BYTES;
-    let mut cuts = 0;
-    for inv in trace
-        .invocations
-        .iter()
-        .filter(|i| i.kind == Kind::Aggregate)
-    {
-        let req = inv.request(&stream, &settings);
-        assert!(req.event_json().len() <= max);
-        if inv.reason == Reason::PayloadLimit {
-            cuts += 1;
-            let mut one_more = inv.request(&stream, &settings);
-            one_more.records = req.records.start..req.records.end + 1;
-            assert!(
-                one_more.event_json().len() > max,
-                "invocation {} could hold one more",
-                inv.n
-            );
-        }
-    }
+    let cuts = assert_cuts_maximal(&stream, &settings, &trace);
     assert!(cuts >= 2, "{:#?}", render(&trace));
 }
 
@@ -1190,23 +1114,9 @@ fn dynamodb_batches_are_cut_at_the_6_mb_payload() {
 #[test]
 fn the_6_mb_cut_is_exact_to_the_byte() {
     let build = |extra: usize, shrink: usize, at: usize| {
-        let mut b = tumblescope::model::stream::StreamBuilder::new(
-            tumblescope::model::Source::Kinesis,
-            1,
-            Default::default(),
-        )
-        .payloads_are_json(true);
-        for k in 0..120 {
-            let pad = 100_000 + if k == 0 { extra } else { 0 } - if k == at { shrink } else { 0 };
-            b.push(tumblescope::model::stream::InputRecord {
-                ts_ms: T0 + 500,
-                partition_key: "a".into(),
-                data: format!(r#"{{"Item":{{"sales":{k},"pad":"{}"}}}}"#, "p".repeat(pad))
-                    .into_bytes(),
-                ..Default::default()
-            });
-        }
-        b.finish()
+        padded_orders(tumblescope::model::Source::Kinesis, 120, |k| {
+            100_000 + if k == 0 { extra } else { 0 } - if k == at { shrink } else { 0 }
+        })
     };
     let settings = Settings {
         batch_size: 10_000,
@@ -1283,4 +1193,66 @@ fn the_stall_limit_spares_batches_with_an_aws_bound() {
         "builtin:sum:Item.sales:fail=Item.sales>=1000",
     );
     assert_eq!(trace.stalls.len(), 1);
+}
+
+/// `n` orders all arriving at once on one shard, record `k` padded with `pad(k)` bytes: Kinesis
+/// `{"Item":{"sales":k,"pad":…}}` under one key, or DynamoDB items `o-k`.
+fn padded_orders(
+    source: tumblescope::model::Source,
+    n: usize,
+    pad: impl Fn(usize) -> usize,
+) -> tumblescope::model::stream::Stream {
+    let mut b = tumblescope::model::stream::StreamBuilder::new(source, 1, Default::default())
+        .payloads_are_json(true);
+    for k in 0..n {
+        let padding = "p".repeat(pad(k));
+        let (partition_key, data) = match source {
+            tumblescope::model::Source::Kinesis => (
+                "a".to_owned(),
+                format!(r#"{{"Item":{{"sales":{k},"pad":"{padding}"}}}}"#),
+            ),
+            tumblescope::model::Source::Dynamodb => (
+                format!("o-{k}"),
+                format!(r#"{{"ID":"o-{k}","sales":{k},"pad":"{padding}"}}"#),
+            ),
+        };
+        b.push(tumblescope::model::stream::InputRecord {
+            ts_ms: T0 + 500,
+            partition_key,
+            data: data.into_bytes(),
+            ..Default::default()
+        });
+    }
+    b.finish()
+}
+
+/// Every batch fits in 6 MB, and every batch cut by the payload is maximal (with its next
+/// record it would not fit). Returns how many were cut by the payload.
+fn assert_cuts_maximal(
+    stream: &tumblescope::model::stream::Stream,
+    settings: &Settings,
+    trace: &Trace,
+) -> usize {
+    let max = tumblescope::handlers::event::MAX_PAYLOAD_BYTES;
+    let mut cuts = 0;
+    for inv in trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Aggregate)
+    {
+        let req = inv.request(stream, settings);
+        let len = req.event_json().len();
+        assert!(len <= max, "{len}");
+        if inv.reason == Reason::PayloadLimit {
+            cuts += 1;
+            let mut one_more = inv.request(stream, settings);
+            one_more.records = req.records.start..req.records.end + 1;
+            assert!(
+                one_more.event_json().len() > max,
+                "invocation {} could hold one more",
+                inv.n
+            );
+        }
+    }
+    cuts
 }

@@ -546,16 +546,7 @@ proptest! {
         with in prop_oneof![Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b':'), Just(b','), Just(b'"'), Just(b'x')],
     ) {
         let original = std::fs::read(sample(file)).unwrap();
-        let structural: Vec<usize> = (0..original.len())
-            .filter(|&i| b"{}[]:,\"".contains(&original[i]))
-            .collect();
-        let p = structural[at.index(structural.len())];
-        let mut bytes = original.clone();
-        match op {
-            0 => bytes[p] = with,
-            1 => { bytes.remove(p); }
-            _ => bytes.insert(p, with),
-        }
+        let (p, bytes) = edit_structural(&original, 0..original.len(), b"{}[]:,\"", at, op, with);
         let line = original[..p].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         let lines = original.iter().filter(|&&b| b == b'\n').count();
         let mut opts = sample_options(file, false);
@@ -578,6 +569,31 @@ proptest! {
             Err(e) => prop_assert!(false, "{e}"),
         }
     }
+}
+
+/// One edit at a byte of `within` that is one of `structural`: replaced by `with` (op 0),
+/// removed (1) or preceded by `with` (2). Returns the edited offset and the edited bytes.
+fn edit_structural(
+    original: &[u8],
+    within: std::ops::Range<usize>,
+    structural: &[u8],
+    at: prop::sample::Index,
+    op: u8,
+    with: u8,
+) -> (usize, Vec<u8>) {
+    let places: Vec<usize> = within
+        .filter(|&i| structural.contains(&original[i]))
+        .collect();
+    let p = places[at.index(places.len())];
+    let mut bytes = original.to_vec();
+    match op {
+        0 => bytes[p] = with,
+        1 => {
+            bytes.remove(p);
+        }
+        _ => bytes.insert(p, with),
+    }
+    (p, bytes)
 }
 
 /// Byte offsets where each element of the document's `Records` array starts, found by a scan
@@ -645,16 +661,7 @@ proptest! {
         with in prop_oneof![Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b':'), Just(b','), Just(b'"'), Just(b'x')],
     ) {
         let original = std::fs::read(sample(file)).unwrap();
-        let structural: Vec<usize> = (0..original.len())
-            .filter(|&i| b"{}[]:,\"".contains(&original[i]))
-            .collect();
-        let p = structural[at.index(structural.len())];
-        let mut bytes = original.clone();
-        match op {
-            0 => bytes[p] = with,
-            1 => { bytes.remove(p); }
-            _ => bytes.insert(p, with),
-        }
+        let (p, bytes) = edit_structural(&original, 0..original.len(), b"{}[]:,\"", at, op, with);
         let starts = record_starts(&original);
         let record_start = starts.iter().rev().find(|&&s| s <= p).copied().unwrap_or(0);
         let mut opts = sample_options(file, false);
@@ -690,16 +697,7 @@ proptest! {
     ) {
         let original = std::fs::read(sample("pos-export.csv")).unwrap();
         let header_end = original.iter().position(|&b| b == b'\n').unwrap() + 1;
-        let structural: Vec<usize> = (header_end..original.len() - 1)
-            .filter(|&i| b",\"\n".contains(&original[i]))
-            .collect();
-        let p = structural[at.index(structural.len())];
-        let mut bytes = original.clone();
-        match op {
-            0 => bytes[p] = with,
-            1 => { bytes.remove(p); }
-            _ => bytes.insert(p, with),
-        }
+        let (p, bytes) = edit_structural(&original, header_end..original.len() - 1, b",\"\n", at, op, with);
         let line = original[..p].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         let rows = original.iter().filter(|&&b| b == b'\n').count() - 1;
         let opts = LoadOptions { format: Some(Format::Csv), ..sample_options("pos-export.csv", false) };
