@@ -18,6 +18,9 @@ use crate::sim::trace::{Trace, WindowResult};
 #[serde(rename_all = "camelCase")]
 struct ResultRow<'a> {
     shard_id: &'a str,
+    /// The shards this one was split, merged or rolled over from (absent for original shards).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    parent_shard_ids: Vec<&'a str>,
     window_start: String,
     window_end: String,
     records: u32,
@@ -28,6 +31,7 @@ struct ResultRow<'a> {
 fn result_row<'a>(stream: &'a Stream, w: &WindowResult) -> ResultRow<'a> {
     ResultRow {
         shard_id: &stream.shards[w.shard as usize].id,
+        parent_shard_ids: stream.parent_ids(w.shard as usize),
         window_start: iso_seconds(w.window.start_ms),
         window_end: iso_seconds(w.window.end_ms),
         records: w.records,
@@ -151,6 +155,9 @@ pub fn results_table(stream: &Stream, trace: &Trace) -> String {
 struct EventLine<'a> {
     n: u32,
     shard_id: &'a str,
+    /// Parents of the shard (absent for original shards).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    parent_shard_ids: Vec<&'a str>,
     kind: &'static str,
     attempt: u32,
     start_ms: i64,
@@ -188,6 +195,7 @@ pub fn write_events_jsonl(
         let line = EventLine {
             n: inv.n,
             shard_id: &stream.shards[inv.shard as usize].id,
+            parent_shard_ids: stream.parent_ids(inv.shard as usize),
             kind: inv.kind.name(),
             attempt: inv.attempt,
             start_ms: inv.start_ms,

@@ -56,6 +56,9 @@ pub struct RunSpec {
     /// How files are read (format, field mapping, skipping bad records).
     #[serde(default)]
     pub input: InputSettings,
+    /// Splits, merges and rollover (for files; generated streams carry their own).
+    #[serde(default)]
+    pub reshard: crate::model::reshard::ReshardPlan,
 }
 
 /// How files are read: the parts of [`crate::ingest::LoadOptions`] a user chooses.
@@ -87,6 +90,7 @@ impl RunSpec {
             settings: s.settings.clone(),
             handler: s.handler.clone(),
             input: InputSettings::default(),
+            reshard: Default::default(),
         }
     }
 
@@ -102,6 +106,7 @@ impl RunSpec {
             && self.stream_source == other.stream_source
             && self.shards == other.shards
             && self.meta == other.meta
+            && self.reshard == other.reshard
     }
 
     /// Generator options when the stream is generated (or a generated scenario).
@@ -195,8 +200,20 @@ pub fn build_stream(
                 fields: spec.input.fields.clone(),
                 skip_bad: spec.input.skip_bad,
                 max_listed: 20,
+                reshard: spec.reshard.clone(),
             };
+            opts.reshard
+                .check(opts.source, opts.shards)
+                .map_err(BuildError::Invalid)?;
             let (stream, report) = load_paths(paths, &opts, control)?;
+            if !opts.reshard.steps.is_empty() && stream.shards.iter().all(|s| s.parents.is_empty())
+            {
+                return Err(BuildError::Invalid(
+                    "--reshard applies to records tumblescope routes; this input names its own \
+                     shards (a capture's lineage comes from its ChildShards)"
+                        .into(),
+                ));
+            }
             Ok((stream, Some(report)))
         }
     }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use common::{JsonPath, builtin, render};
 use proptest::prelude::*;
-use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
+use tumblescope::generate::{DEFAULT_START_MS, GenOptions, KeyStrategy, generate_stream};
+use tumblescope::model::reshard::{Reshard, ReshardOp, ReshardPlan, Topology};
 use tumblescope::model::settings::{EndOfInput, GraceFrom, Settings};
 use tumblescope::model::stream::Stream;
 use tumblescope::model::{Source, Window};
@@ -29,20 +30,79 @@ fn arb_stream() -> impl Strategy<Value = Stream> {
         1u32..=6,
         any::<u64>(),
         prop_oneof![Just(Source::Kinesis), Just(Source::Dynamodb)],
+        prop::collection::vec((0.0f64..1.0, any::<bool>(), any::<u32>()), 0..4),
+        prop_oneof![
+            Just(None),
+            Just(Some(3_610_000i64)),
+            Just(Some(3_660_000)),
+            Just(Some(4 * 3_600_000))
+        ],
     )
-        .prop_map(|(count, interval_ms, jitter, shards, keys, seed, source)| {
-            let opts = GenOptions {
-                count,
-                interval_ms,
-                jitter,
-                shards,
-                keys: KeyStrategy::Uniform { n: keys },
-                seed,
-                source,
-                ..GenOptions::default()
-            };
-            generate_stream(&opts, Default::default())
-        })
+        .prop_map(
+            |(count, interval_ms, jitter, shards, keys, seed, source, ops, rollover_ms)| {
+                let span = count as f64 * interval_ms;
+                let reshard = ReshardPlan {
+                    steps: match source {
+                        Source::Kinesis => valid_steps(shards, span, &ops),
+                        Source::Dynamodb => Vec::new(),
+                    },
+                    rollover_ms,
+                };
+                let opts = GenOptions {
+                    count,
+                    interval_ms,
+                    jitter,
+                    shards,
+                    keys: KeyStrategy::Uniform { n: keys },
+                    seed,
+                    source,
+                    reshard,
+                    ..GenOptions::default()
+                };
+                generate_stream(&opts, Default::default())
+            },
+        )
+}
+
+/// Splits and merges at random times within the stream, keeping only those Kinesis would
+/// accept at that point (the shard open; a merge's shards adjacent).
+fn valid_steps(shards: u32, span_ms: f64, ops: &[(f64, bool, u32)]) -> Vec<Reshard> {
+    let mut steps: Vec<Reshard> = Vec::new();
+    let mut ordered = ops.to_vec();
+    ordered.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (at, split, pick) in ordered {
+        let at_ms = DEFAULT_START_MS + (at * span_ms) as i64;
+        let Ok(t) = Topology::kinesis(shards, &steps) else {
+            break;
+        };
+        let n = t.len();
+        let a = pick % n;
+        let op = if split {
+            ReshardOp::Split {
+                shard: a,
+                new_starting_hash_key: None,
+            }
+        } else {
+            // The open shard whose range starts right after `a`'s.
+            let next = t.shards.iter().enumerate().find(|(k, s)| {
+                s.closed_ms.is_none()
+                    && Some(s.hash.0) == t.shards[a as usize].hash.1.checked_add(1)
+                    && *k != a as usize
+            });
+            let Some((b, _)) = next else { continue };
+            ReshardOp::Merge {
+                shard: a,
+                adjacent: b as u32,
+            }
+        };
+        let step = Reshard { at_ms, op };
+        let mut with = steps.clone();
+        with.push(step.clone());
+        if Topology::kinesis(shards, &with).is_ok() {
+            steps.push(step);
+        }
+    }
+    steps
 }
 
 fn arb_settings() -> impl Strategy<Value = Settings> {
@@ -154,6 +214,7 @@ fn check_invariants(
         "delivered: {:?}",
         delivered
     );
+    check_lineage(stream, trace)?;
 
     // Exactly one final per non-empty (shard, window), after all its records; state threading.
     let mut finals: BTreeMap<(u32, i64), u32> = BTreeMap::new();
@@ -204,6 +265,38 @@ fn check_invariants(
         })
         .sum();
     prop_assert_eq!(total, total_sales(stream));
+    Ok(())
+}
+
+/// Resharding (SEMANTICS §14.2): no child invocation starts before its parents' last ends,
+/// and every closed shard's end was read.
+fn check_lineage(stream: &Stream, trace: &Trace) -> Result<(), TestCaseError> {
+    let shards = stream.shards.len();
+    let mut first_start = vec![i64::MAX; shards];
+    let mut last_end = vec![i64::MIN; shards];
+    for inv in &trace.invocations {
+        let s = inv.shard as usize;
+        first_start[s] = first_start[s].min(inv.start_ms);
+        last_end[s] = last_end[s].max(inv.end_ms);
+    }
+    for (c, shard) in stream.shards.iter().enumerate() {
+        for &p in &shard.parents {
+            prop_assert!(
+                first_start[c] >= last_end[p as usize],
+                "child {} starts at {} before parent {} ends at {}",
+                c,
+                first_start[c],
+                p,
+                last_end[p as usize]
+            );
+        }
+    }
+    let closed = stream
+        .shards
+        .iter()
+        .filter(|s| s.closed_ms.is_some())
+        .count();
+    prop_assert_eq!(trace.shard_ends.len(), closed, "every closed shard ends");
     Ok(())
 }
 

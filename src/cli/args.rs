@@ -25,9 +25,25 @@ pub struct GenerateArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output file (default: standard output).
+    /// Output file (default: standard output); with --format get-records, a directory.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// What to write: orders JSON Lines (routed when read), or AWS CLI get-records output,
+    /// one file per shard, routed here (with resharding's lineage in ChildShards).
+    #[arg(long, value_enum, default_value = "orders")]
+    pub format: GenerateFormat,
+    /// Resharding (with --format get-records).
+    #[command(flatten)]
+    pub reshard: ReshardArgs,
+}
+
+/// Output format of `generate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GenerateFormat {
+    /// tumblescope's orders JSON Lines.
+    Orders,
+    /// `get-records` output per shard.
+    GetRecords,
 }
 
 /// Generator options shared by `generate` and `run`.
@@ -68,6 +84,7 @@ impl GenArgs {
         source: Source,
         shards: u32,
         seed: u64,
+        reshard: crate::model::reshard::ReshardPlan,
     ) -> Result<GenOptions, String> {
         let start_ms = crate::model::parse_rfc3339_ms(&self.start)
             .ok_or_else(|| format!("--start {:?} is not an RFC 3339 time", self.start))?;
@@ -84,6 +101,7 @@ impl GenArgs {
             sales_max: self.sales_max,
             modify_fraction: self.modify_fraction,
             remove_fraction: self.remove_fraction,
+            reshard,
         };
         opts.check()?;
         Ok(opts)
@@ -155,6 +173,42 @@ pub struct RunArgs {
     /// Generator options (without --input).
     #[command(flatten)]
     pub gen_: GenArgs,
+    /// Resharding.
+    #[command(flatten)]
+    pub reshard: ReshardArgs,
+}
+
+/// Splits, merges and DynamoDB rollover of the shards tumblescope routes records to.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReshardArgs {
+    /// Kinesis resharding: TIME:split:SHARD[@NEW_STARTING_HASH_KEY] or TIME:merge:SHARD,SHARD
+    /// (repeatable). Children get new ids after the existing ones; records from TIME on route
+    /// by the children's hash-key ranges.
+    #[arg(long, value_name = "TIME:OP:SHARDS")]
+    pub reshard: Vec<crate::model::reshard::Reshard>,
+    /// DynamoDB Streams: each shard closes and opens a child this many hours after it opened
+    /// (modelling choice: AWS publishes no period; 0 = never). Default 4.
+    #[arg(long, value_name = "HOURS", allow_hyphen_values = true)]
+    pub rollover_hours: Option<f64>,
+}
+
+impl ReshardArgs {
+    /// The plan these flags describe.
+    pub fn plan(&self) -> Result<crate::model::reshard::ReshardPlan, String> {
+        let mut plan = crate::model::reshard::ReshardPlan {
+            steps: self.reshard.clone(),
+            ..Default::default()
+        };
+        if let Some(h) = self.rollover_hours {
+            if !(h.is_finite() && (0.0..=8760.0).contains(&h)) {
+                return Err(format!(
+                    "--rollover-hours {h} is out of range: valid range is 0–8760 (0: never)"
+                ));
+            }
+            plan.rollover_ms = Some((h * 3_600_000.0).round() as i64);
+        }
+        Ok(plan)
+    }
 }
 
 /// How input files are read.
@@ -619,7 +673,10 @@ mod tests {
             "--remove-fraction",
             "0.1",
         ]);
-        let o = a.gen_.options(Source::Dynamodb, 4, 77).unwrap();
+        let o = a
+            .gen_
+            .options(Source::Dynamodb, 4, 77, Default::default())
+            .unwrap();
         let expected = GenOptions {
             count: 12,
             interval_ms: 40.5,
@@ -636,6 +693,7 @@ mod tests {
             sales_max: 9,
             modify_fraction: 0.2,
             remove_fraction: 0.1,
+            reshard: Default::default(),
         };
         assert_eq!(o, expected);
         let argv = [
@@ -655,9 +713,12 @@ mod tests {
         };
         assert_eq!((g.source, g.shards, g.seed), (Source::Dynamodb, 5, 3));
         assert_eq!(g.output.as_deref(), Some(std::path::Path::new("x.jsonl")));
-        let bad = run_args(&["--start", "yesterday"])
-            .gen_
-            .options(Source::Kinesis, 1, 1);
+        let bad = run_args(&["--start", "yesterday"]).gen_.options(
+            Source::Kinesis,
+            1,
+            1,
+            Default::default(),
+        );
         assert_eq!(
             bad.unwrap_err(),
             "--start \"yesterday\" is not an RFC 3339 time"

@@ -7,14 +7,15 @@ use std::path::PathBuf;
 mod args;
 
 pub use self::args::{
-    EndArg, Format, GenArgs, GenerateArgs, GraceFromArg, LoadArgs, MappingArgs, RunArgs,
+    EndArg, Format, GenArgs, GenerateArgs, GenerateFormat, GraceFromArg, LoadArgs, MappingArgs,
+    RunArgs,
 };
 
 use clap::{Parser, Subcommand};
 
 use crate::generate::{Generator, write_order_line};
 use crate::model::settings::Settings;
-use crate::model::stream::Stream;
+use crate::model::stream::{Stream, StreamMeta};
 use crate::run::{RunSpec, SourceSpec};
 use crate::sim::trace::{Status, Trace};
 
@@ -95,9 +96,20 @@ pub fn run_command(cmd: Command) -> Result<(), CliError> {
 }
 
 fn generate(args: &GenerateArgs) -> Result<(), CliError> {
+    let reshard = args.reshard.plan().map_err(usage)?;
+    if args.format == GenerateFormat::GetRecords {
+        return generate_captures(args, reshard);
+    }
+    if !args.reshard.reshard.is_empty() || args.reshard.rollover_hours.is_some() {
+        return Err(usage(
+            "orders carry no shards (they are routed when read): give --reshard and \
+             --rollover-hours to `run`, or write shards with --format get-records -o DIR"
+                .to_string(),
+        ));
+    }
     let opts = args
         .gen_
-        .options(args.source, args.shards, args.seed)
+        .options(args.source, args.shards, args.seed, Default::default())
         .map_err(usage)?;
     let write = |sink: &mut dyn std::io::Write| -> std::io::Result<()> {
         let mut buf = Vec::with_capacity(1 << 16);
@@ -119,6 +131,37 @@ fn generate(args: &GenerateArgs) -> Result<(), CliError> {
         }
         _ => write(&mut std::io::stdout().lock()).map_err(|e| failure(e.to_string())),
     }
+}
+
+/// `generate --format get-records`: the routed stream, one capture file per shard.
+fn generate_captures(
+    args: &GenerateArgs,
+    reshard: crate::model::reshard::ReshardPlan,
+) -> Result<(), CliError> {
+    let Some(dir) = args
+        .output
+        .as_deref()
+        .filter(|p| !crate::output::is_stdio(p))
+    else {
+        return Err(usage(
+            "--format get-records writes one file per shard: give a directory with -o DIR"
+                .to_string(),
+        ));
+    };
+    let opts = args
+        .gen_
+        .options(args.source, args.shards, args.seed, reshard)
+        .map_err(usage)?;
+    let stream = crate::generate::generate_stream(&opts, StreamMeta::default());
+    let paths = crate::capture_files::write_all(&stream, args.seed, dir)
+        .map_err(|e| failure(format!("{}: {e}", dir.display())))?;
+    eprintln!(
+        "wrote {} record(s) as {} shard file(s) in {}",
+        stream.len(),
+        paths.len(),
+        dir.display()
+    );
+    Ok(())
 }
 
 fn scenario_of(args: &RunArgs) -> Result<Option<crate::scenarios::Scenario>, CliError> {
@@ -151,10 +194,11 @@ fn run_spec(
             m.shards
         )));
     }
+    let reshard = args.reshard.plan().map_err(usage)?;
     let (source, input) = if args.input.is_empty() {
         let options = args
             .gen_
-            .options(m.source, m.shards, m.seed)
+            .options(m.source, m.shards, m.seed, reshard.clone())
             .map_err(usage)?;
         (SourceSpec::Generated { options }, Default::default())
     } else {
@@ -172,6 +216,7 @@ fn run_spec(
         settings,
         handler: String::new(),
         input,
+        reshard,
     })
 }
 
@@ -435,6 +480,7 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
             d.condition
         ));
     }
+    s.push_str(&lineage_lines(stream, trace));
     for u in &trace.unread {
         s.push_str(&format!(
             "not read: {} record(s) on {}, {} (at {})\n",
@@ -452,6 +498,34 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
             st.invocation,
             st.reason,
             st.unprocessed
+        ));
+    }
+    s
+}
+
+/// One line per closed shard: when its end was read and which children it has.
+fn lineage_lines(stream: &Stream, trace: &Trace) -> String {
+    let mut s = String::new();
+    for &(idx, at) in &trace.shard_ends {
+        let children: Vec<&str> = stream
+            .shards
+            .iter()
+            .filter(|c| c.parents.contains(&idx))
+            .map(|c| c.id.as_str())
+            .collect();
+        let shard = &stream.shards[idx as usize];
+        s.push_str(&format!(
+            "shard end: {} closed at {}, read to its end at {}; children: {}\n",
+            shard.id,
+            shard
+                .closed_ms
+                .map_or_else(|| "?".into(), crate::model::iso_millis),
+            crate::model::iso_millis(at),
+            if children.is_empty() {
+                "none".into()
+            } else {
+                children.join(", ")
+            }
         ));
     }
     s

@@ -287,7 +287,9 @@ pub fn sales_path(source: Source) -> &'static str {
 pub fn generate_stream(opts: &GenOptions, meta: StreamMeta) -> Stream {
     let gen_ = Generator::new(opts.clone());
     let view = meta.view_type;
-    let mut b = StreamBuilder::new(opts.source, opts.shards, meta).payloads_are_json(true);
+    let mut b = StreamBuilder::new(opts.source, opts.shards, meta)
+        .payloads_are_json(true)
+        .with_reshard(&opts.reshard);
     // Route each distinct key once: MD5 per record would dominate generation.
     let key_shards: Vec<u32> = gen_.keys().iter().map(|k| b.route(k, None)).collect();
     let n = usize::try_from(opts.count).unwrap_or(usize::MAX);

@@ -111,6 +111,8 @@ pub struct GenOptions {
     pub modify_fraction: f64,
     /// DynamoDB: share of orders that delete an earlier order (REMOVE).
     pub remove_fraction: f64,
+    /// Splits, merges and rollover of the stream's shards.
+    pub reshard: crate::model::reshard::ReshardPlan,
 }
 
 /// 2026-01-01T12:00:00Z: a fixed default start, so default runs are reproducible.
@@ -131,6 +133,7 @@ impl Default for GenOptions {
             sales_max: 100,
             modify_fraction: 0.0,
             remove_fraction: 0.0,
+            reshard: Default::default(),
         }
     }
 }
@@ -138,6 +141,7 @@ impl Default for GenOptions {
 impl GenOptions {
     /// Checks the options; the message names the bad option and its valid range.
     pub fn check(&self) -> Result<(), String> {
+        self.reshard.check(self.source, self.shards)?;
         if !(self.interval_ms.is_finite() && (0.0..=86_400_000.0).contains(&self.interval_ms)) {
             return Err(format!(
                 "interval = {} ms is out of range: valid range is 0–86400000",

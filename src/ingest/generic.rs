@@ -345,7 +345,8 @@ fn csv_stream(rows: &[CsvRow], names: ShardNames, opts: &LoadOptions) -> Stream 
         (Some(_), Some(ids)) => {
             StreamBuilder::new(opts.source, ids.len() as u32, opts.meta.clone()).with_shard_ids(ids)
         }
-        _ => StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()),
+        _ => StreamBuilder::new(opts.source, opts.shards, opts.meta.clone())
+            .with_reshard(&opts.reshard),
     }
     .payloads_are_json(true);
     for (ts, pk, shard, data) in rows {

@@ -144,8 +144,9 @@ pub(crate) fn load_line_files(
 ) -> Result<Stream, LoadError> {
     let opts = cx.opts;
     // Two builders, one per core, filled block by block; merged in file order at the end.
-    let first =
-        StreamBuilder::new(opts.source, opts.shards, opts.meta.clone()).payloads_are_json(true);
+    let first = StreamBuilder::new(opts.source, opts.shards, opts.meta.clone())
+        .payloads_are_json(true)
+        .with_reshard(&opts.reshard);
     let mut parts = [first.sibling(), first];
     let mut segments: Vec<(usize, usize)> = Vec::new();
     let mut bytes_done = 0u64;

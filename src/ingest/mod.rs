@@ -210,6 +210,8 @@ pub struct LoadOptions {
     pub skip_bad: bool,
     /// How many skipped records to list by position.
     pub max_listed: usize,
+    /// Splits, merges and rollover, for records routed here.
+    pub reshard: crate::model::reshard::ReshardPlan,
 }
 
 impl Default for LoadOptions {
@@ -222,6 +224,7 @@ impl Default for LoadOptions {
             fields: FieldMap::default(),
             skip_bad: false,
             max_listed: 20,
+            reshard: Default::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod builder;
 pub mod position;
+pub mod reshard;
 pub mod routing;
 mod select;
 pub mod settings;

@@ -52,6 +52,8 @@ pub enum NotRead {
     BeforeStartingPosition,
     /// Past the stream's retention before the mapping read it.
     TrimmedByRetention,
+    /// On a child shard whose parent never ended (it stalled): Lambda reads parents first.
+    ParentNotEnded,
 }
 
 impl NotRead {
@@ -60,6 +62,7 @@ impl NotRead {
         match self {
             Self::BeforeStartingPosition => "before the starting position",
             Self::TrimmedByRetention => "trimmed by retention before it was read",
+            Self::ParentNotEnded => "on a child shard whose parent shard never ended",
         }
     }
 }

@@ -66,11 +66,7 @@ impl Stream {
                 let n = keep[at..].partition_point(|&i| i < s.range.end);
                 let range = at..at + n;
                 at += n;
-                Shard {
-                    id: s.id.clone(),
-                    range,
-                    seq_salt: s.seq_salt,
-                }
+                Shard { range, ..s.clone() }
             })
             .collect()
     }

@@ -114,7 +114,7 @@ impl StreamMeta {
 }
 
 /// One shard of the stream.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Shard {
     /// `shardId-000000000000` (Kinesis) or `shardId-<ms>-<hex>` (DynamoDB).
     pub id: String,
@@ -122,6 +122,14 @@ pub struct Shard {
     pub range: Range<usize>,
     /// Salt of generated sequence numbers.
     pub seq_salt: u64,
+    /// The shards this one was split, merged or rolled over from (indices); empty for a shard
+    /// that existed from the start.
+    pub parents: Vec<u32>,
+    /// When resharding closed the shard (no writes from then on): Lambda reads it to its end
+    /// (SHARD_END) before its children. `None`: open.
+    pub closed_ms: Option<i64>,
+    /// Kinesis inclusive hash-key range, when known.
+    pub hash_range: Option<(u128, u128)>,
 }
 
 /// Where sequence numbers come from.
@@ -253,6 +261,15 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// The ids of shard `idx`'s parents (empty for a shard that existed from the start).
+    pub fn parent_ids(&self, idx: usize) -> Vec<&str> {
+        self.shards[idx]
+            .parents
+            .iter()
+            .filter_map(|&p| self.shards.get(p as usize).map(|s| s.id.as_str()))
+            .collect()
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.ts_ms.len()

@@ -31,13 +31,18 @@ pub(super) enum Action {
         attempts: u32,
         read_at: Option<i64>,
     },
+    /// A closed shard read to its end (GetRecords returned no next iterator): the shard is
+    /// done, and its children may start.
+    End {
+        at: i64,
+    },
 }
 
 impl Action {
     pub(super) fn at(&self) -> i64 {
         match self {
             Self::Batch(b) => b.at,
-            Self::Close { at, .. } | Self::Expire { at, .. } => *at,
+            Self::Close { at, .. } | Self::Expire { at, .. } | Self::End { at } => *at,
         }
     }
 }

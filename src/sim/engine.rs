@@ -106,6 +106,10 @@ pub(super) struct Engine<'a> {
     pub(super) shards: Vec<ShardSim>,
     pub(super) trace: Trace,
     pub(super) has_backwards: bool,
+    /// Child shards of each shard (indices).
+    pub(super) children: Vec<Vec<usize>>,
+    /// Children whose parents all ended since the driver last looked: to plan.
+    pub(super) woken: Vec<usize>,
 }
 
 impl<'a> Engine<'a> {
@@ -126,6 +130,12 @@ impl<'a> Engine<'a> {
         let shards = (0..stream.shards.len())
             .map(|idx| first_read(stream, s, idx, start, poll_ms, &mut unread))
             .collect();
+        let mut children = vec![Vec::new(); stream.shards.len()];
+        for (c, shard) in stream.shards.iter().enumerate() {
+            for &p in &shard.parents {
+                children[p as usize].push(c);
+            }
+        }
         Self {
             stream,
             settings: s,
@@ -140,6 +150,8 @@ impl<'a> Engine<'a> {
                 ..Trace::default()
             },
             has_backwards: !stream.backwards.is_empty(),
+            children,
+            woken: Vec::new(),
         }
     }
 
@@ -177,6 +189,11 @@ impl<'a> Engine<'a> {
             self.execute(idx, action, handler);
             if let Some(at) = self.plan(idx) {
                 heap.push(Reverse((at, idx)));
+            }
+            while let Some(child) = self.woken.pop() {
+                if let Some(at) = self.plan(child) {
+                    heap.push(Reverse((at, child)));
+                }
             }
         }
         self.finish(handler);
@@ -255,5 +272,7 @@ fn first_read(
         planned: None,
         finished: false,
         last_failed: None,
+        waiting: shard.parents.len() as u32,
+        parents_done_ms: i64::MIN,
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::action::{Action, BatchArgs};
 use super::engine::{Engine, MAX_STATE_BYTES};
 use super::response::Outcome;
-use super::shard::{Open, Pending, PendingClose};
+use super::shard::{Open, Pending, PendingClose, tick_at_or_after};
 use crate::handlers::{Handler, HandlerError, Invoked, ItemFailure, Request};
 use crate::model::Window;
 use crate::model::state::State;
@@ -41,6 +41,27 @@ impl Engine<'_> {
             } => {
                 self.note_read(idx, read_at);
                 self.expire(idx, at, range, retention, from_pending, attempts);
+            }
+            Action::End { at } => self.end_shard(idx, at),
+        }
+    }
+
+    /// A closed shard's end was read: it is done, and each child whose parents are all done
+    /// starts polling at the next tick (parents before children, SEMANTICS §14.2).
+    fn end_shard(&mut self, idx: usize, at: i64) {
+        let sim = &mut self.shards[idx];
+        sim.now = sim.now.max(at);
+        sim.finished = true;
+        self.trace.shard_ends.push((idx as u32, at));
+        for c in self.children[idx].clone() {
+            let child = &mut self.shards[c];
+            child.waiting -= 1;
+            child.parents_done_ms = child.parents_done_ms.max(at);
+            if child.waiting == 0 {
+                let from = tick_at_or_after(child.parents_done_ms, child.phase, self.poll_ms);
+                child.now = child.now.max(from);
+                child.idle_since = child.now;
+                self.woken.push(c);
             }
         }
     }
@@ -336,6 +357,14 @@ impl Engine<'_> {
         let windowed = self.window_ms.is_some();
         for idx in 0..self.shards.len() {
             let sim = &mut self.shards[idx];
+            if sim.waiting > 0 && sim.cursor < sim.end && !self.trace.cancelled {
+                self.trace.unread.push(crate::sim::trace::Unread {
+                    shard: idx as u32,
+                    records: sim.cursor as u32..sim.end as u32,
+                    reason: crate::model::position::NotRead::ParentNotEnded,
+                    at_ms: sim.now,
+                });
+            }
             if let Some(open) = sim.open.take() {
                 let status = if windowed {
                     WindowStatus::Open

@@ -22,7 +22,7 @@ impl Engine<'_> {
 
     pub(super) fn next_action(&self, idx: usize) -> Option<Action> {
         let sim = &self.shards[idx];
-        if sim.finished {
+        if sim.finished || sim.waiting > 0 {
             return None;
         }
         if let Some(p) = sim.pending.front() {
@@ -69,9 +69,13 @@ impl Engine<'_> {
                 }
                 (None, Some(_)) => {}
                 (None, None) => {
-                    let (at, reason) = match self.settings.end_of_input {
-                        EndOfInput::ShardEnd => (sim.now, Reason::ShardEnded),
-                        EndOfInput::Open => (grace_at, Reason::GraceExpired),
+                    let (at, reason) = match (self.end_read_at(sim), self.settings.end_of_input) {
+                        // "When a shard ends, Lambda considers the current window to be
+                        // closed" (SEMANTICS §14.2): at once, unless the grace ran out first.
+                        (Some(end), _) if end <= grace_at => (end, Reason::ShardEnded),
+                        (Some(_), _) => (grace_at, Reason::GraceExpired),
+                        (None, EndOfInput::ShardEnd) => (sim.now, Reason::ShardEnded),
+                        (None, EndOfInput::Open) => (grace_at, Reason::GraceExpired),
                     };
                     return Some(Action::Close {
                         at,
@@ -83,8 +87,21 @@ impl Engine<'_> {
                 }
             }
         }
-        let i = next?;
+        let Some(i) = next else {
+            return self.end_read_at(sim).map(|at| Action::End { at });
+        };
         Some(self.plan_batch(sim, i))
+    }
+
+    /// For a shard closed by resharding, read to its last record: when the poller's read
+    /// returns the shard's end (no next iterator), which is the first read at or after the
+    /// shard closed.
+    fn end_read_at(&self, sim: &ShardSim) -> Option<i64> {
+        if sim.cursor < sim.end {
+            return None;
+        }
+        let closed = self.stream.shards[sim.idx].closed_ms?;
+        Some(self.seen_at(sim, closed.max(sim.max_vis)))
     }
 
     /// With `filtered_records_close_windows`: the arrival time of a filtered-out record of a
@@ -262,7 +279,11 @@ impl Engine<'_> {
         let read_at = (bound > sim.visible_upto).then_some(bound);
         let (j, vis, payload_full) = self.take_visible(sim, first, bound, w_end, state_len);
         let boundary_seen = j < sim.end && ts[j] >= w_end && vis.max(ts[j]) <= bound;
-        let shard_ends = j == sim.end && self.settings.end_of_input == EndOfInput::ShardEnd;
+        let closed_by = self.stream.shards[sim.idx]
+            .closed_ms
+            .is_some_and(|c| c <= bound);
+        let shard_ends =
+            j == sim.end && (closed_by || self.settings.end_of_input == EndOfInput::ShardEnd);
         let reason = if payload_full {
             Reason::PayloadLimit
         } else if j - first == self.settings.batch_size as usize {

@@ -66,6 +66,10 @@ pub(super) struct ShardSim {
     pub(super) finished: bool,
     /// Index in the trace of this shard's latest failed attempt, while it keeps failing.
     pub(super) last_failed: Option<usize>,
+    /// Parent shards not yet read to their end: the shard waits for them.
+    pub(super) waiting: u32,
+    /// When the last parent so far ended.
+    pub(super) parents_done_ms: i64,
 }
 
 /// First poll tick at or after `t` for a poller with `phase` and `period`.

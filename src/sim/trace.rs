@@ -319,6 +319,8 @@ pub struct Trace {
     pub warnings: Vec<String>,
     /// Records delivered successfully at least once.
     pub records_delivered: u64,
+    /// Closed shards read to their end: `(shard, when)`, in processing order.
+    pub shard_ends: Vec<(u32, i64)>,
 }
 
 impl Trace {

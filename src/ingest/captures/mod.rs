@@ -248,6 +248,10 @@ struct Captures {
     arn: Option<String>,
     /// The first `invokeIdentityArn` seen (Kinesis event files).
     role: Option<String>,
+    /// Shards whose end a `get-records` page showed (no `NextShardIterator`), by index.
+    ended: Vec<u32>,
+    /// `(child, parents)` from `ChildShards`, by index.
+    lineage: Vec<(u32, Vec<u32>)>,
 }
 
 impl Captures {
@@ -271,6 +275,13 @@ impl Captures {
             let doc_text = &at.text[offset..];
             let spans = record_spans(doc_text);
             let doc_shard = doc.get("shardId").and_then(Value::as_str);
+            if at.format == Format::GetRecords {
+                self.shard_end(&doc, at.file_shard.or(doc_shard))
+                    .map_err(|m| {
+                        let (line, column) = position_of(at.text.as_bytes(), offset);
+                        LoadError::at(at.file, line, column, m)
+                    })?;
+            }
             for (k, r) in records.iter().enumerate() {
                 let (s, e) = spans.get(k).copied().unwrap_or((0, doc_text.len()));
                 let loc = Locator {
@@ -290,6 +301,47 @@ impl Captures {
                     Err(e) => errors.bad(e)?,
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A `get-records` page with `"NextShardIterator": null` is the shard's end (SHARD_END);
+    /// its `ChildShards` name the children and their `ParentShards` (SEMANTICS §14.2).
+    fn shard_end(&mut self, doc: &Value, shard: Option<&str>) -> Result<(), String> {
+        let (Some(Value::Null), Some(id)) = (doc.get("NextShardIterator"), shard) else {
+            return Ok(());
+        };
+        let me = self.names.resolve(&ShardKey::Id(id.into()))?;
+        self.ended.push(me);
+        let children = doc.get("ChildShards").and_then(Value::as_array);
+        for c in children.into_iter().flatten() {
+            let Some(child) = c.get("ShardId").and_then(Value::as_str) else {
+                return Err("a ChildShards entry has no \"ShardId\" string".into());
+            };
+            let child = self.names.resolve(&ShardKey::Id(child.into()))?;
+            let mut parents = vec![me];
+            for p in c
+                .get("ParentShards")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(p) = p.as_str() else {
+                    return Err("\"ParentShards\" must list shard id strings".into());
+                };
+                let p = self.names.resolve(&ShardKey::Id(p.into()))?;
+                if p == child {
+                    return Err(format!(
+                        "shard {:?} is named as its own parent",
+                        c["ShardId"]
+                    ));
+                }
+                if !parents.contains(&p) {
+                    parents.push(p);
+                }
+            }
+            parents.sort_unstable();
+            self.lineage.push((child, parents));
         }
         Ok(())
     }
@@ -356,7 +408,7 @@ impl Captures {
     }
 
     fn build(self, opts: &LoadOptions) -> Stream {
-        let source = self.source.map_or(opts.source, |s| s.0);
+        let source = self.source.as_ref().map_or(opts.source, |s| s.0);
         let mut meta = opts.meta.clone();
         if let Some(v) = self.view {
             meta.view_type = v;
@@ -373,7 +425,7 @@ impl Captures {
             Some(ids) if !ids.is_empty() => {
                 StreamBuilder::new(source, ids.len() as u32, meta).with_shard_ids(ids)
             }
-            _ => StreamBuilder::new(source, opts.shards, meta),
+            _ => StreamBuilder::new(source, opts.shards, meta).with_reshard(&opts.reshard),
         }
         .payloads_are_json(all_json);
         for r in &self.recs {
@@ -393,7 +445,30 @@ impl Captures {
         if let Some(ms) = created {
             stream.created_ms = ms;
         }
+        self.apply_lineage(&mut stream);
         stream
+    }
+
+    /// Marks the shards whose end was captured as closed after their last record, and gives
+    /// children their parents.
+    fn apply_lineage(&self, stream: &mut Stream) {
+        for &idx in &self.ended {
+            let Some(shard) = stream.shards.get(idx as usize) else {
+                continue;
+            };
+            let last = stream.ts_ms[shard.range.clone()].iter().copied().max();
+            let closed = last.unwrap_or(stream.created_ms);
+            stream.shards[idx as usize].closed_ms = Some(closed);
+        }
+        for (child, parents) in &self.lineage {
+            if let Some(shard) = stream.shards.get_mut(*child as usize) {
+                for p in parents {
+                    if !shard.parents.contains(p) {
+                        shard.parents.push(*p);
+                    }
+                }
+            }
+        }
     }
 }
 

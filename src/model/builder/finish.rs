@@ -2,9 +2,9 @@
 //! shard table, and the columns reordered to match.
 
 use super::{DdbExtra, StreamBuilder};
-use crate::model::routing;
 use crate::model::stream::{DdbColumns, Seqs, Shard};
 use crate::model::{EventName, Source};
+use crate::model::{reshard, routing};
 
 impl StreamBuilder {
     /// The order records take in the stream (grouped by shard), with each shard's start and
@@ -60,33 +60,90 @@ impl StreamBuilder {
         }
     }
 
-    /// Shard ids (given, or Kinesis's and DynamoDB's own form), ranges and sequence salts.
+    /// DynamoDB rollover: moves each record to its root shard's generation at its arrival
+    /// time, generations opening every period from the stream's creation.
+    pub(super) fn roll_over(&mut self, created_ms: i64) {
+        let Some(period) = self.rollover_ms else {
+            return;
+        };
+        let last = self.ts_ms.iter().copied().max().unwrap_or(created_ms);
+        let gens = reshard::rollover_generations(last, created_ms, period);
+        if gens <= 1 {
+            return;
+        }
+        let n = self.shard_count;
+        for (s, &ts) in self.shard.iter_mut().zip(&self.ts_ms) {
+            *s = reshard::rollover_shard(*s, n, ts, created_ms, period);
+        }
+        self.shard_count = n.saturating_mul(gens);
+    }
+
+    /// Shard ids (given, or Kinesis's and DynamoDB's own form), ranges, lineage and sequence
+    /// salts. `roots` is the number of shards before any rollover.
     pub(super) fn shard_table(
         &self,
         starts: &[usize],
         counts: &[usize],
         created_ms: i64,
+        roots: u32,
     ) -> Vec<Shard> {
         (0..self.shard_count)
-            .map(|i| Shard {
-                id: match (&self.shard_ids, self.source) {
-                    (Some(ids), _) => ids.get(i as usize).cloned().unwrap_or_default(),
-                    (None, Source::Kinesis) => routing::kinesis_shard_id(i),
-                    (None, Source::Dynamodb) => {
-                        routing::dynamodb_shard_id(i, created_ms, &self.meta.table_name)
-                    }
-                },
-                range: starts[i as usize]..starts[i as usize] + counts[i as usize],
-                seq_salt: routing::shard_seq_salt(
-                    &self.meta.stream_name,
-                    i,
-                    match self.source {
-                        Source::Kinesis => 14,
-                        Source::Dynamodb => 5,
+            .map(|i| {
+                let (parents, closed_ms, opened_ms) = self.lineage(i, roots, created_ms);
+                Shard {
+                    id: match (&self.shard_ids, self.source) {
+                        (Some(ids), _) => ids.get(i as usize).cloned().unwrap_or_default(),
+                        (None, Source::Kinesis) => routing::kinesis_shard_id(i),
+                        (None, Source::Dynamodb) => {
+                            routing::dynamodb_shard_id(i, opened_ms, &self.meta.table_name)
+                        }
                     },
-                ),
+                    range: starts[i as usize]..starts[i as usize] + counts[i as usize],
+                    seq_salt: routing::shard_seq_salt(
+                        &self.meta.stream_name,
+                        i,
+                        match self.source {
+                            Source::Kinesis => 14,
+                            Source::Dynamodb => 5,
+                        },
+                    ),
+                    parents,
+                    closed_ms,
+                    hash_range: self.hash_range(i),
+                }
             })
             .collect()
+    }
+
+    /// Parents, closing time and opening time of shard `i`.
+    fn lineage(&self, i: u32, roots: u32, created_ms: i64) -> (Vec<u32>, Option<i64>, i64) {
+        if let Some(t) = &self.topology {
+            let s = &t.shards[i as usize];
+            return (s.parents.clone(), s.closed_ms, s.opened_ms.max(created_ms));
+        }
+        match self.rollover_ms {
+            Some(period) if self.shard_count > roots => {
+                let g = i64::from(i / roots);
+                let parents = if i >= roots {
+                    vec![i - roots]
+                } else {
+                    Vec::new()
+                };
+                let closed = (i + roots < self.shard_count).then(|| created_ms + (g + 1) * period);
+                (parents, closed, created_ms + g * period)
+            }
+            _ => (Vec::new(), None, created_ms),
+        }
+    }
+
+    fn hash_range(&self, i: u32) -> Option<(u128, u128)> {
+        match (&self.topology, self.source) {
+            (Some(t), _) => Some(t.shards[i as usize].hash),
+            (None, Source::Kinesis) if self.shard_ids.is_none() => {
+                Some(routing::hash_key_range(i, self.shard_count))
+            }
+            _ => None,
+        }
     }
 }
 

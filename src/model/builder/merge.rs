@@ -112,6 +112,7 @@ impl StreamBuilder {
         out.keys = a.keys;
         out.key_ids = a.key_ids;
         out.key_shard = a.key_shard;
+        out.key_hash = a.key_hash;
         out.payload = a.payload;
         out.seq_text = a.seq_text;
         out

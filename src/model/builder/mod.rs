@@ -10,6 +10,7 @@ mod merge;
 
 use std::collections::HashMap;
 
+use crate::model::reshard::{ReshardPlan, Topology};
 use crate::model::routing;
 use crate::model::stream::{ColumnCache, Seqs, Stream, StreamMeta};
 use crate::model::{EventName, Source};
@@ -109,6 +110,12 @@ pub struct StreamBuilder {
     key_ids: HashMap<Box<str>, u32, std::hash::BuildHasherDefault<FxHasher>>,
     /// Shard of each interned key (routing is per key; MD5 per record would dominate loading).
     key_shard: Vec<u32>,
+    /// Kinesis resharding: every shard over time; records then route by hash and time.
+    topology: Option<std::sync::Arc<Topology>>,
+    /// Hash key of each interned key, kept only with a topology.
+    key_hash: Vec<u128>,
+    /// DynamoDB: shard rollover period (applied when the stream is finished).
+    rollover_ms: Option<i64>,
     payload_starts: Vec<u64>,
     payload_lens: Vec<u32>,
     payload: Vec<u8>,
@@ -135,6 +142,9 @@ impl StreamBuilder {
             keys: Vec::new(),
             key_ids: HashMap::default(),
             key_shard: Vec::new(),
+            topology: None,
+            key_hash: Vec::new(),
+            rollover_ms: None,
             payload_starts: Vec::new(),
             payload_lens: Vec::new(),
             payload: Vec::new(),
@@ -158,6 +168,27 @@ impl StreamBuilder {
     pub fn with_shard_ids(mut self, ids: Vec<String>) -> Self {
         self.shard_count = ids.len().max(1) as u32;
         self.shard_ids = Some(ids);
+        self
+    }
+
+    /// Applies resharding: Kinesis splits and merges (records then route by hash key and
+    /// arrival time), DynamoDB's rollover. Call before adding records. Inputs that name their
+    /// own shards keep them: resharding is for streams tumblescope routes. The plan is checked
+    /// before loading ([`ReshardPlan::check`]); one that does not fit changes nothing.
+    pub fn with_reshard(mut self, plan: &ReshardPlan) -> Self {
+        if self.shard_ids.is_some() {
+            return self;
+        }
+        match self.source {
+            Source::Kinesis if !plan.steps.is_empty() => {
+                if let Ok(t) = Topology::kinesis(self.shard_count, &plan.steps) {
+                    self.shard_count = t.len();
+                    self.topology = Some(std::sync::Arc::new(t));
+                }
+            }
+            Source::Kinesis => {}
+            Source::Dynamodb => self.rollover_ms = plan.rollover(),
+        }
         self
     }
 
@@ -218,6 +249,9 @@ impl StreamBuilder {
         self.key_ids.insert(key.into(), id);
         let shard = self.route(key, None);
         self.key_shard.push(shard);
+        if self.topology.is_some() {
+            self.key_hash.push(routing::kinesis_hash_key(key));
+        }
         id
     }
 
@@ -252,10 +286,12 @@ impl StreamBuilder {
     /// [`Self::push`] from borrowed parts (loaders parse without allocating per record).
     pub fn push_ref(&mut self, rec: RecordRef<'_>) {
         let key = self.intern(rec.partition_key);
-        let shard = match (rec.shard, rec.explicit_hash_key) {
-            (Some(s), _) => s.min(self.shard_count - 1),
-            (None, Some(h)) => routing::shard_for_hash(h, self.shard_count),
-            (None, None) => self.key_shard[key as usize],
+        let shard = match (rec.shard, rec.explicit_hash_key, &self.topology) {
+            (Some(s), _, _) => s.min(self.shard_count - 1),
+            (None, Some(h), Some(t)) => t.route(h, rec.ts_ms),
+            (None, Some(h), None) => routing::shard_for_hash(h, self.shard_count),
+            (None, None, Some(t)) => t.route(self.key_hash[key as usize], rec.ts_ms),
+            (None, None, None) => self.key_shard[key as usize],
         };
         self.push_keyed(shard, rec.ts_ms, key, rec.data);
         let i = self.ts_ms.len() - 1;
@@ -284,6 +320,10 @@ impl StreamBuilder {
     /// Adds a record already routed to `shard`, with no DynamoDB extras: the generator's fast path.
     pub fn push_routed(&mut self, shard: u32, ts_ms: i64, partition_key: &str, data: &[u8]) {
         let key = self.intern(partition_key);
+        let shard = match &self.topology {
+            Some(t) => t.route(self.key_hash[key as usize], ts_ms),
+            None => shard,
+        };
         self.push_keyed(shard.min(self.shard_count - 1), ts_ms, key, data);
     }
 
@@ -302,6 +342,9 @@ impl StreamBuilder {
         let mut b = Self::new(self.source, self.shard_count, self.meta.clone())
             .payloads_are_json(self.payload_is_json);
         b.shard_ids = self.shard_ids.clone();
+        b.shard_count = self.shard_count;
+        b.topology = self.topology.clone();
+        b.rollover_ms = self.rollover_ms;
         b
     }
 
@@ -312,8 +355,11 @@ impl StreamBuilder {
     }
 
     /// [`Self::finish`], reordering side columns (one value per pushed record) the same way.
-    pub fn finish_with(self, columns: &mut [Vec<f64>]) -> Stream {
+    pub fn finish_with(mut self, columns: &mut [Vec<f64>]) -> Stream {
         let n = self.ts_ms.len();
+        let created_ms = self.ts_ms.iter().copied().min().unwrap_or(0) - 3_600_000;
+        let roots = self.shard_count;
+        self.roll_over(created_ms);
         let (order, starts, counts) = self.shard_order();
         let identity = order.iter().enumerate().all(|(p, &i)| p == i as usize);
         if !identity {
@@ -324,8 +370,7 @@ impl StreamBuilder {
                     .collect();
             }
         }
-        let created_ms = self.ts_ms.iter().copied().min().unwrap_or(0) - 3_600_000;
-        let shards = self.shard_table(&starts, &counts, created_ms);
+        let shards = self.shard_table(&starts, &counts, created_ms, roots);
         let Self {
             source,
             meta,
