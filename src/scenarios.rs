@@ -263,6 +263,40 @@ pub fn all() -> Vec<Scenario> {
             handler: "builtin:sum:Item.sales:fail=Item.sales>=1000".into(),
         },
         Scenario {
+            id: "shard-split",
+            title: "A shard splitting mid-window",
+            look_for: "Shard 0 splits at 12:01:15, halfway through a window: its window closes at once with a final invocation (the shard ended), not after the grace.\n\
+                       The two children (shards 2 and 3) start only after that, from {}, on the same 12:01:00–12:01:30 interval: two finals for one interval.",
+            stream: StreamSpec::Generated(GenOptions {
+                reshard: crate::model::reshard::ReshardPlan {
+                    steps: vec![crate::model::reshard::Reshard {
+                        at_ms: DEFAULT_START_MS + 75_000,
+                        op: crate::model::reshard::ReshardOp::Split {
+                            shard: 0,
+                            new_starting_hash_key: None,
+                        },
+                    }],
+                    ..Default::default()
+                },
+                ..gen_(1200, 250.0, 0.5, KeyStrategy::Uniform { n: 16 }, 2)
+            }),
+            settings: Settings::default(),
+            handler: "builtin:sum:Item.sales".into(),
+        },
+        Scenario {
+            id: "module-state",
+            title: "Module state per execution environment (Node.js)",
+            look_for: "A Node.js handler keeps module-level variables: each shard runs in its own environment (modelling choice), so `shards` names one shard and `invocations` counts only its own.\n\
+                       Tick Shared runtime in the setup panel to see them leak across shards; the table of stored windows is shared either way. Needs Node.js.",
+            stream: StreamSpec::Generated(gen_(400, 250.0, 0.5, KeyStrategy::Uniform { n: 8 }, 4)),
+            settings: Settings::default(),
+            handler: concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/sample-data/handlers/module-state.js"
+            )
+            .into(),
+        },
+        Scenario {
             id: "dynamodb",
             title: "DynamoDB stream, INSERT only",
             look_for: "DynamoDB Streams polls 4 times a second and timestamps records in whole seconds.\n\
@@ -367,6 +401,32 @@ mod tests {
         assert!(d.iter().all(|d| d.condition == "RecordAgeExceeded"));
         assert!(d[0].attempts > 1);
         assert!(d[1..].iter().any(|d| d.attempts == 0));
+    }
+
+    #[test]
+    fn shard_split_closes_the_parents_window_at_once_and_gives_the_interval_two_finals() {
+        let (stream, t) = run("shard-split");
+        assert_eq!(stream.shards.len(), 4);
+        let parent_final = t.invocations.iter().rfind(|i| i.shard == 0).unwrap();
+        assert_eq!(parent_final.reason, Reason::ShardEnded);
+        let interval = parent_final.window.unwrap();
+        assert_eq!(interval.start_ms, DEFAULT_START_MS + 60_000);
+        assert!(
+            parent_final.start_ms < interval.end_ms,
+            "before the window ends"
+        );
+        for child in [2, 3] {
+            let first = t.invocations.iter().find(|i| i.shard == child).unwrap();
+            assert!(first.start_ms >= parent_final.end_ms);
+            assert_eq!(first.window, Some(interval));
+            assert_eq!(first.state_in.to_json_string(), "{}");
+        }
+        let finals_of_interval = t
+            .windows
+            .iter()
+            .filter(|w| w.window == interval && [0, 2, 3].contains(&w.shard))
+            .count();
+        assert_eq!(finals_of_interval, 3);
     }
 
     #[test]

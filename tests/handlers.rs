@@ -859,6 +859,32 @@ fn the_table_is_restored_after_a_timeout() {
 /// table is shared either way. Each environment's first invocation is a cold start, with the
 /// modelled init duration added to its time.
 #[test]
+fn the_module_state_scenario_shows_one_shard_per_environment() {
+    if !available("node") {
+        return;
+    }
+    let s = tumblescope::scenarios::by_id("module-state").unwrap();
+    let spec = tumblescope::run::RunSpec::scenario(&s);
+    let (stream, _) = tumblescope::run::build_stream(&spec, &mut Default::default()).unwrap();
+    let sim = tumblescope::run::simulate(&spec, &stream, &mut Default::default()).unwrap();
+    let aggregates: Vec<_> = sim
+        .trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Aggregate)
+        .collect();
+    assert!(!aggregates.is_empty());
+    for inv in aggregates {
+        assert_eq!(inv.status, Status::Ok, "{:?}", inv.error());
+        let state = inv.state_out.as_ref().unwrap().to_json();
+        assert_eq!(
+            state["shards"],
+            stream.shards[inv.shard as usize].id.as_str()
+        );
+    }
+}
+
+#[test]
 fn each_shard_runs_in_its_own_environment_unless_the_runtime_is_shared() {
     if !available("node") {
         return;

@@ -164,7 +164,7 @@ pub struct RunArgs {
     pub destination_out: Option<PathBuf>,
     /// Run a scenario preset (its stream, settings and handler; --handler overrides the
     /// handler): demo, running-total, pos-burst, skewed, sparse, big-state, failing-handler,
-    /// backlog, latest, large-orders, expiring, dynamodb.
+    /// backlog, latest, large-orders, expiring, shard-split, module-state (Node.js), dynamodb.
     #[arg(long, conflicts_with = "input")]
     pub scenario: Option<String>,
     /// Mapping settings.
