@@ -750,3 +750,39 @@ fn filters_starting_positions_and_discards_show_where_they_apply() {
     h.run_steps(2);
     h.get_by_label_contains("\"condition\": \"RecordAgeExceeded\"");
 }
+
+/// Resharding from the setup panel: the scenario's split is listed, a typed merge of its two
+/// children is added, the first step removed; each edit re-runs with the new shard table.
+#[test]
+fn resharding_steps_are_added_and_removed_in_the_setup_panel() {
+    let mut h = harness();
+    open_scenario(&mut h, "shard-split");
+    assert_eq!(app(&h).run.as_ref().unwrap().stream.shards.len(), 4);
+    h.get_by_label_contains("Resharding (");
+    h.get_by_label_contains("split shard 0 in two halves");
+    h.get_by_label("Step").focus();
+    h.run_steps(1);
+    h.get_by_label("Step")
+        .type_text("2026-01-01T12:02:30Z:merge:2,3");
+    h.run_steps(1);
+    h.get_by_label("Add step").click();
+    await_rerun(&mut h);
+    let run = app(&h).run.as_ref().unwrap();
+    assert_eq!(run.stream.shards.len(), 5);
+    assert_eq!(run.stream.shards[4].parents, [2, 3]);
+    h.get_by_label_contains("merge shards 2 and 3");
+    // Removing the split leaves a merge of shards that no longer exist: said, and not run.
+    h.get_all_by_label("Remove step").next().unwrap().click();
+    h.run_steps(2);
+    await_rerun(&mut h);
+    assert!(
+        h.get_all_by_label_contains("shard 2 does not exist")
+            .count()
+            >= 1
+    );
+    assert_eq!(
+        app(&h).run.as_ref().unwrap().stream.shards.len(),
+        5,
+        "an invalid plan does not re-run"
+    );
+}

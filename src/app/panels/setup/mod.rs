@@ -5,6 +5,7 @@
 mod environments;
 mod filters;
 mod position;
+mod reshard;
 mod source;
 
 use egui::{RichText, Ui};
@@ -28,6 +29,8 @@ pub struct SetupState {
     pub pick_handler: bool,
     handler_text: Option<String>,
     keys_text: Option<String>,
+    /// The resharding step being typed.
+    reshard_text: String,
     /// The draft's problems, shown inline; the run is not updated while any exists.
     pub errors: Vec<String>,
 }
@@ -78,8 +81,19 @@ fn edit_setup(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
     egui::ScrollArea::vertical()
         .id_salt("setup-scroll")
         .show(ui, |ui| {
-            let (stream_changed, gen_opts, source) = stream_ui(ui, draft, st, &pal);
+            let (stream_changed, _, _) = stream_ui(ui, draft, st, &pal);
             changed |= stream_changed;
+            let steps = draft
+                .generator()
+                .map_or(draft.reshard.steps.len(), |o| o.reshard.steps.len());
+            egui::CollapsingHeader::new(format!("Resharding ({steps})"))
+                // A stream that starts resharding opens the section: a new id, so egui's
+                // remembered open state of the empty section does not hide the new steps.
+                .id_salt(("resharding", steps > 0))
+                .default_open(steps > 0)
+                .show(ui, |ui| changed |= reshard::reshard_ui(ui, draft, st, &pal));
+            let gen_opts = draft.generator();
+            let source = gen_opts.as_ref().map_or(draft.stream_source, |o| o.source);
             ui.separator();
             ui.heading("Event source mapping");
             changed |= mapping_ui(ui, &mut draft.settings, source, &errors, &pal);

@@ -135,6 +135,7 @@ pub fn timeline_ui(
             continue;
         }
         lane_label_ui(&scene, &lane, full.left(), ui.visuals().text_color());
+        shard_end_ui(&scene, &lane, &mut picks);
         records::records_ui(&scene, &lane, selected, &mut picks);
         invocations::invocations_ui(&scene, &lane, &mut picks);
         // Clicking a lane away from any box selects the invocation running at that time.
@@ -190,6 +191,53 @@ fn lane_label_ui(scene: &Scene, lane: &Lane, label_left: f32, text: egui::Color3
         FontId::monospace(10.0),
         text,
     );
+    let parents = &scene.run.stream.shards[lane.shard].parents;
+    if !parents.is_empty() && area.height() >= 34.0 {
+        let from: Vec<String> = parents.iter().map(|p| format!("#{p}")).collect();
+        scene.painter.text(
+            pos2(label_left + 4.0, area.top() + area.height() * 0.5 + 12.0),
+            Align2::LEFT_CENTER,
+            format!("child of {}", from.join(", ")),
+            FontId::proportional(9.0),
+            scene.pal.dim,
+        );
+    }
+}
+
+/// Where a closed shard's end was read: a bar across its lane. Its children start after it.
+fn shard_end_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
+    let ends = &scene.run.trace.shard_ends;
+    let Some(&(_, at)) = ends.iter().find(|(s, _)| *s as usize == lane.shard) else {
+        return;
+    };
+    let x = scene.view.x_from_time(at as f64, scene.left, scene.width);
+    if x < scene.left || x > scene.left + scene.width {
+        return;
+    }
+    let area = lane.area;
+    scene.painter.line_segment(
+        [pos2(x, area.top() + 1.0), pos2(x, area.bottom() - 1.0)],
+        Stroke::new(3.0, scene.pal.boundary),
+    );
+    if area.height() >= 30.0 {
+        scene.painter.text(
+            pos2(x + 3.0, area.top() + 2.0),
+            Align2::LEFT_TOP,
+            "SHARD_END",
+            FontId::monospace(9.0),
+            scene.pal.dim,
+        );
+    }
+    if let Some(p) = scene.pointer
+        && (p.x - x).abs() <= 3.0
+        && area.contains(p)
+    {
+        picks.hover = Some(format!(
+            "{} read to its end at {}: its window closed at once; its children start after this",
+            scene.run.stream.shards[lane.shard].id,
+            crate::model::clock_millis(at)
+        ));
+    }
 }
 
 fn interact(
