@@ -77,12 +77,16 @@ fn cli_record(stream: &Stream, ctx: &EventContext, i: usize) -> Value {
     match stream.source {
         Source::Kinesis => {
             let k = &rec["kinesis"];
-            json!({
+            let mut cli = json!({
                 "SequenceNumber": k["sequenceNumber"],
                 "ApproximateArrivalTimestamp": k["approximateArrivalTimestamp"],
                 "Data": k["data"],
                 "PartitionKey": k["partitionKey"],
-            })
+            });
+            if let Some(enc) = k.get("encryptionType") {
+                cli["EncryptionType"] = enc.clone();
+            }
+            cli
         }
         Source::Dynamodb => {
             if let Some(m) = rec.as_object_mut() {

@@ -36,6 +36,13 @@ impl Stream {
             lens: seq_lens,
         };
         out.ddb = self.selected_ddb(keep);
+        if !self.encryption.is_empty() {
+            out.encryption = keep
+                .iter()
+                .enumerate()
+                .filter_map(|(k, &i)| Some((k as u32, self.encryption_type(i)?.into())))
+                .collect();
+        }
         out.backwards = backwards(&out);
         out
     }

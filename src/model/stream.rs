@@ -256,6 +256,9 @@ pub struct Stream {
     /// Records a filter dropped, for the modelling choice that they still close windows:
     /// `(shard, index of the next delivered record, arrival ms)`, sorted. Empty otherwise.
     pub filtered_marks: Vec<(u32, u32, i64)>,
+    /// Kinesis records captured with an `encryptionType` (`KMS`, or `NONE` written out), by
+    /// index, sorted: replayed events carry it where the capture had it. Empty otherwise.
+    pub encryption: Vec<(u32, Box<str>)>,
     /// Derived columns.
     pub columns: ColumnCache,
 }
@@ -268,6 +271,19 @@ impl Stream {
             .iter()
             .filter_map(|&p| self.shards.get(p as usize).map(|s| s.id.as_str()))
             .collect()
+    }
+
+    /// Record `i`'s captured `encryptionType`, if it had one.
+    #[inline]
+    pub fn encryption_type(&self, i: usize) -> Option<&str> {
+        if self.encryption.is_empty() {
+            return None;
+        }
+        let at = self
+            .encryption
+            .binary_search_by_key(&(i as u32), |e| e.0)
+            .ok()?;
+        Some(&self.encryption[at].1)
     }
 
     /// Number of records.

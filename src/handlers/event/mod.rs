@@ -29,6 +29,8 @@ struct KinesisData<'a> {
     sequence_number: &'a str,
     data: String,
     approximate_arrival_timestamp: Box<RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encryption_type: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -145,6 +147,7 @@ fn kinesis_record(stream: &Stream, ctx: &EventContext, i: usize) -> String {
             approximate_arrival_timestamp: raw(crate::model::arrival_timestamp_text(
                 stream.ts_ms[i],
             )),
+            encryption_type: stream.encryption_type(i),
         },
         event_source: "aws:kinesis",
         event_version: "1.0",
@@ -202,6 +205,10 @@ pub fn write_record(
             push_base64(out, stream.payload(i));
             out.extend_from_slice(b"\",\"approximateArrivalTimestamp\":");
             push_arrival(out, stream.ts_ms[i]);
+            if let Some(enc) = stream.encryption_type(i) {
+                out.extend_from_slice(b",\"encryptionType\":");
+                json_str(out, enc);
+            }
             out.extend_from_slice(
                 b"},\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":",
             );
@@ -291,7 +298,8 @@ fn write_event_tail(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) {
 /// records are mostly variable and go as the full event.
 pub fn write_kinesis_compact(req: &Request<'_>, ctx: &EventContext, out: &mut Vec<u8>) -> bool {
     let stream = req.stream;
-    if stream.source != Source::Kinesis {
+    // The short form has four values per record; records with more go as the full event.
+    if stream.source != Source::Kinesis || !stream.encryption.is_empty() {
         return false;
     }
     out.extend_from_slice(b"\"kinesis\":{\"shardId\":");

@@ -38,6 +38,7 @@ impl Sizer {
                         sequence_number: "",
                         data: String::new(),
                         approximate_arrival_timestamp: raw("0.000".into()),
+                        encryption_type: None,
                     },
                     event_source: "aws:kinesis",
                     event_version: "1.0",
@@ -98,6 +99,9 @@ impl Sizer {
                     + 2 * seq_len
                     + stream.payload_len(i).div_ceil(3) * 4
                     + ts_len
+                    + stream
+                        .encryption_type(i)
+                        .map_or(0, |e| ",\"encryptionType\":".len() + escaped_len(e))
                     - 5
             }
             Source::Dynamodb => record_json(stream, &self.ctx, i).len(),
@@ -120,7 +124,14 @@ impl Sizer {
         };
         let fixed = self.kinesis_fixed.iter().copied().max().unwrap_or(0) + 2 * max_seq + 24;
         match self.source {
-            Source::Kinesis => fixed + max_key + max_payload.div_ceil(3) * 4,
+            Source::Kinesis => {
+                let enc = stream
+                    .encryption
+                    .iter()
+                    .map(|e| 20 + escaped_len(&e.1))
+                    .max();
+                fixed + max_key + max_payload.div_ceil(3) * 4 + enc.unwrap_or(0)
+            }
             // Typing every value at most multiplies the text by ten; up to three images.
             Source::Dynamodb => {
                 let max_old = stream

@@ -34,6 +34,8 @@ struct Rec {
     old: Option<Vec<u8>>,
     /// DynamoDB: the typed `Keys`/`NewImage`/`OldImage` exactly as captured.
     typed: Option<Vec<u8>>,
+    /// Kinesis: `encryptionType` as captured.
+    encryption: Option<String>,
 }
 
 /// Where a record's text is, for messages.
@@ -446,7 +448,29 @@ impl Captures {
             stream.created_ms = ms;
         }
         self.apply_lineage(&mut stream);
+        self.apply_encryption(&mut stream);
         stream
+    }
+
+    /// Gives replayed Kinesis records the `encryptionType` they were captured with, found by
+    /// partition key and sequence number (unique within a capture).
+    fn apply_encryption(&self, stream: &mut Stream) {
+        let by_record: std::collections::HashMap<(&str, &str), &str> = self
+            .recs
+            .iter()
+            .filter_map(|r| Some(((r.pk.as_str(), r.seq.as_str()), r.encryption.as_deref()?)))
+            .collect();
+        if by_record.is_empty() {
+            return;
+        }
+        let found: Vec<(u32, Box<str>)> = (0..stream.len())
+            .filter_map(|i| {
+                let seq = stream.seq(i);
+                let enc = by_record.get(&(stream.partition_key(i), seq.as_ref()))?;
+                Some((i as u32, (*enc).into()))
+            })
+            .collect();
+        stream.encryption = found;
     }
 
     /// Marks the shards whose end was captured as closed after their last record, and gives

@@ -174,6 +174,10 @@ pub(super) fn kinesis_event_record(
             event: EventName::Insert,
             old: None,
             typed: None,
+            encryption: k
+                .get("encryptionType")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         },
         shard,
     ))
@@ -199,6 +203,10 @@ pub(super) fn kinesis_cli_record(r: &Value, loc: &Locator<'_>) -> Result<Rec, Lo
         event: EventName::Insert,
         old: None,
         typed: None,
+        encryption: r
+            .get("EncryptionType")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     })
 }
 
@@ -257,6 +265,7 @@ pub(super) fn dynamodb_record(
         event,
         old: old_payload.map(|o| serde_json::to_vec(&o).unwrap_or_default()),
         typed: Some(typed_attributes(r, d)),
+        encryption: None,
     })
 }
 

@@ -422,6 +422,7 @@ impl StreamBuilder {
             backwards,
             payload_is_json,
             filtered_marks: Vec::new(),
+            encryption: Vec::new(),
             columns: ColumnCache::default(),
         }
     }
