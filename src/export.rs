@@ -167,6 +167,12 @@ struct EventLine<'a> {
     error: Option<&'a HandlerError>,
     logs: &'a [String],
     writes: Vec<WriteOut<'a>>,
+    /// The execution environment that ran it (user handlers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<u32>,
+    /// Whether it was that environment's first invocation.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    cold_start: bool,
     /// What the inspector would warn about on this invocation (absent when nothing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
@@ -211,6 +217,8 @@ pub fn write_events_jsonl(
                     item: &x.item,
                 })
                 .collect(),
+            environment: inv.environment(),
+            cold_start: inv.flags & crate::sim::trace::flags::COLD_START != 0,
             warnings: crate::sim::warnings::invocation_warnings(inv),
         };
         serde_json::to_writer(&mut w, &line).map_err(io::Error::other)?;

@@ -228,6 +228,8 @@ pub struct Invoked {
     pub timed_out: bool,
     /// The first invocation in a new execution environment (its init ran before it).
     pub cold_start: bool,
+    /// Which execution environment ran it (user handlers: numbered from 1 in start order).
+    pub environment: Option<u32>,
 }
 
 impl Invoked {
@@ -240,6 +242,7 @@ impl Invoked {
             measured_us: None,
             timed_out: false,
             cold_start: false,
+            environment: None,
         }
     }
 
@@ -252,6 +255,7 @@ impl Invoked {
             measured_us: None,
             timed_out: false,
             cold_start: false,
+            environment: None,
         }
     }
 }

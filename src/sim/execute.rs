@@ -454,6 +454,7 @@ pub(super) fn attach(inv: &mut Invocation, invoked: Invoked) {
         || !invoked.logs.is_empty()
         || !invoked.writes.is_empty()
         || !item_failures.is_empty()
+        || invoked.environment.is_some()
     {
         inv.extra = Some(Arc::new(Extra {
             error: None,
@@ -461,6 +462,7 @@ pub(super) fn attach(inv: &mut Invocation, invoked: Invoked) {
             logs: invoked.logs,
             writes: invoked.writes,
             item_failures,
+            environment: invoked.environment,
         }));
     }
 }

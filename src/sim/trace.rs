@@ -106,6 +106,8 @@ pub struct Extra {
     pub writes: Vec<TableWrite>,
     /// Item failures reported (sequence numbers).
     pub item_failures: Vec<String>,
+    /// The execution environment that ran it (user handlers).
+    pub environment: Option<u32>,
 }
 
 /// One invocation attempt.
@@ -167,6 +169,11 @@ impl Invocation {
     /// The error, if the attempt failed.
     pub fn error(&self) -> Option<&HandlerError> {
         self.extra.as_ref().and_then(|e| e.error.as_ref())
+    }
+
+    /// The execution environment that ran it (user handlers).
+    pub fn environment(&self) -> Option<u32> {
+        self.extra.as_ref().and_then(|e| e.environment)
     }
 
     /// Log lines.

@@ -225,13 +225,24 @@ fn facts_ui(ui: &mut Ui, run: &Run, inv: &Invocation, pal: &Palette) {
                 );
             }
             row(ui, "attempt", inv.attempt.to_string());
-            if inv.flags & flags::COLD_START != 0 {
-                row(
+            let cold = inv.flags & flags::COLD_START != 0;
+            match (inv.environment(), cold) {
+                (Some(env), true) => row(
+                    ui,
+                    "environment",
+                    format!(
+                        "#{env}, cold start: a new execution environment (its init is in the \
+                         modelled time)"
+                    ),
+                ),
+                (Some(env), false) => row(ui, "environment", format!("#{env}, warm")),
+                (None, true) => row(
                     ui,
                     "environment",
                     "cold start: a new execution environment (its init is in the modelled time)"
                         .into(),
-                );
+                ),
+                (None, false) => {}
             }
             let measured = inv
                 .measured_us

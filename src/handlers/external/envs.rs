@@ -21,6 +21,8 @@ struct Env {
     started_ms: Option<i64>,
     /// How much of the shared write log it has applied.
     synced: usize,
+    /// Its number, from 1 in the order environments started.
+    id: u32,
 }
 
 /// One runtime per shard (or one for all), with a shared stand-in table.
@@ -32,6 +34,8 @@ pub struct Environments {
     recycle_after_ms: i64,
     envs: Vec<Env>,
     log: Vec<TableWrite>,
+    /// Environments started so far (recycled ones included).
+    started: u32,
 }
 
 impl Environments {
@@ -45,6 +49,7 @@ impl Environments {
             recycle_after_ms: 0,
             envs: Vec::new(),
             log: Vec::new(),
+            started: 0,
         }
     }
 
@@ -91,7 +96,7 @@ impl Environments {
     }
 
     fn start(
-        &self,
+        &mut self,
         stream: &Stream,
         settings: &Settings,
         shard: Option<usize>,
@@ -100,12 +105,14 @@ impl Environments {
         handler
             .prepare(stream, settings)
             .map_err(|m| HandlerError::new("Runtime.ImportModuleError", m))?;
+        self.started += 1;
         Ok(Env {
             handler,
             shard,
             invocations: 0,
             started_ms: None,
             synced: 0,
+            id: self.started,
         })
     }
 }
@@ -124,6 +131,7 @@ impl Handler for Environments {
         self.recycle_after_ms = i64::from(settings.recycle_after_s) * 1000;
         self.envs.clear();
         self.log.clear();
+        self.started = 0;
         let first = self
             .start(stream, settings, None)
             .map_err(|e| e.error_message)?;
@@ -140,7 +148,8 @@ impl Handler for Environments {
         env.handler.absorb(&self.log[env.synced..]);
         env.started_ms.get_or_insert(req.at_ms);
         env.invocations += 1;
-        let inv = env.handler.invoke(req);
+        let mut inv = env.handler.invoke(req);
+        inv.environment = Some(env.id);
         self.log.extend(inv.writes.iter().cloned());
         env.synced = self.log.len();
         inv

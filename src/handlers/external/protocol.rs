@@ -82,6 +82,7 @@ impl External {
             measured_us: v["durationUs"].as_u64(),
             timed_out: false,
             cold_start: false,
+            environment: None,
         }
     }
 }
