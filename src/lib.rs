@@ -59,3 +59,4 @@ pub mod output;
 pub mod run;
 pub mod scenarios;
 pub mod sim;
+pub mod template;

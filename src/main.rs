@@ -2,10 +2,8 @@
 
 #![forbid(unsafe_code)]
 
-use clap::Parser as _;
-
 fn main() {
-    let cli = tumblescope::cli::Cli::parse();
+    let cli = tumblescope::cli::parse_args();
     let code = match cli.command {
         Some(cmd) => match tumblescope::cli::run_command(cmd) {
             Ok(()) => 0,

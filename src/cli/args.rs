@@ -176,6 +176,24 @@ pub struct RunArgs {
     /// Resharding.
     #[command(flatten)]
     pub reshard: ReshardArgs,
+    /// SAM/CloudFormation template (YAML or JSON): the mapping's settings, and the function's
+    /// handler, timeout and environment, as deployed. Flags given here win over it.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// The function whose mapping to simulate, when the template has several.
+    #[arg(long, value_name = "NAME", requires = "template")]
+    pub function: Option<String>,
+    /// The mapping to simulate (SAM event name or mapping resource id).
+    #[arg(
+        long = "mapping",
+        id = "mapping_name",
+        value_name = "NAME",
+        requires = "template"
+    )]
+    pub mapping_name: Option<String>,
+    /// The flags given on the command line (ids as clap names them), filled after parsing.
+    #[arg(skip)]
+    pub explicit: Vec<String>,
 }
 
 /// Splits, merges and DynamoDB rollover of the shards tumblescope routes records to.

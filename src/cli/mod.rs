@@ -19,6 +19,35 @@ use crate::model::stream::{Stream, StreamMeta};
 use crate::run::{RunSpec, SourceSpec};
 use crate::sim::trace::{Status, Trace};
 
+/// Parses the process's arguments, noting which `run` flags were given (a template's values
+/// yield to them).
+pub fn parse_args() -> Cli {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    if let (Some(Command::Run(args)), Some(("run", m))) =
+        (cli.command.as_mut(), matches.subcommand())
+    {
+        let cmd = Cli::command();
+        let run = cmd.find_subcommand("run");
+        // The long flag of each argument given, as users type it.
+        args.explicit = m
+            .ids()
+            .filter(|id| {
+                m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .filter_map(|id| {
+                let arg = run?.get_arguments().find(|a| a.get_id() == id)?;
+                arg.get_long().map(str::to_owned)
+            })
+            .collect();
+    }
+    cli
+}
+
 /// tumblescope: see and test how AWS Lambda processes Kinesis and DynamoDB streams with tumbling
 /// windows. Without a command it opens the app.
 #[derive(Debug, Parser)]
@@ -162,6 +191,80 @@ fn generate_captures(
         dir.display()
     );
     Ok(())
+}
+
+/// `--template`: the picked mapping's settings over the flags' (flags given win), with where
+/// each came from printed on stderr.
+fn template_of(args: &RunArgs) -> Result<Option<crate::template::settings::Applied>, CliError> {
+    let Some(path) = &args.template else {
+        return Ok(None);
+    };
+    let meta = args.mapping.meta();
+    let t = crate::template::load(path, &meta.region, &meta.account)
+        .map_err(|e| usage(e.to_string()))?;
+    let m = t
+        .pick(args.function.as_deref(), args.mapping_name.as_deref())
+        .map_err(usage)?;
+    let applied =
+        crate::template::settings::apply(m, &args.mapping.settings(), &args.explicit, path)
+            .map_err(|errors| {
+                usage(format!(
+                    "{} cannot be simulated as it is:\n  {}",
+                    path.display(),
+                    errors.join("\n  ")
+                ))
+            })?;
+    let mut text = format!("settings of mapping {} from {}:\n", m.id, path.display());
+    for o in &applied.origins {
+        if o.value.is_empty() {
+            text.push_str(&format!("  {}: {}\n", o.setting, o.from));
+        } else {
+            text.push_str(&format!("  {} = {}  ({})\n", o.setting, o.value, o.from));
+        }
+    }
+    for n in &applied.notes {
+        text.push_str(&format!("  note: {n}\n"));
+    }
+    for s in &t.skipped {
+        text.push_str(&format!("  left out: {s}\n"));
+    }
+    match (&applied.handler, &args.handler) {
+        (_, Some(h)) => text.push_str(&format!("  handler: flag --handler {h}\n")),
+        (Some(h), None) => text.push_str(&format!("  handler: {h} (the function's Handler and CodeUri)\n")),
+        (None, None) => text.push_str(
+            "  handler: the function's code is not next to the template; using the built-in default (give --handler)\n",
+        ),
+    }
+    text.push_str("  everything else: flags or defaults\n");
+    eprint!("{text}");
+    Ok(Some(applied))
+}
+
+/// The template's source and names, where no flag gave them.
+fn adopt_template(spec: &mut RunSpec, t: &crate::template::settings::Applied, args: &RunArgs) {
+    let given = |f: &str| args.explicit.iter().any(|e| e == f);
+    if !given("source") {
+        spec.stream_source = t.source;
+        if let SourceSpec::Generated { options } = &mut spec.source {
+            options.source = t.source;
+        }
+    }
+    if let Some(name) = &t.stream_name {
+        match t.source {
+            crate::model::Source::Kinesis if !given("stream-name") => {
+                spec.meta.stream_name = name.clone()
+            }
+            crate::model::Source::Dynamodb if !given("table-name") => {
+                spec.meta.table_name = name.clone()
+            }
+            _ => {}
+        }
+    }
+    if let Some(f) = &t.function_name
+        && !given("function-name")
+    {
+        spec.meta.function_name = f.clone();
+    }
 }
 
 fn scenario_of(args: &RunArgs) -> Result<Option<crate::scenarios::Scenario>, CliError> {
@@ -328,9 +431,11 @@ fn filter_criteria_file(path: &std::path::Path) -> Result<Vec<String>, CliError>
 
 fn run(args: &RunArgs) -> Result<(), CliError> {
     let scenario = scenario_of(args)?;
-    let mut settings = match &scenario {
-        Some(s) => s.settings.clone(),
-        None => args.mapping.settings(),
+    let template = template_of(args)?;
+    let mut settings = match (&scenario, &template) {
+        (Some(s), _) => s.settings.clone(),
+        (None, Some(t)) => t.settings.clone(),
+        (None, None) => args.mapping.settings(),
     };
     if scenario.is_some() {
         settings
@@ -358,13 +463,18 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
         }
     }
     let mut spec = run_spec(args, scenario.as_ref(), settings)?;
+    if let Some(t) = &template {
+        adopt_template(&mut spec, t, args);
+    }
     let stream = load_stream(&spec)?;
     // An explicit --handler wins; then the scenario's; then the stream's own source's default
     // (an event file can say DynamoDB without --source).
-    spec.handler = match (&args.handler, &args.scenario) {
-        (Some(h), _) => h.clone(),
-        (None, Some(_)) => spec.handler,
-        (None, None) => crate::handlers::default_spec(stream.source).to_owned(),
+    let from_template = template.as_ref().and_then(|t| t.handler.clone());
+    spec.handler = match (&args.handler, &args.scenario, from_template) {
+        (Some(h), _, _) => h.clone(),
+        (None, Some(_), _) => spec.handler,
+        (None, None, Some(h)) => h,
+        (None, None, None) => crate::handlers::default_spec(stream.source).to_owned(),
     };
     let sim =
         crate::run::simulate(&spec, &stream, &mut Default::default()).map_err(|e| match e {
