@@ -226,3 +226,48 @@ fn what_cannot_be_simulated_is_named_and_exits_2() {
         "{err}"
     );
 }
+
+/// `terraform show -json`: the mapping resource and the function it names by ARN, their
+/// snake_case attributes read as the same properties; empty and computed attributes ignored,
+/// anything else tumblescope does not model named.
+#[test]
+fn terraform_json_state_gives_the_mapping_and_its_function() {
+    let path = sample("terraform-show.json");
+    let t = template::load(&path, "us-east-1", "123456789012").unwrap();
+    let m = t.pick(None, None).unwrap();
+    assert_eq!(m.id, "aws_lambda_event_source_mapping.orders");
+    assert_eq!(m.function.as_ref().unwrap().id, "aws_lambda_function.sales");
+    let a = apply(m, &Settings::default(), &[], &path).unwrap();
+    let s = &a.settings;
+    assert_eq!(
+        (s.batch_size, s.tumbling_window_s, s.max_retry_attempts),
+        (250, 60, 2)
+    );
+    assert!(s.bisect_on_error && s.report_batch_item_failures);
+    assert_eq!(
+        s.filters,
+        [r#"{"data":{"Item":{"sales":[{"numeric":[">=",10]}]}}}"#]
+    );
+    assert_eq!(s.timeout_ms, 20_000);
+    assert_eq!(
+        s.function_env.get("TABLE").map(String::as_str),
+        Some("tumblescope-results")
+    );
+    assert!(
+        a.handler
+            .unwrap()
+            .ends_with("handlers/sales.py:lambda_handler")
+    );
+    assert_eq!(a.stream_name.as_deref(), Some("tf-orders"));
+
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(r#""queues": []"#, r#""queues": ["orders-queue"]"#);
+    let bad = tmp("tf-queues.json", &text);
+    let t = template::load(&bad, "us-east-1", "123456789012").unwrap();
+    let errors = apply(t.pick(None, None).unwrap(), &Settings::default(), &[], &bad).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.contains("queues is not simulated")),
+        "{errors:?}"
+    );
+}

@@ -1,10 +1,12 @@
 //! A user's deployment template as the mapping and function tumblescope simulates: SAM and
-//! CloudFormation (YAML or JSON, short intrinsic tags, `Globals`). Every property is read;
+//! CloudFormation (YAML or JSON, short intrinsic tags, `Globals`), and Terraform's JSON
+//! (`terraform show -json`). Every property is read;
 //! what cannot be simulated is named with the reason, never dropped.
 
 mod cfn;
 pub mod intrinsic;
 pub mod settings;
+mod terraform;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -124,7 +126,14 @@ pub fn from_value(doc: &Value, region: &str, account: &str) -> Result<Template, 
     if doc.get("Resources").is_some() {
         return cfn::mappings(doc, region, account);
     }
-    Err("not a SAM or CloudFormation template (no \"Resources\")".into())
+    if terraform::is_terraform(doc) {
+        return terraform::mappings(doc);
+    }
+    Err(
+        "not a SAM or CloudFormation template (no \"Resources\") nor `terraform show -json` \
+         output (no \"values\" or \"planned_values\")"
+            .into(),
+    )
 }
 
 impl Template {
