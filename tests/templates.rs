@@ -271,3 +271,161 @@ fn terraform_json_state_gives_the_mapping_and_its_function() {
         "{errors:?}"
     );
 }
+
+/// `export-template` writes each format so that `--template` reads back the same settings:
+/// what was simulated is what deploys.
+#[test]
+fn exported_templates_read_back_to_the_same_settings() {
+    use tumblescope::template::export::{Deployment, TemplateFormat};
+    let settings = Settings {
+        tumbling_window_s: 45,
+        batch_size: 321,
+        max_batching_window_s: 2,
+        max_retry_attempts: 4,
+        max_record_age_s: 600,
+        bisect_on_error: true,
+        report_batch_item_failures: true,
+        starting_position: StartingPosition::AtTimestamp,
+        starting_position_timestamp_ms: Some(1_767_268_830_000),
+        filters: vec![r#"{"data":{"Item":{"sales":[{"numeric":[">",5]}]}}}"#.into()],
+        timeout_ms: 12_000,
+        function_env: [("STAGE".to_owned(), "test".to_owned())].into(),
+        ..Settings::default()
+    };
+    let meta = tumblescope::model::stream::StreamMeta {
+        stream_name: "exported-orders".into(),
+        function_name: "exported-fn".into(),
+        ..Default::default()
+    };
+    let handler_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/handlers/kinesis-sales-v2.js");
+    for (format, name) in [
+        (TemplateFormat::Sam, "out.yaml"),
+        (TemplateFormat::Cloudformation, "out.json"),
+        (TemplateFormat::Terraform, "out.tf.json"),
+    ] {
+        let d = Deployment {
+            settings: &settings,
+            source: Source::Kinesis,
+            meta: &meta,
+            handler: tumblescope::handlers::external::ExternalSpec::parse(
+                &handler_path.display().to_string(),
+            ),
+        };
+        let path = tmp(name, &d.render(format));
+        let t = template::load(&path, "us-east-1", "123456789012").unwrap();
+        let m = t.pick(None, None).unwrap();
+        let a =
+            apply(m, &Settings::default(), &[], &path).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let back = &a.settings;
+        assert_eq!(
+            (
+                back.tumbling_window_s,
+                back.batch_size,
+                back.max_batching_window_s,
+                back.max_retry_attempts,
+                back.max_record_age_s
+            ),
+            (45, 321, 2, 4, 600),
+            "{name}"
+        );
+        assert!(
+            back.bisect_on_error && back.report_batch_item_failures,
+            "{name}"
+        );
+        assert_eq!(
+            back.starting_position,
+            StartingPosition::AtTimestamp,
+            "{name}"
+        );
+        assert_eq!(
+            back.starting_position_timestamp_ms, settings.starting_position_timestamp_ms,
+            "{name}"
+        );
+        assert_eq!(back.filters, settings.filters, "{name}");
+        assert_eq!(back.timeout_ms, 12_000, "{name}");
+        assert_eq!(back.function_env, settings.function_env, "{name}");
+        assert_eq!(a.stream_name.as_deref(), Some("exported-orders"), "{name}");
+        assert_eq!(a.function_name.as_deref(), Some("exported-fn"), "{name}");
+        if format != TemplateFormat::Cloudformation {
+            // SAM's CodeUri and Terraform's filename point at the handler's folder.
+            assert!(
+                a.handler.unwrap().ends_with("kinesis-sales-v2.js:handler"),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn export_template_prints_or_writes_and_never_overwrites_its_input() {
+    let out = bin()
+        .args([
+            "export-template",
+            "--format",
+            "sam",
+            "--batch-size",
+            "77",
+            "--source",
+            "dynamodb",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("BatchSize: 77") && text.contains("Type: DynamoDB"),
+        "{text}"
+    );
+    // From a template, into a file; then the template itself is refused as the output.
+    let file =
+        std::env::temp_dir().join(format!("tumblescope-export-{}.tf.json", std::process::id()));
+    let path = sample("sam-tumbling.yaml");
+    let out = bin()
+        .args([
+            "export-template",
+            "--format",
+            "terraform",
+            "--mapping",
+            "Stream",
+            "-o",
+        ])
+        .arg(&file)
+        .arg("--template")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tf: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let m = &tf["resource"]["aws_lambda_event_source_mapping"]["tumblescope"];
+    assert_eq!(m["batch_size"], 500);
+    assert_eq!(
+        m["event_source_arn"],
+        "arn:aws:kinesis:us-east-1:123456789012:stream/orders-prod"
+    );
+    let before = std::fs::read(&path).unwrap();
+    let out = bin()
+        .args([
+            "export-template",
+            "--format",
+            "sam",
+            "--mapping",
+            "Stream",
+            "-o",
+        ])
+        .arg(&path)
+        .arg("--template")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

@@ -176,14 +176,25 @@ pub struct RunArgs {
     /// Resharding.
     #[command(flatten)]
     pub reshard: ReshardArgs,
-    /// SAM/CloudFormation template (YAML or JSON): the mapping's settings, and the function's
-    /// handler, timeout and environment, as deployed. Flags given here win over it.
+    /// The deployment template to read.
+    #[command(flatten)]
+    pub tpl: TemplateArgs,
+    /// The long flags given on the command line, filled after parsing.
+    #[arg(skip)]
+    pub explicit: Vec<String>,
+}
+
+/// A deployment template and which of its mappings to use.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TemplateArgs {
+    /// SAM/CloudFormation template (YAML or JSON) or Terraform JSON: the mapping's settings,
+    /// and the function's handler, timeout and environment, as deployed. Flags given win.
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
-    /// The function whose mapping to simulate, when the template has several.
+    /// The function whose mapping to use, when the template has several.
     #[arg(long, value_name = "NAME", requires = "template")]
     pub function: Option<String>,
-    /// The mapping to simulate (SAM event name or mapping resource id).
+    /// The mapping to use (SAM event name, mapping resource id or Terraform address).
     #[arg(
         long = "mapping",
         id = "mapping_name",
@@ -191,9 +202,41 @@ pub struct RunArgs {
         requires = "template"
     )]
     pub mapping_name: Option<String>,
-    /// The flags given on the command line (ids as clap names them), filled after parsing.
+}
+
+/// `export-template`: the settings `run` takes, as a deployable template.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// sam (YAML), cloudformation (JSON) or terraform (.tf.json).
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Handler: a .js/.mjs/.cjs/.py file[:export] becomes the function's code; a built-in
+    /// leaves the code for you to supply.
+    #[arg(long)]
+    pub handler: Option<String>,
+    /// The deployment template to start from.
+    #[command(flatten)]
+    pub tpl: TemplateArgs,
+    /// Mapping settings.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    /// The long flags given on the command line, filled after parsing.
     #[arg(skip)]
     pub explicit: Vec<String>,
+}
+
+/// Format of `export-template`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// SAM, YAML.
+    Sam,
+    /// CloudFormation, JSON.
+    Cloudformation,
+    /// Terraform, .tf.json.
+    Terraform,
 }
 
 /// Splits, merges and DynamoDB rollover of the shards tumblescope routes records to.

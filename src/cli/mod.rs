@@ -7,8 +7,8 @@ use std::path::PathBuf;
 mod args;
 
 pub use self::args::{
-    EndArg, Format, GenArgs, GenerateArgs, GenerateFormat, GraceFromArg, LoadArgs, MappingArgs,
-    RunArgs,
+    EndArg, ExportArgs, ExportFormat, Format, GenArgs, GenerateArgs, GenerateFormat, GraceFromArg,
+    LoadArgs, MappingArgs, RunArgs, TemplateArgs,
 };
 
 use clap::{Parser, Subcommand};
@@ -28,22 +28,24 @@ pub fn parse_args() -> Cli {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    if let (Some(Command::Run(args)), Some(("run", m))) =
-        (cli.command.as_mut(), matches.subcommand())
-    {
-        let cmd = Cli::command();
-        let run = cmd.find_subcommand("run");
-        // The long flag of each argument given, as users type it.
-        args.explicit = m
-            .ids()
+    let cmd = Cli::command();
+    // The long flag of each argument given, as users type it.
+    let given = |name: &str, m: &clap::ArgMatches| -> Vec<String> {
+        let sub = cmd.find_subcommand(name);
+        m.ids()
             .filter(|id| {
                 m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
             })
             .filter_map(|id| {
-                let arg = run?.get_arguments().find(|a| a.get_id() == id)?;
+                let arg = sub?.get_arguments().find(|a| a.get_id() == id)?;
                 arg.get_long().map(str::to_owned)
             })
-            .collect();
+            .collect()
+    };
+    match (cli.command.as_mut(), matches.subcommand()) {
+        (Some(Command::Run(args)), Some((name, m))) => args.explicit = given(name, m),
+        (Some(Command::ExportTemplate(args)), Some((name, m))) => args.explicit = given(name, m),
+        _ => {}
     }
     cli
 }
@@ -91,6 +93,9 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Simulate the event source mapping and print per-(shard, window) results.
     Run(Box<RunArgs>),
+    /// Print the mapping (settings flags as `run` takes them, or --template) as a SAM,
+    /// CloudFormation or Terraform template that deploys it.
+    ExportTemplate(Box<ExportArgs>),
 }
 
 /// A failure with the exit code to use.
@@ -121,6 +126,7 @@ pub fn run_command(cmd: Command) -> Result<(), CliError> {
     match cmd {
         Command::Generate(args) => generate(&args),
         Command::Run(args) => run(&args),
+        Command::ExportTemplate(args) => export_template(&args),
     }
 }
 
@@ -196,24 +202,39 @@ fn generate_captures(
 /// `--template`: the picked mapping's settings over the flags' (flags given win), with where
 /// each came from printed on stderr.
 fn template_of(args: &RunArgs) -> Result<Option<crate::template::settings::Applied>, CliError> {
-    let Some(path) = &args.template else {
+    read_template(
+        &args.tpl,
+        &args.mapping,
+        &args.explicit,
+        args.handler.as_deref(),
+    )
+}
+
+/// The template `tpl` names, applied over `mapping`'s flags (the `explicit` ones win); what
+/// came from where goes to stderr.
+fn read_template(
+    tpl: &TemplateArgs,
+    mapping: &MappingArgs,
+    explicit: &[String],
+    handler: Option<&str>,
+) -> Result<Option<crate::template::settings::Applied>, CliError> {
+    let Some(path) = &tpl.template else {
         return Ok(None);
     };
-    let meta = args.mapping.meta();
+    let meta = mapping.meta();
     let t = crate::template::load(path, &meta.region, &meta.account)
         .map_err(|e| usage(e.to_string()))?;
     let m = t
-        .pick(args.function.as_deref(), args.mapping_name.as_deref())
+        .pick(tpl.function.as_deref(), tpl.mapping_name.as_deref())
         .map_err(usage)?;
-    let applied =
-        crate::template::settings::apply(m, &args.mapping.settings(), &args.explicit, path)
-            .map_err(|errors| {
-                usage(format!(
-                    "{} cannot be simulated as it is:\n  {}",
-                    path.display(),
-                    errors.join("\n  ")
-                ))
-            })?;
+    let applied = crate::template::settings::apply(m, &mapping.settings(), explicit, path)
+        .map_err(|errors| {
+            usage(format!(
+                "{} cannot be simulated as it is:\n  {}",
+                path.display(),
+                errors.join("\n  ")
+            ))
+        })?;
     let mut text = format!("settings of mapping {} from {}:\n", m.id, path.display());
     for o in &applied.origins {
         if o.value.is_empty() {
@@ -228,7 +249,7 @@ fn template_of(args: &RunArgs) -> Result<Option<crate::template::settings::Appli
     for s in &t.skipped {
         text.push_str(&format!("  left out: {s}\n"));
     }
-    match (&applied.handler, &args.handler) {
+    match (&applied.handler, handler) {
         (_, Some(h)) => text.push_str(&format!("  handler: flag --handler {h}\n")),
         (Some(h), None) => text.push_str(&format!("  handler: {h} (the function's Handler and CodeUri)\n")),
         (None, None) => text.push_str(
@@ -238,6 +259,84 @@ fn template_of(args: &RunArgs) -> Result<Option<crate::template::settings::Appli
     text.push_str("  everything else: flags or defaults\n");
     eprint!("{text}");
     Ok(Some(applied))
+}
+
+/// `export-template`: the settings as a template that deploys them.
+fn export_template(args: &ExportArgs) -> Result<(), CliError> {
+    let applied = read_template(
+        &args.tpl,
+        &args.mapping,
+        &args.explicit,
+        args.handler.as_deref(),
+    )?;
+    let mut settings = match &applied {
+        Some(a) => a.settings.clone(),
+        None => args.mapping.settings(),
+    };
+    if let Some(path) = &args.mapping.filter_criteria {
+        settings.filters.extend(filter_criteria_file(path)?);
+    }
+    settings
+        .check()
+        .map_err(|e| usage(format!("invalid settings:\n{e}")))?;
+    let given = |f: &str| args.explicit.iter().any(|e| e == f);
+    let mut meta = args.mapping.meta();
+    let mut source = args.mapping.source;
+    if let Some(a) = &applied {
+        if !given("source") {
+            source = a.source;
+        }
+        match (&a.stream_name, source) {
+            (Some(n), crate::model::Source::Kinesis) if !given("stream-name") => {
+                meta.stream_name = n.clone()
+            }
+            (Some(n), crate::model::Source::Dynamodb) if !given("table-name") => {
+                meta.table_name = n.clone()
+            }
+            _ => {}
+        }
+        if let Some(f) = a.function_name.as_ref().filter(|_| !given("function-name")) {
+            meta.function_name = f.clone();
+        }
+    }
+    let handler = args
+        .handler
+        .clone()
+        .or_else(|| applied.as_ref().and_then(|a| a.handler.clone()));
+    let handler = handler
+        .as_deref()
+        .and_then(crate::handlers::external::ExternalSpec::parse)
+        .map(|mut h| {
+            // Absolute, so the template finds the code wherever it is written.
+            if let Ok(p) = std::fs::canonicalize(&h.path) {
+                h.path = p;
+            }
+            h
+        });
+    let deployment = crate::template::export::Deployment {
+        settings: &settings,
+        source,
+        meta: &meta,
+        handler,
+    };
+    let format = match args.format {
+        ExportFormat::Sam => crate::template::export::TemplateFormat::Sam,
+        ExportFormat::Cloudformation => crate::template::export::TemplateFormat::Cloudformation,
+        ExportFormat::Terraform => crate::template::export::TemplateFormat::Terraform,
+    };
+    let text = deployment.render(format);
+    match &args.output {
+        Some(p) if !crate::output::is_stdio(p) => {
+            let inputs: Vec<PathBuf> = args.tpl.template.iter().cloned().collect();
+            crate::output::check_output("--output", p, &inputs).map_err(usage)?;
+            crate::output::write_with(p, |w| w.write_all(text.as_bytes()))
+                .map_err(|e| failure(format!("{}: {e}", p.display())))
+        }
+        _ => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| failure(e.to_string())),
+    }
 }
 
 /// The template's source and names, where no flag gave them.

@@ -4,6 +4,7 @@
 //! what cannot be simulated is named with the reason, never dropped.
 
 mod cfn;
+pub mod export;
 pub mod intrinsic;
 pub mod settings;
 mod terraform;

@@ -35,10 +35,44 @@ const COMPUTED: &[&str] = &[
     "signing_profile_version_arn",
 ];
 
-/// Whether a document is Terraform's JSON.
+/// Whether a document is Terraform's JSON: `terraform show -json` output, or a `.tf.json`
+/// configuration (top-level `resource`).
 pub(super) fn is_terraform(doc: &Value) -> bool {
-    doc.get("format_version").is_some()
-        && (doc.get("values").is_some() || doc.get("planned_values").is_some())
+    let shown = doc.get("format_version").is_some()
+        && (doc.get("values").is_some() || doc.get("planned_values").is_some());
+    shown || doc.get("resource").is_some_and(Value::is_object)
+}
+
+/// A `.tf.json` configuration's resources in the shape `terraform show -json` gives them, with
+/// blocks written as objects turned into one-element lists.
+fn configured(doc: &Value) -> Value {
+    let as_list = |v: &mut Value| {
+        if v.is_object() {
+            *v = Value::Array(vec![v.take()]);
+        }
+    };
+    let mut resources = Vec::new();
+    for (kind, named) in doc["resource"].as_object().into_iter().flatten() {
+        for (name, body) in named.as_object().into_iter().flatten() {
+            let mut values = body.as_object().cloned().unwrap_or_default();
+            for block in ["filter_criteria", "environment", "destination_config"] {
+                if let Some(v) = values.get_mut(block) {
+                    as_list(v);
+                }
+            }
+            if let Some(f) = values
+                .get_mut("filter_criteria")
+                .and_then(|v| v.get_mut(0))
+                .and_then(|c| c.get_mut("filter"))
+            {
+                as_list(f);
+            }
+            resources.push(json!({
+                "address": format!("{kind}.{name}"), "type": kind, "name": name, "values": values,
+            }));
+        }
+    }
+    json!({"resources": resources})
 }
 
 /// Every resource of a module tree, child modules included.
@@ -53,12 +87,15 @@ fn resources(module: &Value, out: &mut Vec<Value>) {
 
 /// The mappings of a Terraform JSON document.
 pub(super) fn mappings(doc: &Value) -> Result<Template, String> {
-    let root = doc["values"]["root_module"]
+    let root = match doc["values"]["root_module"]
         .as_object()
         .or_else(|| doc["planned_values"]["root_module"].as_object())
-        .ok_or("Terraform JSON without values.root_module or planned_values.root_module")?;
+    {
+        Some(r) => Value::Object(r.clone()),
+        None => configured(doc),
+    };
     let mut all = Vec::new();
-    resources(&Value::Object(root.clone()), &mut all);
+    resources(&root, &mut all);
     let mut t = Template::default();
     for r in all
         .iter()
@@ -163,10 +200,18 @@ fn filter_criteria(v: &Value) -> Value {
 }
 
 fn function_for(all: &[Value], name: &str) -> Option<Function> {
+    // `${aws_lambda_function.NAME.ATTR}` in a configuration names the resource itself.
+    let reference = name
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .and_then(|r| r.rsplit_once('.'))
+        .map(|(address, _)| address.to_owned());
     let short = name.rsplit(':').next().unwrap_or(name);
     let r = all.iter().find(|r| {
         r["type"] == "aws_lambda_function"
-            && (r["values"]["function_name"] == short || r["values"]["arn"] == name)
+            && (r["values"]["function_name"] == short
+                || r["values"]["arn"] == name
+                || reference.as_deref() == r["address"].as_str())
     })?;
     let address = r["address"].as_str().unwrap_or_default();
     let v = &r["values"];
