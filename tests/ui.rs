@@ -786,3 +786,45 @@ fn resharding_steps_are_added_and_removed_in_the_setup_panel() {
         "an invalid plan does not re-run"
     );
 }
+
+/// File → Path → "Open as template": the SAM sample's Stream mapping becomes the setup (its
+/// batch size, timeout and handler file, run once approved), and the setup panel lists where
+/// each setting came from.
+#[test]
+fn a_template_opens_into_the_setup_with_its_origins_listed() {
+    let mut h = harness();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-data/templates/sam-tumbling.yaml");
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Path:").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_label("Path:")
+        .type_text(&format!("{}#Stream", path.display()));
+    h.run_steps(1);
+    h.get_by_label("Open as template").click();
+    h.run_steps(2);
+    assert!(app(&h).awaiting_approval.is_some(), "{:?}", app(&h).status);
+    h.run_steps(4);
+    // The template names a handler file: approve running it, as for a session.
+    h.get_by_label("Run handler").click();
+    h.run_steps(2);
+    settle(&mut h);
+    let a = app(&h);
+    assert_eq!(a.draft.settings.batch_size, 500);
+    assert_eq!(a.draft.settings.timeout_ms, 15_000);
+    assert!(
+        a.draft.handler.ends_with("kinesis-sales-v2.js:handler"),
+        "{}",
+        a.draft.handler
+    );
+    assert_eq!(a.draft.meta.stream_name, "orders-prod");
+    h.get_by_label_contains("From the template (");
+    assert!(
+        h.get_all_by_label_contains("Globals.Function.Timeout")
+            .count()
+            >= 1
+    );
+}

@@ -31,6 +31,7 @@ impl TumbleApp {
             C::SetAcrossWindows(v) => self.prefs.across_windows = v,
             C::Rerun | C::Cancel | C::LoadScenario(_) | C::SetDraft(_) => self.apply_run(cmd),
             C::Open | C::OpenPath(_) | C::OpenPaths(_) => self.apply_open(cmd),
+            C::OpenTemplate(path) => self.open_template(path),
             C::SaveSession | C::SaveSessionTo(_) | C::LoadSession | C::LoadSessionFrom(_) => {
                 self.apply_session(cmd)
             }
@@ -38,6 +39,7 @@ impl TumbleApp {
             | C::ExportResultsJson
             | C::ExportLog
             | C::ExportPlotPng
+            | C::ExportTemplate(_)
             | C::ExportTo(..)
             | C::ExportDone(_) => self.apply_export(cmd),
             C::PickHandler | C::SetHandler(_) | C::ApproveHandler | C::RejectHandler => {
@@ -217,6 +219,7 @@ impl TumbleApp {
             }
             AppCommand::ExportLog => self.dialog(DialogKind::Export(ExportKind::Log)),
             AppCommand::ExportPlotPng => self.dialog(DialogKind::Export(ExportKind::PlotPng)),
+            AppCommand::ExportTemplate(k) => self.dialog(DialogKind::Export(k)),
             AppCommand::ExportTo(kind, path) => self.export(kind, path),
             AppCommand::ExportDone(msg) => {
                 self.status = StatusLine {
@@ -247,7 +250,10 @@ impl TumbleApp {
                         self.approved.insert(e.path);
                     }
                     self.draft = spec;
+                    // A template's origins stay listed after the approval.
+                    let origins = std::mem::take(&mut self.setup.template_origins);
                     self.setup = SetupState::default();
+                    self.setup.template_origins = origins;
                     self.start_run();
                 }
             }

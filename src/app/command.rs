@@ -34,6 +34,10 @@ pub enum AppCommand {
     ExportLog,
     /// Export the plot as PNG (dialog, then a screenshot).
     ExportPlotPng,
+    /// Export the current setup as a deployment template (dialog).
+    ExportTemplate(ExportKind),
+    /// Read a deployment template into the setup: `FILE` or `FILE#MAPPING`.
+    OpenTemplate(PathBuf),
     /// Write an export to a path.
     ExportTo(ExportKind, PathBuf),
     /// Re-run the simulation with the current setup.
@@ -110,6 +114,12 @@ pub enum ExportKind {
     Log,
     /// Plot PNG.
     PlotPng,
+    /// SAM template (YAML).
+    TemplateSam,
+    /// CloudFormation template (JSON).
+    TemplateCloudformation,
+    /// Terraform configuration (.tf.json).
+    TemplateTerraform,
 }
 
 impl AppCommand {
@@ -147,6 +157,11 @@ impl AppCommand {
             Self::ExportResultsJson => "Export results (JSON)…",
             Self::ExportLog => "Export invocation log (JSON Lines)…",
             Self::ExportPlotPng => "Export plot (PNG)…",
+            Self::ExportTemplate(ExportKind::TemplateSam) => "Export SAM template…",
+            Self::ExportTemplate(ExportKind::TemplateCloudformation) => {
+                "Export CloudFormation template…"
+            }
+            Self::ExportTemplate(ExportKind::TemplateTerraform) => "Export Terraform (.tf.json)…",
             Self::Rerun => "Re-run simulation",
             Self::Cancel => "Cancel",
             Self::First => "First",

@@ -46,6 +46,9 @@ impl TumbleApp {
                             ExportKind::ResultsJson => ("results.json", "json"),
                             ExportKind::Log => ("invocations.jsonl", "jsonl"),
                             ExportKind::PlotPng => ("plot.png", "png"),
+                            ExportKind::TemplateSam => ("template.yaml", "yaml"),
+                            ExportKind::TemplateCloudformation => ("template.json", "json"),
+                            ExportKind::TemplateTerraform => ("mapping.tf.json", "json"),
                         };
                         d.set_file_name(name)
                             .add_filter(ext, &[ext])
@@ -136,8 +139,34 @@ pub fn write_export(kind: ExportKind, path: &std::path::Path, run: &Run) -> Resu
             .map_err(|e| e.to_string());
         }
         ExportKind::PlotPng => return Err("plots are exported from the window".into()),
+        ExportKind::TemplateSam
+        | ExportKind::TemplateCloudformation
+        | ExportKind::TemplateTerraform => template_text(kind, run).into_bytes(),
     };
     session::write_atomically(path, &bytes).map_err(|e| e.to_string())
+}
+
+/// The run's mapping and function as a deployment template.
+fn template_text(kind: ExportKind, run: &Run) -> String {
+    use crate::template::export::{Deployment, TemplateFormat};
+    let format = match kind {
+        ExportKind::TemplateCloudformation => TemplateFormat::Cloudformation,
+        ExportKind::TemplateTerraform => TemplateFormat::Terraform,
+        _ => TemplateFormat::Sam,
+    };
+    let handler = crate::handlers::external::ExternalSpec::parse(&run.spec.handler).map(|mut h| {
+        if let Ok(p) = std::fs::canonicalize(&h.path) {
+            h.path = p;
+        }
+        h
+    });
+    Deployment {
+        settings: &run.spec.settings,
+        source: run.stream.source,
+        meta: &run.stream.meta,
+        handler,
+    }
+    .render(format)
 }
 
 pub(super) fn write_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {

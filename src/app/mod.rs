@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod panels;
 pub mod session;
 pub mod state;
+mod template;
 pub mod theme;
 
 use std::path::PathBuf;

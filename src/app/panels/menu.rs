@@ -6,7 +6,7 @@ use std::time::Duration;
 use egui::{RichText, Ui};
 
 use crate::app::TumbleApp;
-use crate::app::command::{AppCommand, PanelId};
+use crate::app::command::{AppCommand, ExportKind, PanelId};
 use crate::app::theme::Palette;
 use crate::run::{RunSpec, SourceSpec};
 use crate::scenarios;
@@ -61,6 +61,14 @@ impl TumbleApp {
         menu_item(ui, AppCommand::ExportResultsJson, cmds);
         menu_item(ui, AppCommand::ExportLog, cmds);
         menu_item(ui, AppCommand::ExportPlotPng, cmds);
+        ui.separator();
+        for k in [
+            ExportKind::TemplateSam,
+            ExportKind::TemplateCloudformation,
+            ExportKind::TemplateTerraform,
+        ] {
+            menu_item(ui, AppCommand::ExportTemplate(k), cmds);
+        }
     }
 
     /// Typed paths work where no native file dialog is available (no desktop portal).
@@ -74,6 +82,19 @@ impl TumbleApp {
                         .hint_text("file(s), space-separated"),
                 )
                 .labelled_by(label.id);
+            let as_template = ui
+                .button("Open as template")
+                .on_hover_text(
+                    "A SAM/CloudFormation template or Terraform JSON; FILE#MAPPING picks a mapping",
+                )
+                .clicked();
+            if as_template && !self.path_entry.trim().is_empty() {
+                cmds.push(AppCommand::OpenTemplate(PathBuf::from(
+                    self.path_entry.trim(),
+                )));
+                ui.close();
+                return;
+            }
             let go = ui.button("Open").clicked()
                 || (resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)));
             if go && !self.path_entry.trim().is_empty() {

@@ -33,6 +33,8 @@ pub struct SetupState {
     reshard_text: String,
     /// The draft's problems, shown inline; the run is not updated while any exists.
     pub errors: Vec<String>,
+    /// Settings read from a deployment template, and where each came from.
+    pub template_origins: Vec<crate::template::settings::Origin>,
 }
 
 fn labelled<T: egui::emath::Numeric>(
@@ -96,6 +98,7 @@ fn edit_setup(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
             let source = gen_opts.as_ref().map_or(draft.stream_source, |o| o.source);
             ui.separator();
             ui.heading("Event source mapping");
+            origins_ui(ui, st, &pal);
             changed |= mapping_ui(ui, &mut draft.settings, source, &errors, &pal);
             ui.separator();
             ui.heading("Handler");
@@ -105,6 +108,31 @@ fn edit_setup(ui: &mut Ui, draft: &mut RunSpec, st: &mut SetupState) -> bool {
             }
         });
     changed
+}
+
+/// The settings a template gave, each with the file and property it came from. Edits made
+/// here afterwards win, as flags do on the command line.
+fn origins_ui(ui: &mut Ui, st: &SetupState, pal: &Palette) {
+    if st.template_origins.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new(format!("From the template ({})", st.template_origins.len()))
+        .id_salt("template-origins")
+        .default_open(true)
+        .show(ui, |ui| {
+            for o in &st.template_origins {
+                ui.label(
+                    RichText::new(format!("{} = {}", o.setting, o.value))
+                        .monospace()
+                        .small(),
+                );
+                ui.label(
+                    RichText::new(format!("  from {}", o.from))
+                        .small()
+                        .color(pal.dim),
+                );
+            }
+        });
 }
 
 /// The mapping's parameters, the modelling choices and the simulator's settings.
