@@ -54,6 +54,7 @@ fn labelled<T: egui::emath::Numeric>(
             .labelled_by(label.id)
             .changed();
         ui.label(RichText::new(range).small().color(pal.dim));
+        template_mark(ui, setting, value.to_f64(), pal);
     });
     for e in errors.iter().filter(|e| e.setting == setting) {
         ui.colored_label(pal.error, e.to_string());
@@ -61,10 +62,34 @@ fn labelled<T: egui::emath::Numeric>(
     changed
 }
 
+/// Where the origins of template settings are kept for [`template_mark`] during a frame:
+/// egui's per-frame data, so every field helper need not carry them.
+fn origins_id() -> egui::Id {
+    egui::Id::unique("tumblescope-template-origins")
+}
+
+/// "template" beside a setting whose value is still the one a template gave, with the file and
+/// property on hover.
+fn template_mark(ui: &mut Ui, setting: &str, value: f64, pal: &Palette) {
+    let origins: Option<std::sync::Arc<Vec<crate::template::settings::Origin>>> =
+        ui.ctx().data(|d| d.get_temp(origins_id()));
+    let Some(o) = origins
+        .iter()
+        .flat_map(|v| v.iter())
+        .find(|o| o.setting == setting && o.value.parse::<f64>().ok() == Some(value))
+    else {
+        return;
+    };
+    ui.label(RichText::new("template").small().color(pal.dim))
+        .on_hover_text(format!("from {}", o.from));
+}
+
 /// Draws the setup panel. Returns whether the draft changed.
 pub fn setup_ui(ui: &mut Ui, draft: &RunSpec, st: &mut SetupState, cmds: &mut Vec<AppCommand>) {
     // Edits go to a copy that goes out as a command: the panel never changes the app's state.
     let mut edited = draft.clone();
+    let origins = std::sync::Arc::new(st.template_origins.clone());
+    ui.ctx().data_mut(|d| d.insert_temp(origins_id(), origins));
     if edit_setup(ui, &mut edited, st) {
         cmds.push(AppCommand::SetDraft(Box::new(edited)));
     }
