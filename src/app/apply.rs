@@ -32,6 +32,7 @@ impl TumbleApp {
             C::Rerun | C::Cancel | C::LoadScenario(_) | C::SetDraft(_) => self.apply_run(cmd),
             C::Open | C::OpenPath(_) | C::OpenPaths(_) => self.apply_open(cmd),
             C::OpenTemplate(path) => self.open_template(path),
+            C::PickTemplate => self.dialog(DialogKind::OpenTemplate),
             C::SaveSession | C::SaveSessionTo(_) | C::LoadSession | C::LoadSessionFrom(_) => {
                 self.apply_session(cmd)
             }

@@ -38,6 +38,8 @@ pub enum AppCommand {
     ExportTemplate(ExportKind),
     /// Read a deployment template into the setup: `FILE` or `FILE#MAPPING`.
     OpenTemplate(PathBuf),
+    /// File → Open template… (native dialog).
+    PickTemplate,
     /// Write an export to a path.
     ExportTo(ExportKind, PathBuf),
     /// Re-run the simulation with the current setup.
@@ -151,6 +153,7 @@ impl AppCommand {
     pub fn text(&self) -> &'static str {
         match self {
             Self::Open => "Open stream…",
+            Self::PickTemplate => "Open template…",
             Self::SaveSession => "Save session…",
             Self::LoadSession => "Load session…",
             Self::ExportResultsCsv => "Export results (CSV)…",

@@ -32,6 +32,13 @@ impl TumbleApp {
                             1 => AppCommand::OpenPath(files.remove(0)),
                             _ => AppCommand::OpenPaths(files),
                         }),
+                    DialogKind::OpenTemplate => d
+                        .add_filter(
+                            "SAM, CloudFormation or Terraform JSON",
+                            &["yaml", "yml", "json", "template"],
+                        )
+                        .pick_file()
+                        .map(AppCommand::OpenTemplate),
                     DialogKind::LoadSession => d
                         .add_filter("tumblescope session", &["json", "tumblescope"])
                         .pick_file()
@@ -120,6 +127,7 @@ impl TumbleApp {
 pub(super) enum DialogKind {
     Handler,
     OpenStream,
+    OpenTemplate,
     SaveSession,
     LoadSession,
     Export(ExportKind),

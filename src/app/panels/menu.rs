@@ -42,6 +42,7 @@ impl TumbleApp {
 
     fn file_menu_ui(&mut self, ui: &mut Ui, cmds: &mut Vec<AppCommand>) {
         menu_item(ui, AppCommand::Open, cmds);
+        menu_item(ui, AppCommand::PickTemplate, cmds);
         self.path_entry_ui(ui, cmds);
         ui.menu_button("Open recent", |ui| {
             if self.prefs.recent.is_empty() {
