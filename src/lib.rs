@@ -44,6 +44,7 @@
 
 #[cfg(feature = "gui")]
 pub mod app;
+pub mod capture;
 pub mod capture_files;
 pub mod cli;
 pub mod destination;

@@ -228,6 +228,70 @@ pub struct ExportArgs {
     pub explicit: Vec<String>,
 }
 
+/// `capture`: records of a live stream, as `get-records` files.
+#[derive(Debug, clap::Subcommand)]
+pub enum CaptureArgs {
+    /// A Kinesis data stream: every shard, closed ones too, followed to their ends.
+    Kinesis(KinesisCaptureArgs),
+    /// A DynamoDB table's stream (or a stream by ARN): every shard with its parent.
+    Dynamodb(DynamodbCaptureArgs),
+}
+
+/// `capture kinesis`.
+#[derive(Debug, Args)]
+pub struct KinesisCaptureArgs {
+    /// The stream's name.
+    #[arg(long)]
+    pub stream: String,
+    #[command(flatten)]
+    pub common: CaptureCommon,
+}
+
+/// `capture dynamodb`.
+#[derive(Debug, Args)]
+#[group(id = "dynamodb_source", required = true, multiple = false, args = ["table", "stream_arn"])]
+pub struct DynamodbCaptureArgs {
+    /// The table whose latest stream to read.
+    #[arg(long)]
+    pub table: Option<String>,
+    /// The stream's ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL).
+    #[arg(long, value_name = "ARN")]
+    pub stream_arn: Option<String>,
+    #[command(flatten)]
+    pub common: CaptureCommon,
+}
+
+/// What every capture takes: where to start and stop, where to write, how to reach AWS.
+#[derive(Debug, Args)]
+pub struct CaptureCommon {
+    /// Where to start: trim-horizon, latest, or at-timestamp:TIME (DynamoDB: read from the trim
+    /// horizon, records before TIME skipped).
+    #[arg(long, default_value = "trim-horizon")]
+    pub from: String,
+    /// Stop at records that arrived after this time (RFC 3339 or Unix seconds); a shard is also
+    /// done once caught up after it.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub until: Option<i64>,
+    /// Stop after this many records in all.
+    #[arg(long)]
+    pub records: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Output folder: one `<name>-get-records-<shardId>.json` per shard.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// AWS region (default: as the AWS CLI resolves it: AWS_REGION, the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// A profile of ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, or default).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Another endpoint, such as a local emulator (http://127.0.0.1:5000).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
 /// Format of `export-template`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
