@@ -22,7 +22,8 @@
 //!   ([`handlers::event`]), the built-in aggregations and users' own Node.js/Python code run in
 //!   a sandboxed runtime.
 //! - [`generate`] and [`scenarios`]: point-of-sale order streams and the presets built on them.
-//! - [`export`] (results and invocation logs), [`index`] (the app's read indices over a trace)
+//! - [`export`] (results and invocation logs), [`trace_events`] (Chrome Trace Event JSON for
+//!   Perfetto), [`capture`] (live Kinesis/DynamoDB streams to `get-records` files), [`index`] (the app's read indices over a trace)
 //!   and [`output`] (checked, atomic writes of every output file).
 //! - [`model`]: what everything shares: sources, windows, time text, the settings with AWS's
 //!   ranges and the modelling choices, state values, routing, and the column-oriented
@@ -61,3 +62,4 @@ pub mod run;
 pub mod scenarios;
 pub mod sim;
 pub mod template;
+pub mod trace_events;

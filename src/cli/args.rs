@@ -158,6 +158,10 @@ pub struct RunArgs {
     /// Write every invocation (event, response, timing) as JSON Lines to this file.
     #[arg(long)]
     pub events: Option<PathBuf>,
+    /// Write the run as Chrome Trace Event JSON (Perfetto UI, chrome://tracing): a track per
+    /// shard and execution environment, a slice per invocation at its modelled time.
+    #[arg(long, value_name = "FILE.json")]
+    pub trace_out: Option<PathBuf>,
     /// Write the record Lambda sends to an on-failure destination (SQS/SNS) for each
     /// discarded batch, as JSON Lines, to this file.
     #[arg(long, value_name = "FILE")]

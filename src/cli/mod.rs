@@ -645,6 +645,9 @@ fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(path) = &args.events {
         crate::output::check_output("--events", path, &args.input).map_err(usage)?;
     }
+    if let Some(path) = &args.trace_out {
+        crate::output::check_output("--trace-out", path, &args.input).map_err(usage)?;
+    }
     if let Some(path) = &args.destination_out {
         crate::output::check_output("--destination-out", path, &args.input).map_err(usage)?;
         if let Some(events) = &args.events
@@ -710,6 +713,15 @@ fn write_results(
             write(&mut stdout)
         } else {
             crate::output::write_with(path, write)
+        }
+        .map_err(|e| failure(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.trace_out {
+        let text = crate::trace_events::trace_events_json(stream, trace);
+        if crate::output::is_stdio(path) {
+            stdout.write_all(text.as_bytes())
+        } else {
+            crate::output::write_atomically(path, text.as_bytes())
         }
         .map_err(|e| failure(format!("{}: {e}", path.display())))?;
     }
