@@ -828,3 +828,43 @@ fn a_template_opens_into_the_setup_with_its_origins_listed() {
             >= 1
     );
 }
+
+/// File → Export Perfetto trace: the menu offers it, and the export (what the save dialog's
+/// answer runs, on a worker thread) writes the run's trace, one slice per invocation.
+#[test]
+fn the_run_exports_as_a_perfetto_trace() {
+    use tumblescope::app::command::{AppCommand, ExportKind};
+    let mut h = harness();
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Export Perfetto trace (JSON)…");
+    let path =
+        std::env::temp_dir().join(format!("tumblescope-ui-trace-{}.json", std::process::id()));
+    std::fs::remove_file(&path).ok();
+    h.state_mut().as_mut().unwrap().apply(AppCommand::ExportTo(
+        ExportKind::PerfettoTrace,
+        path.clone(),
+    ));
+    let started = std::time::Instant::now();
+    while !app(&h).status.text.starts_with("Wrote") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            app(&h).status
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        h.run_steps(1);
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let slices = doc["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .count();
+    assert_eq!(
+        slices,
+        app(&h).run.as_ref().unwrap().trace.invocations.len()
+    );
+    std::fs::remove_file(&path).ok();
+}

@@ -33,6 +33,7 @@ impl TumbleApp {
             C::Open | C::OpenPath(_) | C::OpenPaths(_) => self.apply_open(cmd),
             C::OpenTemplate(path) => self.open_template(path),
             C::PickTemplate => self.dialog(DialogKind::OpenTemplate),
+            C::ShowCapture | C::StartCapture | C::StopCapture => self.apply_capture(&cmd),
             C::SaveSession | C::SaveSessionTo(_) | C::LoadSession | C::LoadSessionFrom(_) => {
                 self.apply_session(cmd)
             }
@@ -40,6 +41,7 @@ impl TumbleApp {
             | C::ExportResultsJson
             | C::ExportLog
             | C::ExportPlotPng
+            | C::ExportTrace
             | C::ExportTemplate(_)
             | C::ExportTo(..)
             | C::ExportDone(_) => self.apply_export(cmd),
@@ -162,6 +164,39 @@ impl TumbleApp {
         }
     }
 
+    /// The capture window: show it, start (checked as the CLI checks), stop.
+    fn apply_capture(&mut self, cmd: &AppCommand) {
+        match cmd {
+            AppCommand::ShowCapture => self.capture.open = true,
+            AppCommand::StartCapture => match self.capture.form.options() {
+                Ok(options) => {
+                    let ctx = self.ctx.clone();
+                    self.status =
+                        StatusLine::info(format!("Capturing {}…", options.target.describe()));
+                    self.capture.start(options, move || ctx.request_repaint());
+                }
+                Err(e) => self.capture.outcome = Some(Err(e)),
+            },
+            AppCommand::StopCapture => self.capture.stop(),
+            _ => {}
+        }
+    }
+
+    /// A capture ended: its files open as the stream; an error stays in the window.
+    pub(super) fn capture_ended(&mut self, result: Result<crate::capture::Captured, String>) {
+        match result {
+            Ok(c) if c.files.is_empty() => {
+                self.status = StatusLine::error("The capture found no shards.");
+            }
+            Ok(c) => {
+                self.status =
+                    StatusLine::info(format!("Captured {} record(s); opening them.", c.records));
+                self.open_paths(c.files);
+            }
+            Err(e) => self.status = StatusLine::error(format!("capture: {e}")),
+        }
+    }
+
     fn apply_open(&mut self, cmd: AppCommand) {
         match cmd {
             AppCommand::OpenPath(path) => self.open_path(path),
@@ -220,6 +255,7 @@ impl TumbleApp {
             }
             AppCommand::ExportLog => self.dialog(DialogKind::Export(ExportKind::Log)),
             AppCommand::ExportPlotPng => self.dialog(DialogKind::Export(ExportKind::PlotPng)),
+            AppCommand::ExportTrace => self.dialog(DialogKind::Export(ExportKind::PerfettoTrace)),
             AppCommand::ExportTemplate(k) => self.dialog(DialogKind::Export(k)),
             AppCommand::ExportTo(kind, path) => self.export(kind, path),
             AppCommand::ExportDone(msg) => {

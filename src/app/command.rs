@@ -34,12 +34,20 @@ pub enum AppCommand {
     ExportLog,
     /// Export the plot as PNG (dialog, then a screenshot).
     ExportPlotPng,
+    /// Export the run as a Perfetto / Chrome trace (dialog).
+    ExportTrace,
     /// Export the current setup as a deployment template (dialog).
     ExportTemplate(ExportKind),
     /// Read a deployment template into the setup: `FILE` or `FILE#MAPPING`.
     OpenTemplate(PathBuf),
     /// File → Open template… (native dialog).
     PickTemplate,
+    /// File → Capture from stream…: shows the capture window.
+    ShowCapture,
+    /// Start the capture the window describes.
+    StartCapture,
+    /// Stop the capture in flight (what was read is written and opened).
+    StopCapture,
     /// Write an export to a path.
     ExportTo(ExportKind, PathBuf),
     /// Re-run the simulation with the current setup.
@@ -116,6 +124,8 @@ pub enum ExportKind {
     Log,
     /// Plot PNG.
     PlotPng,
+    /// Chrome Trace Event JSON (Perfetto UI, chrome://tracing).
+    PerfettoTrace,
     /// SAM template (YAML).
     TemplateSam,
     /// CloudFormation template (JSON).
@@ -154,12 +164,14 @@ impl AppCommand {
         match self {
             Self::Open => "Open stream…",
             Self::PickTemplate => "Open template…",
+            Self::ShowCapture => "Capture from stream…",
             Self::SaveSession => "Save session…",
             Self::LoadSession => "Load session…",
             Self::ExportResultsCsv => "Export results (CSV)…",
             Self::ExportResultsJson => "Export results (JSON)…",
             Self::ExportLog => "Export invocation log (JSON Lines)…",
             Self::ExportPlotPng => "Export plot (PNG)…",
+            Self::ExportTrace => "Export Perfetto trace (JSON)…",
             Self::ExportTemplate(ExportKind::TemplateSam) => "Export SAM template…",
             Self::ExportTemplate(ExportKind::TemplateCloudformation) => {
                 "Export CloudFormation template…"

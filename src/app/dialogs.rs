@@ -53,6 +53,7 @@ impl TumbleApp {
                             ExportKind::ResultsJson => ("results.json", "json"),
                             ExportKind::Log => ("invocations.jsonl", "jsonl"),
                             ExportKind::PlotPng => ("plot.png", "png"),
+                            ExportKind::PerfettoTrace => ("trace.json", "json"),
                             ExportKind::TemplateSam => ("template.yaml", "yaml"),
                             ExportKind::TemplateCloudformation => ("template.json", "json"),
                             ExportKind::TemplateTerraform => ("mapping.tf.json", "json"),
@@ -147,6 +148,9 @@ pub fn write_export(kind: ExportKind, path: &std::path::Path, run: &Run) -> Resu
             .map_err(|e| e.to_string());
         }
         ExportKind::PlotPng => return Err("plots are exported from the window".into()),
+        ExportKind::PerfettoTrace => {
+            crate::trace_events::trace_events_json(&run.stream, &run.trace).into_bytes()
+        }
         ExportKind::TemplateSam
         | ExportKind::TemplateCloudformation
         | ExportKind::TemplateTerraform => template_text(kind, run).into_bytes(),

@@ -3,6 +3,7 @@
 //! panels pushed, applied in one place.
 
 mod apply;
+pub mod capture;
 pub mod command;
 mod dialogs;
 pub mod jobs;
@@ -21,6 +22,7 @@ use egui::Ui;
 use self::command::{AppCommand, shortcuts_pressed};
 use self::dialogs::write_png;
 use self::jobs::Jobs;
+use self::panels::capture::capture_window;
 use self::panels::inspector::{Inspector, inspector_ui};
 use self::panels::menu::{approval_window, help_window};
 use self::panels::plots::{Plots, plots_ui};
@@ -124,6 +126,8 @@ pub struct TumbleApp {
     pub plots: Plots,
     /// Setup state.
     pub setup: SetupState,
+    /// File → Capture from stream: its window and the capture in flight.
+    pub capture: capture::CaptureState,
     ctx: egui::Context,
 }
 
@@ -193,6 +197,7 @@ impl TumbleApp {
             inspector: Inspector::default(),
             plots: Plots::default(),
             setup: SetupState::default(),
+            capture: capture::CaptureState::default(),
             ctx: ctx.clone(),
         };
         if let Some(tab) = &startup.tab {
@@ -363,6 +368,9 @@ impl TumbleApp {
         for result in self.jobs.poll() {
             self.finish_job(result);
         }
+        if let Some(result) = self.capture.poll() {
+            self.capture_ended(result);
+        }
         while let Ok(cmd) = self.dialog_rx.try_recv() {
             self.commands.push(cmd);
         }
@@ -490,6 +498,9 @@ impl TumbleApp {
         }
         if let Some(spec) = &self.awaiting_approval {
             approval_window(ui.ctx(), spec, &mut cmds);
+        }
+        if self.capture.open {
+            capture_window(ui.ctx(), &mut self.capture, &mut cmds);
         }
         preview_dropped_files(ui.ctx());
         for cmd in cmds {

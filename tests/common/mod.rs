@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use serde_json::Value;
 use tumblescope::generate::DEFAULT_START_MS;
 use tumblescope::handlers::builtin::{Builtin, BuiltinSpec};

@@ -43,6 +43,7 @@ impl TumbleApp {
     fn file_menu_ui(&mut self, ui: &mut Ui, cmds: &mut Vec<AppCommand>) {
         menu_item(ui, AppCommand::Open, cmds);
         menu_item(ui, AppCommand::PickTemplate, cmds);
+        menu_item(ui, AppCommand::ShowCapture, cmds);
         self.path_entry_ui(ui, cmds);
         ui.menu_button("Open recent", |ui| {
             if self.prefs.recent.is_empty() {
@@ -62,6 +63,7 @@ impl TumbleApp {
         menu_item(ui, AppCommand::ExportResultsJson, cmds);
         menu_item(ui, AppCommand::ExportLog, cmds);
         menu_item(ui, AppCommand::ExportPlotPng, cmds);
+        menu_item(ui, AppCommand::ExportTrace, cmds);
         ui.separator();
         for k in [
             ExportKind::TemplateSam,

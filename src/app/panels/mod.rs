@@ -1,5 +1,6 @@
 //! Panels: each reads state and pushes commands.
 
+pub mod capture;
 pub mod inspector;
 pub mod json_tree;
 pub mod menu;
