@@ -157,6 +157,11 @@ impl<'a> Poller<'a> {
             Err(Failure::Fatal(m)) => return Err(m),
             Err(_) => return Err(format!("GetShardIterator {}: throttled", info.id)),
         };
+        self.push_reader(info, iterator);
+        Ok(())
+    }
+
+    fn push_reader(&mut self, info: ShardInfo, iterator: Option<String>) {
         let file = ShardFile {
             id: info.id.clone(),
             parents: info.parents.clone(),
@@ -171,7 +176,6 @@ impl<'a> Poller<'a> {
             backoff: READ_GAP,
             done: false,
         });
-        Ok(())
     }
 
     fn stop_reached(&self) -> Option<Stopped> {
@@ -376,21 +380,8 @@ impl<'a> Poller<'a> {
                     Failure::Fatal(m) => m,
                     _ => format!("GetShardIterator {id}: throttled"),
                 })?;
-            let file = ShardFile {
-                id: id.to_owned(),
-                parents: info.parents.clone(),
-                ..Default::default()
-            };
             self.listed.push(info.clone());
-            self.readers.push(Reader {
-                info,
-                file,
-                iterator,
-                last_seq: None,
-                due: Instant::now(),
-                backoff: READ_GAP,
-                done: false,
-            });
+            self.push_reader(info, iterator);
         }
         Ok(())
     }
