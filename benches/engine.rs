@@ -5,6 +5,11 @@
 //! Two cases: the stream as generated (its sales column known, as on every run after a stream's
 //! first), and cold (every payload's JSON scanned for the field first).
 //!
+//! A third case is sparse point-of-sale traffic (the speed issue's target: ≤ 100 ns per
+//! invocation for a built-in): 1 M orders 160 ms apart (jitter 0.6) over 10,000 stores on 8
+//! shards, where Lambda invokes about once per poll with one or two records; its throughput is
+//! in invocations, and the ns per invocation is printed.
+//!
 //! Run: `cargo bench --bench engine` (set `TUMBLESCOPE_BENCH_RECORDS` for a smaller stream).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -71,6 +76,52 @@ fn bench(c: &mut Criterion) {
     group.bench_function(format!("simulate_{n}_records_8_shards_sum_cold"), |b| {
         b.iter(|| {
             stream.columns.clear();
+            let mut handler = Builtin::new(spec.clone());
+            tumblescope::sim::simulate(&stream, &settings, &mut handler).unwrap()
+        });
+    });
+    group.finish();
+    sparse(c, &spec);
+}
+
+/// The sparse case: cost per invocation when batches hold one or two records.
+fn sparse(c: &mut Criterion, spec: &BuiltinSpec) {
+    let n = records().min(1_000_000);
+    let opts = GenOptions {
+        count: n,
+        interval_ms: 160.0,
+        jitter: 0.6,
+        shards: 8,
+        keys: KeyStrategy::Uniform { n: 10_000 },
+        ..GenOptions::default()
+    };
+    let stream = generate_stream(&opts, Default::default());
+    // The defaults: 30 s windows, batch 100, 1 s polls.
+    let settings = Settings::default();
+    let mut handler = Builtin::new(spec.clone());
+    let calls = alloc::calls();
+    let trace = tumblescope::sim::simulate(&stream, &settings, &mut handler).unwrap();
+    let calls = alloc::calls() - calls;
+    let invocations = trace.invocations.len() as u64;
+    let windows = trace.windows.len();
+    drop(trace);
+    let started = std::time::Instant::now();
+    let rounds = 5;
+    for _ in 0..rounds {
+        let mut handler = Builtin::new(spec.clone());
+        drop(tumblescope::sim::simulate(&stream, &settings, &mut handler).unwrap());
+    }
+    let per = started.elapsed().as_nanos() as f64 / (rounds * invocations) as f64;
+    eprintln!(
+        "sparse: {n} records, {invocations} invocations in {windows} windows, {per:.0} ns per \
+         invocation, {:.2} allocations per invocation",
+        calls as f64 / invocations as f64
+    );
+    let mut group = c.benchmark_group("engine_sparse");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(invocations));
+    group.bench_function(format!("simulate_{n}_sparse_records_8_shards_sum"), |b| {
+        b.iter(|| {
             let mut handler = Builtin::new(spec.clone());
             tumblescope::sim::simulate(&stream, &settings, &mut handler).unwrap()
         });

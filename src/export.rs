@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::handlers::HandlerError;
 use crate::handlers::event::{EventContext, event_json_with};
-use crate::handlers::{HandlerError, TableWrite};
 use crate::model::iso_seconds;
 use crate::model::settings::Settings;
 use crate::model::stream::Stream;
@@ -197,7 +197,7 @@ pub fn write_events_jsonl(
         let req = inv.request(stream, settings);
         let event = RawValue::from_string(event_json_with(&req, &ctx))
             .map_err(|e| io::Error::other(e.to_string()))?;
-        let writes: &[TableWrite] = inv.writes();
+        let writes = trace.writes(stream, inv);
         let line = EventLine {
             n: inv.n,
             shard_id: &stream.shards[inv.shard as usize].id,
@@ -349,7 +349,10 @@ mod tests {
             let event: Value =
                 serde_json::from_str(&inv.request(&stream, &settings).event_json()).unwrap();
             assert_eq!(line["event"], event);
-            assert_eq!(line["writes"].as_array().unwrap().len(), inv.writes().len());
+            assert_eq!(
+                line["writes"].as_array().unwrap().len(),
+                trace.writes(&stream, inv).len()
+            );
         }
     }
 }

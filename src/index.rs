@@ -27,16 +27,15 @@ impl ValuePath {
 /// The number `path` reads from a state, if any.
 pub fn state_value(state: &State, path: &ValuePath) -> Option<f64> {
     // Typed built-in state: read the accumulator without rendering JSON.
-    if let Some(agg) = state.agg()
-        && agg.groups.is_none()
-        && agg.op != crate::model::state::AggOp::Avg
+    if let Some(s) = state.scalar()
+        && s.op != crate::model::state::AggOp::Avg
     {
         let single = match path {
             ValuePath::SumOfNumbers => true,
-            ValuePath::Path(p) => *p == agg.key,
+            ValuePath::Path(p) => p == s.key.as_str(),
         };
         if single {
-            return agg.total.result(agg.op);
+            return s.acc().result(s.op);
         }
     }
     let json = serde_json::Value::Object(state.to_json());

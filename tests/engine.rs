@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{JsonPath, Scripted, builtin, dynamodb, kinesis, render, run, sales};
+use common::{JsonPath, Scripted, builtin, dynamodb, kinesis, render, render_writes, run, sales};
 use serde_json::json;
 use tumblescope::generate::DEFAULT_START_MS as T0;
 use tumblescope::handlers::{HandlerError, Invoked, Response};
@@ -57,9 +57,10 @@ fn point_of_sale_burst_checked_by_hand() {
     assert_eq!(fin.reason, Reason::GraceExpired);
     assert_eq!(fin.record_count(), 0);
     assert_eq!(state_sales(&fin.state_in), sales(&stream, 0..100));
-    assert_eq!(fin.writes().len(), 1);
-    assert_eq!(fin.writes()[0].item["sales"], json!(sales(&stream, 0..100)));
-    assert_eq!(fin.writes()[0].item["windowStart"], "2026-01-01T12:00:00Z");
+    let writes = trace.writes(&stream, fin);
+    assert_eq!(writes.len(), 1);
+    assert_eq!(writes[0].item["sales"], json!(sales(&stream, 0..100)));
+    assert_eq!(writes[0].item["windowStart"], "2026-01-01T12:00:00Z");
 
     assert_eq!(trace.windows.len(), 1);
     let w = &trace.windows[0];
@@ -677,7 +678,7 @@ fn without_windows_batches_are_stateless() {
     let written: i64 = trace
         .invocations
         .iter()
-        .flat_map(|i| i.writes())
+        .flat_map(|i| trace.writes(&stream, i).into_owned())
         .map(|w| w.item["sales"].as_i64().unwrap())
         .sum();
     assert_eq!(written, sales(&stream, 0..100));
@@ -873,7 +874,7 @@ fn big_state_scenario_terminates_early() {
     let total_writes: usize = trace
         .invocations
         .iter()
-        .flat_map(|i| i.writes())
+        .flat_map(|i| trace.writes(&stream, i).into_owned())
         .map(|w| w.item["sales"].as_object().unwrap().len())
         .sum();
     assert_eq!(
@@ -896,7 +897,12 @@ fn the_json_event_path_shows_what_the_fast_path_shows() {
         let fast = run(&stream, &scenario.settings, &scenario.handler);
         let mut json = JsonPath(builtin(&scenario.handler));
         let slow = sim::simulate(&stream, &scenario.settings, &mut json).unwrap();
-        assert_eq!(render(&fast), render(&slow), "scenario {}", scenario.id);
+        assert_eq!(
+            render_writes(&fast, &stream),
+            render_writes(&slow, &stream),
+            "scenario {}",
+            scenario.id
+        );
     }
 }
 

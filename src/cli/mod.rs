@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 mod args;
 mod capture;
+mod run;
+
+pub use self::run::summary;
 
 pub use self::args::{
     CaptureArgs, CaptureCommon, DynamodbCaptureArgs, EndArg, ExportArgs, ExportFormat, Format,
@@ -19,7 +22,6 @@ use crate::generate::{Generator, write_order_line};
 use crate::model::settings::Settings;
 use crate::model::stream::{Stream, StreamMeta};
 use crate::run::{RunSpec, SourceSpec};
-use crate::sim::trace::{Status, Trace};
 
 /// Parses the process's arguments, noting which `run` flags were given (a template's values
 /// yield to them).
@@ -130,7 +132,7 @@ fn failure(message: impl Into<String>) -> CliError {
 pub fn run_command(cmd: Command) -> Result<(), CliError> {
     match cmd {
         Command::Generate(args) => generate(&args),
-        Command::Run(args) => run(&args),
+        Command::Run(args) => run::run(&args),
         Command::ExportTemplate(args) => export_template(&args),
         Command::Capture(args) => capture::capture(&args),
     }
@@ -532,230 +534,6 @@ fn filter_criteria_file(path: &std::path::Path) -> Result<Vec<String>, CliError>
         ))
     })?;
     Ok(c.filters.into_iter().map(|f| f.pattern).collect())
-}
-
-fn run(args: &RunArgs) -> Result<(), CliError> {
-    let scenario = scenario_of(args)?;
-    let template = template_of(args)?;
-    let mut settings = match (&scenario, &template) {
-        (Some(s), _) => s.settings.clone(),
-        (None, Some(t)) => t.settings.clone(),
-        (None, None) => args.mapping.settings(),
-    };
-    if scenario.is_some() {
-        settings
-            .filters
-            .extend(args.mapping.filters.iter().cloned());
-    }
-    if let Some(path) = &args.mapping.filter_criteria {
-        settings.filters.extend(filter_criteria_file(path)?);
-    }
-    settings
-        .check()
-        .map_err(|e| usage(format!("invalid settings:\n{e}")))?;
-    if let Some(path) = &args.events {
-        crate::output::check_output("--events", path, &args.input).map_err(usage)?;
-    }
-    if let Some(path) = &args.trace_out {
-        crate::output::check_output("--trace-out", path, &args.input).map_err(usage)?;
-    }
-    if let Some(path) = &args.destination_out {
-        crate::output::check_output("--destination-out", path, &args.input).map_err(usage)?;
-        if let Some(events) = &args.events
-            && crate::output::same_file(events, path)
-        {
-            return Err(usage(format!(
-                "--destination-out {} is also the --events file: one would overwrite the other",
-                path.display()
-            )));
-        }
-    }
-    let mut spec = run_spec(args, scenario.as_ref(), settings)?;
-    if let Some(t) = &template {
-        adopt_template(&mut spec, t, args);
-    }
-    let stream = load_stream(&spec)?;
-    // An explicit --handler wins; then the scenario's; then the stream's own source's default
-    // (an event file can say DynamoDB without --source).
-    let from_template = template.as_ref().and_then(|t| t.handler.clone());
-    spec.handler = match (&args.handler, &args.scenario, from_template) {
-        (Some(h), _, _) => h.clone(),
-        (None, Some(_), _) => spec.handler,
-        (None, None, Some(h)) => h,
-        (None, None, None) => crate::handlers::default_spec(stream.source).to_owned(),
-    };
-    let sim =
-        crate::run::simulate(&spec, &stream, &mut Default::default()).map_err(|e| match e {
-            crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),
-            crate::sim::SimError::Handler(m)
-            | crate::sim::SimError::Input(m)
-            | crate::sim::SimError::Spec(m) => usage(m),
-        })?;
-    let delivered = sim.stream(&stream);
-    write_results(args, delivered, &spec.settings, &sim.trace)?;
-    eprint!(
-        "{}",
-        summary(delivered, &sim.trace, &spec.handler, sim.took)
-    );
-    Ok(())
-}
-
-/// Results on stdout in the chosen format, and the invocations to `--events`.
-fn write_results(
-    args: &RunArgs,
-    stream: &Stream,
-    settings: &Settings,
-    trace: &Trace,
-) -> Result<(), CliError> {
-    let out = match args.format {
-        Format::Table => crate::export::results_table(stream, trace),
-        Format::Json => crate::export::results_json(stream, trace),
-        Format::Csv => crate::export::results_csv(stream, trace),
-    };
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .map_err(|e| failure(e.to_string()))?;
-    if let Some(path) = &args.events {
-        let write = |w: &mut dyn std::io::Write| {
-            crate::export::write_events_jsonl(w, stream, settings, trace)
-        };
-        if crate::output::is_stdio(path) {
-            write(&mut stdout)
-        } else {
-            crate::output::write_with(path, write)
-        }
-        .map_err(|e| failure(format!("{}: {e}", path.display())))?;
-    }
-    if let Some(path) = &args.trace_out {
-        let text = crate::trace_events::trace_events_json(stream, trace);
-        if crate::output::is_stdio(path) {
-            stdout.write_all(text.as_bytes())
-        } else {
-            crate::output::write_atomically(path, text.as_bytes())
-        }
-        .map_err(|e| failure(format!("{}: {e}", path.display())))?;
-    }
-    if let Some(path) = &args.destination_out {
-        let write = |w: &mut dyn std::io::Write| {
-            crate::destination::write_jsonl(w, stream, trace, settings.seed)
-        };
-        if crate::output::is_stdio(path) {
-            write(&mut stdout)
-        } else {
-            crate::output::write_with(path, write)
-        }
-        .map_err(|e| failure(format!("{}: {e}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// A few lines about the run for stderr.
-pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Duration) -> String {
-    let failed = trace
-        .invocations
-        .iter()
-        .filter(|i| i.status == Status::Failed)
-        .count();
-    let mut s = format!(
-        "{} records on {} {} shard(s), {} window(s), {} invocation(s) ({} failed), handler {spec}; simulated in {:.1} ms\n",
-        stream.len(),
-        stream.shards.len(),
-        stream.source.name(),
-        trace.windows.len(),
-        trace.invocations.len(),
-        failed,
-        took.as_secs_f64() * 1000.0
-    );
-    if let Some(f) = &trace.filter {
-        let per: Vec<String> = f
-            .matched_per_filter
-            .iter()
-            .enumerate()
-            .map(|(k, n)| format!("filter {}: {n}", k + 1))
-            .collect();
-        s.push_str(&format!(
-            "filters: {} of {} record(s) passed ({}); {} dropped{}\n",
-            f.passed,
-            f.passed + f.dropped,
-            per.join(", "),
-            f.dropped,
-            if f.dropped_not_json > 0 {
-                format!(
-                    ", {} of them because their data is not JSON",
-                    f.dropped_not_json
-                )
-            } else {
-                String::new()
-            }
-        ));
-    }
-    for w in &trace.warnings {
-        s.push_str(&format!("warning: {w}\n"));
-    }
-    for (text, count, first) in crate::sim::warnings::summarize(&trace.invocations) {
-        s.push_str(&format!(
-            "warning: {count} invocation(s), first {first}: {text}\n"
-        ));
-    }
-    for d in &trace.discards {
-        s.push_str(&format!(
-            "discarded: {} record(s) on {} after {} attempt(s) ({}), sent to the on-failure destination\n",
-            d.records.len(),
-            stream.shards[d.shard as usize].id,
-            d.attempts,
-            d.condition
-        ));
-    }
-    s.push_str(&lineage_lines(stream, trace));
-    for u in &trace.unread {
-        s.push_str(&format!(
-            "not read: {} record(s) on {}, {} (at {})\n",
-            u.records.len(),
-            stream.shards[u.shard as usize].id,
-            u.reason.describe(),
-            crate::model::iso_millis(u.at_ms)
-        ));
-    }
-    for st in &trace.stalls {
-        s.push_str(&format!(
-            "stalled: {} at {} (invocation {}): {}; {} record(s) left unprocessed\n",
-            stream.shards[st.shard as usize].id,
-            crate::model::iso_millis(st.at_ms),
-            st.invocation,
-            st.reason,
-            st.unprocessed
-        ));
-    }
-    s
-}
-
-/// One line per closed shard: when its end was read and which children it has.
-fn lineage_lines(stream: &Stream, trace: &Trace) -> String {
-    let mut s = String::new();
-    for &(idx, at) in &trace.shard_ends {
-        let children: Vec<&str> = stream
-            .shards
-            .iter()
-            .filter(|c| c.parents.contains(&idx))
-            .map(|c| c.id.as_str())
-            .collect();
-        let shard = &stream.shards[idx as usize];
-        s.push_str(&format!(
-            "shard end: {} closed at {}, read to its end at {}; children: {}\n",
-            shard.id,
-            shard
-                .closed_ms
-                .map_or_else(|| "?".into(), crate::model::iso_millis),
-            crate::model::iso_millis(at),
-            if children.is_empty() {
-                "none".into()
-            } else {
-                children.join(", ")
-            }
-        ));
-    }
-    s
 }
 
 /// Prints the demo scenario's results (the app's first screen, as text).

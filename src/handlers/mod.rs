@@ -230,6 +230,26 @@ pub struct Invoked {
     pub cold_start: bool,
     /// Which execution environment ran it (user handlers: numbered from 1 in start order).
     pub environment: Option<u32>,
+    /// The handler also wrote one row that its [`DeferredWrites`] renders when someone looks
+    /// (a built-in's result row), instead of building it on every final invocation.
+    pub deferred_write: bool,
+}
+
+/// A write a handler describes by the invocation alone (shard, window, state), rendered on
+/// demand: built-ins write a result row per window, and building those as JSON during a run
+/// cost more than the rest of a sparse stream's invocations.
+pub trait DeferredWrites: Send + Sync + std::fmt::Debug {
+    /// What identifies the writer (two writers with the same id render the same rows).
+    fn id(&self) -> String;
+
+    /// The write made by an invocation of `shard_id` for `window` that returned `state`.
+    fn write(
+        &self,
+        shard_id: &str,
+        window: Option<Window>,
+        state: &State,
+        early: bool,
+    ) -> TableWrite;
 }
 
 impl Invoked {
@@ -243,6 +263,7 @@ impl Invoked {
             timed_out: false,
             cold_start: false,
             environment: None,
+            deferred_write: false,
         }
     }
 
@@ -256,6 +277,7 @@ impl Invoked {
             timed_out: false,
             cold_start: false,
             environment: None,
+            deferred_write: false,
         }
     }
 }
@@ -321,6 +343,11 @@ pub trait Handler: Send {
     /// Warnings gathered over the run (e.g. records without the aggregated field).
     fn warnings(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// The renderer of the writes this handler defers ([`Invoked::deferred_write`]).
+    fn deferred_writes(&self) -> Option<std::sync::Arc<dyn DeferredWrites>> {
+        None
     }
 }
 

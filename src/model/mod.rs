@@ -177,7 +177,7 @@ impl Window {
 pub fn iso_seconds(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     match chrono::DateTime::from_timestamp(secs, 0) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => iso_text(t, None),
         None => format!("{secs}"),
     }
 }
@@ -185,11 +185,57 @@ pub fn iso_seconds(ms: i64) -> String {
 /// Formats epoch milliseconds as RFC 3339 with milliseconds, for tables and logs.
 pub fn iso_millis(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
-    let nanos = (ms.rem_euclid(1000) * 1_000_000) as u32;
-    match chrono::DateTime::from_timestamp(secs, nanos) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    let millis = ms.rem_euclid(1000) as u32;
+    match chrono::DateTime::from_timestamp(secs, millis * 1_000_000) {
+        Some(t) => iso_text(t, Some(millis)),
         None => format!("{ms}ms"),
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.mmm]Z` written digit by digit: chrono's format strings are parsed on
+/// every call, which showed in runs that format a window's times per window. Years outside
+/// 0–9999 (signed or wider) go through chrono, which prints them its own way.
+fn iso_text(t: chrono::DateTime<chrono::Utc>, millis: Option<u32>) -> String {
+    use chrono::{Datelike as _, Timelike as _};
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        let f = if millis.is_some() {
+            "%Y-%m-%dT%H:%M:%S%.3fZ"
+        } else {
+            "%Y-%m-%dT%H:%M:%SZ"
+        };
+        return t.format(f).to_string();
+    }
+    let mut b = [0u8; 24];
+    let mut put = |at: usize, v: u32, width: usize| {
+        let mut v = v;
+        for k in (0..width).rev() {
+            b[at + k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year as u32, 4);
+    put(5, t.month(), 2);
+    put(8, t.day(), 2);
+    put(11, t.hour(), 2);
+    put(14, t.minute(), 2);
+    put(17, t.second(), 2);
+    let len = match millis {
+        Some(m) => {
+            put(20, m, 3);
+            b[19] = b'.';
+            b[23] = b'Z';
+            24
+        }
+        None => {
+            b[19] = b'Z';
+            20
+        }
+    };
+    for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
+        b[at] = c;
+    }
+    String::from_utf8_lossy(&b[..len]).into_owned()
 }
 
 /// `approximateArrivalTimestamp`: epoch seconds with three decimals, as in AWS's example
@@ -340,6 +386,18 @@ mod tests {
     #[test]
     fn iso_seconds_truncates_millis() {
         assert_eq!(iso_seconds(1_000_999), "1970-01-01T00:16:40Z");
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit writer prints exactly what chrono's format strings print.
+        #[test]
+        fn iso_text_matches_chrono(ms in -70_000_000_000_000i64..300_000_000_000_000i64) {
+            let secs = ms.div_euclid(1000);
+            let t = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+            proptest::prop_assert_eq!(iso_seconds(ms), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            let t = chrono::DateTime::from_timestamp(secs, (ms.rem_euclid(1000) * 1_000_000) as u32).unwrap();
+            proptest::prop_assert_eq!(iso_millis(ms), t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        }
     }
 
     #[test]

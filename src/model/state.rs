@@ -168,26 +168,139 @@ pub fn js_number(v: f64) -> Value {
     }
 }
 
+/// A state key interned for the process: the few keys built-in handlers use, so an ungrouped
+/// built-in's state fits inline in [`State`] (no allocation per invocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Key(u16);
+
+impl Key {
+    /// The longest key kept inline: an inline state then never nears the 1 MB limit.
+    pub const MAX_LEN: usize = 1024;
+}
+
+static KEYS: std::sync::RwLock<Vec<&'static str>> = std::sync::RwLock::new(Vec::new());
+
+impl Key {
+    /// The key for `name`; `None` for a name longer than [`Key::MAX_LEN`] bytes or once 65,536
+    /// distinct keys exist (states then use the shared representation). Each distinct name is
+    /// stored once for the life of the process.
+    pub fn intern(name: &str) -> Option<Self> {
+        if name.len() > Self::MAX_LEN {
+            return None;
+        }
+        if let Ok(keys) = KEYS.read()
+            && let Some(k) = keys.iter().position(|k| *k == name)
+        {
+            return Some(Self(k as u16));
+        }
+        let mut keys = KEYS.write().ok()?;
+        if let Some(k) = keys.iter().position(|k| *k == name) {
+            return Some(Self(k as u16));
+        }
+        let id = u16::try_from(keys.len()).ok()?;
+        keys.push(Box::leak(name.to_owned().into_boxed_str()));
+        Some(Self(id))
+    }
+
+    /// The key's text.
+    pub fn as_str(self) -> &'static str {
+        KEYS.read()
+            .ok()
+            .and_then(|k| k.get(usize::from(self.0)).copied())
+            .unwrap_or("")
+    }
+}
+
+/// An ungrouped built-in accumulator: what most windows' states are, kept inline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scalar {
+    /// The running figure (sum, count, min or max; the sum for `avg`).
+    pub value: f64,
+    /// Values folded in.
+    pub count: u32,
+    /// The state key (`sales`); unused by `avg`, whose state is `{sum, count}`.
+    pub key: Key,
+    /// The operation.
+    pub op: AggOp,
+}
+
+impl Scalar {
+    /// The accumulator.
+    pub fn acc(&self) -> Acc {
+        Acc {
+            value: self.value,
+            count: u64::from(self.count),
+        }
+    }
+
+    fn to_json(self) -> Map<String, Value> {
+        let mut m = Map::new();
+        let acc = self.acc();
+        match self.op {
+            AggOp::Avg => {
+                if acc.count > 0 {
+                    m.insert("sum".into(), js_number(acc.value));
+                    m.insert("count".into(), js_number(acc.count as f64));
+                }
+            }
+            op => {
+                if let Some(v) = acc.state_json(op) {
+                    m.insert(self.key.as_str().to_owned(), v);
+                }
+            }
+        }
+        m
+    }
+
+    /// Compact JSON length, without rendering it.
+    fn json_len(self) -> usize {
+        let acc = self.acc();
+        match self.op {
+            AggOp::Avg if acc.count > 0 => {
+                // {"sum":S,"count":C}
+                17 + compact_len(&js_number(acc.value)) + compact_len(&js_number(acc.count as f64))
+            }
+            AggOp::Avg => 2,
+            op => match acc.state_json(op) {
+                // {"key":V}
+                Some(v) => 3 + compact_len(self.key.as_str()) + compact_len(&v),
+                None => 2,
+            },
+        }
+    }
+}
+
 #[derive(Debug)]
-enum Repr {
+enum Shared {
     Json(Map<String, Value>),
     Agg(AggState),
 }
 
 #[derive(Debug)]
 struct Inner {
-    repr: Repr,
+    repr: Shared,
     json_len: usize,
 }
 
-/// An immutable state object; `State::default()` is `{}`.
 #[derive(Clone, Debug, Default)]
-pub struct State(Option<Arc<Inner>>);
+enum Repr {
+    #[default]
+    Empty,
+    Scalar(Scalar),
+    Shared(Arc<Inner>),
+}
+
+/// An immutable state object; `State::default()` is `{}`. Cheap to clone: inline for an
+/// ungrouped built-in's accumulator, one `Arc` otherwise.
+#[derive(Clone, Debug, Default)]
+pub struct State(Repr);
 
 impl PartialEq for State {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
-            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => true,
+            (Repr::Shared(a), Repr::Shared(b)) if Arc::ptr_eq(a, b) => true,
+            (Repr::Scalar(a), Repr::Scalar(b)) if a == b => true,
+            (Repr::Empty, Repr::Empty) => true,
             _ => self.to_json() == other.to_json(),
         }
     }
@@ -196,37 +309,66 @@ impl PartialEq for State {
 impl State {
     /// `{}`.
     pub fn empty() -> Self {
-        Self(None)
+        Self(Repr::Empty)
     }
 
     /// A state from a JSON object.
     pub fn from_map(map: Map<String, Value>) -> Self {
         if map.is_empty() {
-            return Self(None);
+            return Self::empty();
         }
         let json_len = compact_len(&map);
-        Self(Some(Arc::new(Inner {
-            repr: Repr::Json(map),
-            json_len,
-        })))
+        Self::shared(Shared::Json(map), json_len)
     }
 
-    /// A built-in aggregation's typed state.
+    fn shared(repr: Shared, json_len: usize) -> Self {
+        Self(Repr::Shared(Arc::new(Inner { repr, json_len })))
+    }
+
+    /// An ungrouped built-in's accumulator, inline.
+    pub fn from_scalar(s: Scalar) -> Self {
+        Self(Repr::Scalar(s))
+    }
+
+    /// A built-in aggregation's typed state (inline when ungrouped).
     pub fn from_agg(agg: AggState) -> Self {
+        if agg.groups.is_none()
+            && let (Some(key), Ok(count)) = (Key::intern(&agg.key), u32::try_from(agg.total.count))
+        {
+            return Self::from_scalar(Scalar {
+                value: agg.total.value,
+                count,
+                key,
+                op: agg.op,
+            });
+        }
         let json_len = compact_len(&agg.to_json());
-        Self(Some(Arc::new(Inner {
-            repr: Repr::Agg(agg),
-            json_len,
-        })))
+        Self::shared(Shared::Agg(agg), json_len)
     }
 
-    /// The typed aggregation state, when a built-in produced it.
-    pub fn agg(&self) -> Option<&AggState> {
-        match self.0.as_deref() {
-            Some(Inner {
-                repr: Repr::Agg(a), ..
-            }) => Some(a),
+    /// The inline accumulator, when an ungrouped built-in produced this state.
+    pub fn scalar(&self) -> Option<Scalar> {
+        match &self.0 {
+            Repr::Scalar(s) => Some(*s),
             _ => None,
+        }
+    }
+
+    /// The typed aggregation state, when a built-in produced it (an ungrouped one's is
+    /// rebuilt from [`State::scalar`]).
+    pub fn agg(&self) -> Option<std::borrow::Cow<'_, AggState>> {
+        match &self.0 {
+            Repr::Scalar(s) => Some(std::borrow::Cow::Owned(AggState {
+                op: s.op,
+                key: s.key.as_str().to_owned(),
+                total: s.acc(),
+                groups: None,
+            })),
+            Repr::Shared(i) => match &i.repr {
+                Shared::Agg(a) => Some(std::borrow::Cow::Borrowed(a)),
+                Shared::Json(_) => None,
+            },
+            Repr::Empty => None,
         }
     }
 
@@ -237,35 +379,47 @@ impl State {
 
     /// UTF-8 length of the compact JSON (SEMANTICS Q10 measures the 1 MB limit on this).
     pub fn json_len(&self) -> usize {
-        self.0.as_ref().map_or(2, |i| i.json_len)
+        match &self.0 {
+            Repr::Empty => 2,
+            Repr::Scalar(s) => s.json_len(),
+            Repr::Shared(i) => i.json_len,
+        }
+    }
+
+    /// Whether the compact JSON may be longer than `limit` bytes: exact for shared states; an
+    /// inline accumulator is at most a key and two numbers long.
+    pub fn may_exceed(&self, limit: usize) -> bool {
+        match &self.0 {
+            Repr::Empty => limit < 2,
+            // Six bytes per key byte (\u00XX escapes), two 24-byte numbers, punctuation.
+            Repr::Scalar(_) if Key::MAX_LEN * 6 + 64 <= limit => false,
+            _ => self.json_len() > limit,
+        }
     }
 
     /// The state as a JSON object.
     pub fn to_json(&self) -> Map<String, Value> {
-        match self.0.as_deref() {
-            None => Map::new(),
-            Some(Inner {
-                repr: Repr::Json(m),
-                ..
-            }) => m.clone(),
-            Some(Inner {
-                repr: Repr::Agg(a), ..
-            }) => a.to_json(),
+        match &self.0 {
+            Repr::Empty => Map::new(),
+            Repr::Scalar(s) => s.to_json(),
+            Repr::Shared(i) => match &i.repr {
+                Shared::Json(m) => m.clone(),
+                Shared::Agg(a) => a.to_json(),
+            },
         }
     }
 
     /// Compact JSON text.
     pub fn to_json_string(&self) -> String {
-        match self.0.as_deref() {
-            None => "{}".to_owned(),
-            Some(Inner {
-                repr: Repr::Json(m),
-                ..
-            }) => serde_json::to_string(m).unwrap_or_else(|_| "{}".into()),
-            Some(Inner {
-                repr: Repr::Agg(a), ..
-            }) => serde_json::to_string(&a.to_json()).unwrap_or_else(|_| "{}".into()),
-        }
+        let text = match &self.0 {
+            Repr::Empty => return "{}".to_owned(),
+            Repr::Scalar(s) => serde_json::to_string(&s.to_json()),
+            Repr::Shared(i) => match &i.repr {
+                Shared::Json(m) => serde_json::to_string(m),
+                Shared::Agg(a) => serde_json::to_string(&a.to_json()),
+            },
+        };
+        text.unwrap_or_else(|_| "{}".into())
     }
 
     /// Keys whose values are not strings: Lambda's typed Java/Go/.NET/Rust event classes declare
@@ -339,6 +493,48 @@ mod tests {
     fn min_without_values_is_empty() {
         let s = State::from_agg(AggState::new(AggOp::Min, "min", false));
         assert!(s.is_empty());
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// An inline accumulator measures, renders and compares like the same JSON made by
+        /// hand, for every operation, count and number (fractions, huge and negative ones).
+        #[test]
+        fn inline_states_are_the_json_a_handler_would_return(
+            op in proptest::sample::select(vec![AggOp::Sum, AggOp::Count, AggOp::Min, AggOp::Max, AggOp::Avg]),
+            value in prop_oneof![-1e6f64..1e6, proptest::num::f64::NORMAL, (-100i64..100).prop_map(|v| v as f64)],
+            count in 0u64..5,
+            key in "[a-z\"\\\u{1}é]{0,8}",
+        ) {
+            let mut agg = AggState::new(op, &key, false);
+            agg.total = Acc { value, count };
+            let typed = agg.to_json();
+            let s = State::from_agg(agg);
+            prop_assert!(s.scalar().is_some());
+            prop_assert_eq!(s.to_json(), typed.clone());
+            prop_assert_eq!(s.json_len(), s.to_json_string().len());
+            prop_assert_eq!(s.to_json_string(), serde_json::to_string(&typed).unwrap());
+            prop_assert!(!s.may_exceed(MAX_TEST_LIMIT));
+            prop_assert_eq!(s.clone(), State::from_map(typed));
+        }
+    }
+
+    const MAX_TEST_LIMIT: usize = 1_048_576;
+
+    #[test]
+    fn long_keys_and_big_counts_use_the_shared_form() {
+        let mut agg = AggState::new(AggOp::Sum, &"k".repeat(Key::MAX_LEN + 1), false);
+        agg.total.add(AggOp::Sum, 1.0);
+        let s = State::from_agg(agg);
+        assert!(s.scalar().is_none());
+        assert_eq!(s.json_len(), s.to_json_string().len());
+        let mut agg = AggState::new(AggOp::Avg, "x", false);
+        agg.total = Acc {
+            value: 1.0,
+            count: u64::from(u32::MAX) + 1,
+        };
+        assert!(State::from_agg(agg).scalar().is_none());
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub fn simulate_with(
         .prepare(stream, settings)
         .map_err(SimError::Handler)?;
     let mut engine = Engine::new(stream, settings);
+    engine.trace.deferred = handler.deferred_writes().map(crate::sim::trace::Deferred);
     let trace = engine.run(handler, control);
     Ok(trace)
 }

@@ -341,7 +341,7 @@ impl Engine<'_> {
         let Some(open) = sim.open.as_mut() else {
             return;
         };
-        let too_large = state.json_len() > MAX_STATE_BYTES;
+        let too_large = state.may_exceed(MAX_STATE_BYTES);
         open.state = state;
         if too_large {
             sim.pending_close = Some(PendingClose {
@@ -435,6 +435,9 @@ pub(super) fn attach(inv: &mut Invocation, invoked: Invoked) {
     inv.measured_us = invoked.measured_us;
     if invoked.cold_start {
         inv.flags |= crate::sim::trace::flags::COLD_START;
+    }
+    if invoked.deferred_write {
+        inv.flags |= crate::sim::trace::flags::DEFERRED_WRITE;
     }
     let raw = invoked.result.as_ref().ok().and_then(|r| r.raw.clone());
     let item_failures: Vec<String> = invoked

@@ -260,7 +260,10 @@ impl Engine<'_> {
         if let Some(expire) = self.plan_expiry(sim, first, t0) {
             return expire;
         }
+        // Only payload sizing reads the state's length (rendering a number costs more than the
+        // rest of a small batch's plan).
         let state_len = match (&sim.open, window) {
+            _ if self.sizer.is_none() => 2,
             (Some(o), Some(_)) => o.state.json_len(),
             _ if self.settings.carry_state_across_windows => sim.carried.json_len(),
             _ => 2,

@@ -91,6 +91,18 @@ pub mod flags {
     pub const CARRIED_STATE: u8 = 4;
     /// The first invocation in a new execution environment (user handlers).
     pub const COLD_START: u8 = 8;
+    /// Made a write the handler renders on demand ([`super::Trace::writes`]).
+    pub const DEFERRED_WRITE: u8 = 16;
+}
+
+/// The renderer of a run's deferred writes; runs compare equal when their renderers do.
+#[derive(Clone, Debug)]
+pub struct Deferred(pub Arc<dyn crate::handlers::DeferredWrites>);
+
+impl PartialEq for Deferred {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.id() == other.0.id()
+    }
 }
 
 /// Rarely-present parts of an invocation, boxed to keep the common case small.
@@ -102,7 +114,7 @@ pub struct Extra {
     pub raw_response: Option<Value>,
     /// Log lines.
     pub logs: Vec<String>,
-    /// Table writes.
+    /// Table writes the handler returned as they are (deferred ones: [`Trace::writes`]).
     pub writes: Vec<TableWrite>,
     /// Item failures reported (sequence numbers).
     pub item_failures: Vec<String>,
@@ -181,7 +193,7 @@ impl Invocation {
         self.extra.as_ref().map_or(&[], |e| &e.logs)
     }
 
-    /// Writes.
+    /// The writes the handler returned as they are; [`Trace::writes`] adds a deferred one.
     pub fn writes(&self) -> &[TableWrite] {
         self.extra.as_ref().map_or(&[], |e| &e.writes)
     }
@@ -328,12 +340,35 @@ pub struct Trace {
     pub records_delivered: u64,
     /// Closed shards read to their end: `(shard, when)`, in processing order.
     pub shard_ends: Vec<(u32, i64)>,
+    /// Renders the writes invocations flagged [`flags::DEFERRED_WRITE`] made.
+    pub deferred: Option<Deferred>,
 }
 
 impl Trace {
     /// Invocation by 1-based number.
     pub fn get(&self, n: u32) -> Option<&Invocation> {
         self.invocations.get((n as usize).checked_sub(1)?)
+    }
+
+    /// Every write an invocation made: the handler's own, then the deferred one rendered now.
+    pub fn writes<'a>(
+        &self,
+        stream: &Stream,
+        inv: &'a Invocation,
+    ) -> std::borrow::Cow<'a, [TableWrite]> {
+        match &self.deferred {
+            Some(d) if inv.flags & flags::DEFERRED_WRITE != 0 => {
+                let mut all = inv.writes().to_vec();
+                let shard_id = stream
+                    .shards
+                    .get(inv.shard as usize)
+                    .map_or("", |s| s.id.as_str());
+                let state = inv.state_out.as_ref().unwrap_or(&inv.state_in);
+                all.push(d.0.write(shard_id, inv.window, state, inv.is_early));
+                std::borrow::Cow::Owned(all)
+            }
+            _ => std::borrow::Cow::Borrowed(inv.writes()),
+        }
     }
 
     /// Bytes of memory the trace holds (for the memory budget).

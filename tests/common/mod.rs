@@ -114,12 +114,30 @@ where
     }
 }
 
-/// A comparable rendering of everything a trace shows.
+/// A comparable rendering of everything a trace shows (deferred writes as a flag).
 pub fn render(trace: &Trace) -> Vec<String> {
+    render_with(trace, None)
+}
+
+/// [`render`] with every write rendered, deferred ones included: two handlers that write the
+/// same rows, one on demand and one at once, render the same.
+#[allow(dead_code)] // Not every test binary compares handlers.
+pub fn render_writes(trace: &Trace, stream: &tumblescope::model::stream::Stream) -> Vec<String> {
+    render_with(trace, Some(stream))
+}
+
+fn render_with(trace: &Trace, stream: Option<&tumblescope::model::stream::Stream>) -> Vec<String> {
     trace
         .invocations
         .iter()
         .map(|i| {
+            let writes = match stream {
+                Some(s) => (trace.writes(s, i).into_owned(), false),
+                None => (
+                    i.writes().to_vec(),
+                    i.flags & tumblescope::sim::trace::flags::DEFERRED_WRITE != 0,
+                ),
+            };
             format!(
                 "{} s{} {:?} {:?} a{} {}-{} r{:?} {:?} {:?} in={} out={:?} resp={} err={:?} w={:?}",
                 i.n,
@@ -136,7 +154,7 @@ pub fn render(trace: &Trace) -> Vec<String> {
                 i.state_out.as_ref().map(|s| s.to_json_string()),
                 i.response_json(),
                 i.error(),
-                i.writes()
+                writes
             )
         })
         .collect()

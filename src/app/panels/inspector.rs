@@ -77,6 +77,8 @@ pub struct Inspector {
     state_out: Option<Value>,
     explanation: String,
     warnings: Vec<String>,
+    /// Table writes, deferred ones rendered.
+    writes: Vec<crate::handlers::TableWrite>,
     /// The on-failure destination record when this attempt's failure discarded its batch.
     destination: Option<(&'static str, String)>,
 }
@@ -98,6 +100,7 @@ impl Inspector {
         self.state_out = inv.state_out.as_ref().map(|s| Value::Object(s.to_json()));
         self.explanation = explain(run, inv);
         self.warnings = warnings(run, inv);
+        self.writes = run.trace.writes(&run.stream, inv).into_owned();
         self.destination = run
             .trace
             .discards
@@ -175,7 +178,7 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
             text_ui(ui, "response", &st.response, &lines);
         }
         Tab::Logs => logs_ui(ui, inv),
-        Tab::Writes => writes_ui(ui, inv, &pal),
+        Tab::Writes => writes_ui(ui, &st.writes, &pal),
     }
 }
 
@@ -277,7 +280,7 @@ fn tabs_ui(ui: &mut Ui, inv: &Invocation, st: &mut Inspector) {
             let count = match tab {
                 Tab::Records => format!(" ({})", inv.record_count()),
                 Tab::Logs => format!(" ({})", inv.logs().len()),
-                Tab::Writes => format!(" ({})", inv.writes().len()),
+                Tab::Writes => format!(" ({})", st.writes.len()),
                 _ => String::new(),
             };
             ui.selectable_value(&mut st.tab, tab, format!("{}{count}", tab.label()));
@@ -322,14 +325,14 @@ fn logs_ui(ui: &mut Ui, inv: &Invocation) {
     });
 }
 
-fn writes_ui(ui: &mut Ui, inv: &Invocation, pal: &Palette) {
+fn writes_ui(ui: &mut Ui, writes: &[crate::handlers::TableWrite], pal: &Palette) {
     egui::ScrollArea::vertical()
         .id_salt("writes")
         .show(ui, |ui| {
-            if inv.writes().is_empty() {
+            if writes.is_empty() {
                 ui.label("No table writes.");
             }
-            for (i, w) in inv.writes().iter().enumerate() {
+            for (i, w) in writes.iter().enumerate() {
                 ui.label(RichText::new(format!("{} {}", w.op, w.table)).strong());
                 json_tree_ui(ui, &format!("write-{i}"), &w.item, None, pal.changed);
             }

@@ -11,16 +11,16 @@ use serde_json::{Map, Value};
 
 mod columns;
 mod on_event;
+mod rows;
 mod spec;
 
 pub use self::spec::{BuiltinSpec, FailRule, GroupBy};
 
-use super::{Invoked, Request, Response, TableWrite};
-use crate::json;
+use super::{Invoked, Request, Response};
 use crate::model::settings::Settings;
-use crate::model::state::{Acc, AggOp, AggState, State, js_number};
+use crate::model::state::{Acc, AggState, Key, Scalar, State};
 use crate::model::stream::Stream;
-use crate::model::{EventName, Source, Window, iso_seconds};
+use crate::model::{EventName, Source};
 
 /// Table the built-ins write their results to.
 pub const RESULTS_TABLE: &str = "tumblescope-results";
@@ -41,12 +41,17 @@ pub struct Builtin {
     missing: usize,
     considered: usize,
     source: Source,
+    /// The state key, interned: an ungrouped state then stays inline (no allocation).
+    key: Option<Key>,
+    /// The spec again, shared with the trace to render result rows on demand.
+    rows: std::sync::Arc<BuiltinSpec>,
 }
 
 impl Builtin {
     /// A handler for `spec`.
     pub fn new(spec: BuiltinSpec) -> Self {
         Self {
+            rows: std::sync::Arc::new(spec.clone()),
             spec,
             values: Default::default(),
             groups: Vec::new(),
@@ -56,6 +61,7 @@ impl Builtin {
             missing: 0,
             considered: 0,
             source: Source::Kinesis,
+            key: None,
         }
     }
 
@@ -64,108 +70,15 @@ impl Builtin {
         &self.spec
     }
 
-    fn empty_state(&self) -> AggState {
-        AggState::new(
-            self.spec.op,
-            &self.spec.state_key(),
-            self.spec.group_by.is_some(),
-        )
-    }
-
-    /// Rebuilds typed state from a state object (after carry-over or from JSON).
-    fn state_from_json(&self, m: &Map<String, Value>) -> AggState {
-        let mut agg = self.empty_state();
-        let acc_from = |v: &Value| -> Option<Acc> {
-            match self.spec.op {
-                AggOp::Avg => {
-                    let sum = v.get("sum").and_then(json::path::number_from_value)?;
-                    let count = v.get("count").and_then(json::path::number_from_value)?;
-                    Some(Acc {
-                        value: sum,
-                        count: count.max(0.0) as u64,
-                    })
-                }
-                _ => json::path::number_from_value(v).map(|value| Acc { value, count: 1 }),
-            }
-        };
-        match &mut agg.groups {
-            Some(groups) => {
-                for (k, v) in m {
-                    if let Some(acc) = acc_from(v) {
-                        groups.insert(k.clone(), acc);
-                    }
-                }
-            }
-            None => {
-                let acc = if self.spec.op == AggOp::Avg {
-                    acc_from(&Value::Object(m.clone()))
-                } else {
-                    m.get(&agg.key).and_then(acc_from)
-                };
-                if let Some(acc) = acc {
-                    agg.total = acc;
-                }
-            }
-        }
-        agg
-    }
-
     fn start_state(&self, state: &State) -> AggState {
         match state.agg() {
             Some(a)
                 if a.op == self.spec.op && a.groups.is_some() == self.spec.group_by.is_some() =>
             {
-                a.clone()
+                a.into_owned()
             }
-            _ if state.is_empty() => self.empty_state(),
-            _ => self.state_from_json(&state.to_json()),
-        }
-    }
-
-    /// The row written for a window: `{shardId, windowStart, windowEnd, <key>: value}`.
-    fn result_item(
-        &self,
-        shard_id: &str,
-        window: Option<Window>,
-        state: &Map<String, Value>,
-        early: bool,
-    ) -> Value {
-        let agg = self.state_from_json(state);
-        let mut item = Map::new();
-        item.insert("shardId".into(), Value::String(shard_id.to_owned()));
-        if let Some(w) = window {
-            item.insert("windowStart".into(), Value::String(iso_seconds(w.start_ms)));
-            item.insert("windowEnd".into(), Value::String(iso_seconds(w.end_ms)));
-        }
-        let key = if self.spec.op == AggOp::Avg {
-            "avg".to_owned()
-        } else {
-            agg.key.clone()
-        };
-        let value = match &agg.groups {
-            Some(groups) => Value::Object(
-                groups
-                    .iter()
-                    .filter_map(|(g, acc)| Some((g.clone(), js_number(acc.result(self.spec.op)?))))
-                    .collect(),
-            ),
-            None => agg
-                .total
-                .result(self.spec.op)
-                .map_or(Value::Null, js_number),
-        };
-        item.insert(key, value);
-        if early {
-            item.insert("terminatedEarly".into(), Value::Bool(true));
-        }
-        Value::Object(item)
-    }
-
-    fn write(&self, item: Value) -> TableWrite {
-        TableWrite {
-            table: RESULTS_TABLE.into(),
-            op: "put".into(),
-            item,
+            _ if state.is_empty() => self.spec.empty_state(),
+            _ => self.spec.state_from_json(&state.to_json()),
         }
     }
 
@@ -174,26 +87,60 @@ impl Builtin {
         self.spec.events.as_ref().is_none_or(|ev| ev.contains(&e))
     }
 
+    /// The state after folding `records` into `state`: inline for an ungrouped built-in (no
+    /// allocation), typed otherwise.
+    fn next_state(&self, state: &State, records: std::ops::Range<usize>) -> State {
+        if self.spec.group_by.is_none() {
+            let start = match state.scalar() {
+                Some(s) if s.op == self.spec.op => Some(s),
+                None if state.is_empty() => self.key.map(|key| Scalar {
+                    value: 0.0,
+                    count: 0,
+                    key,
+                    op: self.spec.op,
+                }),
+                _ => None,
+            };
+            if let Some(mut s) = start {
+                let mut acc = s.acc();
+                self.fold_total(&mut acc, records.clone());
+                if let Ok(count) = u32::try_from(acc.count) {
+                    s.value = acc.value;
+                    s.count = count;
+                    return State::from_scalar(s);
+                }
+            }
+        }
+        let mut agg = self.start_state(state);
+        self.fold(&mut agg, records);
+        State::from_agg(agg)
+    }
+
+    /// The ungrouped fold.
+    fn fold_total(&self, acc: &mut Acc, records: std::ops::Range<usize>) {
+        let op = self.spec.op;
+        if self.spec.path.is_none() {
+            for i in records {
+                if self.included[i] {
+                    acc.add(op, 1.0);
+                }
+            }
+        } else {
+            for i in records {
+                let v = self.values[i];
+                if self.included[i] && !v.is_nan() {
+                    acc.add(op, v);
+                }
+            }
+        }
+    }
+
     /// The fold over one batch, on the precomputed columns.
     fn fold(&self, agg: &mut AggState, records: std::ops::Range<usize>) {
         let op = self.spec.op;
         let values = &self.values;
         match &mut agg.groups {
-            None if self.spec.path.is_none() => {
-                for i in records {
-                    if self.included[i] {
-                        agg.total.add(op, 1.0);
-                    }
-                }
-            }
-            None => {
-                for i in records {
-                    let v = values[i];
-                    if self.included[i] && !v.is_nan() {
-                        agg.total.add(op, v);
-                    }
-                }
-            }
+            None => self.fold_total(&mut agg.total, records),
             Some(groups) => {
                 for i in records {
                     let g = self.groups[i];
@@ -237,7 +184,7 @@ impl Builtin {
             Value::String(last_seq.to_owned()),
         );
         let state = agg.to_json();
-        let item = self.result_item(shard_id, None, &state, false);
+        let item = self.spec.result_item(shard_id, None, &state, false);
         if let Value::Object(o) = item {
             for (k, v) in o {
                 if k != "shardId" {
@@ -256,15 +203,16 @@ impl super::Handler for Builtin {
 
     fn prepare(&mut self, stream: &Stream, _settings: &Settings) -> Result<(), String> {
         self.prepare_columns(stream);
+        self.key = Key::intern(&self.spec.state_key());
         Ok(())
     }
 
     fn invoke(&mut self, req: &Request<'_>) -> Invoked {
         let shard_id = &req.stream.shards[req.shard].id;
         if req.window.is_some() && (req.is_final || req.is_early) && req.records.is_empty() {
-            let item = self.result_item(shard_id, req.window, &req.state.to_json(), req.is_early);
+            // The result row, rendered from the returned state when someone looks.
             let mut inv = Invoked::ok(Response::with_state(req.state.clone()));
-            inv.writes.push(self.write(item));
+            inv.deferred_write = true;
             return inv;
         }
         if let Some(rule) = &self.spec.fail {
@@ -276,7 +224,7 @@ impl super::Handler for Builtin {
             }
         }
         if req.window.is_none() {
-            let mut agg = self.empty_state();
+            let mut agg = self.spec.empty_state();
             self.fold(&mut agg, req.records.clone());
             let first = req
                 .records
@@ -303,19 +251,18 @@ impl super::Handler for Builtin {
                 batch_item_failures: Vec::new(),
                 raw: Some(Value::Null),
             });
-            inv.writes.push(self.write(item));
+            inv.writes.push(self.spec.table_write(item));
             return inv;
         }
-        let mut agg = self.start_state(req.state);
-        self.fold(&mut agg, req.records.clone());
-        let state = State::from_agg(agg);
+        let state = self.next_state(req.state, req.records.clone());
         let mut inv = Invoked::ok(Response::with_state(state.clone()));
-        if req.is_final || req.is_early {
-            // Modelling choice Q1: a final invocation that carries the window's last batch.
-            let item = self.result_item(shard_id, req.window, &state.to_json(), req.is_early);
-            inv.writes.push(self.write(item));
-        }
+        // Modelling choice Q1: a final invocation that carries the window's last batch.
+        inv.deferred_write = req.is_final || req.is_early;
         inv
+    }
+
+    fn deferred_writes(&self) -> Option<std::sync::Arc<dyn super::DeferredWrites>> {
+        Some(self.rows.clone())
     }
 
     fn warnings(&self) -> Vec<String> {
@@ -340,6 +287,7 @@ impl super::Handler for Builtin {
 mod tests {
     use super::*;
     use crate::json::path::Path;
+    use crate::model::state::AggOp;
 
     #[test]
     fn specs_parse_and_print() {
@@ -380,7 +328,7 @@ mod tests {
     fn typed_state_is_reused_only_by_the_same_kind_of_builtin() {
         let make = |spec: &str| Builtin::new(BuiltinSpec::parse(spec).unwrap());
         let sum = make("builtin:sum:sales");
-        let mut agg = sum.empty_state();
+        let mut agg = sum.spec.empty_state();
         agg.total.add(AggOp::Sum, 10.0);
         let state = State::from_agg(agg);
         let again = sum.start_state(&state);
@@ -394,7 +342,7 @@ mod tests {
         assert_eq!(grouped.groups.unwrap()["sales"].value, 10.0);
         // And the other way: a grouped state into an ungrouped sum.
         let by = make("builtin:sum:sales:by=pk");
-        let mut g = by.empty_state();
+        let mut g = by.spec.empty_state();
         g.groups
             .as_mut()
             .unwrap()

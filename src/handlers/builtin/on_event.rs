@@ -85,16 +85,20 @@ impl Builtin {
         let empty = Map::new();
         let ev = EventFacts::of(event, &empty)?;
         if ev.closing() && ev.records.is_empty() {
-            let write =
-                self.write(self.result_item(&ev.shard_id, ev.window, ev.state, ev.is_early));
+            let write = self.spec.table_write(self.spec.result_item(
+                &ev.shard_id,
+                ev.window,
+                ev.state,
+                ev.is_early,
+            ));
             let mut resp = Map::new();
             resp.insert("state".into(), Value::Object(ev.state.clone()));
             return Ok((Value::Object(resp), vec![write]));
         }
         let mut agg = if ev.window.is_some() {
-            self.state_from_json(ev.state)
+            self.spec.state_from_json(ev.state)
         } else {
-            self.empty_state()
+            self.spec.empty_state()
         };
         for rec in ev.records {
             self.add_event_record(&mut agg, rec)?;
@@ -103,14 +107,20 @@ impl Builtin {
             let first = ev.records.first().map(record_seq).unwrap_or_default();
             let last = ev.records.last().map(record_seq).unwrap_or_default();
             let item = self.batch_item(&ev.shard_id, &first, &last, &agg);
-            return Ok((Value::Null, vec![self.write(item)]));
+            return Ok((Value::Null, vec![self.spec.table_write(item)]));
         }
         let state = agg.to_json();
-        let writes = if ev.closing() {
-            vec![self.write(self.result_item(&ev.shard_id, ev.window, &state, ev.is_early))]
-        } else {
-            Vec::new()
-        };
+        let writes =
+            if ev.closing() {
+                vec![self.spec.table_write(self.spec.result_item(
+                    &ev.shard_id,
+                    ev.window,
+                    &state,
+                    ev.is_early,
+                ))]
+            } else {
+                Vec::new()
+            };
         let mut resp = Map::new();
         resp.insert("state".into(), Value::Object(state));
         Ok((Value::Object(resp), writes))

@@ -83,6 +83,7 @@ impl External {
             timed_out: false,
             cold_start: false,
             environment: None,
+            deferred_write: false,
         }
     }
 }
