@@ -43,12 +43,24 @@ fn result_row<'a>(stream: &'a Stream, w: &WindowResult) -> ResultRow<'a> {
 /// Results as a JSON array of `{shardId, windowStart, windowEnd, records, invocations,
 /// finalState}`, in shard then window order.
 pub fn results_json(stream: &Stream, trace: &Trace) -> String {
-    let rows: Vec<ResultRow<'_>> = trace
-        .windows
-        .iter()
-        .map(|w| result_row(stream, w))
-        .collect();
-    serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into()) + "\n"
+    let mut out = Vec::new();
+    match write_results_json(&mut out, stream, trace) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => "[]\n".into(),
+    }
+}
+
+/// [`results_json`] written straight to `w`, row by row (no copy of the whole text).
+pub fn write_results_json(w: &mut dyn Write, stream: &Stream, trace: &Trace) -> io::Result<()> {
+    struct Rows<'a>(&'a Stream, &'a [WindowResult]);
+    impl Serialize for Rows<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.1.iter().map(|w| result_row(self.0, w)))
+        }
+    }
+    serde_json::to_writer_pretty(&mut *w, &Rows(stream, &trace.windows))
+        .map_err(io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 fn csv_field(s: &str) -> String {

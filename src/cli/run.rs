@@ -75,6 +75,10 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
         "{}",
         summary(delivered, &sim.trace, &spec.handler, sim.took)
     );
+    // The process ends here: handing a million invocations and the stream's arenas back to
+    // the allocator one by one would cost more than writing the results did.
+    std::mem::forget(sim);
+    std::mem::forget(stream);
     Ok(())
 }
 
@@ -85,15 +89,16 @@ fn write_results(
     settings: &Settings,
     trace: &Trace,
 ) -> Result<(), CliError> {
-    let out = match args.format {
-        Format::Table => crate::export::results_table(stream, trace),
-        Format::Json => crate::export::results_json(stream, trace),
-        Format::Csv => crate::export::results_csv(stream, trace),
-    };
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .map_err(|e| failure(e.to_string()))?;
+    let written = match args.format {
+        Format::Table => stdout.write_all(crate::export::results_table(stream, trace).as_bytes()),
+        Format::Json => {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut stdout);
+            crate::export::write_results_json(&mut w, stream, trace).and_then(|()| w.flush())
+        }
+        Format::Csv => stdout.write_all(crate::export::results_csv(stream, trace).as_bytes()),
+    };
+    written.map_err(|e| failure(e.to_string()))?;
     if let Some(path) = &args.events {
         let write = |w: &mut dyn std::io::Write| {
             crate::export::write_events_jsonl(w, stream, settings, trace)

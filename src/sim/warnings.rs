@@ -43,10 +43,14 @@ pub fn typed_state_warning(state: &State) -> Option<String> {
 
 /// Every warning that applies to one invocation.
 pub fn invocation_warnings(inv: &Invocation) -> Vec<String> {
-    invocation_warnings_with(inv, true)
+    invocation_warnings_with(inv, &mut typed_state_warning)
 }
 
-fn invocation_warnings_with(inv: &Invocation, value_types: bool) -> Vec<String> {
+/// The warnings, with the state's value types judged by `typed` (which may decline).
+fn invocation_warnings_with(
+    inv: &Invocation,
+    typed: &mut dyn FnMut(&State) -> Option<String>,
+) -> Vec<String> {
     let mut w = Vec::new();
     let state = inv.state_out.as_ref().unwrap_or(&inv.state_in);
     if inv.window.is_some() {
@@ -55,9 +59,7 @@ fn invocation_warnings_with(inv: &Invocation, value_types: bool) -> Vec<String> 
         if share >= 50.0 {
             w.push(format!("State is {len} bytes: {share:.0}% of the 1 MB limit; past it Lambda terminates the window early."));
         }
-        if value_types {
-            w.extend(typed_state_warning(state));
-        }
+        w.extend(typed(state));
     }
     if inv.flags & flags::FINAL_WITHOUT_STATE != 0 {
         w.push("This final invocation returned no \"state\". The docs require state in every response; tumblescope accepts it on the final invocation by default (modelling choice Q5, see --strict-final-state).".into());
@@ -82,8 +84,38 @@ fn invocation_warnings_with(inv: &Invocation, value_types: bool) -> Vec<String> 
 /// building every batch's state as JSON would cost more than the simulation itself.
 pub fn summarize(invocations: &[Invocation]) -> Vec<(String, usize, u32)> {
     let mut out: Vec<(String, usize, u32)> = Vec::new();
+    // A built-in's inline states differ only in their numbers: judge each shape once.
+    type Shape = (
+        crate::model::state::Key,
+        crate::model::state::AggOp,
+        bool,
+        u8,
+    );
+    let mut shapes: Vec<(Shape, Option<String>)> = Vec::new();
+    let mut judge = |state: &State| match state.scalar() {
+        Some(s) => {
+            // The kinds JSON would show: a whole number, a fraction, or null (not finite).
+            let class = match s.value {
+                v if !v.is_finite() => 2,
+                v if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 => 0,
+                _ => 1,
+            };
+            let shape = (s.key, s.op, s.count > 0, class);
+            if let Some((_, text)) = shapes.iter().find(|(k, _)| *k == shape) {
+                return text.clone();
+            }
+            let text = typed_state_warning(state);
+            shapes.push((shape, text.clone()));
+            text
+        }
+        None => typed_state_warning(state),
+    };
     for inv in invocations {
-        let texts = invocation_warnings_with(inv, inv.is_final);
+        let texts = if inv.is_final {
+            invocation_warnings_with(inv, &mut judge)
+        } else {
+            invocation_warnings_with(inv, &mut |_| None)
+        };
         for text in texts {
             // Group state-size warnings whatever their byte count.
             let key = if text.starts_with("State is ") {
@@ -106,6 +138,44 @@ mod tests {
 
     fn state(json: &str) -> State {
         State::from_map(serde_json::from_str(json).unwrap())
+    }
+
+    /// The summary judges each inline state's shape once; it must count exactly what judging
+    /// every final invocation's state would.
+    #[test]
+    fn the_summary_counts_what_every_invocation_shows() {
+        let opts = crate::generate::GenOptions {
+            count: 3_000,
+            shards: 2,
+            ..Default::default()
+        };
+        let stream = crate::generate::generate_stream(&opts, Default::default());
+        for spec in [
+            "builtin:sum:Item.sales",
+            "builtin:avg:Item.sales",
+            "builtin:min:Item.sales",
+            "builtin:count",
+            "builtin:sum:Item.sales:by=pk",
+        ] {
+            let mut h = crate::handlers::from_spec(spec).unwrap();
+            let trace = crate::sim::simulate(&stream, &Default::default(), h.as_mut()).unwrap();
+            let mut naive: Vec<(String, usize, u32)> = Vec::new();
+            for inv in &trace.invocations {
+                let texts = if inv.is_final {
+                    invocation_warnings(inv)
+                } else {
+                    invocation_warnings_with(inv, &mut |_| None)
+                };
+                for t in texts {
+                    match naive.iter_mut().find(|(x, ..)| *x == t) {
+                        Some(e) => e.1 += 1,
+                        None => naive.push((t, 1, inv.n)),
+                    }
+                }
+            }
+            assert!(!naive.is_empty(), "{spec}");
+            assert_eq!(summarize(&trace.invocations), naive, "{spec}");
+        }
     }
 
     #[test]
