@@ -62,7 +62,9 @@ impl std::hash::Hasher for FxHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the well-mixed bits at the top, and the table indexes by the low
+        // ones: fold them down (keys that differ in a digit otherwise crowd the same buckets).
+        self.0 ^ (self.0 >> 29)
     }
 }
 
