@@ -370,9 +370,15 @@ fn a_dynamodb_table_stream_is_captured_and_runs_back() {
 #[test]
 fn capture_failures_name_the_fix_and_write_nothing() {
     let Some(moto) = moto(&[]) else { return };
+    // One line, in words: no SDK debug dump (`{ source: ... }`).
+    let readable = |err: &str| {
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!err.contains('{'), "{err}");
+    };
     let out = scratch("failures");
     let unknown = capture("kinesis", &["--stream", "missing"], &moto.url, &out);
     let err = String::from_utf8_lossy(&unknown.stderr);
+    readable(&err);
     assert_eq!(unknown.status.code(), Some(2), "{err}");
     assert!(
         err.contains("Kinesis stream \"missing\" was not found"),
@@ -382,6 +388,7 @@ fn capture_failures_name_the_fix_and_write_nothing() {
 
     let table = capture("dynamodb", &["--table", "missing"], &moto.url, &out);
     let err = String::from_utf8_lossy(&table.stderr);
+    readable(&err);
     assert_eq!(table.status.code(), Some(2), "{err}");
     assert!(
         err.contains("DynamoDB table \"missing\" was not found"),
@@ -392,6 +399,7 @@ fn capture_failures_name_the_fix_and_write_nothing() {
     let closed = format!("http://127.0.0.1:{}", free_port());
     let refused = capture("kinesis", &["--stream", "orders"], &closed, &out);
     let err = String::from_utf8_lossy(&refused.stderr);
+    readable(&err);
     assert_eq!(refused.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("cannot reach {closed}")), "{err}");
 
@@ -411,6 +419,7 @@ fn capture_failures_name_the_fix_and_write_nothing() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&no_creds.stderr);
+    readable(&err);
     assert_eq!(no_creds.status.code(), Some(2), "{err}");
     assert!(err.contains("no AWS credentials"), "{err}");
 
@@ -430,6 +439,7 @@ fn capture_failures_name_the_fix_and_write_nothing() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&no_region.stderr);
+    readable(&err);
     assert_eq!(no_region.status.code(), Some(2), "{err}");
     assert!(err.contains("no AWS region: pass --region"), "{err}");
 
@@ -441,6 +451,7 @@ fn capture_failures_name_the_fix_and_write_nothing() {
     assert!(stream_less.is_empty());
     let plain = capture("dynamodb", &["--table", "plain"], &moto.url, &out);
     let err = String::from_utf8_lossy(&plain.stderr);
+    readable(&err);
     assert_eq!(plain.status.code(), Some(2), "{err}");
     assert!(err.contains("has no stream: enable one"), "{err}");
 

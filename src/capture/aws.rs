@@ -119,15 +119,31 @@ fn xml_field(body: &str, name: &str) -> Option<String> {
 
 /// The innermost cause of an SDK error chain ("Connection refused (os error 111)").
 fn last_cause(detail: &str) -> &str {
+    let detail = readable(detail);
     detail.rsplit(": ").next().unwrap_or(detail).trim()
 }
 
 fn no_credentials(detail: &str) -> String {
+    let readable = readable(detail);
+    // The chain's head ("an error occurred while loading credentials") says nothing new.
+    let why = readable.split_once(": ").map_or(readable, |(_, rest)| rest);
     format!(
         "no AWS credentials: set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID and \
-         AWS_SECRET_ACCESS_KEY, or sign in with `aws sso login` ({})",
-        last_cause(detail)
+         AWS_SECRET_ACCESS_KEY, or sign in with `aws sso login` (last tried: {})",
+        why.trim_end_matches('.')
     )
+}
+
+/// An SDK error's text without the `Debug` dump some of its causes append
+/// (`... permissions. (ProviderError(ProviderError { source: ... }))`).
+fn readable(detail: &str) -> &str {
+    let text = match detail.find('{') {
+        Some(brace) => detail[..brace]
+            .rfind(" (")
+            .map_or(&detail[..brace], |open| &detail[..open]),
+        None => detail,
+    };
+    text.trim().trim_end_matches(':').trim()
 }
 
 /// The SDK configuration: the default chain (environment, `~/.aws/config` and `credentials`,
@@ -176,5 +192,29 @@ pub(super) fn context(config: &aws_config::SdkConfig, c: &Connection, target: &T
                   dynamodb:GetRecords"
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_loses_the_debug_dump() {
+        let sdk = "an error occurred while loading credentials: failed to load IMDS session \
+                   token: service error: request forbidden: IMDS is disabled or the caller has \
+                   insufficient permissions. (ProviderError(ProviderError { source: X { raw: \
+                   Response { status: StatusCode(403) } } }))";
+        let m = super::no_credentials(sdk);
+        assert!(!m.contains('{') && !m.contains("ProviderError"), "{m}");
+        assert!(
+            m.ends_with(
+                "(last tried: failed to load IMDS session token: service error: request \
+                 forbidden: IMDS is disabled or the caller has insufficient permissions)"
+            ),
+            "{m}"
+        );
+        assert_eq!(
+            super::last_cause("dispatch failure: io error: Connection refused (os error 111)"),
+            "Connection refused (os error 111)"
+        );
     }
 }
