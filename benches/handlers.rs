@@ -1,14 +1,16 @@
-//! Throughput of a user handler (trivial Node.js function) in tumblescope's long-lived runtime,
-//! side by side in one run with (a) the ceiling set by Node's own `JSON.parse` of the very same
-//! events and (b) starting a fresh `node` per invocation, the way `sam local invoke` works.
-//! Targets: 100-record batches at ≥ 80% of the `JSON.parse` ceiling; 10-record batches at
-//! ≥ 10,000 invocations/s; both ≥ 100× process-per-invocation.
+//! Throughput of a user handler (a trivial function, Node.js and Python) in tumblescope's
+//! long-lived runtime, side by side in one run with (a) the ceiling set by the runtime's own
+//! JSON parser (`JSON.parse`, `json.loads`) of the very same events and (b) starting a fresh
+//! process per invocation, the way `sam local invoke` works. Targets: 100-record batches at
+//! ≥ 80% of the parser's ceiling; Node's 10-record batches at ≥ 10,000 invocations/s; all
+//! ≥ 100× process-per-invocation.
 //!
 //! Runs are long (4,000 and 10,000 invocations) because V8 optimizes the harness and the
 //! handler over the first thousand or so invocations: a run of 3,000 10-record invocations
 //! averages about a third less than the steady state measured here.
 //!
-//! Run: `cargo bench --bench handlers` (needs `node`).
+//! Run: `cargo bench --bench handlers` (needs `node`; Python's cases need `python3`; set
+//! `TUMBLESCOPE_BENCH_ONLY=python` or `=node` for one runtime).
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -33,6 +35,59 @@ for (let round = 0; round < 5; round++) {
 }
 console.log(JSON.stringify({ events: lines.length, seconds: best }));
 "#;
+
+const TRIVIAL_PY: &str = "def lambda_handler(event, context):\n    return {'state': {'n': event['state'].get('n', 0) + len(event['Records'])}}\n";
+
+const PARSE_ONLY_PY: &str = r#"
+import json, sys, time
+lines = [l for l in open(sys.argv[1], 'rb').read().split(b'\n') if l]
+best = float('inf')
+for _ in range(5):
+    t = time.perf_counter()
+    n = 0
+    for l in lines:
+        n += len(json.loads(l)['Records'])
+    best = min(best, time.perf_counter() - t)
+print(json.dumps({'events': len(lines), 'seconds': best}))
+"#;
+
+const ONE_SHOT_PY: &str = r#"
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location('h', sys.argv[1])
+h = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(h)
+sys.stdout.write(json.dumps(h.lambda_handler(json.load(sys.stdin), None)))
+"#;
+
+/// A runtime to measure: its program, the trivial handler, and the parse-only and one-shot
+/// scripts, as files in the bench's folder.
+#[derive(Clone, Copy)]
+struct Lang {
+    name: &'static str,
+    program: &'static str,
+    parser: &'static str,
+    handler: &'static str,
+    parse_only: &'static str,
+    one_shot: &'static str,
+}
+
+const NODE: Lang = Lang {
+    name: "Node",
+    program: "node",
+    parser: "JSON.parse",
+    handler: "trivial.js",
+    parse_only: "parse_only.js",
+    one_shot: "one_shot.js",
+};
+
+const PYTHON: Lang = Lang {
+    name: "Python",
+    program: "python3",
+    parser: "json.loads",
+    handler: "trivial.py",
+    parse_only: "parse_only.py",
+    one_shot: "one_shot.py",
+};
 
 const ONE_SHOT: &str = r#"
 const h = require(process.argv[2]);
@@ -68,7 +123,7 @@ impl tumblescope::handlers::Handler for Timed {
     }
 }
 
-fn case(dir: &std::path::Path, records: u64, batch: u32) {
+fn case(dir: &std::path::Path, lang: Lang, records: u64, batch: u32) {
     let stream = generate_stream(
         &GenOptions {
             count: records,
@@ -85,7 +140,7 @@ fn case(dir: &std::path::Path, records: u64, batch: u32) {
         tumbling_window_s: 900,
         ..Settings::default()
     };
-    let spec = ExternalSpec::parse(&dir.join("trivial.js").display().to_string()).expect("spec");
+    let spec = ExternalSpec::parse(&dir.join(lang.handler).display().to_string()).expect("spec");
 
     // A first run (which also warms the file cache) gives the events, written once for Node's
     // parse-only ceiling.
@@ -124,11 +179,11 @@ fn case(dir: &std::path::Path, records: u64, batch: u32) {
         let first = handler.first.expect("invoked");
         startup = (first - t).as_secs_f64();
         let rate = (tr.invocations.len() - 1) as f64 / (end - first).as_secs_f64();
-        let out = Command::new("node")
-            .arg(dir.join("parse_only.js"))
+        let out = Command::new(lang.program)
+            .arg(dir.join(lang.parse_only))
             .arg(&events_path)
             .output()
-            .expect("node");
+            .expect("parse-only run");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("parse-only result");
         let ceiling = v["events"].as_f64().unwrap_or(0.0) / v["seconds"].as_f64().unwrap_or(1.0);
         rates.push(rate);
@@ -178,13 +233,13 @@ fn case(dir: &std::path::Path, records: u64, batch: u32) {
     let k = 15;
     let t = Instant::now();
     for _ in 0..k {
-        let mut child = Command::new("node")
-            .arg(dir.join("one_shot.js"))
-            .arg(dir.join("trivial.js"))
+        let mut child = Command::new(lang.program)
+            .arg(dir.join(lang.one_shot))
+            .arg(dir.join(lang.handler))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("node");
+            .expect("one-shot run");
         child
             .stdin
             .take()
@@ -196,7 +251,8 @@ fn case(dir: &std::path::Path, records: u64, batch: u32) {
     let per_process = k as f64 / t.elapsed().as_secs_f64();
 
     println!(
-        "batch {batch:>3}: {} invocations (avg {avg_records:.0} records, {:.0} KB events) in {total:.2} s incl. {:.0} ms runtime start → {rate:.0} invocations/s (median of 5: {:.0}–{:.0}), {:.0} records/s",
+        "{} batch {batch:>3}: {} invocations (avg {avg_records:.0} records, {:.0} KB events) in {total:.2} s incl. {:.0} ms runtime start → {rate:.0} invocations/s (median of 5: {:.0}–{:.0}), {:.0} records/s",
+        lang.name,
         trace.invocations.len(),
         bytes / 1024.0,
         startup * 1000.0,
@@ -205,7 +261,9 @@ fn case(dir: &std::path::Path, records: u64, batch: u32) {
         rate * avg_records * aggs.len() as f64 / trace.invocations.len() as f64,
     );
     println!(
-        "           Node JSON.parse ceiling on the same events: {ceiling:.0} events/s; paired rounds at {:.0}% of it (median; range {:.0}–{:.0}%); process per invocation: {per_process:.1}/s → {:.0}×",
+        "           {} {} ceiling on the same events: {ceiling:.0} events/s; paired rounds at {:.0}% of it (median; range {:.0}–{:.0}%); process per invocation: {per_process:.1}/s → {:.0}×",
+        lang.name,
+        lang.parser,
         ratio * 100.0,
         ratios[0] * 100.0,
         ratios[4] * 100.0,
@@ -213,23 +271,38 @@ fn case(dir: &std::path::Path, records: u64, batch: u32) {
     );
 }
 
-fn main() {
-    if !Command::new("node")
+fn installed(program: &str) -> bool {
+    Command::new(program)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
-    {
-        eprintln!("node is not installed; nothing to measure");
-        return;
-    }
+}
+
+fn main() {
     let dir =
         std::env::temp_dir().join(format!("tumblescope-bench-handlers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join("trivial.js"), TRIVIAL).expect("write");
     std::fs::write(dir.join("parse_only.js"), PARSE_ONLY).expect("write");
     std::fs::write(dir.join("one_shot.js"), ONE_SHOT).expect("write");
-    case(&dir, 400_000, 100);
-    case(&dir, 100_000, 10);
+    std::fs::write(dir.join("trivial.py"), TRIVIAL_PY).expect("write");
+    std::fs::write(dir.join("parse_only.py"), PARSE_ONLY_PY).expect("write");
+    std::fs::write(dir.join("one_shot.py"), ONE_SHOT_PY).expect("write");
+    let only = std::env::var("TUMBLESCOPE_BENCH_ONLY").unwrap_or_default();
+    for lang in [NODE, PYTHON] {
+        if !only.is_empty() && !lang.name.eq_ignore_ascii_case(&only) {
+            continue;
+        }
+        if !installed(lang.program) {
+            eprintln!(
+                "{} is not installed; its cases are not measured",
+                lang.program
+            );
+            continue;
+        }
+        case(&dir, lang, 400_000, 100);
+        case(&dir, lang, 100_000, 10);
+    }
     if std::env::var_os("TUMBLESCOPE_BENCH_KEEP").is_none() {
         std::fs::remove_dir_all(&dir).ok();
     } else {

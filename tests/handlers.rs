@@ -584,21 +584,30 @@ fn runs_with_user_handlers_are_reproducible() {
     );
 }
 
+/// A Python handler that logs the event it received as JSON.
+const ECHO_PY: &str = "import json\n\ndef lambda_handler(event, context):\n    print(json.dumps(event, ensure_ascii=False))\n    return {'state': {'n': len(event['Records'])}}\n";
+
 /// A Node.js handler that logs the event it received as JSON.
 const ECHO_JS: &str = "exports.handler = async (event) => { console.log(JSON.stringify(event)); return { state: { n: event.Records.length } }; };\n";
 
-/// The Node.js harness gets Kinesis events in a shorter form and rebuilds them: what the
-/// function receives must be exactly the event Lambda sends (keys, order, values), for plain and
-/// escaped partition keys, generated and stored sequence numbers, aggregating, final and
-/// windowless invocations.
+/// Both harnesses get Kinesis events in a shorter form and rebuild them: what the function
+/// receives must be exactly the event Lambda sends (keys, order, values), for plain and escaped
+/// partition keys, generated and stored sequence numbers, aggregating, final and windowless
+/// invocations, in Node.js and in Python.
 #[test]
-fn node_handlers_receive_exactly_the_event_lambda_sends() {
-    if !available("node") {
-        return;
-    }
+fn handlers_receive_exactly_the_event_lambda_sends_from_the_short_form() {
     let dir = temp_dir("echo");
-    let echo = dir.join("echo.js");
-    std::fs::write(&echo, ECHO_JS).unwrap();
+    let mut echoes = Vec::new();
+    if available("node") {
+        let js = dir.join("echo.js");
+        std::fs::write(&js, ECHO_JS).unwrap();
+        echoes.push(js);
+    }
+    if available("python3") {
+        let py = dir.join("echo.py");
+        std::fs::write(&py, ECHO_PY).unwrap();
+        echoes.push(py);
+    }
     let generated = stream(Source::Kinesis, 300);
     let mut b =
         tumblescope::model::stream::StreamBuilder::new(Source::Kinesis, 2, Default::default())
@@ -628,12 +637,14 @@ fn node_handlers_receive_exactly_the_event_lambda_sends() {
         tumbling_window_s: 0,
         ..Settings::default()
     };
-    for (s, settings) in [
-        (&generated, Settings::default()),
-        (&stored, Settings::default()),
-        (&stored, windowless),
-    ] {
-        assert_receives_exact_events(&echo, s, &settings);
+    for echo in &echoes {
+        for (s, settings) in [
+            (&generated, Settings::default()),
+            (&stored, Settings::default()),
+            (&stored, windowless.clone()),
+        ] {
+            assert_receives_exact_events(echo, s, &settings);
+        }
     }
     std::fs::remove_dir_all(dir).ok();
 }
@@ -687,11 +698,7 @@ fn assert_receives_exact_events(echo: &std::path::Path, s: &Stream, settings: &S
 fn python_and_dynamodb_handlers_receive_exactly_the_event_lambda_sends() {
     let dir = temp_dir("echo-py");
     let py = dir.join("echo.py");
-    std::fs::write(
-        &py,
-        "import json\n\ndef lambda_handler(event, context):\n    print(json.dumps(event, ensure_ascii=False))\n    return {'state': {'n': len(event['Records'])}}\n",
-    )
-    .unwrap();
+    std::fs::write(&py, ECHO_PY).unwrap();
     let js = dir.join("echo.js");
     std::fs::write(&js, ECHO_JS).unwrap();
     let kinesis = stream(Source::Kinesis, 200);

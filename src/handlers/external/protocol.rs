@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{External, Runtime};
+use super::External;
 use crate::handlers::event::{EventContext, MAX_PAYLOAD_BYTES, write_event, write_kinesis_compact};
 use crate::handlers::sandbox::{LogSink, StablePaths};
 use crate::handlers::{HandlerError, Invoked, Request, Response, TableWrite};
@@ -42,9 +42,9 @@ impl External {
                 &fresh
             }
         };
-        // The Node.js harness rebuilds Kinesis events from a shorter form (see
+        // Both harnesses rebuild Kinesis events from a shorter form (see
         // `write_kinesis_compact`); everything else goes as the event itself.
-        if !(self.spec.runtime == Runtime::Node && write_kinesis_compact(req, ctx, &mut line)) {
+        if !write_kinesis_compact(req, ctx, &mut line) {
             line.extend_from_slice(b"\"event\":");
             write_event(req, ctx, &mut line);
         }
