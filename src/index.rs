@@ -111,7 +111,8 @@ pub struct RunIndex {
     pub by_shard: Vec<Vec<u32>>,
     /// Per record: index of the invocation that first delivered it successfully (u32::MAX: never).
     pub delivered_by: Vec<u32>,
-    /// Indices of final invocations.
+    /// Indices of invocations sent with `isFinalInvokeForWindow: true`: finals, and early
+    /// terminations when they are also final (Q3).
     pub finals: Vec<u32>,
     /// Indices of failed attempts.
     pub failures: Vec<u32>,
@@ -137,7 +138,7 @@ impl RunIndex {
             idx.by_shard[inv.shard as usize].push(k);
             t_min = t_min.min(inv.start_ms);
             t_max = t_max.max(inv.end_ms);
-            if inv.kind == Kind::Final {
+            if inv.kind == Kind::Final || inv.is_final {
                 idx.finals.push(k);
             }
             if inv.status == Status::Failed {

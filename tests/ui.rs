@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use tumblescope::app::TumbleApp;
 use tumblescope::app::state::StartupOptions;
 use tumblescope::sim::trace::Kind;
@@ -151,6 +151,48 @@ fn next_final_shows_a_final_invocation_with_the_previous_state_as_input() {
     h.run_steps(2);
     h.get_by_label_contains(&format!("Input state ({state_len} bytes)"));
     assert!(h.get_all_by_label(&sales).count() >= 1);
+}
+
+/// F steps through every invocation sent with `isFinalInvokeForWindow: true`, early
+/// terminations included (they are final too under Q3's default); a jump with nothing to jump
+/// to is disabled.
+#[test]
+fn f_stops_on_early_terminations_and_empty_jumps_are_disabled() {
+    let mut h = harness();
+    assert!(
+        h.get_by_label("Next failure")
+            .accesskit_node()
+            .is_disabled(),
+        "the demo never fails"
+    );
+    assert!(!h.get_by_label("Next final").accesskit_node().is_disabled());
+    open_scenario(&mut h, "big-state");
+    let trace = app(&h).run.as_ref().unwrap().trace.clone();
+    let sent_final: Vec<u32> = (0..trace.invocations.len() as u32)
+        .filter(|&k| trace.invocations[k as usize].is_final)
+        .collect();
+    let first_early = trace
+        .invocations
+        .iter()
+        .position(|i| i.kind == Kind::Early)
+        .expect("the scenario terminates early") as u32;
+    assert!(sent_final.contains(&first_early), "Q3: early is final too");
+    h.key_press(egui::Key::Home);
+    h.run_steps(2);
+    let mut visited = Vec::new();
+    for _ in 0..sent_final.len().min(40) {
+        h.key_press(egui::Key::F);
+        h.run_steps(2);
+        visited.push(app(&h).selected.unwrap());
+    }
+    let expected: Vec<u32> = sent_final
+        .iter()
+        .copied()
+        .filter(|&k| k > 0)
+        .take(visited.len())
+        .collect();
+    assert_eq!(visited, expected);
+    assert!(visited.contains(&first_early));
 }
 
 #[test]

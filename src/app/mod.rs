@@ -440,6 +440,14 @@ impl TumbleApp {
                         .as_ref()
                         .map_or(0, |r| r.trace.invocations.len() as u32),
                     playing: self.playing,
+                    has_finals: self
+                        .run
+                        .as_ref()
+                        .is_some_and(|r| !r.index.finals.is_empty()),
+                    has_failures: self
+                        .run
+                        .as_ref()
+                        .is_some_and(|r| !r.index.failures.is_empty()),
                 };
                 stepper_ui(ui, &st, self.prefs.play_speed, &mut cmds);
             });

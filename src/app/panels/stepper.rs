@@ -13,6 +13,10 @@ pub struct StepperState {
     pub total: u32,
     /// Playing.
     pub playing: bool,
+    /// Whether the run has invocations to jump to: finals, failed attempts.
+    pub has_finals: bool,
+    /// See `has_finals`.
+    pub has_failures: bool,
 }
 
 /// Draws the stepper; a new playback speed goes out as a command like every other action.
@@ -46,8 +50,14 @@ pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: f32, cmds: &mut Vec<App
     button(ui, "Next >", AppCommand::Next, has && !at_end, cmds);
     button(ui, "Last >|", AppCommand::Last, has && !at_end, cmds);
     ui.separator();
-    button(ui, "Next final", AppCommand::NextFinal, has, cmds);
-    button(ui, "Next failure", AppCommand::NextFailure, has, cmds);
+    button(ui, "Next final", AppCommand::NextFinal, st.has_finals, cmds);
+    button(
+        ui,
+        "Next failure",
+        AppCommand::NextFailure,
+        st.has_failures,
+        cmds,
+    );
     ui.separator();
     let mut edited = speed;
     let resp = ui
