@@ -53,8 +53,13 @@ fn invocation_warnings_with(
 ) -> Vec<String> {
     let mut w = Vec::new();
     let state = inv.state_out.as_ref().unwrap_or(&inv.state_in);
+    // Asked first, because measuring an inline state means rendering its number.
     if inv.window.is_some() {
-        let len = state.json_len();
+        let len = if state.may_exceed(MAX_STATE_BYTES / 2 - 1) {
+            state.json_len()
+        } else {
+            0
+        };
         let share = len as f64 / MAX_STATE_BYTES as f64 * 100.0;
         if share >= 50.0 {
             w.push(format!("State is {len} bytes: {share:.0}% of the 1 MB limit; past it Lambda terminates the window early."));

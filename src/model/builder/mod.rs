@@ -6,9 +6,8 @@
 //! build streams too; neither should depend on the file loaders.
 
 mod finish;
+mod keys;
 mod merge;
-
-use std::collections::HashMap;
 
 use crate::model::reshard::{ReshardPlan, Topology};
 use crate::model::routing;
@@ -109,7 +108,7 @@ pub struct StreamBuilder {
     ts_ms: Vec<i64>,
     key: Vec<u32>,
     keys: Vec<Box<str>>,
-    key_ids: HashMap<Box<str>, u32, std::hash::BuildHasherDefault<FxHasher>>,
+    key_ids: keys::KeyIds,
     /// Shard of each interned key (routing is per key; MD5 per record would dominate loading).
     key_shard: Vec<u32>,
     /// Kinesis resharding: every shard over time; records then route by hash and time.
@@ -142,7 +141,7 @@ impl StreamBuilder {
             ts_ms: Vec::new(),
             key: Vec::new(),
             keys: Vec::new(),
-            key_ids: HashMap::default(),
+            key_ids: keys::KeyIds::default(),
             key_shard: Vec::new(),
             topology: None,
             key_hash: Vec::new(),
@@ -244,11 +243,11 @@ impl StreamBuilder {
 
     fn intern(&mut self, key: &str) -> u32 {
         if let Some(id) = self.key_ids.get(key) {
-            return *id;
+            return id;
         }
         let id = self.keys.len() as u32;
         self.keys.push(key.into());
-        self.key_ids.insert(key.into(), id);
+        self.key_ids.insert(key, id);
         let shard = self.route(key, None);
         self.key_shard.push(shard);
         if self.topology.is_some() {
