@@ -11,10 +11,16 @@ use super::FxHasher;
 /// The longest key kept inline.
 const INLINE: usize = 23;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct Short {
-    len: u8,
-    bytes: [u8; INLINE],
+/// A key of up to 23 bytes as three words: its length in the first byte, then its bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Short([u64; 3]);
+
+impl std::hash::Hash for Short {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for w in self.0 {
+            state.write_u64(w);
+        }
+    }
 }
 
 impl Short {
@@ -23,12 +29,15 @@ impl Short {
         if b.len() > INLINE {
             return None;
         }
-        let mut bytes = [0u8; INLINE];
-        bytes[..b.len()].copy_from_slice(b);
-        Some(Self {
-            len: b.len() as u8,
-            bytes,
-        })
+        let mut bytes = [0u8; 24];
+        bytes[0] = b.len() as u8;
+        bytes[1..=b.len()].copy_from_slice(b);
+        let word = |k: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[k * 8..k * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        Some(Self([word(0), word(1), word(2)]))
     }
 }
 
@@ -43,9 +52,9 @@ pub(super) struct KeyIds {
 
 impl std::fmt::Debug for Short {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&String::from_utf8_lossy(
-            &self.bytes[..usize::from(self.len)],
-        ))
+        let bytes: Vec<u8> = self.0.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let len = usize::from(bytes[0]);
+        f.write_str(&String::from_utf8_lossy(&bytes[1..=len]))
     }
 }
 

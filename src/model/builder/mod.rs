@@ -60,6 +60,11 @@ impl std::hash::Hasher for FxHasher {
         self.write(&[b]);
     }
 
+    fn write_u64(&mut self, v: u64) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+    }
+
     fn finish(&self) -> u64 {
         // The multiply leaves the well-mixed bits at the top, and the table indexes by the low
         // ones: fold them down (keys that differ in a digit otherwise crowd the same buckets).
