@@ -264,6 +264,28 @@ fn a_file_opened_from_the_file_menu_loads_and_simulates() {
     assert!(a.status.text.contains("bad.jsonl:2:2"), "{}", a.status.text);
     // The status bar shows it.
     h.get_by_label_contains("bad.jsonl:2:2");
+
+    // A path that names nothing: an error, and no place in Open recent.
+    let missing = dir.join("not-there.jsonl");
+    open_by_typed_path(&mut h, &missing);
+    let a = app(&h);
+    assert!(a.status.is_error, "{}", a.status.text);
+    assert_eq!(a.run.as_ref().unwrap().stream.len(), 50);
+    assert!(!a.prefs.recent.contains(&missing), "{:?}", a.prefs.recent);
+    assert!(a.prefs.recent.contains(&path));
+    // A recent file deleted since is listed but cannot be opened.
+    std::fs::remove_file(&bad).unwrap();
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Open recent").hover();
+    h.run_steps(2);
+    let bad_label = bad.display().to_string();
+    assert!(h.get_by_label(&bad_label).accesskit_node().is_disabled());
+    assert!(
+        !h.get_by_label(&path.display().to_string())
+            .accesskit_node()
+            .is_disabled()
+    );
 }
 
 #[test]

@@ -320,7 +320,10 @@ impl TumbleApp {
             self.commands.push(AppCommand::LoadSessionFrom(path));
             return;
         }
-        self.prefs.remember(&path);
+        // A path that names nothing gets the load's error, not a place in Open recent.
+        if path.exists() {
+            self.prefs.remember(&path);
+        }
         self.draft.source = SourceSpec::Files {
             paths: vec![path.clone()],
         };
@@ -335,7 +338,7 @@ impl TumbleApp {
     }
 
     fn open_paths(&mut self, paths: Vec<PathBuf>) {
-        for p in &paths {
+        for p in paths.iter().filter(|p| p.exists()) {
             self.prefs.remember(p);
         }
         self.draft.source = SourceSpec::Files { paths };

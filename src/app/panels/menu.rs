@@ -50,7 +50,12 @@ impl TumbleApp {
                 ui.label("No recent files");
             }
             for p in self.prefs.recent.clone() {
-                if ui.button(p.display().to_string()).clicked() {
+                // A file moved or deleted since: shown, but not offered.
+                let there = p.exists();
+                let button = ui
+                    .add_enabled(there, egui::Button::new(p.display().to_string()))
+                    .on_disabled_hover_text("This file no longer exists.");
+                if button.clicked() {
                     cmds.push(AppCommand::OpenPath(p));
                 }
             }
