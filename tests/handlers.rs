@@ -93,7 +93,7 @@ fn node_kinesis_handler_with_sdk_v2_matches_the_builtin() {
         .find(|i| i.kind == Kind::Aggregate)
         .unwrap();
     assert!(agg.logs()[0].contains("Batch of"), "{:?}", agg.logs());
-    assert!(agg.measured_us.is_some());
+    assert!(agg.measured_us().is_some());
 }
 
 #[test]

@@ -426,13 +426,13 @@ pub(super) fn new_invocation(
         flags,
         state_in,
         state_out: None,
-        measured_us: None,
+        measured: None,
         extra: None,
     }
 }
 
 pub(super) fn attach(inv: &mut Invocation, invoked: Invoked) {
-    inv.measured_us = invoked.measured_us;
+    inv.set_measured_us(invoked.measured_us);
     if invoked.cold_start {
         inv.flags |= crate::sim::trace::flags::COLD_START;
     }

@@ -248,7 +248,7 @@ fn facts_ui(ui: &mut Ui, run: &Run, inv: &Invocation, pal: &Palette) {
                 (None, false) => {}
             }
             let measured = inv
-                .measured_us
+                .measured_us()
                 .map(|us| format!(" (handler measured {:.1} ms)", us as f64 / 1000.0))
                 .unwrap_or_default();
             row(
