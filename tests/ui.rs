@@ -195,6 +195,35 @@ fn f_stops_on_early_terminations_and_empty_jumps_are_disabled() {
     assert!(visited.contains(&first_early));
 }
 
+/// The function timeout is set in the setup panel like every other setting, range-checked.
+#[test]
+fn the_function_timeout_is_set_in_the_setup_panel() {
+    let mut h = harness();
+    h.get_by_label("Execution environments (user handlers)")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("Function timeout (ms)")
+        .set_value_accesskit(60_000.0);
+    await_rerun(&mut h);
+    assert_eq!(
+        app(&h).run.as_ref().unwrap().spec.settings.timeout_ms,
+        60_000
+    );
+    h.get_by_label("Function timeout (ms)")
+        .set_value_accesskit(0.0);
+    await_rerun(&mut h);
+    // Under the field and in the status bar.
+    assert!(
+        h.get_all_by_label_contains("timeout = 0 is out of range: valid range is 1–900000 ms")
+            .count()
+            >= 1
+    );
+    assert_eq!(
+        app(&h).run.as_ref().unwrap().spec.settings.timeout_ms,
+        60_000
+    );
+}
+
 #[test]
 fn an_invalid_window_shows_the_range_error_and_keeps_the_last_good_run() {
     let mut h = harness();

@@ -1,5 +1,5 @@
-//! Execution environments for user handlers: one per shard or one shared, recycling, and the
-//! modelled init duration of a cold start.
+//! Execution environments for user handlers: one per shard or one shared, recycling, the
+//! modelled init duration of a cold start, and the function's timeout.
 
 use egui::{RichText, Ui};
 
@@ -28,7 +28,13 @@ pub(super) fn environments_ui(
         .small()
         .color(pal.dim),
     );
-    let fields: [(&str, &str, &mut u32, &str); 4] = [
+    let fields: [(&str, &str, &mut u32, &str); 5] = [
+        (
+            "Function timeout (ms)",
+            "1–900000; Lambda's default 3000",
+            &mut s.timeout_ms,
+            "timeout",
+        ),
         (
             "Max environments",
             "simulator limit",
