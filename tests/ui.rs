@@ -195,6 +195,26 @@ fn f_stops_on_early_terminations_and_empty_jumps_are_disabled() {
     assert!(visited.contains(&first_early));
 }
 
+/// Help opens below the menu bar and the stepper, whatever the window size, and scrolls when
+/// it is taller than the room there.
+#[test]
+fn help_stays_below_the_menu_bar() {
+    for size in [egui::vec2(1600.0, 1000.0), egui::vec2(1280.0, 800.0)] {
+        let mut h = harness();
+        h.set_size(size);
+        h.run_steps(2);
+        h.key_press(egui::Key::F1);
+        h.run_steps(3);
+        let menu_bottom = h.get_by_label("|< First").rect().bottom();
+        let help = h.get_by_label("tumblescope help").rect();
+        assert!(
+            help.top() >= menu_bottom,
+            "{help:?} vs {menu_bottom} at {size:?}"
+        );
+        assert!(help.bottom() <= size.y, "{help:?} at {size:?}");
+    }
+}
+
 /// The function timeout is set in the setup panel like every other setting, range-checked.
 #[test]
 fn the_function_timeout_is_set_in_the_setup_panel() {

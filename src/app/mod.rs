@@ -493,7 +493,7 @@ impl TumbleApp {
                     }
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| match &self.run {
+        let central = egui::CentralPanel::default().show(ui, |ui| match &self.run {
             Some(run) => timeline_ui(ui, run, self.selected, self.view, &mut cmds),
             None => {
                 ui.centered_and_justified(|ui| {
@@ -502,7 +502,7 @@ impl TumbleApp {
             }
         });
         if self.show_help {
-            help_window(ui.ctx(), &mut self.show_help);
+            help_window(ui.ctx(), &mut self.show_help, central.response.rect);
         }
         if let Some(spec) = &self.awaiting_approval {
             approval_window(ui.ctx(), spec, &mut cmds);

@@ -184,8 +184,16 @@ impl TumbleApp {
     }
 }
 
-pub(crate) fn help_window(ctx: &egui::Context, open: &mut bool) {
-    egui::Window::new("tumblescope help").open(open).default_width(460.0).show(ctx, |ui| {
+/// Help, kept inside `area` (below the menu and stepper, beside the side panels) and scrolled
+/// when it is taller than that.
+pub(crate) fn help_window(ctx: &egui::Context, open: &mut bool, area: egui::Rect) {
+    egui::Window::new("tumblescope help")
+        .open(open)
+        .default_width(460.0)
+        .default_pos(area.left_top() + egui::vec2(16.0, 16.0))
+        .constrain_to(area)
+        .vscroll(true)
+        .show(ctx, |ui| {
         ui.label("Timeline: one lane per shard. Top row: records at their arrival time. Bottom row: invocations at their processing time (blue aggregate, green final, orange early termination, red failed, yellow outline retry). Shaded bands are tumbling windows.");
         ui.add_space(6.0);
         egui::Grid::new("help-mouse").striped(true).show(ui, |ui| {
