@@ -424,6 +424,18 @@ impl TumbleApp {
         self.ui_root(ui);
     }
 
+    /// What the stepper shows of the current run and selection.
+    fn stepper_state(&self) -> StepperState {
+        let run = self.run.as_ref();
+        StepperState {
+            selected: self.selected,
+            total: run.map_or(0, |r| r.trace.invocations.len() as u32),
+            playing: self.playing,
+            has_finals: run.is_some_and(|r| !r.index.finals.is_empty()),
+            has_failures: run.is_some_and(|r| !r.index.failures.is_empty()),
+        }
+    }
+
     /// Draws every panel and applies the commands they pushed.
     pub fn ui_root(&mut self, ui: &mut Ui) {
         let mut cmds = std::mem::take(&mut self.commands);
@@ -433,22 +445,7 @@ impl TumbleApp {
         egui::Panel::top("menu").show(ui, |ui| {
             egui::MenuBar::new().ui(ui, |ui| self.menu_ui(ui, &mut cmds));
             ui.horizontal_wrapped(|ui| {
-                let st = StepperState {
-                    selected: self.selected,
-                    total: self
-                        .run
-                        .as_ref()
-                        .map_or(0, |r| r.trace.invocations.len() as u32),
-                    playing: self.playing,
-                    has_finals: self
-                        .run
-                        .as_ref()
-                        .is_some_and(|r| !r.index.finals.is_empty()),
-                    has_failures: self
-                        .run
-                        .as_ref()
-                        .is_some_and(|r| !r.index.failures.is_empty()),
-                };
+                let st = self.stepper_state();
                 stepper_ui(ui, &st, self.prefs.play_speed, &mut cmds);
             });
         });
