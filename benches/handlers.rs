@@ -9,16 +9,21 @@
 //! handler over the first thousand or so invocations: a run of 3,000 10-record invocations
 //! averages about a third less than the steady state measured here.
 //!
+//! Then four shards with a runtime each, one at a time against side by side on threads
+//! (target: ≥ 1.6× on 2 cores).
+//!
 //! Run: `cargo bench --bench handlers` (needs `node`; Python's cases need `python3`; set
-//! `TUMBLESCOPE_BENCH_ONLY=python` or `=node` for one runtime).
+//! `TUMBLESCOPE_BENCH_ONLY=python` or `=node` for one runtime, and
+//! `TUMBLESCOPE_BENCH_SHARDS_ONLY=1` for the four-shard cases alone).
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
-use tumblescope::handlers::external::{External, ExternalSpec};
+use tumblescope::handlers::external::{Environments, External, ExternalSpec};
 use tumblescope::model::settings::Settings;
+use tumblescope::sim::trace::RanOn;
 
 const TRIVIAL: &str = "exports.handler = async (event) => ({ state: { n: (event.state.n || 0) + event.Records.length } });\n";
 
@@ -271,6 +276,80 @@ fn case(dir: &std::path::Path, lang: Lang, records: u64, batch: u32) {
     );
 }
 
+/// Four shards, each with its runtime (the default): one at a time on one thread against side
+/// by side, each runtime on its own thread, in paired rounds. Target: side by side at ≥ 1.6×
+/// the one-at-a-time rate on 2 cores. The traces must be the same.
+fn shards_case(dir: &std::path::Path, lang: Lang, records: u64, batch: u32) {
+    let stream = generate_stream(
+        &GenOptions {
+            count: records,
+            interval_ms: 0.125,
+            shards: 4,
+            jitter: 0.0,
+            keys: KeyStrategy::Uniform { n: 64 },
+            ..GenOptions::default()
+        },
+        Default::default(),
+    );
+    let settings = Settings {
+        batch_size: batch,
+        tumbling_window_s: 900,
+        ..Settings::default()
+    };
+    let spec = ExternalSpec::parse(&dir.join(lang.handler).display().to_string()).expect("spec");
+    let run = |threads: usize| {
+        let mut handler = Environments::new(spec.clone());
+        let t = Instant::now();
+        let trace = tumblescope::sim::simulate_on_threads(
+            &stream,
+            &settings,
+            &mut handler,
+            &mut Default::default(),
+            threads,
+        )
+        .expect("run");
+        (trace, t.elapsed().as_secs_f64())
+    };
+    let mut ratios = Vec::new();
+    let mut rates = (Vec::new(), Vec::new());
+    let mut count = 0;
+    for _ in 0..5 {
+        let (one, t1) = run(1);
+        let (four, t4) = run(4);
+        assert_eq!(one.ran_on, RanOn::OneThread);
+        assert_eq!(four.ran_on, RanOn::Threads(4));
+        // The same trace, but for the measured wall-clock durations.
+        let same = one.invocations.len() == four.invocations.len()
+            && one.invocations.iter().zip(&four.invocations).all(|(a, b)| {
+                let mut b = b.clone();
+                b.measured = a.measured;
+                *a == b
+            })
+            && one.windows == four.windows;
+        assert!(same, "side by side differs from one at a time");
+        count = one.invocations.len();
+        rates.0.push(count as f64 / t1);
+        rates.1.push(count as f64 / t4);
+        ratios.push(t1 / t4);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (r1, r4, ratio) = (
+        median(&mut rates.0),
+        median(&mut rates.1),
+        median(&mut ratios),
+    );
+    println!(
+        "{} 4 shards, batch {batch:>3}: {count} invocations; one at a time {r1:.0}/s, side by side {r4:.0}/s → {ratio:.2}× (median of 5 paired rounds, range {:.2}–{:.2}×; {} cores)",
+        lang.name,
+        ratios[0],
+        ratios[4],
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    );
+}
+
 fn installed(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
@@ -300,8 +379,12 @@ fn main() {
             );
             continue;
         }
-        case(&dir, lang, 400_000, 100);
-        case(&dir, lang, 100_000, 10);
+        if std::env::var_os("TUMBLESCOPE_BENCH_SHARDS_ONLY").is_none() {
+            case(&dir, lang, 400_000, 100);
+            case(&dir, lang, 100_000, 10);
+        }
+        shards_case(&dir, lang, 400_000, 100);
+        shards_case(&dir, lang, 100_000, 10);
     }
     if std::env::var_os("TUMBLESCOPE_BENCH_KEEP").is_none() {
         std::fs::remove_dir_all(&dir).ok();

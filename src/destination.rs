@@ -55,9 +55,10 @@ struct Record {
     dynamodb: Option<BatchInfo>,
 }
 
-/// The destination record of one discarded batch, as compact JSON. `seed` makes the request
-/// ids (the discarding attempt's `awsRequestId`, or a fresh one when no attempt was made).
-pub fn record_json(stream: &Stream, d: &Discard, seed: u64) -> String {
+/// The destination record of one discarded batch of `trace`, as compact JSON. `seed` makes the
+/// request ids (the discarding attempt's `awsRequestId`, or a fresh one when no attempt was
+/// made).
+pub fn record_json(stream: &Stream, trace: &Trace, d: &Discard, seed: u64) -> String {
     let (first, last) = (d.records.start as usize, d.records.end as usize - 1);
     let arrival = |i: usize| match stream.source {
         // The examples show milliseconds for Kinesis and whole seconds for DynamoDB.
@@ -86,8 +87,9 @@ pub fn record_json(stream: &Stream, d: &Discard, seed: u64) -> String {
             // A discard before any attempt gets an id of its own, past every invocation's.
             request_id: crate::handlers::request_id(
                 seed,
+                d.shard as usize,
                 if invoked {
-                    d.invocation
+                    shard_n(trace, d)
                 } else {
                     u32::MAX - d.records.start
                 },
@@ -109,6 +111,15 @@ pub fn record_json(stream: &Stream, d: &Discard, seed: u64) -> String {
     serde_json::to_string(&record).unwrap_or_default()
 }
 
+/// The discarding attempt's number among its shard's invocations (what seeded its request id).
+fn shard_n(trace: &Trace, d: &Discard) -> u32 {
+    let upto = (d.invocation as usize).min(trace.invocations.len());
+    trace.invocations[..upto]
+        .iter()
+        .filter(|i| i.shard == d.shard)
+        .count() as u32
+}
+
 /// Every discard's destination record, one JSON document per line, in discard order.
 pub fn write_jsonl(
     w: &mut dyn std::io::Write,
@@ -117,7 +128,7 @@ pub fn write_jsonl(
     seed: u64,
 ) -> std::io::Result<()> {
     for d in &trace.discards {
-        writeln!(w, "{}", record_json(stream, d, seed))?;
+        writeln!(w, "{}", record_json(stream, trace, d, seed))?;
     }
     Ok(())
 }

@@ -220,7 +220,7 @@ pub fn build_series(
         let mut series: Vec<ShardSeries> = vec![ShardSeries::default(); shards];
         let mut closed_total = vec![0.0; shards];
         for (k, inv) in trace.invocations.iter().enumerate() {
-            if inv.status == Status::Failed || inv.window.is_none() {
+            if inv.status == Status::Failed || inv.window().is_none() {
                 continue;
             }
             let s = inv.shard as usize;

@@ -362,7 +362,7 @@ mod tests {
         let early_finals: Vec<_> = t
             .invocations
             .iter()
-            .filter(|i| i.is_final && i.window.unwrap().end_ms <= start)
+            .filter(|i| i.is_final && i.window().unwrap().end_ms <= start)
             .collect();
         assert!(early_finals.len() >= 2 * 15, "{}", early_finals.len());
         assert!(early_finals.iter().all(|f| f.start_ms < start + 60_000));
@@ -409,7 +409,7 @@ mod tests {
         assert_eq!(stream.shards.len(), 4);
         let parent_final = t.invocations.iter().rfind(|i| i.shard == 0).unwrap();
         assert_eq!(parent_final.reason, Reason::ShardEnded);
-        let interval = parent_final.window.unwrap();
+        let interval = parent_final.window().unwrap();
         assert_eq!(interval.start_ms, DEFAULT_START_MS + 60_000);
         assert!(
             parent_final.start_ms < interval.end_ms,
@@ -418,7 +418,7 @@ mod tests {
         for child in [2, 3] {
             let first = t.invocations.iter().find(|i| i.shard == child).unwrap();
             assert!(first.start_ms >= parent_final.end_ms);
-            assert_eq!(first.window, Some(interval));
+            assert_eq!(first.window(), Some(interval));
             assert_eq!(first.state_in.to_json_string(), "{}");
         }
         let finals_of_interval = t
@@ -446,13 +446,13 @@ mod tests {
             let finals: Vec<_> = t
                 .invocations
                 .iter()
-                .filter(|i| i.is_final && i.shard == w.shard && i.window == Some(w.window))
+                .filter(|i| i.is_final && i.shard == w.shard && i.window() == Some(w.window))
                 .collect();
             assert_eq!(finals.len(), 1);
             let first = t
                 .invocations
                 .iter()
-                .find(|i| i.shard == w.shard && i.window == Some(w.window))
+                .find(|i| i.shard == w.shard && i.window() == Some(w.window))
                 .unwrap();
             assert!(first.state_in.is_empty());
         }
@@ -528,11 +528,11 @@ mod tests {
         let (last, rest) = finals.split_last().unwrap();
         for f in rest {
             assert_eq!(f.reason, Reason::NextWindowRecord);
-            let end = f.window.unwrap().end_ms;
+            let end = f.window().unwrap().end_ms;
             assert!(f.start_ms >= end && f.start_ms < end + 120_000);
         }
         assert_eq!(last.reason, Reason::GraceExpired);
-        assert_eq!(last.start_ms, last.window.unwrap().end_ms + 120_000);
+        assert_eq!(last.start_ms, last.window().unwrap().end_ms + 120_000);
     }
 
     #[test]
@@ -549,7 +549,7 @@ mod tests {
             .iter()
             .find(|i| i.shard == e.shard)
             .unwrap();
-        assert_eq!(next.window, e.window);
+        assert_eq!(next.window(), e.window());
         assert!(next.state_in.is_empty());
     }
 

@@ -70,7 +70,7 @@ fn slice_args(inv: &Invocation, stream: &Stream) -> Value {
         "reason": serde_json::to_value(inv.reason).unwrap_or(Value::Null),
         "shardId": stream.shards[inv.shard as usize].id,
     });
-    if let Some(w) = inv.window {
+    if let Some(w) = inv.window() {
         args["window"] = json!(format!(
             "{} – {}",
             time_text(w.start_ms),

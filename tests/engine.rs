@@ -480,7 +480,7 @@ fn state_over_one_mebibyte_terminates_the_window_early() {
     assert_eq!(e.record_count(), 0);
     // The next invocation continues the same window with {}.
     let next = trace.get(e.n + 1).unwrap();
-    assert_eq!(next.window, e.window);
+    assert_eq!(next.window(), e.window());
     assert!(next.state_in.is_empty());
     assert_eq!(trace.windows[0].early_terminations, 1);
     assert_eq!(trace.windows[0].status, WindowStatus::Closed);
@@ -662,7 +662,7 @@ fn without_windows_batches_are_stateless() {
         trace
             .invocations
             .iter()
-            .all(|i| i.kind == Kind::Aggregate && i.window.is_none())
+            .all(|i| i.kind == Kind::Aggregate && i.window().is_none())
     );
     assert_eq!(trace.invocations.len(), 51);
     let ev: serde_json::Value = serde_json::from_str(

@@ -356,6 +356,7 @@ fn kinesis_destination_record_matches_awss_example() {
     assert_eq!(trace.discards.len(), 1);
     let ours: serde_json::Value = serde_json::from_str(&tumblescope::destination::record_json(
         &stream,
+        &trace,
         &trace.discards[0],
         settings.seed,
     ))
@@ -409,6 +410,7 @@ fn dynamodb_destination_record_matches_awss_example() {
     let trace = run(&stream, &settings, "builtin:sum:sales:fail=sales>=1");
     let ours: serde_json::Value = serde_json::from_str(&tumblescope::destination::record_json(
         &stream,
+        &trace,
         &trace.discards[0],
         settings.seed,
     ))
@@ -440,8 +442,10 @@ fn a_destination_record_without_an_invocation_has_no_response_context() {
         "builtin:sum:Item.sales:fail=Item.sales>=1000",
     );
     let unsent = trace.discards.iter().find(|d| d.attempts == 0).unwrap();
-    let doc: serde_json::Value =
-        serde_json::from_str(&tumblescope::destination::record_json(&stream, unsent, 1)).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&tumblescope::destination::record_json(
+        &stream, &trace, unsent, 1,
+    ))
+    .unwrap();
     assert!(doc.get("responseContext").is_none());
     assert_eq!(doc["requestContext"]["approximateInvokeCount"], 0);
     assert_eq!(doc["requestContext"]["condition"], "RecordAgeExceeded");

@@ -1009,3 +1009,153 @@ fn render_times(t: &Trace) -> Vec<(u32, i64, i64, u8)> {
         .map(|i| (i.n, i.start_ms, i.end_ms, i.flags))
         .collect()
 }
+
+/// The run's `--events` trace and results, as bytes.
+fn outputs(stream: &Stream, settings: &Settings, trace: &Trace) -> (String, String) {
+    let mut events = Vec::new();
+    tumblescope::export::write_events_jsonl(&mut events, stream, settings, trace).unwrap();
+    (
+        String::from_utf8(events).unwrap(),
+        tumblescope::export::results_json(stream, trace),
+    )
+}
+
+/// A handler that logs its request id, fails once per environment on a marked record (then
+/// succeeds on the retry), and writes each window's total to the stand-in table; with `read`,
+/// it also reads the running total back first.
+fn side_by_side_handler(dir: &std::path::Path, read: bool, python: bool) -> String {
+    let (name, src) = if python {
+        (
+            "side.py",
+            format!(
+                r#"import boto3
+table = boto3.resource("dynamodb").Table("totals")
+failed = set()
+def lambda_handler(event, context):
+    print("request", context.aws_request_id)
+    n = int(event["state"].get("n", 0))
+    for r in event["Records"]:
+        if r["kinesis"]["sequenceNumber"].endswith("7") and r["kinesis"]["partitionKey"] not in failed:
+            failed.add(r["kinesis"]["partitionKey"])
+            raise ValueError("marked record")
+        n += 1
+    if event["isFinalInvokeForWindow"]:
+        before = table.get_item(Key={{"id": "all"}}).get("Item", {{}}).get("n", 0) if {read} else 0
+        table.put_item(Item={{"id": event["shardId"], "n": n + int(before)}})
+    return {{"state": {{"n": n}}}}
+"#,
+                read = if read { "True" } else { "False" }
+            ),
+        )
+    } else {
+        (
+            "side.js",
+            format!(
+                r#"const AWS = require('aws-sdk');
+const db = new AWS.DynamoDB.DocumentClient();
+const failed = new Set();
+exports.handler = async (event, context) => {{
+  console.log('request', context.awsRequestId);
+  let n = event.state.n || 0;
+  for (const r of event.Records) {{
+    if (r.kinesis.sequenceNumber.endsWith('7') && !failed.has(r.kinesis.partitionKey)) {{
+      failed.add(r.kinesis.partitionKey);
+      throw new Error('marked record');
+    }}
+    n += 1;
+  }}
+  if (event.isFinalInvokeForWindow) {{
+    const before = {read} ? ((await db.get({{ TableName: 'totals', Key: {{ id: 'all' }} }}).promise()).Item || {{}}).n || 0 : 0;
+    await db.put({{ TableName: 'totals', Item: {{ id: event.shardId, n: n + before }} }}).promise();
+  }}
+  return {{ state: {{ n }} }};
+}};
+"#
+            ),
+        )
+    };
+    let path = dir.join(name);
+    std::fs::write(&path, src).unwrap();
+    path.display().to_string()
+}
+
+/// With a runtime per shard, shards run side by side, each runtime on a thread of its own,
+/// and the trace is byte for byte the one a run in order makes: request ids are the shard's
+/// own, environments are numbered in start order, retries, cold starts, recycling and table
+/// writes land as in order. A handler that reads the table after another shard wrote to it
+/// is run again in order, since side by side it could have read something else.
+#[test]
+fn shards_run_side_by_side_with_the_trace_of_a_run_in_order() {
+    use tumblescope::sim::trace::RanOn;
+    let dir = temp_dir("side-by-side");
+    let stream = generate_stream(
+        &GenOptions {
+            count: 600,
+            shards: 4,
+            interval_ms: 250.0,
+            keys: tumblescope::generate::KeyStrategy::Uniform { n: 40 },
+            ..GenOptions::default()
+        },
+        Default::default(),
+    );
+    let settings = Settings {
+        batch_size: 25,
+        tumbling_window_s: 60,
+        recycle_after_invocations: 50,
+        max_retry_attempts: 3,
+        ..Settings::default()
+    };
+    let in_order = Settings {
+        shards_in_order: true,
+        ..settings.clone()
+    };
+    for python in [false, true] {
+        if !available(if python { "python3" } else { "node" }) {
+            continue;
+        }
+        for read in [false, true] {
+            let spec = side_by_side_handler(&dir, read, python);
+            let one = run(&stream, &in_order, &spec).unwrap();
+            let side = run(&stream, &settings, &spec).unwrap();
+            let what = format!("python {python}, read {read}");
+            assert_eq!(one.ran_on, RanOn::OneThread, "{what}");
+            let expected = if read {
+                RanOn::InOrderAfterTableRead
+            } else {
+                RanOn::Threads(4)
+            };
+            assert_eq!(side.ran_on, expected, "{what}");
+            // It did the things the merge must get right.
+            assert!(
+                one.invocations.iter().any(|i| i.status == Status::Failed),
+                "{what}"
+            );
+            assert!(
+                one.invocations.iter().any(|i| i.environment() == Some(8)),
+                "{what}"
+            );
+            assert!(
+                one.invocations.iter().any(|i| !i.writes().is_empty()),
+                "{what}"
+            );
+            let logged: std::collections::HashSet<&str> = one
+                .invocations
+                .iter()
+                .flat_map(|i| i.logs())
+                .filter(|l| l.contains("request"))
+                .map(|l| l.as_str())
+                .collect();
+            assert!(
+                logged.len() > 100,
+                "{what}: request ids are unique per invocation"
+            );
+            let (a, b) = (
+                outputs(&stream, &in_order, &one),
+                outputs(&stream, &settings, &side),
+            );
+            assert!(a.0 == b.0, "{what}: the --events traces differ");
+            assert_eq!(a.1, b.1, "{what}");
+        }
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

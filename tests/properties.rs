@@ -195,7 +195,7 @@ fn check_invariants(
             "one shard per batch"
         );
         prop_assert!(range.len() <= settings.batch_size as usize);
-        let w = inv.window.unwrap();
+        let w = inv.window().unwrap();
         for i in range {
             delivered[i] += 1;
             prop_assert_eq!(
@@ -221,7 +221,7 @@ fn check_invariants(
     let mut state: BTreeMap<u32, (Window, String)> = BTreeMap::new();
     let mut closed: std::collections::BTreeSet<(u32, i64)> = Default::default();
     for inv in &trace.invocations {
-        let w = inv.window.unwrap();
+        let w = inv.window().unwrap();
         let key = (inv.shard, w.start_ms);
         prop_assert!(!closed.contains(&key), "no invocation after the final");
         let expected_in = match state.get(&inv.shard) {

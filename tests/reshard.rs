@@ -100,7 +100,7 @@ fn a_split_closes_the_parents_window_at_once_and_the_children_start_fresh() {
         let opening = trace.invocations.iter().find(|i| i.shard == child).unwrap();
         assert_eq!(opening.state_in.to_json_string(), "{}");
         assert_eq!(
-            opening.window.unwrap().start_ms,
+            opening.window().unwrap().start_ms,
             T0,
             "the same interval as the parent"
         );

@@ -604,7 +604,7 @@ fn inspector_warnings_on_state_values_and_size_show_where_they_apply() {
     // Half the 1 MB limit and more.
     open_scenario(&mut h, "big-state");
     let k = first_where(&h, |i| {
-        i.window.is_some() && i.state_out.as_ref().unwrap_or(&i.state_in).json_len() >= 524_288
+        i.window().is_some() && i.state_out.as_ref().unwrap_or(&i.state_in).json_len() >= 524_288
     });
     select_by_keys(&mut h, k);
     h.get_by_label_contains("of the 1 MB limit; past it Lambda terminates the window early.");

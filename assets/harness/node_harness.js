@@ -128,6 +128,12 @@ function rawCapture(chunk, encoding, cb) {
 process.stdout.write = rawCapture;
 process.stderr.write = rawCapture;
 
+store.onRead(() => {
+  if (!current || current.read) return;
+  current.read = true;
+  send({ type: 'read', id: current.id });
+});
+
 store.onWrite((w) => {
   if (!current) return;
   current.writes.push(w);

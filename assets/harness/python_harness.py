@@ -206,6 +206,14 @@ def _emit(table, op, item):
         send({"type": "write", "id": current["id"], "write": w})
 
 
+def _read():
+    # An answer that depends on what is in a table: reported, since it may depend on writes
+    # other shards' environments made (tumblescope then keeps those shards in sequential order).
+    if not replaying and current is not None and not current.get("read"):
+        current["read"] = True
+        send({"type": "read", "id": current["id"]})
+
+
 def _put(name, item):
     t = _table(name)
     item = _to_plain(dict(item))
@@ -223,6 +231,7 @@ def _put(name, item):
 
 
 def _get(name, key):
+    _read()
     t = _table(name)
     key = _to_plain(dict(key))
     _learn(t, key)
@@ -260,6 +269,7 @@ def _split_top(s, sep):
 def _update(name, key, expr, values, names):
     import re
 
+    _read()
     t = _table(name)
     key = _to_plain(dict(key))
     _learn(t, key)
@@ -417,6 +427,7 @@ class Table:
         return out
 
     def scan(self, **_):
+        _read()
         items = [dict(x) for x in _table(self.name)["items"]]
         return {"Items": items, "Count": len(items)}
 

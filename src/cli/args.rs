@@ -496,6 +496,10 @@ pub struct MappingArgs {
     /// shard (faster; module-level variables are then shared between shards, unlike on AWS).
     #[arg(long)]
     pub shared_runtime: bool,
+    /// User handlers: run the shards one invocation at a time on one thread instead of side
+    /// by side, each runtime on a thread of its own (the trace is the same either way).
+    #[arg(long)]
+    pub in_order: bool,
     /// Simulator limit: the most execution environments at once (one per shard).
     #[arg(long, default_value_t = 64)]
     pub max_environments: u32,
@@ -586,6 +590,7 @@ impl MappingArgs {
             stall_after_attempts: self.stall_after,
             attempt_limit: self.attempt_limit,
             shared_runtime: self.shared_runtime,
+            shards_in_order: self.in_order,
             max_environments: self.max_environments,
             recycle_after_invocations: self.recycle_after_invocations,
             recycle_after_s: self.recycle_after_s,
@@ -716,6 +721,7 @@ mod tests {
             (&["--attempt-limit", "50"], |s| s.attempt_limit = 50),
             (&["--timeout-ms", "900"], |s| s.timeout_ms = 900),
             (&["--shared-runtime"], |s| s.shared_runtime = true),
+            (&["--in-order"], |s| s.shards_in_order = true),
             (&["--max-environments", "3"], |s| s.max_environments = 3),
             (&["--recycle-after-invocations", "5"], |s| {
                 s.recycle_after_invocations = 5

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::model::settings::Settings;
 use crate::model::stream::Stream;
-use crate::sim::trace::{Status, Trace};
+use crate::sim::trace::{RanOn, Status, Trace};
 
 pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
     let scenario = scenario_of(args)?;
@@ -172,6 +172,15 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
                 String::new()
             }
         ));
+    }
+    match trace.ran_on {
+        RanOn::OneThread => {}
+        RanOn::Threads(n) => s.push_str(&format!(
+            "shards ran side by side on {n} threads, each with its own runtime (the trace is a sequential run's)\n"
+        )),
+        RanOn::InOrderAfterTableRead => s.push_str(
+            "note: shards ran in order on one thread: an invocation read the stand-in table after another shard's runtime wrote to it, which a side-by-side run cannot reproduce\n",
+        ),
     }
     for w in &trace.warnings {
         s.push_str(&format!("warning: {w}\n"));

@@ -36,8 +36,12 @@ pub struct Request<'a> {
     pub is_final: bool,
     /// `isWindowTerminatedEarly`.
     pub is_early: bool,
-    /// Global invocation number (1-based), which also seeds the request id.
+    /// Global invocation number (1-based).
     pub n: u32,
+    /// The shard's own invocation number (1-based), which seeds the request id: a shard's
+    /// requests do not depend on how other shards' invocations interleave with its own, so
+    /// shards can run side by side and send the same ids.
+    pub shard_n: u32,
     /// Attempt of this delivery (1 = first).
     pub attempt: u32,
     /// Simulated time the invocation starts, epoch ms (user handlers' log lines carry it).
@@ -52,14 +56,15 @@ impl Request<'_> {
 
     /// Deterministic UUID-shaped `awsRequestId`.
     pub fn request_id(&self) -> String {
-        request_id(self.settings.seed, self.n)
+        request_id(self.settings.seed, self.shard, self.shard_n)
     }
 }
 
-/// A UUID-shaped request id derived from the seed and invocation number.
-pub fn request_id(seed: u64, n: u32) -> String {
+/// A UUID-shaped request id derived from the seed, the shard (index) and the shard's own
+/// invocation number.
+pub fn request_id(seed: u64, shard: usize, shard_n: u32) -> String {
     use md5::{Digest as _, Md5};
-    let d = Md5::digest(format!("tumblescope:request:{seed}:{n}").as_bytes());
+    let d = Md5::digest(format!("tumblescope:request:{seed}:{shard}:{shard_n}").as_bytes());
     let h: String = d.iter().map(|b| format!("{b:02x}")).collect();
     format!(
         "{}-{}-4{}-a{}-{}",
@@ -233,6 +238,10 @@ pub struct Invoked {
     /// The handler also wrote one row that its [`DeferredWrites`] renders when someone looks
     /// (a built-in's result row), instead of building it on every final invocation.
     pub deferred_write: bool,
+    /// The function read the stand-in table (a get, scan, update or returned old item): what
+    /// it saw may depend on other shards' writes, so shards run side by side only while no
+    /// read could have seen a write from another ([`crate::sim`]'s parallel run).
+    pub table_read: bool,
 }
 
 /// A write a handler describes by the invocation alone (shard, window, state), rendered on
@@ -264,6 +273,7 @@ impl Invoked {
             cold_start: false,
             environment: None,
             deferred_write: false,
+            table_read: false,
         }
     }
 
@@ -278,6 +288,7 @@ impl Invoked {
             cold_start: false,
             environment: None,
             deferred_write: false,
+            table_read: false,
         }
     }
 }
@@ -345,6 +356,17 @@ pub trait Handler: Send {
         Vec::new()
     }
 
+    /// After `prepare`: a handler for some of the shards, to run on another thread beside this
+    /// one, when a shard's answers depend only on its own requests (a user's function with an
+    /// execution environment per shard). Reads of a shared table are the exception, reported
+    /// per invocation ([`Invoked::table_read`]) so the engine can tell when the parts' order
+    /// mattered. `None` (the default) runs every shard on one thread: built-ins answer in
+    /// nanoseconds, and splitting their runs measured no faster (merging the parts copies every
+    /// invocation again).
+    fn fork(&self) -> Option<Box<dyn Handler>> {
+        None
+    }
+
     /// The renderer of the writes this handler defers ([`Invoked::deferred_write`]).
     fn deferred_writes(&self) -> Option<std::sync::Arc<dyn DeferredWrites>> {
         None
@@ -387,9 +409,11 @@ mod tests {
 
     #[test]
     fn request_ids_are_uuid_shaped_and_deterministic() {
-        let a = request_id(1, 7);
-        assert_eq!(a, request_id(1, 7));
-        assert_ne!(a, request_id(2, 7));
+        let a = request_id(1, 0, 7);
+        assert_eq!(a, request_id(1, 0, 7));
+        assert_ne!(a, request_id(2, 0, 7));
+        assert_ne!(a, request_id(1, 1, 7));
+        assert_ne!(a, request_id(1, 0, 8));
         assert_eq!(a.len(), 36);
         assert_eq!(a.matches('-').count(), 4);
     }

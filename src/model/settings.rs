@@ -112,6 +112,9 @@ pub struct Settings {
     /// User handlers: one runtime for every shard (fast), instead of an execution environment
     /// per shard (modelling choice: module-level variables are never shared between shards).
     pub shared_runtime: bool,
+    /// User handlers: run the shards one invocation at a time on one thread, instead of each
+    /// shard's runtime on a thread of its own (the trace is the same either way).
+    pub shards_in_order: bool,
     /// Simulator limit: the most execution environments (runtimes) at once.
     pub max_environments: u32,
     /// Modelling choice: recycle an environment after this many invocations (0: never).
@@ -169,6 +172,7 @@ impl Default for Settings {
             stall_after_attempts: 10,
             attempt_limit: DEFAULT_ATTEMPT_LIMIT,
             shared_runtime: false,
+            shards_in_order: false,
             max_environments: 64,
             recycle_after_invocations: 0,
             recycle_after_s: 0,

@@ -32,6 +32,7 @@ impl Engine<'_> {
         let state_in = open.state.clone();
         let window = open.window;
         let cursor = sim.cursor;
+        let shard_n = sim.next_shard_n();
         let is_final = kind == Kind::Final || self.settings.early_termination_is_final;
         let is_early = kind == Kind::Early;
         let req = Request {
@@ -44,6 +45,7 @@ impl Engine<'_> {
             is_final,
             is_early,
             n,
+            shard_n,
             attempt,
             at_ms: at,
         };
@@ -64,7 +66,7 @@ impl Engine<'_> {
             close_reason: None,
             read_at: None,
         };
-        let mut inv = new_invocation(n, idx, &b, end, state_in.clone(), 0);
+        let mut inv = new_invocation((n, shard_n), idx, &b, end, state_in.clone(), 0);
         inv.is_final = is_final;
         inv.is_early = is_early;
         attach(&mut inv, invoked);

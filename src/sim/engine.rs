@@ -81,6 +81,26 @@ pub fn simulate_with(
     handler: &mut dyn Handler,
     control: &mut Control<'_>,
 ) -> Result<Trace, SimError> {
+    let threads = if settings.shards_in_order {
+        1
+    } else {
+        stream.shards.len()
+    };
+    simulate_on_threads(stream, settings, handler, control, threads)
+}
+
+/// [`simulate_with`] on at most `threads` threads. Shards never wait on one another unless
+/// they were resharded, so with a handler that can be forked (a user's function with one
+/// runtime per shard) each part of the shards runs on its own thread; the parts' traces merge
+/// into the one a single thread makes, byte for byte ([`super::parallel`]). Anything else, and
+/// `threads` 1, runs on this thread.
+pub fn simulate_on_threads(
+    stream: &Stream,
+    settings: &Settings,
+    handler: &mut dyn Handler,
+    control: &mut Control<'_>,
+    threads: usize,
+) -> Result<Trace, SimError> {
     settings.check().map_err(SimError::Settings)?;
     let first = stream.time_range().map(|r| r.0);
     settings
@@ -90,10 +110,32 @@ pub fn simulate_with(
     handler
         .prepare(stream, settings)
         .map_err(SimError::Handler)?;
+    match super::parallel::run(stream, settings, handler, control, threads) {
+        super::parallel::Outcome::Merged(trace) => return Ok(*trace),
+        // The runtimes saw an interleaving of table writes a sequential run would not have:
+        // start them afresh and run in order.
+        super::parallel::Outcome::Conflict => {
+            handler
+                .prepare(stream, settings)
+                .map_err(SimError::Handler)?;
+            let mut trace = run_in_order(stream, settings, handler, control);
+            trace.ran_on = crate::sim::trace::RanOn::InOrderAfterTableRead;
+            return Ok(trace);
+        }
+        super::parallel::Outcome::NotSplit => {}
+    }
+    Ok(run_in_order(stream, settings, handler, control))
+}
+
+fn run_in_order(
+    stream: &Stream,
+    settings: &Settings,
+    handler: &mut dyn Handler,
+    control: &mut Control<'_>,
+) -> Trace {
     let mut engine = Engine::new(stream, settings);
     engine.trace.deferred = handler.deferred_writes().map(crate::sim::trace::Deferred);
-    let trace = engine.run(handler, control);
-    Ok(trace)
+    engine.run(handler, control)
 }
 
 pub(super) struct Engine<'a> {
@@ -111,6 +153,13 @@ pub(super) struct Engine<'a> {
     pub(super) children: Vec<Vec<usize>>,
     /// Children whose parents all ended since the driver last looked: to plan.
     pub(super) woken: Vec<usize>,
+    /// The shards this engine runs (all of them, unless shards are split over threads).
+    pub(super) owned: std::ops::Range<usize>,
+    /// With shards split over threads: each step's key and the trace's lengths after it, so
+    /// the parts can be merged into the one processing order ([`super::parallel`]).
+    pub(super) log: Option<Vec<super::parallel::Step>>,
+    /// With shards split over threads: where this part's progress is published.
+    pub(super) live: Option<&'a super::parallel::Live>,
 }
 
 impl<'a> Engine<'a> {
@@ -153,19 +202,22 @@ impl<'a> Engine<'a> {
             has_backwards: !stream.backwards.is_empty(),
             children,
             woken: Vec::new(),
+            owned: 0..stream.shards.len(),
+            log: None,
+            live: None,
         }
     }
 
     pub(super) fn run(&mut self, handler: &mut dyn Handler, control: &mut Control<'_>) -> Trace {
         let mut heap = BinaryHeap::new();
-        for idx in 0..self.shards.len() {
+        for idx in self.owned.clone() {
             if let Some(at) = self.plan(idx) {
                 heap.push(Reverse((at, idx)));
             }
         }
         let total = self.stream.len() as u64;
         let mut last_report = 0u64;
-        while let Some(Reverse((_, idx))) = heap.pop() {
+        while let Some(Reverse((at, idx))) = heap.pop() {
             // Checked before every invocation: a user handler can take seconds each.
             if control.cancelled() {
                 self.trace.cancelled = true;
@@ -196,6 +248,12 @@ impl<'a> Engine<'a> {
                     heap.push(Reverse((at, child)));
                 }
             }
+            if let Some(log) = self.log.as_mut() {
+                log.push(super::parallel::Step::after(at, idx, &self.trace));
+            }
+            if let Some(live) = self.live {
+                live.publish(self.records_read(), self.trace.invocations.len());
+            }
         }
         self.finish(handler);
         if let Some(p) = control.progress.as_mut() {
@@ -209,9 +267,9 @@ impl<'a> Engine<'a> {
     }
 
     pub(super) fn records_read(&self) -> u64 {
-        self.shards
+        self.shards[self.owned.clone()]
             .iter()
-            .zip(&self.stream.shards)
+            .zip(&self.stream.shards[self.owned.clone()])
             .map(|(sim, shard)| (sim.cursor - shard.range.start) as u64)
             .sum()
     }
@@ -275,5 +333,6 @@ fn first_read(
         last_failed: None,
         waiting: shard.parents.len() as u32,
         parents_done_ms: i64::MIN,
+        invoked: 0,
     }
 }

@@ -130,6 +130,7 @@ impl Engine<'_> {
         let Some((state_in, extra_flags)) = self.take_batch(idx, &b, n) else {
             return;
         };
+        let shard_n = self.shards[idx].next_shard_n();
         let req = Request {
             stream: self.stream,
             settings: self.settings,
@@ -140,6 +141,7 @@ impl Engine<'_> {
             is_final: b.kind == Kind::Final,
             is_early: false,
             n,
+            shard_n,
             attempt: b.attempt,
             at_ms: b.at,
         };
@@ -155,7 +157,7 @@ impl Engine<'_> {
             return;
         };
         open.invocations += 1;
-        let mut inv = new_invocation(n, idx, &b, end, state_in.clone(), extra_flags);
+        let mut inv = new_invocation((n, shard_n), idx, &b, end, state_in.clone(), extra_flags);
         attach(&mut inv, invoked);
         match outcome {
             Outcome::Success(state) => self.batch_succeeded(idx, &b, inv, state, state_in, end),
@@ -355,7 +357,7 @@ impl Engine<'_> {
 
     pub(super) fn finish(&mut self, handler: &dyn Handler) {
         let windowed = self.window_ms.is_some();
-        for idx in 0..self.shards.len() {
+        for idx in self.owned.clone() {
             let sim = &mut self.shards[idx];
             if sim.waiting > 0 && sim.cursor < sim.end && !self.trace.cancelled {
                 self.trace.unread.push(crate::sim::trace::Unread {
@@ -403,17 +405,19 @@ impl Engine<'_> {
 }
 
 pub(super) fn new_invocation(
-    n: u32,
+    (n, shard_n): (u32, u32),
     idx: usize,
     b: &BatchArgs,
     end: i64,
     state_in: State,
     flags: u8,
 ) -> Invocation {
-    Invocation {
+    let mut inv = Invocation {
         n,
         shard: idx as u32,
-        window: b.window,
+        shard_n,
+        window_start_ms: 0,
+        window_len_ms: 0,
         kind: b.kind,
         attempt: b.attempt,
         start_ms: b.at,
@@ -428,13 +432,18 @@ pub(super) fn new_invocation(
         state_out: None,
         measured: None,
         extra: None,
-    }
+    };
+    inv.set_window(b.window);
+    inv
 }
 
 pub(super) fn attach(inv: &mut Invocation, invoked: Invoked) {
     inv.set_measured_us(invoked.measured_us);
     if invoked.cold_start {
         inv.flags |= crate::sim::trace::flags::COLD_START;
+    }
+    if invoked.table_read {
+        inv.flags |= crate::sim::trace::flags::READ_TABLE;
     }
     if invoked.deferred_write {
         inv.flags |= crate::sim::trace::flags::DEFERRED_WRITE;

@@ -82,6 +82,7 @@ pub(super) fn single_event_len(stream: &Stream, settings: &Settings, i: usize) -
         is_final: false,
         is_early: false,
         n: 1,
+        shard_n: 1,
         attempt: 1,
         at_ms: stream.ts_ms[i],
     };

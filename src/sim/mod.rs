@@ -5,6 +5,7 @@ mod close;
 pub mod engine;
 mod execute;
 mod limits;
+mod parallel;
 mod plan;
 mod response;
 mod retry;
@@ -13,5 +14,5 @@ pub mod trace;
 pub mod warnings;
 
 pub use crate::model::state::State;
-pub use engine::{Control, Progress, SimError, simulate, simulate_with};
+pub use engine::{Control, Progress, SimError, simulate, simulate_on_threads, simulate_with};
 pub use trace::{Invocation, Kind, Reason, Status, Trace, WindowResult};

@@ -70,6 +70,16 @@ pub(super) struct ShardSim {
     pub(super) waiting: u32,
     /// When the last parent so far ended.
     pub(super) parents_done_ms: i64,
+    /// Invocations of this shard so far (each request's `shard_n` is one more).
+    pub(super) invoked: u32,
+}
+
+impl ShardSim {
+    /// The next invocation's `shard_n`, counted as made.
+    pub(super) fn next_shard_n(&mut self) -> u32 {
+        self.invoked += 1;
+        self.invoked
+    }
 }
 
 /// First poll tick at or after `t` for a poller with `phase` and `period`.

@@ -93,6 +93,8 @@ pub mod flags {
     pub const COLD_START: u8 = 8;
     /// Made a write the handler renders on demand ([`super::Trace::writes`]).
     pub const DEFERRED_WRITE: u8 = 16;
+    /// The handler read the stand-in table ([`crate::handlers::Invoked::table_read`]).
+    pub const READ_TABLE: u8 = 32;
 }
 
 /// The renderer of a run's deferred writes; runs compare equal when their renderers do.
@@ -129,8 +131,14 @@ pub struct Invocation {
     pub n: u32,
     /// Shard index.
     pub shard: u32,
-    /// The window (`None` without tumbling windows).
-    pub window: Option<Window>,
+    /// Its number among the shard's invocations (1-based; seeds the request id).
+    pub shard_n: u32,
+    /// The window's start and length ([`Invocation::window`]): kept as two numbers rather than
+    /// an `Option<Window>`, whose tag and padding cost a sparse run's million invocations 12
+    /// bytes each.
+    pub(crate) window_start_ms: i64,
+    /// 0 without tumbling windows.
+    pub(crate) window_len_ms: u32,
     /// Kind.
     pub kind: Kind,
     /// 1 for a first delivery; higher for retries and bisected halves.
@@ -166,6 +174,26 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// The window (`None` without tumbling windows).
+    pub fn window(&self) -> Option<Window> {
+        (self.window_len_ms > 0).then(|| Window {
+            start_ms: self.window_start_ms,
+            end_ms: self.window_start_ms + i64::from(self.window_len_ms),
+        })
+    }
+
+    /// Sets the window (tumbling windows are at most 15 minutes long).
+    pub fn set_window(&mut self, window: Option<Window>) {
+        let (start, len) = window.map_or((0, 0), |w| {
+            (
+                w.start_ms,
+                u32::try_from(w.end_ms - w.start_ms).unwrap_or(u32::MAX),
+            )
+        });
+        self.window_start_ms = start;
+        self.window_len_ms = len;
+    }
+
     /// Real measured duration of a user handler, µs.
     pub fn measured_us(&self) -> Option<u64> {
         self.measured.map(|m| u64::from(m.get() - 1))
@@ -220,11 +248,12 @@ impl Invocation {
             settings,
             shard: self.shard as usize,
             records: self.record_range(),
-            window: self.window,
+            window: self.window(),
             state: &self.state_in,
             is_final: self.is_final,
             is_early: self.is_early,
             n: self.n,
+            shard_n: self.shard_n,
             attempt: self.attempt,
             at_ms: self.start_ms,
         }
@@ -357,6 +386,21 @@ pub struct Trace {
     pub shard_ends: Vec<(u32, i64)>,
     /// Renders the writes invocations flagged [`flags::DEFERRED_WRITE`] made.
     pub deferred: Option<Deferred>,
+    /// How the shards were run (the trace is the same either way).
+    pub ran_on: RanOn,
+}
+
+/// How a run's shards were run: the trace is the one a single thread makes either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RanOn {
+    /// In processing order on one thread.
+    #[default]
+    OneThread,
+    /// Side by side on this many threads, each part with its own handler.
+    Threads(u32),
+    /// Split, then run again in order on one thread: an invocation read the stand-in table
+    /// after another part's environment had written to it.
+    InOrderAfterTableRead,
 }
 
 impl Trace {
@@ -379,7 +423,7 @@ impl Trace {
                     .get(inv.shard as usize)
                     .map_or("", |s| s.id.as_str());
                 let state = inv.state_out.as_ref().unwrap_or(&inv.state_in);
-                all.push(d.0.write(shard_id, inv.window, state, inv.is_early));
+                all.push(d.0.write(shard_id, inv.window(), state, inv.is_early));
                 std::borrow::Cow::Owned(all)
             }
             _ => std::borrow::Cow::Borrowed(inv.writes()),
@@ -413,17 +457,16 @@ mod tests {
         }
         inv.set_measured_us(None);
         assert_eq!(inv.measured_us(), None);
-        assert!(std::mem::size_of::<Invocation>() <= 112);
+        assert!(std::mem::size_of::<Invocation>() <= 104);
     }
 
     fn invocation(n: u32, attempt: u32, status: Status, extra: Option<Extra>) -> Invocation {
         Invocation {
             n,
             shard: 1,
-            window: Some(Window {
-                start_ms: 0,
-                end_ms: 30_000,
-            }),
+            shard_n: n,
+            window_start_ms: 0,
+            window_len_ms: 30_000,
             kind: Kind::Final,
             attempt,
             start_ms: 31_000,
@@ -470,7 +513,7 @@ mod tests {
         let req = inv.request(&stream, &settings);
         assert_eq!(
             (req.shard, req.records.clone(), req.window),
-            (1, 2..4, inv.window)
+            (1, 2..4, inv.window())
         );
         assert_eq!(
             (req.is_final, req.is_early, req.n, req.attempt, req.at_ms),

@@ -54,7 +54,7 @@ fn invocation_warnings_with(
     let mut w = Vec::new();
     let state = inv.state_out.as_ref().unwrap_or(&inv.state_in);
     // Asked first, because measuring an inline state means rendering its number.
-    if inv.window.is_some() {
+    if inv.window().is_some() {
         let len = if state.may_exceed(MAX_STATE_BYTES / 2 - 1) {
             state.json_len()
         } else {

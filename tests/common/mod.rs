@@ -142,7 +142,7 @@ fn render_with(trace: &Trace, stream: Option<&tumblescope::model::stream::Stream
                 "{} s{} {:?} {:?} a{} {}-{} r{:?} {:?} {:?} in={} out={:?} resp={} err={:?} w={:?}",
                 i.n,
                 i.shard,
-                i.window,
+                i.window(),
                 i.kind,
                 i.attempt,
                 i.start_ms,

@@ -43,7 +43,7 @@ class DocumentClient {
   put(p, cb) {
     return request(() => {
       const old = store.put(p.TableName, p.Item);
-      return p.ReturnValues === 'ALL_OLD' && old ? { Attributes: old } : {};
+      return p.ReturnValues === 'ALL_OLD' && store.read(old) ? { Attributes: old } : {};
     }, cb);
   }
 
@@ -57,7 +57,7 @@ class DocumentClient {
   delete(p, cb) {
     return request(() => {
       const old = store.del(p.TableName, p.Key);
-      return p.ReturnValues === 'ALL_OLD' && old ? { Attributes: old } : {};
+      return p.ReturnValues === 'ALL_OLD' && store.read(old) ? { Attributes: old } : {};
     }, cb);
   }
 

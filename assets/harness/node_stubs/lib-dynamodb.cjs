@@ -12,7 +12,7 @@ class Command {
 class PutCommand extends Command {
   run() {
     const old = store.put(this.input.TableName, this.input.Item);
-    return this.input.ReturnValues === 'ALL_OLD' && old ? { Attributes: old } : {};
+    return this.input.ReturnValues === 'ALL_OLD' && store.read(old) ? { Attributes: old } : {};
   }
 }
 

@@ -4,7 +4,15 @@
 
 const tables = new Map();
 let listener = () => {};
+let readListener = () => {};
 let replaying = false;
+
+// An answer that depends on what is in a table: reported, since it may depend on writes other
+// shards' environments made (tumblescope then keeps those shards in their sequential order).
+function read(v) {
+  if (!replaying) readListener();
+  return v;
+}
 
 function table(name) {
   if (typeof name !== 'string' || !name) {
@@ -62,6 +70,7 @@ function put(name, item) {
 }
 
 function get(name, key) {
+  read();
   const t = table(name);
   learn(t, key);
   const found = t.items.find((i) => matches(t, i, key));
@@ -78,6 +87,7 @@ function del(name, key) {
 }
 
 function scan(name) {
+  read();
   return clone(table(name).items);
 }
 
@@ -100,6 +110,7 @@ function splitTop(s, sep) {
 }
 
 function update(name, key, expr, values, names) {
+  read();
   const t = table(name);
   learn(t, key);
   values = values || {};
@@ -242,7 +253,11 @@ module.exports = {
   unmarshall,
   unmarshallItem,
   restore,
+  read,
   onWrite: (f) => {
     listener = f;
+  },
+  onRead: (f) => {
+    readListener = f;
   },
 };

@@ -107,7 +107,12 @@ impl Inspector {
             .iter()
             .find(|d| d.invocation == inv.n && d.shard == inv.shard)
             .map(|d| {
-                let json = crate::destination::record_json(&run.stream, d, run.spec.settings.seed);
+                let json = crate::destination::record_json(
+                    &run.stream,
+                    &run.trace,
+                    d,
+                    run.spec.settings.seed,
+                );
                 (d.condition, pretty(&json))
             });
     }
@@ -199,7 +204,7 @@ fn facts_ui(ui: &mut Ui, run: &Run, inv: &Invocation, pal: &Palette) {
             row(
                 ui,
                 "window",
-                inv.window.map_or_else(
+                inv.window().map_or_else(
                     || "none (TumblingWindowInSeconds = 0)".into(),
                     |w| {
                         format!(
@@ -217,7 +222,7 @@ fn facts_ui(ui: &mut Ui, run: &Run, inv: &Invocation, pal: &Palette) {
                 (Kind::Early, _) => "early termination".to_owned(),
             };
             row(ui, "kind", kind);
-            if inv.window.is_some() {
+            if inv.window().is_some() {
                 row(
                     ui,
                     "flags",
@@ -461,7 +466,7 @@ fn cut_reason(reason: Reason, run: &Run) -> String {
 /// One plain-language line on why this invocation happened.
 pub fn explain(run: &Run, inv: &Invocation) -> String {
     let window = inv
-        .window
+        .window()
         .map(|w| format!("{}–{}", clock_seconds(w.start_ms), clock_seconds(w.end_ms)));
     let shard = inv.shard;
     let grace = run.spec.settings.close_grace_s;
@@ -488,7 +493,7 @@ pub fn explain(run: &Run, inv: &Invocation) -> String {
                 .get(shard as usize)
                 .and_then(|list| {
                     let pos = list.iter().position(|&k| k + 1 == inv.n)?;
-                    Some(pos == 0 || run.trace.invocations[list[pos - 1] as usize].window != inv.window
+                    Some(pos == 0 || run.trace.invocations[list[pos - 1] as usize].window() != inv.window()
                         || run.trace.invocations[list[pos - 1] as usize].kind == Kind::Early)
                 })
                 .unwrap_or(true);

@@ -419,6 +419,7 @@ mod tests {
                 is_final: false,
                 is_early: false,
                 n: 1,
+                shard_n: 1,
                 attempt: 1,
                 at_ms: 0,
             };
@@ -525,6 +526,7 @@ mod tests {
                         is_final: false,
                         is_early: true,
                         n: 3,
+                        shard_n: 3,
                         attempt: 1,
                         at_ms: 0,
                     };
@@ -564,6 +566,7 @@ mod tests {
             is_final: false,
             is_early: false,
             n: 1,
+            shard_n: 1,
             attempt: 1,
             at_ms: 0,
         };
@@ -585,6 +588,7 @@ mod tests {
             is_final: false,
             is_early: false,
             n: 1,
+            shard_n: 1,
             attempt: 1,
             at_ms: 0,
         };

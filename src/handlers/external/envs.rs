@@ -36,6 +36,8 @@ pub struct Environments {
     log: Vec<TableWrite>,
     /// Environments started so far (recycled ones included).
     started: u32,
+    /// Shards in the stream being run.
+    shards: usize,
 }
 
 impl Environments {
@@ -50,6 +52,7 @@ impl Environments {
             envs: Vec::new(),
             log: Vec::new(),
             started: 0,
+            shards: 0,
         }
     }
 
@@ -132,6 +135,7 @@ impl Handler for Environments {
         self.envs.clear();
         self.log.clear();
         self.started = 0;
+        self.shards = stream.shards.len();
         let first = self
             .start(stream, settings, None)
             .map_err(|e| e.error_message)?;
@@ -153,6 +157,27 @@ impl Handler for Environments {
         self.log.extend(inv.writes.iter().cloned());
         env.synced = self.log.len();
         inv
+    }
+
+    /// Environments for some of the shards, started as they first invoke. Each shard has its
+    /// own, so a shard's runtime sees only its own requests; numbered per fork (the engine
+    /// renumbers them in start order). Not with one runtime for every shard, nor when the
+    /// environment limit would refuse some shard.
+    fn fork(&self) -> Option<Box<dyn Handler>> {
+        if self.shared || self.shards > self.cap as usize {
+            return None;
+        }
+        Some(Box::new(Self {
+            spec: self.spec.clone(),
+            shared: false,
+            cap: self.cap,
+            recycle_after: self.recycle_after,
+            recycle_after_ms: self.recycle_after_ms,
+            envs: Vec::new(),
+            log: Vec::new(),
+            started: 0,
+            shards: self.shards,
+        }))
     }
 
     fn warnings(&self) -> Vec<String> {

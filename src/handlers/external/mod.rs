@@ -371,6 +371,8 @@ impl External {
         };
         // Writes the function made so far; they stand even if it never returns.
         let mut streamed: Vec<TableWrite> = Vec::new();
+        // Whether it read the stand-in table (the harness says so at the first read).
+        let mut read = false;
         loop {
             let Some(proc) = self.proc.as_mut() else {
                 return Invoked::err(HandlerError::new("Runtime.StartError", "no runtime"));
@@ -390,6 +392,10 @@ impl External {
                         }
                         // The runtime is exiting; its end arrives next.
                         Some("exit-logs") => continue,
+                        Some("read") => {
+                            read = true;
+                            continue;
+                        }
                         // Kept in case no result comes (the result lists them again).
                         Some("write") => {
                             if let Ok(w) = serde_json::from_value::<TableWrite>(v["write"].clone())
@@ -402,13 +408,15 @@ impl External {
                     }
                     proc.disarm();
                     proc.drain_stray(&mut logs, &paths);
-                    return self.result_of(&v, logs);
+                    let mut inv = self.result_of(&v, logs);
+                    inv.table_read = read;
+                    return inv;
                 }
                 Line::Oversized(size) => {
                     // Only a response can be this large (logs are cut by the harness).
                     proc.disarm();
                     proc.drain_stray(&mut logs, &paths);
-                    return self.kept(failed(too_large(size), logs), streamed);
+                    return self.kept(failed(too_large(size), logs), (streamed, read));
                 }
                 Line::Unreadable(why) => {
                     // The harness could not encode what the function returned: a failed
@@ -419,12 +427,12 @@ impl External {
                         "Runtime.MarshalError",
                         format!("Unable to marshal response: {why}"),
                     );
-                    return self.kept(failed(e, logs), streamed);
+                    return self.kept(failed(e, logs), (streamed, read));
                 }
                 Line::Stray(l, cut) => logs.push_counted(paths.apply(&l), cut),
                 Line::Eof => {
                     let inv = self.ended(logs, request_id, started);
-                    return self.kept(inv, streamed);
+                    return self.kept(inv, (streamed, read));
                 }
             }
         }
@@ -434,7 +442,8 @@ impl External {
 impl External {
     /// A failed invocation keeps the writes it made before failing: they are replayed into the
     /// next runtime and shown with the attempt, as the table in AWS would keep them.
-    fn kept(&mut self, mut inv: Invoked, streamed: Vec<TableWrite>) -> Invoked {
+    fn kept(&mut self, mut inv: Invoked, (streamed, read): (Vec<TableWrite>, bool)) -> Invoked {
+        inv.table_read = read;
         self.writes.extend(streamed.iter().cloned());
         inv.writes = streamed;
         inv

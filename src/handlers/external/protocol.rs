@@ -84,6 +84,7 @@ impl External {
             cold_start: false,
             environment: None,
             deferred_write: false,
+            table_read: false,
         }
     }
 }

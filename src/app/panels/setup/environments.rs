@@ -16,8 +16,16 @@ pub(super) fn environments_ui(
     let mut changed = ui
         .checkbox(&mut s.shared_runtime, "One runtime for all shards")
         .on_hover_text(
-            "Faster, but module-level variables are then shared between shards; on AWS \
-             concurrently processed shards run in different execution environments",
+            "Module-level variables are then shared between shards, and shards run one \
+             after another; on AWS concurrently processed shards run in different execution \
+             environments",
+        )
+        .changed();
+    changed |= ui
+        .checkbox(&mut s.shards_in_order, "Run shards one at a time")
+        .on_hover_text(
+            "Otherwise each shard's runtime works on a thread of its own, using every core; \
+             the trace is the same either way",
         )
         .changed();
     ui.label(
