@@ -4,6 +4,12 @@
 //! simulation alone.
 //!
 //! Run: `cargo bench --bench frame` (set `TUMBLESCOPE_BENCH_RECORDS` for a smaller stream).
+//!
+//! With `TUMBLESCOPE_BENCH_FILE=orders.jsonl` it opens that file instead, on 8 shards with 30 s
+//! windows (the speed issue's 10 M-order sparse file: `tumblescope generate --count 10000000
+//! --interval-ms 160 --jitter 0.6 --keys uniform:10000 -o sparse10m.jsonl`, 1.3 GB, about 8 M
+//! invocations), and also reports peak memory against the file's size and a re-run after a
+//! setting change (batch size) against the first run.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +39,78 @@ fn frame(ctx: &egui::Context, app: &mut TumbleApp, t: f64) -> Duration {
     start.elapsed()
 }
 
+/// The generated dense stream: ~4,000 orders/s over 8 shards, so reads every 200 ms return
+/// about 100 records per shard, and batches of 100 give about n/100 invocations.
+fn generated_spec(n: u64) -> RunSpec {
+    let opts = GenOptions {
+        count: n,
+        interval_ms: 0.25,
+        shards: 8,
+        keys: KeyStrategy::Uniform { n: 64 },
+        ..GenOptions::default()
+    };
+    RunSpec {
+        source: SourceSpec::Generated {
+            options: opts.clone(),
+        },
+        stream_source: opts.source,
+        shards: opts.shards,
+        ..RunSpec::demo()
+    }
+}
+
+/// An orders file on 8 shards with 30 s windows, summing `Item.sales`.
+fn file_spec(path: &std::path::Path) -> RunSpec {
+    let mut spec = RunSpec {
+        source: SourceSpec::Files {
+            paths: vec![path.to_path_buf()],
+        },
+        shards: 8,
+        handler: "builtin:sum:Item.sales".into(),
+        ..RunSpec::demo()
+    };
+    spec.settings.tumbling_window_s = 30;
+    spec
+}
+
+/// Peak memory so far (VmHWM, Linux), bytes.
+fn peak_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Peak memory against the file's size, then a re-run after a setting change (the loaded
+/// stream is reused) against the first run.
+fn rerun_and_memory(
+    ctx: &egui::Context,
+    app: &mut TumbleApp,
+    path: &std::path::Path,
+    first: Duration,
+) {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let peak = peak_bytes().unwrap_or(0);
+    println!(
+        "peak memory {:.0} MB for a {:.0} MB file: {:.2}x its size",
+        peak as f64 / 1e6,
+        size as f64 / 1e6,
+        peak as f64 / size.max(1) as f64
+    );
+    app.draft.settings.batch_size = 50;
+    let t = Instant::now();
+    app.apply(AppCommand::Rerun);
+    app.wait_for_job(Duration::from_secs(1800));
+    let again = t.elapsed();
+    frame(ctx, app, 0.5);
+    println!(
+        "re-run after a setting change (batch size 50): {:.0} ms, first run {:.0} ms: {:.1}x faster",
+        again.as_secs_f64() * 1000.0,
+        first.as_secs_f64() * 1000.0,
+        first.as_secs_f64() / again.as_secs_f64()
+    );
+}
+
 fn main() {
     let n: u64 = std::env::var("TUMBLESCOPE_BENCH_RECORDS")
         .ok()
@@ -41,38 +119,30 @@ fn main() {
     let ctx = egui::Context::default();
     let mut app = TumbleApp::new(&ctx, None, StartupOptions::default());
     app.wait_for_job(Duration::from_secs(120));
-    // ~4,000 orders/s over 8 shards: reads every 200 ms return about 100 records per shard, so
-    // batches of 100 give about n/100 invocations.
-    let opts = GenOptions {
-        count: n,
-        interval_ms: 0.25,
-        shards: 8,
-        keys: KeyStrategy::Uniform { n: 64 },
-        ..GenOptions::default()
-    };
-    app.draft = RunSpec {
-        source: SourceSpec::Generated {
-            options: opts.clone(),
-        },
-        stream_source: opts.source,
-        shards: opts.shards,
-        ..RunSpec::demo()
+    let file = std::env::var_os("TUMBLESCOPE_BENCH_FILE").map(std::path::PathBuf::from);
+    app.draft = match &file {
+        Some(path) => file_spec(path),
+        None => generated_spec(n),
     };
     let load_start = Instant::now();
     app.apply(AppCommand::Rerun);
-    app.wait_for_job(Duration::from_secs(600));
+    app.wait_for_job(Duration::from_secs(1800));
     let loaded = load_start.elapsed();
     let run = app.run.as_ref().expect("run finished");
     let sim = run.took;
     let invocations = run.trace.invocations.len();
+    let records = run.source.len();
     let (t_min, t_max) = (run.index.t_min, run.index.t_max);
     let first = frame(&ctx, &mut app, 0.0);
     println!(
-        "{n} records on 8 shards, {invocations} invocations; load {:.0} ms (simulation {:.0} ms) + first frame {:.1} ms",
+        "{records} records on 8 shards, {invocations} invocations; load {:.0} ms (simulation {:.0} ms) + first frame {:.1} ms",
         loaded.as_secs_f64() * 1000.0,
         sim.as_secs_f64() * 1000.0,
         first.as_secs_f64() * 1000.0
     );
+    if let Some(path) = &file {
+        rerun_and_memory(&ctx, &mut app, path, loaded);
+    }
 
     for k in 0..10 {
         frame(&ctx, &mut app, 0.016 * f64::from(k));

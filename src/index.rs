@@ -109,6 +109,10 @@ pub struct RunIndex {
     pub t_max: i64,
     /// Per shard: invocation indices in start order.
     pub by_shard: Vec<Vec<u32>>,
+    /// Per shard, the notable invocations in start order by how they are drawn when a lane is
+    /// too dense for boxes (`[finals, early terminations, failures]`, see [`density_rank`]): a
+    /// dense lane's strip then costs a few searches per pixel column, not a pass over millions.
+    pub ranked_by_shard: Vec<[Vec<u32>; 3]>,
     /// Per record: index of the invocation that first delivered it successfully (u32::MAX: never).
     pub delivered_by: Vec<u32>,
     /// Indices of invocations sent with `isFinalInvokeForWindow: true`: finals, and early
@@ -124,11 +128,23 @@ pub struct RunIndex {
     pub series: Vec<ShardSeries>,
 }
 
+/// How notable an invocation is in a dense lane's strip: failed 4 > early termination 3 >
+/// final 2 > anything else 1.
+pub fn density_rank(inv: &crate::sim::trace::Invocation) -> u8 {
+    match (inv.status, inv.kind) {
+        (Status::Failed, _) => 4,
+        (_, Kind::Early) => 3,
+        (_, Kind::Final) => 2,
+        _ => 1,
+    }
+}
+
 impl RunIndex {
     /// Builds the index (O(records + invocations)).
     pub fn build(stream: &Stream, trace: &Trace) -> Self {
         let mut idx = Self {
             by_shard: vec![Vec::new(); stream.shards.len()],
+            ranked_by_shard: vec![Default::default(); stream.shards.len()],
             delivered_by: vec![u32::MAX; stream.len()],
             ..Self::default()
         };
@@ -136,6 +152,9 @@ impl RunIndex {
         for (k, inv) in trace.invocations.iter().enumerate() {
             let k = k as u32;
             idx.by_shard[inv.shard as usize].push(k);
+            if let r @ 2.. = density_rank(inv) {
+                idx.ranked_by_shard[inv.shard as usize][usize::from(r) - 2].push(k);
+            }
             t_min = t_min.min(inv.start_ms);
             t_max = t_max.max(inv.end_ms);
             if inv.kind == Kind::Final || inv.is_final {

@@ -19,15 +19,14 @@ pub(super) fn invocations_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
     let b = list.partition_point(|&k| invs[k as usize].start_ms <= t1);
     let visible = &list[a..b.max(a)];
     if f64::from(width) / visible.len().max(1) as f64 <= BIN_BELOW_PX_PER_ITEM {
-        invocation_density_ui(
-            &scene.painter,
-            view,
-            left,
-            width,
-            lane.invocations,
-            visible.iter().map(|&k| &invs[k as usize]),
-            scene.pal,
-        );
+        let mut rank = column_ranks(view, left, width, invs, visible, 1);
+        for (r, ranked) in run.index.ranked_by_shard[lane.shard].iter().enumerate() {
+            let more = column_ranks(view, left, width, invs, ranked, r as u8 + 2);
+            for (c, m) in rank.iter_mut().zip(more) {
+                *c = (*c).max(m);
+            }
+        }
+        invocation_density_ui(&scene.painter, left, lane.invocations, &rank, scene.pal);
         return;
     }
     // Aggregates first, then finals, early terminations and failures on top, so the rare,
@@ -108,33 +107,53 @@ fn invocation_color(inv: &Invocation, pal: &Palette) -> Color32 {
     }
 }
 
-fn invocation_density_ui<'a>(
-    painter: &egui::Painter,
+/// Per pixel column, `rank` where one of `list`'s invocations (of one shard, in start order,
+/// so in end order too) overlaps the column, else 0. One galloping search per column: the
+/// cost follows the width, not the number of invocations.
+pub(super) fn column_ranks(
     view: &TimeView,
     left: f32,
     width: f32,
-    row: Rect,
-    invs: impl Iterator<Item = &'a Invocation>,
-    pal: &Palette,
-) {
+    invs: &[Invocation],
+    list: &[u32],
+    rank: u8,
+) -> Vec<u8> {
     let cols = width.ceil() as usize + 1;
-    // Per column, the most notable kind: failed > early > final > aggregate.
-    let mut rank = vec![0u8; cols];
-    for inv in invs {
-        let r = match (inv.status, inv.kind) {
-            (Status::Failed, _) => 4,
-            (_, Kind::Early) => 3,
-            (_, Kind::Final) => 2,
-            _ => 1,
-        };
-        let x0 = view.x_from_time(inv.start_ms as f64, left, width) - left;
-        let x1 = view.x_from_time(inv.end_ms as f64, left, width) - left;
-        let c0 = (x0.max(0.0) as usize).min(cols - 1);
-        let c1 = (x1.max(0.0) as usize).min(cols - 1);
-        for c in rank.iter_mut().take(c1 + 1).skip(c0) {
-            *c = (*c).max(r);
+    let mut out = vec![0u8; cols];
+    let mut pos = 0;
+    for (c, slot) in out.iter_mut().enumerate() {
+        let lo = view.time_from_x(left + c as f32, left, width);
+        let hi = view.time_from_x(left + c as f32 + 1.0, left, width);
+        pos += gallop(&list[pos..], |&k| (invs[k as usize].end_ms as f64) < lo);
+        let Some(&k) = list.get(pos) else { break };
+        if (invs[k as usize].start_ms as f64) < hi {
+            *slot = rank;
         }
     }
+    out
+}
+
+/// How many leading items of `list` satisfy `before` (which holds for a prefix): a search
+/// that doubles its step from the front, cheap when the answer is near.
+fn gallop<T>(list: &[T], before: impl Fn(&T) -> bool) -> usize {
+    let mut step = 1;
+    let mut lo = 0;
+    while lo + step <= list.len() && before(&list[lo + step - 1]) {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(list.len());
+    lo + list[lo..hi].partition_point(before)
+}
+
+/// A dense lane's strip: per pixel column the most notable kind there.
+fn invocation_density_ui(
+    painter: &egui::Painter,
+    left: f32,
+    row: Rect,
+    rank: &[u8],
+    pal: &Palette,
+) {
     let mut mesh = egui::Mesh::default();
     for (c, &r) in rank.iter().enumerate() {
         let color = match r {
@@ -173,4 +192,54 @@ fn invocation_tooltip(run: &Run, inv: &Invocation) -> String {
         s.push_str(&format!("\nfailed: {}: {}", e.error_type, e.error_message));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-column search marks exactly the columns a pass over every invocation marks.
+    #[test]
+    fn column_ranks_match_a_pass_over_every_invocation() {
+        let stream = crate::generate::generate_stream(
+            &crate::generate::GenOptions {
+                count: 3_000,
+                shards: 2,
+                interval_ms: 40.0,
+                jitter: 0.6,
+                ..Default::default()
+            },
+            Default::default(),
+        );
+        let mut h = crate::handlers::builtin::Builtin::new(
+            crate::handlers::builtin::BuiltinSpec::parse("builtin:sum:Item.sales").unwrap(),
+        );
+        let trace = crate::sim::simulate(&stream, &Default::default(), &mut h).unwrap();
+        let index = crate::index::RunIndex::build(&stream, &trace);
+        let list = &index.by_shard[0];
+        let invs = &trace.invocations;
+        let full = TimeView::fit(index.t_min, index.t_max);
+        let (left, width) = (30.0, 700.0);
+        for view in [
+            full,
+            full.zoom_at(400.0, 3.0, left, width),
+            full.zoom_at(100.0, 40.0, left, width).pan(-90.0, width),
+        ] {
+            let got = column_ranks(&view, left, width, invs, list, 1);
+            let mut want = vec![0u8; got.len()];
+            for &k in list {
+                let inv = &invs[k as usize];
+                let x0 = view.x_from_time(inv.start_ms as f64, left, width) - left;
+                let x1 = view.x_from_time(inv.end_ms as f64, left, width) - left;
+                if x1 < 0.0 || x0 >= want.len() as f32 {
+                    continue;
+                }
+                let c0 = (x0.max(0.0) as usize).min(want.len() - 1);
+                let c1 = (x1.max(0.0) as usize).min(want.len() - 1);
+                want[c0..=c1].fill(1);
+            }
+            assert_eq!(got, want);
+            assert!(got.contains(&1) && got.contains(&0));
+        }
+    }
 }
