@@ -124,26 +124,13 @@ pub(super) fn column_ranks(
     for (c, slot) in out.iter_mut().enumerate() {
         let lo = view.time_from_x(left + c as f32, left, width);
         let hi = view.time_from_x(left + c as f32 + 1.0, left, width);
-        pos += gallop(&list[pos..], |&k| (invs[k as usize].end_ms as f64) < lo);
+        pos = super::search::gallop(list, pos, |&k| (invs[k as usize].end_ms as f64) < lo);
         let Some(&k) = list.get(pos) else { break };
         if (invs[k as usize].start_ms as f64) < hi {
             *slot = rank;
         }
     }
     out
-}
-
-/// How many leading items of `list` satisfy `before` (which holds for a prefix): a search
-/// that doubles its step from the front, cheap when the answer is near.
-fn gallop<T>(list: &[T], before: impl Fn(&T) -> bool) -> usize {
-    let mut step = 1;
-    let mut lo = 0;
-    while lo + step <= list.len() && before(&list[lo + step - 1]) {
-        lo += step;
-        step *= 2;
-    }
-    let hi = (lo + step).min(list.len());
-    lo + list[lo..hi].partition_point(before)
 }
 
 /// A dense lane's strip: per pixel column the most notable kind there.

@@ -15,6 +15,7 @@
 mod axis;
 mod invocations;
 mod records;
+mod search;
 mod selection;
 pub mod view;
 

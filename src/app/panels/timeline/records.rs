@@ -87,19 +87,6 @@ fn nearest(ts: &[i64], t: f64) -> Option<usize> {
     })
 }
 
-/// First index at or after `from` whose time is not before `t`: exponential then binary search,
-/// because the next column's boundary is usually a few records away (and stays in cache).
-fn gallop(ts: &[i64], from: usize, t: f64) -> usize {
-    let mut step = 1;
-    let mut prev = from;
-    while from + step <= ts.len() && (ts[from + step - 1] as f64) < t {
-        prev = from + step;
-        step *= 2;
-    }
-    let end = (from + step).min(ts.len());
-    prev + ts[prev..end].partition_point(|&x| (x as f64) < t)
-}
-
 /// Records binned per pixel column. Each column's count comes from a binary search on the
 /// (sorted) timestamps, so the cost follows the number of columns, not of records: a million
 /// records cost about what a thousand do.
@@ -119,7 +106,7 @@ fn density_ui(
     let mut lo = 0usize;
     for c in 0..cols {
         let t_end = view.time_from_x(left + c as f32 + 1.0, left, width);
-        let hi = gallop(ts, lo, t_end);
+        let hi = super::search::gallop(ts, lo, |&x| (x as f64) < t_end);
         counts.push((lo, hi));
         lo = hi;
     }
@@ -174,17 +161,6 @@ fn record_tooltip(run: &Run, i: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gallop_finds_the_boundary() {
-        let ts: Vec<i64> = (0..1000).map(|k| k * 3).collect();
-        for t in [-5.0, 0.0, 1.0, 3.0, 299.5, 2997.0, 5000.0] {
-            for from in [0usize, 10, 500, 999, 1000] {
-                let expected = from + ts[from..].partition_point(|&x| (x as f64) < t);
-                assert_eq!(gallop(&ts, from, t), expected, "t={t} from={from}");
-            }
-        }
-    }
 
     #[test]
     fn nearest_picks_the_closest_mark() {
