@@ -1159,3 +1159,46 @@ fn shards_run_side_by_side_with_the_trace_of_a_run_in_order() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A slow user handler's run reports progress by time, not only every few thousand records,
+/// so the app's bar moves (records and invocations so far) instead of sitting at zero.
+#[test]
+fn a_slow_handler_reports_progress_as_it_goes() {
+    if !available("node") {
+        return;
+    }
+    let dir = temp_dir("slow-progress");
+    let path = dir.join("slow.js");
+    std::fs::write(
+        &path,
+        "exports.handler = async (e) => { await new Promise((r) => setTimeout(r, 40)); return { state: {} }; };\n",
+    )
+    .unwrap();
+    let stream = generate_stream(
+        &GenOptions {
+            count: 60,
+            shards: 1,
+            interval_ms: 1000.0,
+            ..GenOptions::default()
+        },
+        Default::default(),
+    );
+    let mut seen = Vec::new();
+    let mut on = |p: sim::Progress| seen.push(p);
+    let mut control = sim::Control {
+        cancel: None,
+        progress: Some(&mut on),
+    };
+    let mut h = from_spec(&path.display().to_string()).unwrap();
+    let trace =
+        sim::simulate_with(&stream, &Settings::default(), h.as_mut(), &mut control).unwrap();
+    assert!(trace.invocations.len() >= 30, "{}", trace.invocations.len());
+    // About 60 × 40 ms: several reports along the way, each further than the one before.
+    assert!(seen.len() >= 5, "{seen:?}");
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].invocations <= w[1].invocations)
+    );
+    assert!(seen[seen.len() / 2].records_done > 0 && seen[seen.len() / 2].records_done < 60);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -244,6 +244,19 @@ fn the_function_timeout_is_set_in_the_setup_panel() {
     );
 }
 
+/// Side by side or one at a time: a setting beside the other environment ones, re-running.
+#[test]
+fn shards_can_be_run_one_at_a_time_from_the_setup_panel() {
+    let mut h = harness();
+    h.get_by_label("Execution environments (user handlers)")
+        .click();
+    h.run_steps(2);
+    assert!(!app(&h).run.as_ref().unwrap().spec.settings.shards_in_order);
+    h.get_by_label("Run shards one at a time").click();
+    await_rerun(&mut h);
+    assert!(app(&h).run.as_ref().unwrap().spec.settings.shards_in_order);
+}
+
 #[test]
 fn an_invalid_window_shows_the_range_error_and_keeps_the_last_good_run() {
     let mut h = harness();

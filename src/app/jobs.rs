@@ -26,18 +26,50 @@ pub struct JobRequest {
     pub cancel: Arc<AtomicBool>,
 }
 
+/// How far a job's phase is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobProgress {
+    /// "Loading" (units: bytes) or "Simulating" (units: records).
+    pub phase: &'static str,
+    /// Units done.
+    pub done: u64,
+    /// Units in all.
+    pub total: u64,
+    /// Invocations so far (simulating).
+    pub invocations: u64,
+}
+
+impl JobProgress {
+    /// The progress bar's text, with the time since the job started.
+    pub fn describe(&self, elapsed: Duration) -> String {
+        let secs = elapsed.as_secs();
+        let time = if secs >= 60 {
+            format!("{}:{:02}", secs / 60, secs % 60)
+        } else {
+            format!("{secs} s")
+        };
+        match self.phase {
+            "Loading" => format!(
+                "Loading {:.1} of {:.1} MB, {time}",
+                self.done as f64 / 1e6,
+                self.total as f64 / 1e6
+            ),
+            phase => format!(
+                "{phase}: {} of {} records, {} invocations, {time}",
+                self.done, self.total, self.invocations
+            ),
+        }
+    }
+}
+
 /// What the worker reports.
 pub enum JobEvent {
     /// Progress of a phase.
     Progress {
         /// Request id.
         id: u64,
-        /// "Loading" or "Simulating".
-        phase: &'static str,
-        /// Units done.
-        done: u64,
-        /// Units in all.
-        total: u64,
+        /// Where it is.
+        progress: JobProgress,
     },
     /// The run finished (or failed, or was cancelled).
     Finished {
@@ -55,8 +87,8 @@ pub struct Jobs {
     next_id: u64,
     /// The job in flight: its id, cancel flag and when it started.
     pub current: Option<(u64, Arc<AtomicBool>, Instant)>,
-    /// Latest progress of the job in flight: (phase, done, total).
-    pub progress: Option<(&'static str, u64, u64)>,
+    /// Latest progress of the job in flight.
+    pub progress: Option<JobProgress>,
 }
 
 impl Jobs {
@@ -118,14 +150,9 @@ impl Jobs {
         let mut done = Vec::new();
         loop {
             match self.rx.try_recv() {
-                Ok(JobEvent::Progress {
-                    id,
-                    phase,
-                    done: d,
-                    total,
-                }) => {
+                Ok(JobEvent::Progress { id, progress }) => {
                     if self.current.as_ref().is_some_and(|c| c.0 == id) {
-                        self.progress = Some((phase, d, total));
+                        self.progress = Some(progress);
                     }
                 }
                 Ok(JobEvent::Finished { id, result }) => {
@@ -205,23 +232,26 @@ impl<'a> Throttled<'a> {
         }
     }
 
-    fn send_now(&mut self, done: u64, total: u64) {
+    fn send_now(&mut self, done: u64, total: u64, invocations: u64) {
         self.last = Instant::now();
-        let (id, phase) = (self.id, self.phase);
+        let progress = JobProgress {
+            phase: self.phase,
+            done,
+            total,
+            invocations,
+        };
         self.tx
             .send(JobEvent::Progress {
-                id,
-                phase,
-                done,
-                total,
+                id: self.id,
+                progress,
             })
             .ok();
         (self.wake)();
     }
 
-    fn send(&mut self, done: u64, total: u64) {
+    fn send(&mut self, done: u64, total: u64, invocations: u64) {
         if self.last.elapsed() > Duration::from_millis(50) {
-            self.send_now(done, total);
+            self.send_now(done, total, invocations);
         }
     }
 }
@@ -239,8 +269,8 @@ fn stream_for(
         return Ok((stream.clone(), Vec::new()));
     }
     let mut progress = Throttled::new(req, "Loading", tx, wake);
-    progress.send_now(0, 0);
-    let mut on = |p: LoadProgress| progress.send(p.bytes_done, p.bytes_total);
+    progress.send_now(0, 0, 0);
+    let mut on = |p: LoadProgress| progress.send(p.bytes_done, p.bytes_total, 0);
     let mut control = LoadControl {
         cancel: Some(&req.cancel),
         progress: Some(&mut on),
@@ -264,7 +294,9 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
         return Err("cancelled".into());
     }
     let mut progress = Throttled::new(req, "Simulating", tx, wake);
-    let mut on_progress = |p: Progress| progress.send(p.records_done, p.records_total);
+    progress.send_now(0, stream.len() as u64, 0);
+    let mut on_progress =
+        |p: Progress| progress.send(p.records_done, p.records_total, p.invocations);
     let mut control = Control {
         cancel: Some(&req.cancel),
         progress: Some(&mut on_progress),
@@ -285,4 +317,33 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
         generation: 0,
         load_notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_says_what_is_done_of_what_and_for_how_long() {
+        let load = JobProgress {
+            phase: "Loading",
+            done: 12_500_000,
+            total: 130_000_000,
+            invocations: 0,
+        };
+        assert_eq!(
+            load.describe(Duration::from_secs(3)),
+            "Loading 12.5 of 130.0 MB, 3 s"
+        );
+        let sim = JobProgress {
+            phase: "Simulating",
+            done: 400,
+            total: 2_000,
+            invocations: 37,
+        };
+        assert_eq!(
+            sim.describe(Duration::from_secs(75)),
+            "Simulating: 400 of 2000 records, 37 invocations, 1:15"
+        );
+    }
 }

@@ -217,18 +217,28 @@ impl<'a> Engine<'a> {
         }
         let total = self.stream.len() as u64;
         let mut last_report = 0u64;
+        let mut last_report_at = std::time::Instant::now();
         while let Some(Reverse((at, idx))) = heap.pop() {
             // Checked before every invocation: a user handler can take seconds each.
             if control.cancelled() {
                 self.trace.cancelled = true;
                 break;
             }
-            if self.trace.invocations.len().is_multiple_of(64) {
+            // A user handler (measured) can take seconds per invocation: report it by time too,
+            // so a slow run does not look stuck.
+            let slow = self
+                .trace
+                .invocations
+                .last()
+                .is_some_and(|i| i.measured.is_some());
+            if slow || self.trace.invocations.len().is_multiple_of(64) {
                 let done = self.records_read();
                 if let Some(p) = control.progress.as_mut()
-                    && done >= last_report + 4_096
+                    && (done >= last_report + 4_096
+                        || (slow && last_report_at.elapsed().as_millis() >= 100))
                 {
                     last_report = done;
+                    last_report_at = std::time::Instant::now();
                     p(Progress {
                         records_done: done,
                         records_total: total,

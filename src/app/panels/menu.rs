@@ -146,19 +146,16 @@ impl TumbleApp {
     pub(crate) fn status_ui(&mut self, ui: &mut Ui, pal: &Palette, cmds: &mut Vec<AppCommand>) {
         ui.horizontal(|ui| {
             if let Some((_, _, started)) = &self.jobs.current {
-                let (phase, done, total) = self.jobs.progress.unwrap_or(("Working", 0, 0));
                 // Short jobs finish before a bar would be read; show it after a moment.
                 if started.elapsed() > Duration::from_millis(150) {
-                    let frac = if total > 0 {
-                        done as f32 / total as f32
-                    } else {
-                        0.0
+                    let (frac, text) = match self.jobs.progress {
+                        Some(p) => (
+                            p.done as f32 / p.total.max(1) as f32,
+                            p.describe(started.elapsed()),
+                        ),
+                        None => (0.0, format!("Starting, {} s", started.elapsed().as_secs())),
                     };
-                    ui.add(
-                        egui::ProgressBar::new(frac)
-                            .desired_width(220.0)
-                            .text(format!("{phase} {done}/{total}")),
-                    );
+                    ui.add(egui::ProgressBar::new(frac).desired_width(360.0).text(text));
                     if ui.button("Cancel").clicked() {
                         cmds.push(AppCommand::Cancel);
                     }
