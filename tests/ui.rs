@@ -384,6 +384,36 @@ fn scenarios_load_from_the_menu() {
     assert_eq!(sums, [6, 18, 28, 32]);
 }
 
+/// A session saved under any name opens as a session (it used to be parsed as orders and
+/// leave the app loading forever).
+#[test]
+fn a_session_not_named_session_json_opens_as_a_session() {
+    let mut h = harness();
+    let dir = std::env::temp_dir().join(format!("ts-ui-renamed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut spec = tumblescope::run::RunSpec::demo();
+    spec.settings.batch_size = 37;
+    let session = tumblescope::app::session::SessionFile {
+        tumblescope_session: tumblescope::app::session::SESSION_VERSION,
+        run: spec,
+        time_view: None,
+        selected: Some(2),
+    };
+    let path = dir.join("friday-run.json");
+    tumblescope::app::session::save_session(&path, &session).unwrap();
+    open_by_typed_path(&mut h, &path);
+    settle(&mut h);
+    let a = app(&h);
+    assert!(!a.busy());
+    assert_eq!(a.run.as_ref().unwrap().spec.settings.batch_size, 37);
+    assert_eq!(
+        a.selected,
+        Some(1),
+        "the session's selection (invocation 2)"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn a_session_naming_a_handler_file_asks_before_running_it() {
     let mut h = harness();

@@ -312,11 +312,7 @@ impl TumbleApp {
     /// Opens a stream file (File→Open, recent files, drag-and-drop and the command line all
     /// come here). A session file is loaded as a session.
     fn open_path(&mut self, path: PathBuf) {
-        if path
-            .extension()
-            .is_some_and(|e| e == "tumblescope" || e == "session")
-            || path.to_string_lossy().ends_with(".session.json")
-        {
+        if crate::app::session::is_session_file(&path) {
             self.commands.push(AppCommand::LoadSessionFrom(path));
             return;
         }

@@ -50,6 +50,32 @@ pub struct SessionFile {
     pub selected: Option<u32>,
 }
 
+/// Whether `path` holds a session: by its name (`*.tumblescope`, `*.session`,
+/// `*.session.json`) or, whatever it is called, by its content: a JSON object whose first key
+/// is `tumblescopeSession` (only the first few KB are read; orders files never start so).
+pub fn is_session_file(path: &Path) -> bool {
+    let named = path
+        .extension()
+        .is_some_and(|e| e == "tumblescope" || e == "session")
+        || path.to_string_lossy().ends_with(".session.json");
+    named || starts_like_a_session(path)
+}
+
+fn starts_like_a_session(path: &Path) -> bool {
+    use std::io::Read as _;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(4096);
+    if file.take(4096).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&head);
+    let rest = text.trim_start_matches('\u{feff}').trim_start();
+    rest.strip_prefix('{')
+        .is_some_and(|r| r.trim_start().starts_with("\"tumblescopeSession\""))
+}
+
 /// Current session format version.
 pub const SESSION_VERSION: u32 = 1;
 
@@ -86,6 +112,32 @@ pub fn load_session(path: &Path) -> Result<SessionFile, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A session is a session whatever it is called (saved as `run.json`, renamed, mailed);
+    /// orders files, even JSON ones, are not taken for one.
+    #[test]
+    fn sessions_are_known_by_content_too() {
+        let dir = std::env::temp_dir().join(format!("ts-session-kind-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let session = dir.join("run.json");
+        let s = SessionFile {
+            tumblescope_session: SESSION_VERSION,
+            run: RunSpec::demo(),
+            time_view: None,
+            selected: None,
+        };
+        save_session(&session, &s).unwrap();
+        assert!(is_session_file(&session));
+        let orders = dir.join("orders.json");
+        std::fs::write(&orders, "{\"ts\": 1, \"tumblescopeSession\": 1}\n").unwrap();
+        assert!(!is_session_file(&orders));
+        let jsonl = dir.join("x.jsonl");
+        std::fs::write(&jsonl, "\n  {\"Item\": {\"sales\": 3}}\n").unwrap();
+        assert!(!is_session_file(&jsonl));
+        assert!(is_session_file(Path::new("nowhere/a.session.json")));
+        assert!(!is_session_file(Path::new("nowhere/a.json")));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn sessions_round_trip_atomically() {
