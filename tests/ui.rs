@@ -1024,3 +1024,33 @@ fn the_run_exports_as_a_perfetto_trace() {
     );
     std::fs::remove_file(&path).ok();
 }
+
+/// The Records tab shows a DynamoDB record's arrival in whole seconds, as its event's
+/// `ApproximateCreationDateTime` carries it (Kinesis keeps milliseconds).
+#[test]
+fn dynamodb_arrivals_are_shown_in_whole_seconds() {
+    let mut h = harness();
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(tumblescope::app::command::AppCommand::LoadScenario(
+            "dynamodb".into(),
+        ));
+    await_rerun(&mut h);
+    let (ts, ms) = {
+        let a = app(&h);
+        let run = a.run.as_ref().unwrap();
+        assert_eq!(run.stream.source, tumblescope::model::Source::Dynamodb);
+        let inv = &run.trace.invocations[a.selected.unwrap() as usize];
+        let first = inv.record_range().start;
+        (
+            tumblescope::model::arrival_clock(run.stream.source, run.stream.ts_ms[first]),
+            tumblescope::model::clock_millis(run.stream.ts_ms[first]),
+        )
+    };
+    h.get_by_label_contains("Records (").click();
+    h.run_steps(2);
+    assert!(h.query_all_by_label(&ts).count() >= 1, "{ts}");
+    assert_eq!(h.query_all_by_label(&ms).count(), 0, "{ms}");
+    assert!(!ts.contains('.'));
+}

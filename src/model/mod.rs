@@ -264,6 +264,24 @@ pub fn clock_seconds(ms: i64) -> String {
     }
 }
 
+/// A record's arrival as its event carries it, for tables: Kinesis's
+/// `approximateArrivalTimestamp` has milliseconds, DynamoDB's `ApproximateCreationDateTime`
+/// whole seconds (showing milliseconds there would claim a precision the event lacks).
+pub fn arrival_clock(source: Source, ms: i64) -> String {
+    match source {
+        Source::Kinesis => clock_millis(ms),
+        Source::Dynamodb => clock_seconds(ms),
+    }
+}
+
+/// The same in full (RFC 3339), for tooltips.
+pub fn arrival_iso(source: Source, ms: i64) -> String {
+    match source {
+        Source::Kinesis => iso_millis(ms),
+        Source::Dynamodb => iso_seconds(ms),
+    }
+}
+
 /// Parses an RFC 3339 timestamp into epoch milliseconds.
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(s.trim())
@@ -359,6 +377,17 @@ impl<P> Control<'_, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tables show arrivals at the precision the event carries them (DynamoDB: whole seconds,
+    /// rounded down as `ApproximateCreationDateTime` is).
+    #[test]
+    fn arrivals_show_the_events_precision() {
+        let ms = 1_607_497_475_987;
+        assert_eq!(arrival_clock(Source::Kinesis, ms), "07:04:35.987");
+        assert_eq!(arrival_clock(Source::Dynamodb, ms), "07:04:35");
+        assert_eq!(arrival_iso(Source::Kinesis, ms), "2020-12-09T07:04:35.987Z");
+        assert_eq!(arrival_iso(Source::Dynamodb, ms), "2020-12-09T07:04:35Z");
+    }
 
     #[test]
     fn window_alignment_matches_aws_doc_example() {

@@ -421,7 +421,11 @@ fn records_ui(ui: &mut Ui, run: &Run, inv: &Invocation) {
                 });
                 row.col(|ui| {
                     ui.label(
-                        RichText::new(crate::model::clock_millis(run.stream.ts_ms[i])).monospace(),
+                        RichText::new(crate::model::arrival_clock(
+                            run.stream.source,
+                            run.stream.ts_ms[i],
+                        ))
+                        .monospace(),
                     );
                 });
                 row.col(|ui| {

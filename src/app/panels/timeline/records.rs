@@ -153,7 +153,7 @@ fn record_tooltip(run: &Run, i: usize) -> String {
         "record {}\nsequence  {}\narrival   {}\nkey       {}\n{payload}\n{state}",
         i - run.stream.shards[run.stream.shard_of(i)].range.start + 1,
         run.stream.seq(i),
-        crate::model::iso_millis(run.stream.ts_ms[i]),
+        crate::model::arrival_iso(run.stream.source, run.stream.ts_ms[i]),
         run.stream.partition_key(i),
     )
 }
