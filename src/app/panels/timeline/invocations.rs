@@ -19,13 +19,14 @@ pub(super) fn invocations_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
     let b = list.partition_point(|&k| invs[k as usize].start_ms <= t1);
     let visible = &list[a..b.max(a)];
     if f64::from(width) / visible.len().max(1) as f64 <= BIN_BELOW_PX_PER_ITEM {
-        let mut rank = column_ranks(view, left, width, invs, visible, 1);
-        for (r, ranked) in run.index.ranked_by_shard[lane.shard].iter().enumerate() {
-            let more = column_ranks(view, left, width, invs, ranked, r as u8 + 2);
-            for (c, m) in rank.iter_mut().zip(more) {
-                *c = (*c).max(m);
-            }
+        // Most notable first: a column a failure or a final already claims needs no search in
+        // the (much longer) list of every invocation.
+        let mut rank = vec![0u8; width.ceil() as usize + 1];
+        let ranked = &run.index.ranked_by_shard[lane.shard];
+        for (r, list) in ranked.iter().enumerate().rev() {
+            mark_columns(view, left, width, invs, list, r as u8 + 2, &mut rank);
         }
+        mark_columns(view, left, width, invs, visible, 1, &mut rank);
         invocation_density_ui(&scene.painter, left, lane.invocations, &rank, scene.pal);
         return;
     }
@@ -107,21 +108,23 @@ fn invocation_color(inv: &Invocation, pal: &Palette) -> Color32 {
     }
 }
 
-/// Per pixel column, `rank` where one of `list`'s invocations (of one shard, in start order,
-/// so in end order too) overlaps the column, else 0. One galloping search per column: the
-/// cost follows the width, not the number of invocations.
-pub(super) fn column_ranks(
+/// Sets `rank` in every pixel column still unmarked (0) where one of `list`'s invocations (of
+/// one shard, in start order, so in end order too) overlaps the column. One galloping search
+/// per unmarked column: the cost follows the width, not the number of invocations.
+pub(super) fn mark_columns(
     view: &TimeView,
     left: f32,
     width: f32,
     invs: &[Invocation],
     list: &[u32],
     rank: u8,
-) -> Vec<u8> {
-    let cols = width.ceil() as usize + 1;
-    let mut out = vec![0u8; cols];
+    out: &mut [u8],
+) {
     let mut pos = 0;
     for (c, slot) in out.iter_mut().enumerate() {
+        if *slot != 0 {
+            continue;
+        }
         let lo = view.time_from_x(left + c as f32, left, width);
         let hi = view.time_from_x(left + c as f32 + 1.0, left, width);
         pos = super::search::gallop(list, pos, |&k| (invs[k as usize].end_ms as f64) < lo);
@@ -130,7 +133,6 @@ pub(super) fn column_ranks(
             *slot = rank;
         }
     }
-    out
 }
 
 /// A dense lane's strip: per pixel column the most notable kind there.
@@ -187,7 +189,7 @@ mod tests {
 
     /// The per-column search marks exactly the columns a pass over every invocation marks.
     #[test]
-    fn column_ranks_match_a_pass_over_every_invocation() {
+    fn marked_columns_match_a_pass_over_every_invocation() {
         let stream = crate::generate::generate_stream(
             &crate::generate::GenOptions {
                 count: 3_000,
@@ -212,7 +214,10 @@ mod tests {
             full.zoom_at(400.0, 3.0, left, width),
             full.zoom_at(100.0, 40.0, left, width).pan(-90.0, width),
         ] {
-            let got = column_ranks(&view, left, width, invs, list, 1);
+            let mut got = vec![0u8; width.ceil() as usize + 1];
+            // A marked column keeps its mark.
+            got[5] = 3;
+            mark_columns(&view, left, width, invs, list, 1, &mut got);
             let mut want = vec![0u8; got.len()];
             for &k in list {
                 let inv = &invs[k as usize];
@@ -225,6 +230,7 @@ mod tests {
                 let c1 = (x1.max(0.0) as usize).min(want.len() - 1);
                 want[c0..=c1].fill(1);
             }
+            want[5] = 3;
             assert_eq!(got, want);
             assert!(got.contains(&1) && got.contains(&0));
         }
