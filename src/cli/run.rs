@@ -151,37 +151,9 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
         took.as_secs_f64() * 1000.0
     );
     if let Some(f) = &trace.filter {
-        let per: Vec<String> = f
-            .matched_per_filter
-            .iter()
-            .enumerate()
-            .map(|(k, n)| format!("filter {}: {n}", k + 1))
-            .collect();
-        s.push_str(&format!(
-            "filters: {} of {} record(s) passed ({}); {} dropped{}\n",
-            f.passed,
-            f.passed + f.dropped,
-            per.join(", "),
-            f.dropped,
-            if f.dropped_not_json > 0 {
-                format!(
-                    ", {} of them because their data is not JSON",
-                    f.dropped_not_json
-                )
-            } else {
-                String::new()
-            }
-        ));
+        s.push_str(&filter_line(f));
     }
-    match trace.ran_on {
-        RanOn::OneThread => {}
-        RanOn::Threads(n) => s.push_str(&format!(
-            "shards ran side by side on {n} threads, each with its own runtime (the trace is a sequential run's)\n"
-        )),
-        RanOn::InOrderAfterTableRead => s.push_str(
-            "note: shards ran in order on one thread: an invocation read the stand-in table after another shard's runtime wrote to it, which a side-by-side run cannot reproduce\n",
-        ),
-    }
+    s.push_str(&ran_on_line(trace.ran_on));
     for w in &trace.warnings {
         s.push_str(&format!("warning: {w}\n"));
     }
@@ -220,6 +192,42 @@ pub fn summary(stream: &Stream, trace: &Trace, spec: &str, took: std::time::Dura
         ));
     }
     s
+}
+
+/// What the mapping's filters let through.
+fn filter_line(f: &crate::filter::FilterReport) -> String {
+    let per: Vec<String> = f
+        .matched_per_filter
+        .iter()
+        .enumerate()
+        .map(|(k, n)| format!("filter {}: {n}", k + 1))
+        .collect();
+    let not_json = if f.dropped_not_json > 0 {
+        format!(
+            ", {} of them because their data is not JSON",
+            f.dropped_not_json
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "filters: {} of {} record(s) passed ({}); {} dropped{not_json}\n",
+        f.passed,
+        f.passed + f.dropped,
+        per.join(", "),
+        f.dropped,
+    )
+}
+
+/// How the shards ran, when it was not simply in order.
+fn ran_on_line(ran_on: RanOn) -> String {
+    match ran_on {
+        RanOn::OneThread => String::new(),
+        RanOn::Threads(n) => format!(
+            "shards ran side by side on {n} threads, each with its own runtime (the trace is a sequential run's)\n"
+        ),
+        RanOn::InOrderAfterTableRead => "note: shards ran in order on one thread: an invocation read the stand-in table after another shard's runtime wrote to it, which a side-by-side run cannot reproduce\n".to_owned(),
+    }
 }
 
 /// One line per closed shard: when its end was read and which children it has.

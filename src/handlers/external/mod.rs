@@ -383,28 +383,8 @@ impl External {
                         continue;
                     }
                     logs.extend(strings(&v["logs"], &paths));
-                    match v.get("type").and_then(Value::as_str) {
-                        Some("log") => {
-                            if let Some(l) = v["line"].as_str() {
-                                logs.push(paths.apply(l));
-                            }
-                            continue;
-                        }
-                        // The runtime is exiting; its end arrives next.
-                        Some("exit-logs") => continue,
-                        Some("read") => {
-                            read = true;
-                            continue;
-                        }
-                        // Kept in case no result comes (the result lists them again).
-                        Some("write") => {
-                            if let Ok(w) = serde_json::from_value::<TableWrite>(v["write"].clone())
-                            {
-                                streamed.push(w);
-                            }
-                            continue;
-                        }
-                        _ => {}
+                    if side_message(&v, &mut logs, &paths, (&mut streamed, &mut read)) {
+                        continue;
                     }
                     proc.disarm();
                     proc.drain_stray(&mut logs, &paths);
@@ -437,6 +417,34 @@ impl External {
             }
         }
     }
+}
+
+/// Handles a message the runtime sends while an invocation runs (a log line, a write, the
+/// first table read, exit logs); false for its result.
+fn side_message(
+    v: &Value,
+    logs: &mut LogSink,
+    paths: &StablePaths,
+    (streamed, read): (&mut Vec<TableWrite>, &mut bool),
+) -> bool {
+    match v.get("type").and_then(Value::as_str) {
+        Some("log") => {
+            if let Some(l) = v["line"].as_str() {
+                logs.push(paths.apply(l));
+            }
+        }
+        // The runtime is exiting; its end arrives next.
+        Some("exit-logs") => {}
+        Some("read") => *read = true,
+        // Kept in case no result comes (the result lists them again).
+        Some("write") => {
+            if let Ok(w) = serde_json::from_value::<TableWrite>(v["write"].clone()) {
+                streamed.push(w);
+            }
+        }
+        _ => return false,
+    }
+    true
 }
 
 impl External {
