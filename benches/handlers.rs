@@ -128,14 +128,21 @@ impl tumblescope::handlers::Handler for Timed {
     }
 }
 
-fn case(dir: &std::path::Path, lang: Lang, records: u64, batch: u32) {
+/// An evenly spaced stream on `shards` shards (16 partition keys per shard) and the
+/// settings the cases run it with: `batch`-record batches in 15-minute windows.
+fn bench_run(
+    records: u64,
+    shards: u32,
+    interval_ms: f64,
+    batch: u32,
+) -> (tumblescope::model::stream::Stream, Settings) {
     let stream = generate_stream(
         &GenOptions {
             count: records,
-            interval_ms: 0.5,
-            shards: 1,
+            interval_ms,
+            shards,
             jitter: 0.0,
-            keys: KeyStrategy::Uniform { n: 16 },
+            keys: KeyStrategy::Uniform { n: 16 * shards },
             ..GenOptions::default()
         },
         Default::default(),
@@ -145,6 +152,11 @@ fn case(dir: &std::path::Path, lang: Lang, records: u64, batch: u32) {
         tumbling_window_s: 900,
         ..Settings::default()
     };
+    (stream, settings)
+}
+
+fn case(dir: &std::path::Path, lang: Lang, records: u64, batch: u32) {
+    let (stream, settings) = bench_run(records, 1, 0.5, batch);
     let spec = ExternalSpec::parse(&dir.join(lang.handler).display().to_string()).expect("spec");
 
     // A first run (which also warms the file cache) gives the events, written once for Node's
@@ -280,22 +292,7 @@ fn case(dir: &std::path::Path, lang: Lang, records: u64, batch: u32) {
 /// by side, each runtime on its own thread, in paired rounds. Target: side by side at ≥ 1.6×
 /// the one-at-a-time rate on 2 cores. The traces must be the same.
 fn shards_case(dir: &std::path::Path, lang: Lang, records: u64, batch: u32) {
-    let stream = generate_stream(
-        &GenOptions {
-            count: records,
-            interval_ms: 0.125,
-            shards: 4,
-            jitter: 0.0,
-            keys: KeyStrategy::Uniform { n: 64 },
-            ..GenOptions::default()
-        },
-        Default::default(),
-    );
-    let settings = Settings {
-        batch_size: batch,
-        tumbling_window_s: 900,
-        ..Settings::default()
-    };
+    let (stream, settings) = bench_run(records, 4, 0.125, batch);
     let spec = ExternalSpec::parse(&dir.join(lang.handler).display().to_string()).expect("spec");
     let run = |threads: usize| {
         let mut handler = Environments::new(spec.clone());

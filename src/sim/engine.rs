@@ -114,12 +114,14 @@ pub fn simulate_on_threads(
         super::parallel::Outcome::Merged(trace) => return Ok(*trace),
         // The runtimes saw an interleaving of table writes a sequential run would not have:
         // start them afresh and run in order.
-        super::parallel::Outcome::Conflict => {
+        outcome @ (super::parallel::Outcome::Conflict | super::parallel::Outcome::Broken) => {
             handler
                 .prepare(stream, settings)
                 .map_err(SimError::Handler)?;
             let mut trace = run_in_order(stream, settings, handler, control);
-            trace.ran_on = crate::sim::trace::RanOn::InOrderAfterTableRead;
+            if matches!(outcome, super::parallel::Outcome::Conflict) {
+                trace.ran_on = crate::sim::trace::RanOn::InOrderAfterTableRead;
+            }
             return Ok(trace);
         }
         super::parallel::Outcome::NotSplit => {}

@@ -79,6 +79,8 @@ pub(super) enum Outcome {
     Conflict,
     /// Not split (one part, linked shards, a handler that cannot be forked): run on one thread.
     NotSplit,
+    /// A part's thread could not start or panicked: run on one thread, runtimes afresh.
+    Broken,
 }
 
 /// What one part made: its trace, its step log, and how many unread records it started with.
@@ -131,7 +133,10 @@ pub(super) fn run(
         report_until_done(stream, control, &lives, &done_rx, parts.len());
         spawned.into_iter().map(|h| h.ok()?.join().ok()).collect()
     });
-    match results.and_then(merge) {
+    let Some(results) = results else {
+        return Outcome::Broken;
+    };
+    match merge(results) {
         Some(mut trace) => {
             trace.ran_on = crate::sim::trace::RanOn::Threads(parts.len() as u32);
             Outcome::Merged(Box::new(trace))
