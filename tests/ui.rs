@@ -1054,3 +1054,29 @@ fn dynamodb_arrivals_are_shown_in_whole_seconds() {
     assert_eq!(h.query_all_by_label(&ms).count(), 0, "{ms}");
     assert!(!ts.contains('.'));
 }
+
+#[test]
+fn copy_sends_the_event_json_to_the_system_clipboard() {
+    let mut h = harness();
+    h.get_by_label_contains("Event JSON").click();
+    h.run_steps(2);
+    h.get_by_label("Copy").click();
+    h.run_steps(1);
+    // eframe's `clipboard` feature hands this command to the desktop's clipboard.
+    let copied: Vec<String> = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copied.len(), 1, "one copy command");
+    let event: serde_json::Value = serde_json::from_str(&copied[0]).expect("the event JSON");
+    assert_eq!(
+        event["Records"].as_array().map(Vec::len),
+        Some(app(&h).run.as_ref().unwrap().trace.invocations[0].record_count())
+    );
+}

@@ -363,7 +363,9 @@ fn text_ui(ui: &mut Ui, id: &str, text: &str, lines: &[(usize, usize)]) {
         .show_rows(ui, row_h, lines.len(), |ui, rows| {
             for r in rows {
                 let (s, e) = lines[r];
-                ui.label(RichText::new(&text[s..e]).monospace());
+                // Extend, not wrap: a wrapped line would restart at column 0 and hide the
+                // indentation that shows the nesting.
+                ui.add(egui::Label::new(RichText::new(&text[s..e]).monospace()).extend());
             }
         });
 }
