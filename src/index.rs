@@ -58,26 +58,62 @@ pub fn state_value(state: &State, path: &ValuePath) -> Option<f64> {
     }
 }
 
+/// The most value paths the picker offers.
+pub const MAX_PATHS: usize = 64;
+
 /// Numeric fields found in a state, as dotted paths (top level and one level down).
 pub fn numeric_paths(state: &State) -> Vec<String> {
-    let mut out = Vec::new();
-    for (k, v) in state.to_json() {
-        match v {
-            serde_json::Value::Number(_) => out.push(k),
-            serde_json::Value::Object(inner) => {
-                for (k2, v2) in inner {
-                    if v2.is_number() && out.len() < 64 {
-                        out.push(format!("{k}.{k2}"));
+    let mut out = std::collections::BTreeSet::new();
+    add_numeric_paths(state, &mut out);
+    out.into_iter().collect()
+}
+
+/// Adds `state`'s numeric paths to `out`, up to [`MAX_PATHS`].
+fn add_numeric_paths(state: &State, out: &mut std::collections::BTreeSet<String>) {
+    state.with_json(|map| {
+        for (k, v) in map {
+            if out.len() >= MAX_PATHS {
+                return;
+            }
+            match v {
+                serde_json::Value::Number(_) => {
+                    out.insert(k.clone());
+                }
+                serde_json::Value::Object(inner) => {
+                    for (k2, _) in inner.iter().filter(|(_, v2)| v2.is_number()) {
+                        if out.len() >= MAX_PATHS {
+                            return;
+                        }
+                        out.insert(format!("{k}.{k2}"));
                     }
                 }
+                _ => {}
             }
-            _ => {}
         }
-        if out.len() >= 64 {
+    });
+}
+
+/// Every numeric path seen in any returned state of the run (skewed keys give each shard
+/// its own keys, so one sample state would leave the other shards' keys out of the picker).
+pub fn run_paths(trace: &Trace) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut last: Option<&State> = None;
+    for s in trace
+        .invocations
+        .iter()
+        .filter_map(|i| i.state_out.as_ref())
+    {
+        // A state carried unchanged, or an inline accumulator under the same key, adds nothing.
+        if s.is_empty() || last.is_some_and(|l| l.same_storage(s)) {
+            continue;
+        }
+        last = Some(s);
+        add_numeric_paths(s, &mut out);
+        if out.len() >= MAX_PATHS {
             break;
         }
     }
-    out
+    out.into_iter().collect()
 }
 
 /// One point of a running-total series.
@@ -94,7 +130,8 @@ pub struct SeriesPoint {
 /// Running totals of one shard.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShardSeries {
-    /// In-window value after each successful invocation; drops to 0 after each final.
+    /// In-window value after each successful invocation; drops to 0 after each final (not
+    /// when the teaching mode carries the state into the next window).
     pub in_window: Vec<SeriesPoint>,
     /// Total across windows: the sum of closed windows' final values plus the open window's.
     pub across_windows: Vec<SeriesPoint>,
@@ -197,12 +234,7 @@ impl RunIndex {
         }
         idx.t_min = t_min;
         idx.t_max = t_max.max(t_min + 1);
-        let sample = trace
-            .invocations
-            .iter()
-            .filter_map(|i| i.state_out.as_ref())
-            .find(|s| !s.is_empty());
-        idx.paths = sample.map(numeric_paths).unwrap_or_default();
+        idx.paths = run_paths(trace);
         let default_path = if idx.paths.len() == 1 {
             ValuePath::Path(idx.paths[0].clone())
         } else {
@@ -279,11 +311,14 @@ pub fn build_series(
                         value: v,
                         inv: k,
                     });
-                    series[s].in_window.push(SeriesPoint {
-                        t_s,
-                        value: 0.0,
-                        inv: k,
-                    });
+                    // The teaching mode carries the state on: nothing is dropped, no reset.
+                    if !carried {
+                        series[s].in_window.push(SeriesPoint {
+                            t_s,
+                            value: 0.0,
+                            inv: k,
+                        });
+                    }
                     series[s].across_windows.push(SeriesPoint {
                         t_s,
                         value: if carried { v } else { closed_total[s] },

@@ -1080,3 +1080,99 @@ fn copy_sends_the_event_json_to_the_system_clipboard() {
         Some(app(&h).run.as_ref().unwrap().trace.invocations[0].record_count())
     );
 }
+
+fn harness_sized(w: f32, h_: f32) -> Harness<'static, State> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(w, h_))
+        .build_ui_state(
+            |ui, state: &mut State| {
+                let app = state.get_or_insert_with(|| {
+                    TumbleApp::new(ui.ctx(), None, StartupOptions::default())
+                });
+                app.frame(ui);
+            },
+            None,
+        );
+    h.step();
+    settle(&mut h);
+    h
+}
+
+#[test]
+fn at_1280_by_800_the_plot_controls_stay_clear_of_the_inspector() {
+    let mut h = harness_sized(1280.0, 800.0);
+    // A wide inspector line (a user's long log line would do the same) must not push it over.
+    h.run_steps(3);
+    let inspector_left = h.get_by_label_contains("Invocation 1 of").rect().left();
+    for label in ["Total across windows", "Export PNG…", "Running totals"] {
+        let r = h.get_by_label(label).rect();
+        assert!(
+            r.right() <= inspector_left && r.left() >= 0.0,
+            "{label} at {r:?} overlaps the inspector from x={inspector_left}"
+        );
+    }
+    let plot = app(&h).plots.last_rect.expect("the plot is drawn");
+    assert!(plot.right() <= inspector_left, "plot {plot:?}");
+}
+
+#[test]
+fn the_plot_and_the_timeline_share_one_time_view() {
+    let mut h = harness();
+    assert_eq!(app(&h).view, None, "starts fitted");
+    let plot = app(&h).plots.last_rect.expect("the plot is drawn");
+    h.hover_at(plot.center());
+    h.run_steps(1);
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, 120.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    });
+    // egui spreads a wheel step over a few frames; let it come to rest.
+    h.run_steps(40);
+    let zoomed = app(&h)
+        .view
+        .expect("the wheel over the plot zoomed the shared view");
+    let t = app(&h).plots.last_transform.unwrap();
+    let t_min = app(&h).run.as_ref().unwrap().index.t_min as f64;
+    let plot_x0 = t.bounds().min()[0] * 1000.0 + t_min;
+    let plot_span = (t.bounds().max()[0] - t.bounds().min()[0]) * 1000.0;
+    assert!(
+        (plot_x0 - zoomed.min_ms).abs() < 1.0,
+        "{plot_x0} vs {}",
+        zoomed.min_ms
+    );
+    assert!((plot_span - zoomed.span_ms).abs() < 1.0);
+    // Fit (Z) puts both back on the whole run.
+    h.key_press(egui::Key::Z);
+    h.run_steps(3);
+    assert_eq!(app(&h).view, None, "fit");
+}
+
+#[test]
+fn the_value_picker_offers_every_shards_keys() {
+    let mut h = harness();
+    open_scenario(&mut h, "skewed");
+    let run = app(&h).run.as_ref().unwrap();
+    let paths = &run.index.paths;
+    for s in 0..run.stream.shards.len() {
+        let plotted = run
+            .trace
+            .windows
+            .iter()
+            .filter(|w| w.shard as usize == s)
+            .any(|w| {
+                w.final_state.as_ref().is_some_and(|st| {
+                    paths.iter().any(|p| {
+                        tumblescope::index::state_value(
+                            st,
+                            &tumblescope::index::ValuePath::Path(p.clone()),
+                        )
+                        .is_some_and(|v| v != 0.0)
+                    })
+                })
+            });
+        assert!(plotted, "shard {s} has a key in the picker: {paths:?}");
+    }
+}

@@ -28,6 +28,7 @@ use self::panels::menu::{approval_window, help_window};
 use self::panels::plots::{Plots, plots_ui};
 use self::panels::setup::{SetupState, setup_ui};
 use self::panels::stepper::{StepperState, stepper_ui};
+use self::panels::timeline::fit_view;
 use self::panels::timeline::timeline_ui;
 use self::panels::timeline::view::TimeView;
 use self::session::Run;
@@ -450,12 +451,16 @@ impl TumbleApp {
             });
         });
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui, &pal, &mut cmds));
+        // Side panels grow to fit wide content (a long log line, a wide flag row); caps in
+        // proportion to the window keep the timeline and plots at least 40% of it wide.
+        let full = ui.available_rect_before_wrap().size();
         if self.prefs.show_setup {
             // Panel sizes persist with egui's own memory (eframe saves it with the prefs).
             egui::Panel::left("setup")
                 .resizable(true)
                 .default_size(300.0)
                 .min_size(220.0)
+                .max_size((full.x * 0.28).max(220.0))
                 .show(ui, |ui| {
                     setup_ui(ui, &self.draft, &mut self.setup, &mut cmds);
                 });
@@ -465,6 +470,7 @@ impl TumbleApp {
                 .resizable(true)
                 .default_size(440.0)
                 .min_size(280.0)
+                .max_size((full.x * 0.34).max(280.0))
                 .show(ui, |ui| match &self.run {
                     Some(run) => inspector_ui(ui, run, self.selected, &mut self.inspector),
                     None => {
@@ -477,6 +483,7 @@ impl TumbleApp {
                 .resizable(true)
                 .default_size(250.0)
                 .min_size(140.0)
+                .max_size((full.y * 0.6).max(140.0))
                 .show(ui, |ui| {
                     if let Some(run) = &self.run {
                         plots_ui(
@@ -484,6 +491,7 @@ impl TumbleApp {
                             run,
                             self.selected,
                             self.prefs.across_windows,
+                            self.view.unwrap_or_else(|| fit_view(run)),
                             &mut self.plots,
                             &mut cmds,
                         );

@@ -62,10 +62,8 @@ pub struct Cli {
     /// A stream file to open in the app.
     pub file: Option<PathBuf>,
 
-    /// App: start on this scenario preset instead of the demo (ids: demo, running-total,
-    /// pos-burst, skewed, sparse, big-state, failing-handler, backlog, latest, large-orders,
-    /// expiring, dynamodb).
-    #[arg(long)]
+    /// App: start on this scenario preset instead of the demo.
+    #[arg(long, value_parser = scenario_ids())]
     pub scenario: Option<String>,
 
     /// App: select this invocation at start: a number, or `final` for the first final one.
@@ -548,4 +546,10 @@ pub fn print_demo() -> Result<(), CliError> {
     print!("{}", crate::export::results_table(&stream, &sim.trace));
     eprint!("{}", summary(&stream, &sim.trace, &spec.handler, sim.took));
     Ok(())
+}
+
+/// The scenario ids `--scenario` takes, listed by `--help` from the presets themselves.
+fn scenario_ids() -> clap::builder::PossibleValuesParser {
+    let ids: Vec<&'static str> = crate::scenarios::all().iter().map(|s| s.id).collect();
+    clap::builder::PossibleValuesParser::new(ids)
 }

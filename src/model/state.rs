@@ -409,6 +409,27 @@ impl State {
         }
     }
 
+    /// Calls `f` with the state as a JSON object, borrowing it where it is stored as one.
+    pub fn with_json<R>(&self, f: impl FnOnce(&Map<String, Value>) -> R) -> R {
+        match &self.0 {
+            Repr::Shared(i) => match &i.repr {
+                Shared::Json(m) => f(m),
+                Shared::Agg(a) => f(&a.to_json()),
+            },
+            _ => f(&self.to_json()),
+        }
+    }
+
+    /// Whether two states are the same stored value (cheap; `false` says nothing).
+    pub fn same_storage(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Shared(a), Repr::Shared(b)) => Arc::ptr_eq(a, b),
+            (Repr::Scalar(a), Repr::Scalar(b)) => a.key == b.key && a.op == b.op,
+            (Repr::Empty, Repr::Empty) => true,
+            _ => false,
+        }
+    }
+
     /// Compact JSON text.
     pub fn to_json_string(&self) -> String {
         let text = match &self.0 {

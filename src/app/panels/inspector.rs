@@ -190,92 +190,95 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
 /// The invocation's facts as a two-column grid: shard, window, kind, flags, attempt, time,
 /// status and record count.
 fn facts_ui(ui: &mut Ui, run: &Run, inv: &Invocation, pal: &Palette) {
-    let shard_id = &run.stream.shards[inv.shard as usize].id;
     egui::Grid::new("inspector-facts")
         .num_columns(2)
         .spacing([12.0, 2.0])
         .show(ui, |ui| {
-            let row = |ui: &mut Ui, k: &str, v: String| {
+            for (k, v) in facts(run, inv, pal) {
                 ui.label(RichText::new(k).color(pal.dim));
-                ui.label(v);
+                // Wrapped so a long value never widens the panel over its neighbours.
+                ui.add(egui::Label::new(v).wrap());
                 ui.end_row();
-            };
-            row(ui, "shard", shard_id.clone());
-            row(
-                ui,
-                "window",
-                inv.window().map_or_else(
-                    || "none (TumblingWindowInSeconds = 0)".into(),
-                    |w| {
-                        format!(
-                            "[{}, {})",
-                            crate::model::iso_seconds(w.start_ms),
-                            clock_seconds(w.end_ms)
-                        )
-                    },
-                ),
-            );
-            let kind = match (inv.kind, inv.is_retry()) {
-                (Kind::Aggregate, false) => "aggregate".to_owned(),
-                (Kind::Aggregate, true) => "aggregate (retry)".to_owned(),
-                (Kind::Final, _) => "final".to_owned(),
-                (Kind::Early, _) => "early termination".to_owned(),
-            };
-            row(ui, "kind", kind);
-            if inv.window().is_some() {
-                row(
-                    ui,
-                    "flags",
-                    format!(
-                        "isFinalInvokeForWindow: {}   isWindowTerminatedEarly: {}",
-                        inv.is_final, inv.is_early
-                    ),
-                );
             }
-            row(ui, "attempt", inv.attempt.to_string());
-            let cold = inv.flags & flags::COLD_START != 0;
-            match (inv.environment(), cold) {
-                (Some(env), true) => row(
-                    ui,
-                    "environment",
-                    format!(
-                        "#{env}, cold start: a new execution environment (its init is in the \
-                         modelled time)"
-                    ),
-                ),
-                (Some(env), false) => row(ui, "environment", format!("#{env}, warm")),
-                (None, true) => row(
-                    ui,
-                    "environment",
-                    "cold start: a new execution environment (its init is in the modelled time)"
-                        .into(),
-                ),
-                (None, false) => {}
-            }
-            let measured = inv
-                .measured_us()
-                .map(|us| format!(" (handler measured {:.1} ms)", us as f64 / 1000.0))
-                .unwrap_or_default();
-            row(
-                ui,
-                "time",
-                format!(
-                    "{} to {}, {} ms modelled{measured}",
-                    iso_millis(inv.start_ms),
-                    clock_seconds(inv.end_ms),
-                    inv.end_ms - inv.start_ms
-                ),
-            );
-            let status = match inv.status {
-                Status::Ok => RichText::new("succeeded").color(pal.final_),
-                Status::Partial => RichText::new("partial batch failure").color(pal.warn),
-                Status::Failed => RichText::new("failed").color(pal.error),
-            };
-            ui.label(RichText::new("status").color(pal.dim));
-            ui.label(status);
-            ui.end_row();
-            row(ui, "records", inv.record_count().to_string());
         });
+}
+
+/// The inspector's fact rows for one invocation, in order.
+fn facts(run: &Run, inv: &Invocation, pal: &Palette) -> Vec<(&'static str, RichText)> {
+    let mut rows: Vec<(&'static str, RichText)> = vec![
+        (
+            "shard",
+            run.stream.shards[inv.shard as usize].id.clone().into(),
+        ),
+        ("window", window_text(inv).into()),
+        ("kind", kind_text(inv).into()),
+    ];
+    if inv.window().is_some() {
+        let flags = format!(
+            "isFinalInvokeForWindow: {}   isWindowTerminatedEarly: {}",
+            inv.is_final, inv.is_early
+        );
+        rows.push(("flags", flags.into()));
+    }
+    rows.push(("attempt", inv.attempt.to_string().into()));
+    if let Some(env) = environment_text(inv) {
+        rows.push(("environment", env.into()));
+    }
+    rows.push(("time", time_text(inv).into()));
+    let status = match inv.status {
+        Status::Ok => RichText::new("succeeded").color(pal.final_),
+        Status::Partial => RichText::new("partial batch failure").color(pal.warn),
+        Status::Failed => RichText::new("failed").color(pal.error),
+    };
+    rows.push(("status", status));
+    rows.push(("records", inv.record_count().to_string().into()));
+    rows
+}
+
+fn window_text(inv: &Invocation) -> String {
+    inv.window().map_or_else(
+        || "none (TumblingWindowInSeconds = 0)".into(),
+        |w| {
+            format!(
+                "[{}, {})",
+                crate::model::iso_seconds(w.start_ms),
+                clock_seconds(w.end_ms)
+            )
+        },
+    )
+}
+
+fn kind_text(inv: &Invocation) -> &'static str {
+    match (inv.kind, inv.is_retry()) {
+        (Kind::Aggregate, false) => "aggregate",
+        (Kind::Aggregate, true) => "aggregate (retry)",
+        (Kind::Final, _) => "final",
+        (Kind::Early, _) => "early termination",
+    }
+}
+
+fn environment_text(inv: &Invocation) -> Option<String> {
+    const COLD: &str = "cold start: a new execution environment (its init is in the modelled time)";
+    let cold = inv.flags & flags::COLD_START != 0;
+    match (inv.environment(), cold) {
+        (Some(env), true) => Some(format!("#{env}, {COLD}")),
+        (Some(env), false) => Some(format!("#{env}, warm")),
+        (None, true) => Some(COLD.to_owned()),
+        (None, false) => None,
+    }
+}
+
+fn time_text(inv: &Invocation) -> String {
+    let measured = inv
+        .measured_us()
+        .map(|us| format!(" (handler measured {:.1} ms)", us as f64 / 1000.0))
+        .unwrap_or_default();
+    format!(
+        "{} to {}, {} ms modelled{measured}",
+        iso_millis(inv.start_ms),
+        clock_seconds(inv.end_ms),
+        inv.end_ms - inv.start_ms
+    )
 }
 
 /// The tab strip, with counts on the tabs that list things.

@@ -101,7 +101,7 @@ pub fn timeline_ui(
     // A name for screen readers and for tests that click into it.
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Timeline"));
     let canvas = Rect::from_min_max(pos2(full.left() + LABEL_W, full.top() + AXIS_H), full.max);
-    let view = view.unwrap_or_else(|| TimeView::fit(run.index.t_min, run.index.t_max));
+    let view = view.unwrap_or_else(|| fit_view(run));
     interact(ui, &response, canvas, view, cmds);
 
     let scene = Scene {
@@ -248,40 +248,50 @@ fn interact(
     view: TimeView,
     cmds: &mut Vec<AppCommand>,
 ) {
-    let (left, width) = (canvas.left(), canvas.width().max(1.0));
+    if let Some(change) = navigate(ui, response, canvas.left(), canvas.width(), view) {
+        cmds.push(AppCommand::SetView(change));
+    }
+}
+
+/// How a drag, double click or wheel over `response` changes the shared time view, for a
+/// canvas whose time axis runs from `left` across `width` points: `Some(None)` is "fit".
+/// The timeline and the plots both navigate with it, so they stay one time axis.
+pub fn navigate(
+    ui: &Ui,
+    response: &egui::Response,
+    left: f32,
+    width: f32,
+    view: TimeView,
+) -> Option<Option<TimeView>> {
+    let width = width.max(1.0);
     if response.double_clicked() {
-        cmds.push(AppCommand::SetView(None));
-        return;
+        return Some(None);
     }
     if response.dragged() {
         let dx = response.drag_delta().x;
-        if dx != 0.0 {
-            cmds.push(AppCommand::SetView(Some(view.pan(dx, width))));
-        }
-        return;
+        return (dx != 0.0).then(|| Some(view.pan(dx, width)));
     }
     if !response.hovered() {
-        return;
+        return None;
     }
     let (scroll, zoom, pointer) =
         ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
     let x = pointer.map_or(left + width / 2.0, |p| p.x.clamp(left, left + width));
     let mut v = view;
-    let mut changed = false;
     if zoom != 1.0 {
         v = v.zoom_at(x, f64::from(zoom), left, width);
-        changed = true;
     }
     if scroll.y != 0.0 {
         // The wheel zooms about the pointer; a horizontal scroll pans.
         v = v.zoom_at(x, (f64::from(scroll.y) * 0.004).exp(), left, width);
-        changed = true;
     }
     if scroll.x != 0.0 {
         v = v.pan(scroll.x, width);
-        changed = true;
     }
-    if changed {
-        cmds.push(AppCommand::SetView(Some(v)));
-    }
+    (v != view).then_some(Some(v))
+}
+
+/// The view "fit" shows for a run (no view chosen yet, or after a double click).
+pub fn fit_view(run: &Run) -> TimeView {
+    TimeView::fit(run.index.t_min, run.index.t_max)
 }

@@ -1,0 +1,215 @@
+//! Running totals per shard, each window's final value as bars, and the results table.
+
+mod lines;
+mod table;
+mod totals;
+
+use egui::Ui;
+use egui_plot::{Bar, BarChart, Legend, Plot};
+
+use self::lines::{MAX_PLOT_POINTS, Shaped, decimate, shape};
+use crate::app::command::AppCommand;
+use crate::app::panels::timeline::view::TimeView;
+use crate::app::session::Run;
+use crate::app::theme::Palette;
+use crate::index::{ShardSeries, ValuePath, build_series, state_value};
+use crate::model::clock_seconds;
+
+/// Plot tabs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlotTab {
+    /// Running totals.
+    #[default]
+    Totals,
+    /// Final value per window, as bars.
+    Bars,
+    /// Results table.
+    Table,
+}
+
+/// Series built for one (run, value path): raw points and drawable lines, in-window and across.
+struct SeriesCache {
+    /// The run's generation they were built for.
+    generation: u64,
+    /// The value path they plot.
+    path: ValuePath,
+    /// Raw points per shard.
+    series: Vec<ShardSeries>,
+    /// Drawable in-window running totals per shard.
+    in_window: Vec<Shaped>,
+    /// Drawable totals across windows per shard.
+    across: Vec<Shaped>,
+}
+
+/// Plot state: tab, value path, hidden shards and the series built for them (per run, not
+/// per frame).
+#[derive(Default)]
+pub struct Plots {
+    /// Open tab.
+    pub tab: PlotTab,
+    /// Chosen value path (`None`: the index's default).
+    pub path: Option<ValuePath>,
+    /// Shards switched off in the legend, by index.
+    pub hidden: Vec<bool>,
+    cache: Option<SeriesCache>,
+    /// Screen rect of the last plot drawn (for PNG export).
+    pub last_rect: Option<egui::Rect>,
+    /// Screen↔value mapping of the last running-totals plot: egui_plot chooses the y bounds,
+    /// so whoever turns a value into a place on screen (a test's click, say) must ask it.
+    pub last_transform: Option<egui_plot::PlotTransform>,
+}
+
+impl Plots {
+    /// Builds the series and lines for the run and chosen path, once per (run, path).
+    fn ensure(&mut self, run: &Run) {
+        let path = self.current_path(run);
+        self.hidden.resize(run.stream.shards.len(), false);
+        let stale = self
+            .cache
+            .as_ref()
+            .is_none_or(|c| c.generation != run.generation || c.path != path);
+        if !stale {
+            return;
+        }
+        let series = if run.index.path.as_ref() == Some(&path) {
+            run.index.series.clone()
+        } else {
+            build_series(&run.trace, run.stream.shards.len(), run.index.t_min, &path)
+        };
+        let shaped = |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Shaped> {
+            series
+                .iter()
+                .map(|s| shape(decimate(f(s), MAX_PLOT_POINTS)))
+                .collect()
+        };
+        let in_window = shaped(|s| &s.in_window);
+        let across = shaped(|s| &s.across_windows);
+        self.cache = Some(SeriesCache {
+            generation: run.generation,
+            path,
+            series,
+            in_window,
+            across,
+        });
+    }
+
+    /// The value path plotted: the user's pick, else the index's default.
+    fn current_path(&self, run: &Run) -> ValuePath {
+        self.path
+            .clone()
+            .or_else(|| run.index.path.clone())
+            .unwrap_or(ValuePath::SumOfNumbers)
+    }
+}
+
+/// Draws the plot panel.
+pub fn plots_ui(
+    ui: &mut Ui,
+    run: &Run,
+    selected: Option<u32>,
+    across: bool,
+    view: TimeView,
+    st: &mut Plots,
+    cmds: &mut Vec<AppCommand>,
+) {
+    toolbar_ui(ui, run, across, st, cmds);
+    match st.tab {
+        PlotTab::Totals => totals::totals_ui(ui, run, selected, across, view, st, cmds),
+        PlotTab::Bars => bars_ui(ui, run, st),
+        PlotTab::Table => table::results_table_ui(ui, run, cmds),
+    }
+}
+
+/// Tabs, the value picker and the current tab's options and exports.
+fn toolbar_ui(ui: &mut Ui, run: &Run, across: bool, st: &mut Plots, cmds: &mut Vec<AppCommand>) {
+    // Wrapped: in a narrow panel the options and exports move to a second row, not off-screen.
+    ui.horizontal_wrapped(|ui| {
+        ui.selectable_value(&mut st.tab, PlotTab::Totals, "Running totals");
+        ui.selectable_value(&mut st.tab, PlotTab::Bars, "Window results");
+        ui.selectable_value(&mut st.tab, PlotTab::Table, "Results table");
+        ui.separator();
+        let current = st.current_path(run);
+        egui::ComboBox::from_id_salt("value-path")
+            .selected_text(format!("value: {}", current.label()))
+            .show_ui(ui, |ui| {
+                let mut choice = current.clone();
+                ui.selectable_value(&mut choice, ValuePath::SumOfNumbers, ValuePath::SumOfNumbers.label());
+                for p in &run.index.paths {
+                    ui.selectable_value(&mut choice, ValuePath::Path(p.clone()), p);
+                }
+                if choice != current {
+                    st.path = Some(choice);
+                }
+            })
+            .response
+            .on_hover_text("Which number of the state the plots show");
+        if st.tab == PlotTab::Totals {
+            let mut edited = across;
+            if ui.checkbox(&mut edited, "Total across windows")
+                .on_hover_text("Add up closed windows' final values: the running total of the 2020 blog's figure (6, 18, 28, 32)")
+                .changed()
+            {
+                cmds.push(AppCommand::SetAcrossWindows(edited));
+            }
+        }
+        if st.tab == PlotTab::Table {
+            if ui.button("Export CSV…").clicked() {
+                cmds.push(AppCommand::ExportResultsCsv);
+            }
+            if ui.button("Export JSON…").clicked() {
+                cmds.push(AppCommand::ExportResultsJson);
+            }
+        } else if ui.button("Export PNG…").on_hover_text("Save this plot as an image").clicked() {
+            cmds.push(AppCommand::ExportPlotPng);
+        }
+    });
+}
+
+/// Labels the x axis (seconds since the run's first instant) with clock times.
+fn x_formatter(
+    t_min: i64,
+) -> impl Fn(egui_plot::GridMark, &std::ops::RangeInclusive<f64>) -> String {
+    move |mark, _range| clock_seconds(t_min + (mark.value * 1000.0) as i64)
+}
+
+/// Each window's final value per shard, as bars side by side within the window.
+fn bars_ui(ui: &mut Ui, run: &Run, st: &mut Plots) {
+    let pal = Palette::of(ui.visuals());
+    let t_min = run.index.t_min;
+    let path = st.current_path(run);
+    let n = run.stream.shards.len().max(1) as f64;
+    let w_s = run
+        .spec
+        .settings
+        .window_ms()
+        .map_or(1.0, |w| w as f64 / 1000.0);
+    let mut charts: Vec<BarChart> = Vec::new();
+    for s in 0..run.stream.shards.len() {
+        let bars: Vec<Bar> = run
+            .trace
+            .windows
+            .iter()
+            .filter(|w| w.shard as usize == s)
+            .filter_map(|w| {
+                let v = state_value(w.final_state.as_ref()?, &path)?;
+                let x = (w.window.start_ms - t_min) as f64 / 1000.0
+                    + w_s * (0.1 + 0.8 * (s as f64 + 0.5) / n);
+                Some(
+                    Bar::new(x, v)
+                        .width(w_s * 0.8 / n)
+                        .name(clock_seconds(w.window.start_ms)),
+                )
+            })
+            .collect();
+        charts.push(BarChart::new(run.stream.shards[s].id.clone(), bars).color(pal.shard(s)));
+    }
+    let resp = Plot::new("window-bars")
+        .legend(Legend::default())
+        .x_axis_formatter(x_formatter(t_min))
+        .show(ui, |plot| {
+            for c in charts {
+                plot.bar_chart(c);
+            }
+        });
+    st.last_rect = Some(resp.response.rect);
+}
