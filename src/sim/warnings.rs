@@ -46,6 +46,22 @@ pub fn invocation_warnings(inv: &Invocation) -> Vec<String> {
     invocation_warnings_with(inv, &mut typed_state_warning)
 }
 
+/// The warnings of one invocation except the state value types, which the app says once per
+/// run (they are a property of the handler's states, not of one invocation).
+pub fn invocation_warnings_untyped(inv: &Invocation) -> Vec<String> {
+    invocation_warnings_with(inv, &mut |_| None)
+}
+
+/// The run's first windowed invocation whose returned state has non-string values, with the
+/// typed runtimes' verdict on it.
+pub fn first_typed_state_warning(invocations: &[Invocation]) -> Option<(u32, String)> {
+    invocations
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.window().is_some())
+        .find_map(|(k, i)| Some((k as u32, typed_state_warning(i.state_out.as_ref()?)?)))
+}
+
 /// The warnings, with the state's value types judged by `typed` (which may decline).
 fn invocation_warnings_with(
     inv: &Invocation,

@@ -77,6 +77,10 @@ pub struct Inspector {
     state_out: Option<Value>,
     explanation: String,
     warnings: Vec<String>,
+    /// The run's note on state value types, shown on the invocation it first applies to.
+    typed_note: Option<String>,
+    /// Per run generation: the first invocation with non-string state values and the note.
+    typed_first: Option<(u64, Option<(u32, String)>)>,
     /// Table writes, deferred ones rendered.
     writes: Vec<crate::handlers::TableWrite>,
     /// The on-failure destination record when this attempt's failure discarded its batch.
@@ -84,6 +88,28 @@ pub struct Inspector {
 }
 
 impl Inspector {
+    /// The state-types note, once per run: on the first invocation with non-string values, and
+    /// only for built-in handlers. A Node.js or Python handler's states are fine as they are;
+    /// the note is for whoever ports a built-in's logic to Go, Java, Rust or .NET.
+    fn typed_note_for(&mut self, run: &Run, k: u32) -> Option<String> {
+        if !run.spec.handler.starts_with("builtin:") {
+            return None;
+        }
+        if self
+            .typed_first
+            .as_ref()
+            .is_none_or(|(g, _)| *g != run.generation)
+        {
+            let first = crate::sim::warnings::first_typed_state_warning(&run.trace.invocations);
+            self.typed_first = Some((run.generation, first));
+        }
+        let (_, first) = self.typed_first.as_ref()?;
+        first
+            .as_ref()
+            .filter(|(at, _)| *at == k)
+            .map(|(_, text)| text.clone())
+    }
+
     fn refresh(&mut self, run: &Run, k: u32) {
         if self.key == Some((run.generation, k)) {
             return;
@@ -100,6 +126,7 @@ impl Inspector {
         self.state_out = inv.state_out.as_ref().map(|s| Value::Object(s.to_json()));
         self.explanation = explain(run, inv);
         self.warnings = warnings(run, inv);
+        self.typed_note = self.typed_note_for(run, k);
         self.writes = run.trace.writes(&run.stream, inv).into_owned();
         self.destination = run
             .trace
@@ -158,6 +185,9 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
     }
     for w in &st.warnings {
         ui.colored_label(pal.warn, format!("Warning: {w}"));
+    }
+    if let Some(note) = &st.typed_note {
+        ui.label(RichText::new(format!("Note for this run (shown once): {note}")).color(pal.dim));
     }
     if let Some((condition, json)) = &st.destination {
         ui.colored_label(
@@ -549,5 +579,5 @@ pub fn explain(run: &Run, inv: &Invocation) -> String {
 
 /// Where a user would get bitten (the same warnings the command line reports).
 pub fn warnings(_run: &Run, inv: &Invocation) -> Vec<String> {
-    crate::sim::warnings::invocation_warnings(inv)
+    crate::sim::warnings::invocation_warnings_untyped(inv)
 }

@@ -174,11 +174,16 @@ fn legend_ui(ui: &mut Ui, run: &Run, across: bool, pal: &Palette, hidden: &mut [
             let shown = !hidden[s];
             let colour = if shown { pal.shard(s) } else { pal.dim };
             swatch(ui, colour, false);
-            let text = RichText::new(&shard.id).color(colour).small();
+            // Beyond two shards the ids' shared prefix would wrap the row: keep their ends.
+            let name = match shard.id.char_indices().rev().nth(5) {
+                Some((at, _)) if run.stream.shards.len() > 2 => format!("…{}", &shard.id[at..]),
+                _ => shard.id.clone(),
+            };
+            let text = RichText::new(name).color(colour).small();
             let text = if shown { text } else { text.strikethrough() };
             if ui
                 .add(egui::Label::new(text).sense(egui::Sense::click()))
-                .on_hover_text("Show or hide this shard's curve")
+                .on_hover_text(format!("{}: show or hide this shard's curve", shard.id))
                 .clicked()
             {
                 hidden[s] = shown;
