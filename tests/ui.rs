@@ -1186,3 +1186,46 @@ fn the_value_picker_offers_every_shards_keys() {
         assert!(plotted, "shard {s} has a key in the picker: {paths:?}");
     }
 }
+
+#[test]
+fn discarded_batches_are_marked_on_the_timeline_and_counted() {
+    use tumblescope::app::panels::timeline::view::TimeView;
+    use tumblescope::app::panels::timeline::{AXIS_H, LABEL_W};
+    let mut h = harness();
+    open_scenario(&mut h, "expiring");
+    let run = app(&h).run.as_ref().unwrap();
+    let trace = run.trace.clone();
+    let records: usize = trace.discards.iter().map(|d| d.records.len()).sum();
+    h.get_by_label_contains(&format!(
+        "{} batch(es) discarded ({records} records)",
+        trace.discards.len()
+    ));
+    let rect = h.get_by_label("Timeline").rect();
+    let view = TimeView::fit(run.index.t_min, run.index.t_max);
+    let shards = run.stream.shards.len();
+    let (left, width) = (rect.left() + LABEL_W, rect.width() - LABEL_W);
+    let lane_h = ((rect.height() - AXIS_H) / shards as f32).clamp(14.0, 150.0);
+    let d = trace
+        .discards
+        .iter()
+        .find(|d| d.attempts > 0)
+        .expect("a batch discarded after an attempt")
+        .clone();
+    // The cross sits at the top of the invocations row, at the discard's time.
+    let x = view.x_from_time(d.at_ms as f64, left, width);
+    let lane_top = rect.top() + AXIS_H + d.shard as f32 * lane_h;
+    let y = lane_top + 3.0 + lane_h * 0.42 + 2.0 + 5.0;
+    click_at(&mut h, egui::pos2(x, y));
+    assert_eq!(
+        app(&h).selected,
+        Some(d.invocation - 1),
+        "the last attempt is selected"
+    );
+    h.get_by_label_contains("Batch discarded (RecordAgeExceeded)");
+    // The inspector says which records, when and after how many attempts.
+    h.get_by_label_contains(&format!("{} records of ", d.records.len()));
+    h.get_by_label_contains(&format!(
+        "after {} attempt(s) (RecordAgeExceeded)",
+        d.attempts
+    ));
+}

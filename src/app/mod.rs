@@ -257,8 +257,19 @@ impl TumbleApp {
                     (None, 0) => format!("{} records", run.stream.len()),
                     (None, u) => format!("{} records ({u} not read)", run.stream.len()),
                 };
+                let discarded = match run.trace.discards.len() {
+                    0 => String::new(),
+                    b => format!(
+                        ", {b} batch(es) discarded ({} records)",
+                        run.trace
+                            .discards
+                            .iter()
+                            .map(|d| d.records.len())
+                            .sum::<usize>()
+                    ),
+                };
                 self.status = StatusLine::info(format!(
-                    "{} — {records} on {} shard(s), {} windows, {} invocations; simulated in {:.0} ms",
+                    "{} — {records} on {} shard(s), {} windows, {} invocations{discarded}; simulated in {:.0} ms",
                     run.spec.describe(),
                     run.stream.shards.len(),
                     run.trace.windows.len(),

@@ -84,7 +84,8 @@ pub struct Inspector {
     /// Table writes, deferred ones rendered.
     writes: Vec<crate::handlers::TableWrite>,
     /// The on-failure destination record when this attempt's failure discarded its batch.
-    destination: Option<(&'static str, String)>,
+    /// (condition, the discard in words, the record).
+    destination: Option<(&'static str, String, String)>,
 }
 
 impl Inspector {
@@ -140,7 +141,8 @@ impl Inspector {
                     d,
                     run.spec.settings.seed,
                 );
-                (d.condition, pretty(&json))
+                let words = crate::app::panels::timeline::discard_text(run, d);
+                (d.condition, words, pretty(&json))
             });
     }
 }
@@ -189,11 +191,12 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
     if let Some(note) = &st.typed_note {
         ui.label(RichText::new(format!("Note for this run (shown once): {note}")).color(pal.dim));
     }
-    if let Some((condition, json)) = &st.destination {
+    if let Some((condition, words, json)) = &st.destination {
         ui.colored_label(
             pal.error,
             format!("Batch discarded ({condition}): sent to the on-failure destination"),
         );
+        ui.label(RichText::new(words).color(pal.dim));
         egui::CollapsingHeader::new("On-failure destination record")
             .id_salt("destination-record")
             .show(ui, |ui| {

@@ -139,6 +139,8 @@ pub fn timeline_ui(
         shard_end_ui(&scene, &lane, &mut picks);
         records::records_ui(&scene, &lane, selected, &mut picks);
         invocations::invocations_ui(&scene, &lane, &mut picks);
+        // After the boxes: drawn over them, and a click on the cross means the discard.
+        discards_ui(&scene, &lane, &mut picks);
         // Clicking a lane away from any box selects the invocation running at that time.
         if picks.clicked.is_none()
             && scene.clicked
@@ -239,6 +241,73 @@ fn shard_end_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
             crate::model::clock_millis(at)
         ));
     }
+}
+
+/// Where a batch was discarded (retries or record age exhausted): a red cross over the
+/// invocations row, labelled when there is room; hover says which records and where they went,
+/// a click selects the last attempt (its inspector shows the on-failure destination record).
+fn discards_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
+    let row = lane.invocations;
+    let mut last_x = f32::NEG_INFINITY;
+    for d in scene
+        .run
+        .trace
+        .discards
+        .iter()
+        .filter(|d| d.shard as usize == lane.shard)
+    {
+        let x = scene
+            .view
+            .x_from_time(d.at_ms as f64, scene.left, scene.width);
+        // Culled off screen, and one mark per few points when discards crowd together.
+        if x < scene.left || x > scene.left + scene.width || x - last_x < 3.0 {
+            continue;
+        }
+        last_x = x;
+        let r = 4.0;
+        let c = pos2(x, row.top() + r + 1.0);
+        let stroke = Stroke::new(2.0, scene.pal.error);
+        scene
+            .painter
+            .line_segment([c + vec2(-r, -r), c + vec2(r, r)], stroke);
+        scene
+            .painter
+            .line_segment([c + vec2(-r, r), c + vec2(r, -r)], stroke);
+        if row.height() >= 30.0 {
+            scene.painter.text(
+                c + vec2(r + 2.0, -r),
+                Align2::LEFT_TOP,
+                "DISCARDED",
+                FontId::monospace(9.0),
+                scene.pal.error,
+            );
+        }
+        if let Some(p) = scene.pointer
+            && (p.x - x).abs() <= r + 1.0
+            && (p.y - c.y).abs() <= r + 1.0
+        {
+            picks.hover = Some(discard_text(scene.run, d));
+            if scene.clicked && d.invocation > 0 {
+                picks.clicked = Some(d.invocation - 1);
+            }
+        }
+    }
+}
+
+/// A discard in words: which records, when, why and where they went.
+pub fn discard_text(run: &Run, d: &crate::sim::trace::Discard) -> String {
+    let tried = match d.attempts {
+        0 => "before any attempt (too old when read)".to_owned(),
+        n => format!("after {n} attempt(s)"),
+    };
+    format!(
+        "{} records of {} discarded at {} {tried} ({}): sent to the on-failure destination, \
+         or lost if none is configured",
+        d.records.len(),
+        run.stream.shards[d.shard as usize].id,
+        crate::model::clock_millis(d.at_ms),
+        d.condition
+    )
 }
 
 fn interact(
