@@ -28,6 +28,11 @@ pub(super) fn windows_ui(
         return;
     }
     let label_every = ((100.0 / (width / count.max(1) as f32)).ceil() as i64).max(1);
+    // Never over the shard labels, whatever lies left of the view.
+    let painter = painter.with_clip_rect(Rect::from_min_max(
+        pos2(left, canvas.top() - 14.0),
+        canvas.max,
+    ));
     for k in 0..=count {
         let start = first + k * len;
         let x0 = view.x_from_time(start as f64, left, width);
@@ -39,11 +44,18 @@ pub(super) fn windows_ui(
                 pal.window_shade,
             );
         }
+        let labelled = (start / len).rem_euclid(label_every) == 0;
+        // Only a labelled boundary rises into the label row, so no line strikes a label through.
+        let top = if labelled {
+            canvas.top() - 12.0
+        } else {
+            canvas.top()
+        };
         painter.line_segment(
-            [pos2(x0, canvas.top() - 12.0), pos2(x0, canvas.bottom())],
+            [pos2(x0, top), pos2(x0, canvas.bottom())],
             Stroke::new(1.0, pal.boundary),
         );
-        if (start / len).rem_euclid(label_every) == 0 && x0 >= left - 1.0 {
+        if labelled && x0 >= left - 1.0 {
             painter.text(
                 pos2(x0 + 3.0, canvas.top() - 12.0),
                 Align2::LEFT_TOP,

@@ -135,7 +135,6 @@ pub fn timeline_ui(
         if !ui.is_rect_visible(lane.area) {
             continue;
         }
-        lane_label_ui(&scene, &lane, full.left(), ui.visuals().text_color());
         shard_end_ui(&scene, &lane, &mut picks);
         records::records_ui(&scene, &lane, selected, &mut picks);
         invocations::invocations_ui(&scene, &lane, &mut picks);
@@ -153,6 +152,22 @@ pub fn timeline_ui(
     }
     if let Some(inv) = selected.and_then(|k| run.trace.invocations.get(k as usize)) {
         selection::selection_ui(&scene, canvas, lane_h, inv);
+    }
+    // Labels last, on their own background: whatever a lane draws left of the view (a box that
+    // started earlier, a link) ends at the label column instead of running over the names.
+    let labels = Rect::from_min_max(
+        pos2(full.left(), canvas.top()),
+        pos2(canvas.left(), full.bottom()),
+    );
+    scene
+        .painter
+        .rect_filled(labels, 0.0, ui.visuals().panel_fill);
+    for s in 0..run.stream.shards.len() {
+        let lane = Lane::new(canvas, s, lane_h);
+        if lane.area.top() > canvas.bottom() {
+            break;
+        }
+        lane_label_ui(&scene, &lane, full.left(), ui.visuals().text_color());
     }
 
     if let Some(k) = picks.clicked {

@@ -10,7 +10,12 @@ use crate::sim::trace::Invocation;
 /// Draws the selection on top of the lanes; `canvas` is the area the playhead spans.
 pub(super) fn selection_ui(scene: &Scene, canvas: Rect, lane_h: f32, inv: &Invocation) {
     let (run, view, left, width) = (scene.run, &scene.view, scene.left, scene.width);
-    let (painter, pal) = (&scene.painter, scene.pal);
+    // Clipped at the label column: outline, links and playhead stay off the shard names.
+    let painter = scene.painter.with_clip_rect(Rect::from_min_max(
+        pos2(left, canvas.top() - 2.0),
+        canvas.max + egui::vec2(2.0, 2.0),
+    ));
+    let (painter, pal) = (&painter, scene.pal);
     let lane = Lane::new(canvas, inv.shard as usize, lane_h);
     let r = invocation_rect(view, left, width, lane.invocations, inv);
     painter.rect_stroke(
