@@ -144,6 +144,8 @@ pub struct RunIndex {
     pub t_min: i64,
     /// Latest record time or invocation end (ms).
     pub t_max: i64,
+    /// Latest record time (ms); `t_min` for a stream without records.
+    pub t_last_record: i64,
     /// Per shard: invocation indices in start order.
     pub by_shard: Vec<Vec<u32>>,
     /// Per shard, the notable invocations in start order by how they are drawn when a lane is
@@ -186,6 +188,7 @@ impl RunIndex {
             ..Self::default()
         };
         let (mut t_min, mut t_max) = stream.time_range().unwrap_or((0, 0));
+        idx.t_last_record = t_max;
         for (k, inv) in trace.invocations.iter().enumerate() {
             let k = k as u32;
             idx.by_shard[inv.shard as usize].push(k);
@@ -234,6 +237,7 @@ impl RunIndex {
         }
         idx.t_min = t_min;
         idx.t_max = t_max.max(t_min + 1);
+        idx.t_last_record = idx.t_last_record.max(t_min);
         idx.paths = run_paths(trace);
         let default_path = if idx.paths.len() == 1 {
             ValuePath::Path(idx.paths[0].clone())
@@ -242,6 +246,20 @@ impl RunIndex {
         };
         idx.rebuild_series(trace, default_path);
         idx
+    }
+
+    /// The range "fit" shows: the whole run, unless its tail after the last record (finals that
+    /// wait out the close grace on a quiet shard) is longer than half the part with records; then
+    /// the records and a quarter of their span (at least `min_tail_ms`) after them, so the grace
+    /// tail does not squeeze everything else into the left of the screen.
+    pub fn fit_range(&self, min_tail_ms: i64) -> (i64, i64) {
+        let body = (self.t_last_record - self.t_min).max(1);
+        let tail = self.t_max - self.t_last_record;
+        if tail * 2 <= body {
+            return (self.t_min, self.t_max);
+        }
+        let end = self.t_last_record + (body / 4).max(min_tail_ms);
+        (self.t_min, end.min(self.t_max))
     }
 
     /// Rebuilds the plot series for another value path.
@@ -344,6 +362,23 @@ pub fn format_value(v: f64) -> String {
 mod tests {
     use super::*;
     use crate::handlers::builtin::{Builtin, BuiltinSpec};
+
+    #[test]
+    fn fit_leaves_out_a_grace_tail_longer_than_half_the_records() {
+        let idx = |t_last_record, t_max| RunIndex {
+            t_min: 0,
+            t_max,
+            t_last_record,
+            ..RunIndex::default()
+        };
+        // Records for 90 s, the last final 120 s of grace after them: fit stops 30 s after.
+        assert_eq!(idx(90_000, 210_000).fit_range(30_000), (0, 120_000));
+        // A short tail is shown whole.
+        assert_eq!(idx(90_000, 130_000).fit_range(30_000), (0, 130_000));
+        // Never past the end, and never less than the minimum tail after the records.
+        assert_eq!(idx(1_000, 200_000).fit_range(30_000), (0, 31_000));
+        assert_eq!(idx(1_000, 20_000).fit_range(30_000), (0, 20_000));
+    }
 
     #[test]
     fn series_reset_per_window_and_accumulate_across() {

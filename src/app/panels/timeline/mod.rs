@@ -153,6 +153,7 @@ pub fn timeline_ui(
     if let Some(inv) = selected.and_then(|k| run.trace.invocations.get(k as usize)) {
         selection::selection_ui(&scene, canvas, lane_h, inv);
     }
+    later_hint_ui(&scene, canvas);
     // Labels last, on their own background: whatever a lane draws left of the view (a box that
     // started earlier, a link) ends at the label column instead of running over the names.
     let labels = Rect::from_min_max(
@@ -377,5 +378,37 @@ pub fn navigate(
 
 /// The view "fit" shows for a run (no view chosen yet, or after a double click).
 pub fn fit_view(run: &Run) -> TimeView {
-    TimeView::fit(run.index.t_min, run.index.t_max)
+    let window = run.spec.settings.window_ms().unwrap_or(10_000);
+    let (t0, t1) = run.index.fit_range(window);
+    TimeView::fit(t0, t1)
+}
+
+/// When invocations lie right of the view (the grace tail that fit leaves out), says so at the
+/// right end of the axis: when they are and how to see them.
+fn later_hint_ui(scene: &Scene, canvas: Rect) {
+    let (_, end) = scene.view.range_ms();
+    if scene.run.index.t_max <= end {
+        return;
+    }
+    let later = scene
+        .run
+        .trace
+        .invocations
+        .iter()
+        .rev()
+        .take_while(|i| i.start_ms > end)
+        .count();
+    if later == 0 {
+        return;
+    }
+    scene.painter.text(
+        pos2(canvas.right() - 4.0, canvas.top() + 2.0),
+        Align2::RIGHT_TOP,
+        format!(
+            "{later} more invocation(s) right of the view, until {} (zoom out or drag to see them)",
+            crate::model::clock_seconds(scene.run.index.t_max)
+        ),
+        FontId::proportional(11.0),
+        scene.pal.dim,
+    );
 }
