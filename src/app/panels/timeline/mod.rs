@@ -401,14 +401,16 @@ fn later_hint_ui(scene: &Scene, canvas: Rect) {
     if later == 0 {
         return;
     }
-    scene.painter.text(
-        pos2(canvas.right() - 4.0, canvas.top() + 2.0),
-        Align2::RIGHT_TOP,
-        format!(
-            "{later} more invocation(s) right of the view, until {} (zoom out or drag to see them)",
-            crate::model::clock_seconds(scene.run.index.t_max)
-        ),
-        FontId::proportional(11.0),
-        scene.pal.dim,
+    let text = format!(
+        "{later} more until {} (zoom out)",
+        crate::model::clock_seconds(scene.run.index.t_max)
     );
+    let galley = scene
+        .painter
+        .layout_no_wrap(text, FontId::proportional(11.0), scene.pal.dim);
+    let at = pos2(canvas.right() - 4.0 - galley.size().x, canvas.top() + 2.0);
+    // On a backing of its own, so window lines and record marks do not cut through it.
+    let back = Rect::from_min_size(at, galley.size()).expand(2.0);
+    scene.painter.rect_filled(back, 2.0, scene.pal.lane);
+    scene.painter.galley(at, galley, scene.pal.dim);
 }
