@@ -12,20 +12,7 @@ use tumblescope::sim::trace::Kind;
 type State = Option<TumbleApp>;
 
 fn harness() -> Harness<'static, State> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(
-            |ui, state: &mut State| {
-                let app = state.get_or_insert_with(|| {
-                    TumbleApp::new(ui.ctx(), None, StartupOptions::default())
-                });
-                app.frame(ui);
-            },
-            None,
-        );
-    h.step();
-    settle(&mut h);
-    h
+    harness_sized(1600.0, 1000.0)
 }
 
 /// Waits for the background job, then lets the UI settle.
@@ -1095,6 +1082,7 @@ fn copy_sends_the_event_json_to_the_system_clipboard() {
     );
 }
 
+/// The app in a window of `w` × `h_` points, settled on the demo.
 fn harness_sized(w: f32, h_: f32) -> Harness<'static, State> {
     let mut h = Harness::builder()
         .with_size(egui::vec2(w, h_))

@@ -247,35 +247,7 @@ impl TumbleApp {
             Ok(run) => {
                 let run = *run;
                 let n = run.trace.invocations.len() as u32;
-                let unread: usize = run.trace.unread.iter().map(|u| u.records.len()).sum();
-                let records = match (&run.trace.filter, unread) {
-                    (Some(f), _) => format!(
-                        "{} of {} records passed the filters",
-                        f.passed,
-                        f.passed + f.dropped
-                    ),
-                    (None, 0) => format!("{} records", run.stream.len()),
-                    (None, u) => format!("{} records ({u} not read)", run.stream.len()),
-                };
-                let discarded = match run.trace.discards.len() {
-                    0 => String::new(),
-                    b => format!(
-                        ", {b} batch(es) discarded ({} records)",
-                        run.trace
-                            .discards
-                            .iter()
-                            .map(|d| d.records.len())
-                            .sum::<usize>()
-                    ),
-                };
-                self.status = StatusLine::info(format!(
-                    "{} — {records} on {} shard(s), {} windows, {} invocations{discarded}; simulated in {:.0} ms",
-                    run.spec.describe(),
-                    run.stream.shards.len(),
-                    run.trace.windows.len(),
-                    n,
-                    run.took.as_secs_f64() * 1000.0
-                ));
+                self.status = StatusLine::info(run_summary(&run, n));
                 if !run.trace.stalls.is_empty()
                     || !run.trace.warnings.is_empty()
                     || !run.load_notes.is_empty()
@@ -490,24 +462,7 @@ impl TumbleApp {
                 });
         }
         if self.prefs.show_plots {
-            egui::Panel::bottom("plots")
-                .resizable(true)
-                .default_size(250.0)
-                .min_size(140.0)
-                .max_size((full.y * 0.6).max(140.0))
-                .show(ui, |ui| {
-                    if let Some(run) = &self.run {
-                        plots_ui(
-                            ui,
-                            run,
-                            self.selected,
-                            self.prefs.across_windows,
-                            self.view.unwrap_or_else(|| fit_view(run)),
-                            &mut self.plots,
-                            &mut cmds,
-                        );
-                    }
-                });
+            self.plots_panel(ui, full, &mut cmds);
         }
         let central = egui::CentralPanel::default().show(ui, |ui| match &self.run {
             Some(run) => timeline_ui(ui, run, self.selected, self.view, &mut cmds),
@@ -530,6 +485,28 @@ impl TumbleApp {
         for cmd in cmds {
             self.apply(cmd);
         }
+    }
+
+    /// The plots panel along the bottom of the timeline, on the shared time view.
+    fn plots_panel(&mut self, ui: &mut Ui, full: egui::Vec2, cmds: &mut Vec<AppCommand>) {
+        egui::Panel::bottom("plots")
+            .resizable(true)
+            .default_size(250.0)
+            .min_size(140.0)
+            .max_size((full.y * 0.6).max(140.0))
+            .show(ui, |ui| {
+                if let Some(run) = &self.run {
+                    plots_ui(
+                        ui,
+                        run,
+                        self.selected,
+                        self.prefs.across_windows,
+                        self.view.unwrap_or_else(|| fit_view(run)),
+                        &mut self.plots,
+                        cmds,
+                    );
+                }
+            });
     }
 
     fn on_draft_changed(&mut self) {
@@ -598,4 +575,38 @@ impl eframe::App for TumbleApp {
             storage.set_string(APP_KEY, text);
         }
     }
+}
+
+/// The status line after a run: what ran, how many records passed or were not read, windows,
+/// invocations, discards and how long it took.
+fn run_summary(run: &Run, n: u32) -> String {
+    let unread: usize = run.trace.unread.iter().map(|u| u.records.len()).sum();
+    let records = match (&run.trace.filter, unread) {
+        (Some(f), _) => format!(
+            "{} of {} records passed the filters",
+            f.passed,
+            f.passed + f.dropped
+        ),
+        (None, 0) => format!("{} records", run.stream.len()),
+        (None, u) => format!("{} records ({u} not read)", run.stream.len()),
+    };
+    let discarded = match run.trace.discards.len() {
+        0 => String::new(),
+        b => format!(
+            ", {b} batch(es) discarded ({} records)",
+            run.trace
+                .discards
+                .iter()
+                .map(|d| d.records.len())
+                .sum::<usize>()
+        ),
+    };
+    format!(
+        "{} — {records} on {} shard(s), {} windows, {} invocations{discarded}; simulated in {:.0} ms",
+        run.spec.describe(),
+        run.stream.shards.len(),
+        run.trace.windows.len(),
+        n,
+        run.took.as_secs_f64() * 1000.0
+    )
 }

@@ -127,29 +127,7 @@ pub fn timeline_ui(
 
     let lane_h = (canvas.height() / run.stream.shards.len().max(1) as f32).clamp(14.0, 150.0);
     let mut picks = Picks::default();
-    for s in 0..run.stream.shards.len() {
-        let lane = Lane::new(canvas, s, lane_h);
-        if lane.area.top() > canvas.bottom() {
-            break;
-        }
-        if !ui.is_rect_visible(lane.area) {
-            continue;
-        }
-        shard_end_ui(&scene, &lane, &mut picks);
-        records::records_ui(&scene, &lane, selected, &mut picks);
-        invocations::invocations_ui(&scene, &lane, &mut picks);
-        // After the boxes: drawn over them, and a click on the cross means the discard.
-        discards_ui(&scene, &lane, &mut picks);
-        // Clicking a lane away from any box selects the invocation running at that time.
-        if picks.clicked.is_none()
-            && scene.clicked
-            && let Some(p) = scene.pointer
-            && lane.area.contains(p)
-        {
-            let t = view.time_from_x(p.x, scene.left, scene.width) as i64;
-            picks.clicked = run.index.invocation_at(&run.trace, s, t);
-        }
-    }
+    lanes_ui(ui, &scene, canvas, lane_h, selected, &mut picks);
     if let Some(inv) = selected.and_then(|k| run.trace.invocations.get(k as usize)) {
         selection::selection_ui(&scene, canvas, lane_h, inv);
     }
@@ -178,6 +156,42 @@ pub fn timeline_ui(
         response.on_hover_ui_at_pointer(|ui| {
             ui.label(egui::RichText::new(text).monospace());
         });
+    }
+}
+
+/// Each visible lane's records, invocations and marks; a click on a lane away from any box
+/// picks the invocation running there.
+fn lanes_ui(
+    ui: &Ui,
+    scene: &Scene,
+    canvas: Rect,
+    lane_h: f32,
+    selected: Option<u32>,
+    picks: &mut Picks,
+) {
+    let (run, view) = (scene.run, scene.view);
+    for s in 0..run.stream.shards.len() {
+        let lane = Lane::new(canvas, s, lane_h);
+        if lane.area.top() > canvas.bottom() {
+            break;
+        }
+        if !ui.is_rect_visible(lane.area) {
+            continue;
+        }
+        shard_end_ui(scene, &lane, picks);
+        records::records_ui(scene, &lane, selected, picks);
+        invocations::invocations_ui(scene, &lane, picks);
+        // After the boxes: drawn over them, and a click on the cross means the discard.
+        discards_ui(scene, &lane, picks);
+        // Clicking a lane away from any box selects the invocation running at that time.
+        if picks.clicked.is_none()
+            && scene.clicked
+            && let Some(p) = scene.pointer
+            && lane.area.contains(p)
+        {
+            let t = view.time_from_x(p.x, scene.left, scene.width) as i64;
+            picks.clicked = run.index.invocation_at(&run.trace, s, t);
+        }
     }
 }
 
