@@ -85,8 +85,33 @@ impl Scope<'_> {
                 self.attribute(&res, &att)
             }
             "Fn::Sub" => self.sub(arg, depth),
+            "Fn::Join" | "Fn::Select" | "Fn::Split" | "Fn::FindInMap" => self.list_function(
+                name,
+                list(if name == "Fn::FindInMap" { 3 } else { 2 })?,
+                depth,
+            ),
+            "Fn::If" => {
+                let parts = list(3)?;
+                let cond = self.text(&parts[0], depth)?;
+                let pick = if self.condition(&cond, depth)? { 1 } else { 2 };
+                self.resolve_depth(&parts[pick], depth)
+            }
+            "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" => {
+                self.boolean(name, arg, depth).map(Value::Bool)
+            }
+            "Fn::ImportValue" => Err(Unresolved(
+                "Fn::ImportValue reads another stack's output, which only a deployment has".into(),
+            )),
+            other => Err(Unresolved(format!(
+                "{other} is not resolved by tumblescope"
+            ))),
+        }
+    }
+
+    /// The functions that take a list of arguments and pick from or build lists.
+    fn list_function(&self, name: &str, parts: &[Value], depth: u32) -> Result<Value, Unresolved> {
+        match name {
             "Fn::Join" => {
-                let parts = list(2)?;
                 let sep = self.text(&parts[0], depth)?;
                 let items = match self.resolve_depth(&parts[1], depth)? {
                     Value::Array(a) => a,
@@ -97,7 +122,6 @@ impl Scope<'_> {
                 Ok(Value::String(texts?.join(&sep)))
             }
             "Fn::Select" => {
-                let parts = list(2)?;
                 let i: usize = self
                     .text(&parts[0], depth)?
                     .parse()
@@ -111,21 +135,13 @@ impl Scope<'_> {
                 }
             }
             "Fn::Split" => {
-                let parts = list(2)?;
                 let sep = self.text(&parts[0], depth)?;
                 let s = self.text(&parts[1], depth)?;
                 Ok(Value::Array(
                     s.split(sep.as_str()).map(Value::from).collect(),
                 ))
             }
-            "Fn::If" => {
-                let parts = list(3)?;
-                let cond = self.text(&parts[0], depth)?;
-                let pick = if self.condition(&cond, depth)? { 1 } else { 2 };
-                self.resolve_depth(&parts[pick], depth)
-            }
             "Fn::FindInMap" => {
-                let parts = list(3)?;
                 let keys: Result<Vec<String>, _> =
                     parts.iter().take(3).map(|x| self.text(x, depth)).collect();
                 let keys = keys?;
@@ -140,15 +156,7 @@ impl Scope<'_> {
                         )))
                     })
             }
-            "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" => {
-                self.boolean(name, arg, depth).map(Value::Bool)
-            }
-            "Fn::ImportValue" => Err(Unresolved(
-                "Fn::ImportValue reads another stack's output, which only a deployment has".into(),
-            )),
-            other => Err(Unresolved(format!(
-                "{other} is not resolved by tumblescope"
-            ))),
+            other => Err(Unresolved(format!("{other} is not a list function"))),
         }
     }
 

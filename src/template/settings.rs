@@ -177,33 +177,20 @@ fn mapping_prop(a: &mut Applied, p: &Prop) -> Result<Option<String>, String> {
         "StartingPosition" => {
             s.starting_position = text(p)?.parse().map_err(|e| format!("{}: {e}", p.at))?;
         }
-        "StartingPositionTimestamp" => {
-            let secs = match &p.value {
-                Ok(Value::Number(x)) => x.as_f64().unwrap_or(f64::NAN),
-                _ => text(p)?.parse::<f64>().unwrap_or(f64::NAN),
-            };
-            let ms = crate::model::ms_from_epoch_seconds(secs)
-                .ok_or_else(|| format!("{}: not Unix seconds", p.at))?;
-            s.starting_position_timestamp_ms = Some(ms);
-        }
-        "FunctionResponseTypes" => {
-            let list = match &p.value {
-                Ok(Value::Array(l)) => l.clone(),
-                _ => {
-                    return Err(format!(
-                        "{}: expected a list like [ReportBatchItemFailures]",
-                        p.at
-                    ));
-                }
-            };
-            for t in &list {
-                if t != "ReportBatchItemFailures" {
-                    return Err(format!("{}: unknown response type {t}", p.at));
-                }
-            }
-            s.report_batch_item_failures = !list.is_empty();
-        }
+        "StartingPositionTimestamp" => s.starting_position_timestamp_ms = Some(timestamp_ms(p)?),
+        "FunctionResponseTypes" => s.report_batch_item_failures = response_types(p)?,
         "FilterCriteria" => s.filters = filters(p)?,
+        _ => return other_prop(a, p),
+    }
+    Ok(Some(
+        p.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+    ))
+}
+
+/// Properties that set no number: where the mapping reads from, what it calls, and the ones
+/// that are accepted but change nothing about processing.
+fn other_prop(a: &mut Applied, p: &Prop) -> Result<Option<String>, String> {
+    match p.name.as_str() {
         "Enabled" => {
             if !boolean(p)? {
                 return Err(format!(
@@ -212,36 +199,55 @@ fn mapping_prop(a: &mut Applied, p: &Prop) -> Result<Option<String>, String> {
                     p.at
                 ));
             }
+            Ok(Some("true".into()))
         }
         "Stream" | "EventSourceArn" => {
             let arn = text(p)?;
             a.stream_name = stream_name(&arn);
-            return Ok(Some(arn));
+            Ok(Some(arn))
         }
-        "FunctionName" => return Ok(p.value.as_ref().ok().map(|v| v.to_string())),
+        "FunctionName" => Ok(p.value.as_ref().ok().map(|v| v.to_string())),
         "DestinationConfig" => {
             a.notes.push(format!(
                 "{}: on-failure records are written with --destination-out, as the document \
                  Lambda sends",
                 p.at
             ));
-            return Ok(p.value.as_ref().ok().map(|v| v.to_string()));
+            Ok(p.value.as_ref().ok().map(|v| v.to_string()))
         }
         "TumblingWindowInSecondsUnits" | "Tags" | "KmsKeyArn" | "MetricsConfig" => {
             a.notes
                 .push(format!("{}: not simulated (no effect on processing)", p.at));
-            return Ok(None);
+            Ok(None)
         }
-        other => {
-            return Err(format!(
-                "{}: {other} is not simulated by tumblescope (remove it or simulate without it)",
-                p.at
-            ));
-        }
+        other => Err(format!(
+            "{}: {other} is not simulated by tumblescope (remove it or simulate without it)",
+            p.at
+        )),
     }
-    Ok(Some(
-        p.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
-    ))
+}
+
+/// `StartingPositionTimestamp` in Unix seconds, given as a number or a string.
+fn timestamp_ms(p: &Prop) -> Result<i64, String> {
+    let secs = match &p.value {
+        Ok(Value::Number(x)) => x.as_f64().unwrap_or(f64::NAN),
+        _ => text(p)?.parse::<f64>().unwrap_or(f64::NAN),
+    };
+    crate::model::ms_from_epoch_seconds(secs).ok_or_else(|| format!("{}: not Unix seconds", p.at))
+}
+
+/// `FunctionResponseTypes: [ReportBatchItemFailures]` (the only type Lambda defines).
+fn response_types(p: &Prop) -> Result<bool, String> {
+    let Ok(Value::Array(list)) = &p.value else {
+        return Err(format!(
+            "{}: expected a list like [ReportBatchItemFailures]",
+            p.at
+        ));
+    };
+    if let Some(t) = list.iter().find(|t| *t != "ReportBatchItemFailures") {
+        return Err(format!("{}: unknown response type {t}", p.at));
+    }
+    Ok(!list.is_empty())
 }
 
 /// `FilterCriteria: {Filters: [{Pattern: "…"}]}`; a pattern may be given as an object (SAM
