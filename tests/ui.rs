@@ -47,8 +47,8 @@ fn await_rerun(h: &mut Harness<'static, State>) {
 fn open_by_typed_path(h: &mut Harness<'static, State>, path: &std::path::Path) {
     h.get_by_label("File").click();
     h.run_steps(2);
-    // Focused, not clicked: a click in the field closes the menu (issue 15 lists it).
-    h.get_by_label("Path:").focus();
+    // Clicked as a user would: the File menu stays open for clicks inside it.
+    h.get_by_label("Path:").click();
     h.run_steps(1);
     // Replace what an earlier open left there.
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -1219,4 +1219,87 @@ fn discarded_batches_are_marked_on_the_timeline_and_counted() {
         "after {} attempt(s) (RecordAgeExceeded)",
         d.attempts
     ));
+}
+
+/// Waits until the status line starts with `prefix` (an export writes on a worker thread).
+fn await_status(h: &mut Harness<'static, State>, prefix: &str) {
+    let started = std::time::Instant::now();
+    while !app(h).status.text.starts_with(prefix) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            app(h).status
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        h.run_steps(1);
+    }
+}
+
+/// Where no system dialog opens, every dialog has the in-app browser: an export is saved to
+/// a typed path, and a stream is opened by picking its file in the list.
+#[test]
+fn the_built_in_file_browser_saves_exports_and_opens_streams() {
+    let dir = std::env::temp_dir().join(format!("ts-ui-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut h = harness();
+    h.get_by_label("View").click();
+    h.run_steps(2);
+    h.get_by_label("Built-in file browser").click();
+    h.run_steps(2);
+    assert!(app(&h).prefs.builtin_file_browser);
+
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Export results (CSV)…").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Export results (CSV)");
+    let target = dir.join("mine.csv");
+    fn name_field<'h>(h: &'h Harness<'static, State>) -> egui_kittest::Node<'h> {
+        h.get_all_by_value("results.csv")
+            .find(|n| n.accesskit_node().role() == egui::accesskit::Role::TextInput)
+            .expect("the file name field")
+    }
+    name_field(&h).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    name_field(&h).type_text(&target.display().to_string());
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    await_status(&mut h, "Wrote");
+    let csv = std::fs::read_to_string(&target).unwrap();
+    assert!(csv.lines().count() > 1, "{csv}");
+    assert!(
+        h.query_by_label_contains("Export results (CSV)").is_none(),
+        "the browser closed"
+    );
+
+    // Open: the browser lists the folder's stream files; pick one and press Open.
+    let orders = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/orders.jsonl");
+    std::fs::copy(&orders, dir.join("picked.jsonl")).unwrap();
+    std::fs::write(dir.join("notes.md"), "not a stream").unwrap();
+    h.state_mut().as_mut().unwrap().prefs.last_dir = Some(dir.clone());
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Open stream…").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Open stream file(s)");
+    assert!(
+        // Entries read "🗋 name" (the browser's file icon).
+        h.query_by_label("\u{1f5cb} notes.md").is_none()
+            && h.query_by_label("\u{1f5cb} mine.csv").is_some(),
+        "only stream files are listed"
+    );
+    h.get_by_label("\u{1f5cb} picked.jsonl").click();
+    h.run_steps(2);
+    h.get_by_label("Open").click();
+    h.run_steps(3);
+    settle(&mut h);
+    let run = app(&h).run.as_ref().unwrap();
+    assert!(
+        run.spec.describe().contains("picked.jsonl"),
+        "{}",
+        run.spec.describe()
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::command::{AppCommand, ExportKind, PanelId};
-use super::dialogs::DialogKind;
+use super::command::{AppCommand, DialogKind, ExportKind, PanelId};
 use super::panels::setup::SetupState;
 use super::session::{self, SESSION_VERSION, SessionFile};
 use super::{StatusLine, TumbleApp};
@@ -33,6 +32,14 @@ impl TumbleApp {
             C::Open | C::OpenPath(_) | C::OpenPaths(_) => self.apply_open(cmd),
             C::OpenTemplate(path) => self.open_template(path),
             C::PickTemplate => self.dialog(DialogKind::OpenTemplate),
+            C::NativeDialogFailed(kind) => {
+                self.status = StatusLine::info(
+                    "The system file dialog did not open (no file-dialog portal on this desktop); \
+                     using the built-in file browser (View → Built-in file browser keeps it)",
+                );
+                self.browse(kind);
+            }
+            C::SetBuiltinFileBrowser(on) => self.prefs.builtin_file_browser = on,
             C::ShowCapture | C::StartCapture | C::StopCapture => self.apply_capture(&cmd),
             C::SaveSession | C::SaveSessionTo(_) | C::LoadSession | C::LoadSessionFrom(_) => {
                 self.apply_session(cmd)

@@ -98,6 +98,10 @@ pub enum AppCommand {
     SetPlaySpeed(f32),
     /// Plot totals across windows instead of within each window.
     SetAcrossWindows(bool),
+    /// The system file dialog did not open: say so and show the in-app browser instead.
+    NativeDialogFailed(DialogKind),
+    /// Use the in-app file browser instead of the system dialog (a preference).
+    SetBuiltinFileBrowser(bool),
     /// The setup panel edited the draft (re-runs once edits settle).
     SetDraft(Box<crate::run::RunSpec>),
 }
@@ -111,6 +115,23 @@ pub enum PanelId {
     Inspector,
     /// Plots (bottom).
     Plots,
+}
+
+/// Which file dialog: what it picks and what the answer becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogKind {
+    /// A handler file for the setup.
+    Handler,
+    /// Stream file(s) to open.
+    OpenStream,
+    /// A deployment template.
+    OpenTemplate,
+    /// Where to save the session.
+    SaveSession,
+    /// A session to load.
+    LoadSession,
+    /// Where to write an export.
+    Export(ExportKind),
 }
 
 /// What an export writes.

@@ -2,75 +2,72 @@
 //! command.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use super::command::{AppCommand, ExportKind};
+use super::command::{AppCommand, DialogKind, ExportKind};
+use super::file_browser::{FileBrowser, native_dialog_likely};
 use super::session::{self, Run};
 use super::{StatusLine, TumbleApp};
 
+/// A native dialog that answers "nothing chosen" faster than this never opened: no person
+/// cancels a dialog within a quarter of a second.
+const NATIVE_FAILED_WITHIN: Duration = Duration::from_millis(250);
+
 impl TumbleApp {
+    /// Asks for a file: the system dialog on its own thread (it blocks), or the in-app browser
+    /// where the system dialog cannot open or the user prefers it.
     pub(super) fn dialog(&mut self, kind: DialogKind) {
+        if self.prefs.builtin_file_browser {
+            self.browse(kind);
+            return;
+        }
+        if !native_dialog_likely() {
+            self.status = StatusLine::info(
+                "No system file dialog here (no desktop session bus for the file-dialog portal); \
+                 using the built-in file browser",
+            );
+            self.browse(kind);
+            return;
+        }
         let tx = self.dialog_tx.clone();
         let ctx = self.ctx.clone();
         let dir = self.prefs.last_dir.clone();
-        // File dialogs block; they run on their own thread and answer with a command.
         let spawned = std::thread::Builder::new()
             .name("tumblescope-dialog".into())
             .spawn(move || {
-                let mut d = rfd::FileDialog::new();
-                if let Some(dir) = dir {
-                    d = d.set_directory(dir);
-                }
-                let cmd = match kind {
-                    DialogKind::Handler => d
-                        .add_filter("Lambda handler", &["js", "mjs", "cjs", "py"])
-                        .pick_file()
-                        .map(|p| AppCommand::SetHandler(p.display().to_string())),
-                    DialogKind::OpenStream => d
-                        .add_filter("Streams", &["jsonl", "json", "ndjson", "csv", "txt"])
-                        .pick_files()
-                        .map(|mut files| match files.len() {
-                            1 => AppCommand::OpenPath(files.remove(0)),
-                            _ => AppCommand::OpenPaths(files),
-                        }),
-                    DialogKind::OpenTemplate => d
-                        .add_filter(
-                            "SAM, CloudFormation or Terraform JSON",
-                            &["yaml", "yml", "json", "template"],
-                        )
-                        .pick_file()
-                        .map(AppCommand::OpenTemplate),
-                    DialogKind::LoadSession => d
-                        .add_filter("tumblescope session", &["json", "tumblescope"])
-                        .pick_file()
-                        .map(AppCommand::LoadSessionFrom),
-                    DialogKind::SaveSession => d
-                        .set_file_name("session.tumblescope.json")
-                        .save_file()
-                        .map(AppCommand::SaveSessionTo),
-                    DialogKind::Export(k) => {
-                        let (name, ext) = match k {
-                            ExportKind::ResultsCsv => ("results.csv", "csv"),
-                            ExportKind::ResultsJson => ("results.json", "json"),
-                            ExportKind::Log => ("invocations.jsonl", "jsonl"),
-                            ExportKind::PlotPng => ("plot.png", "png"),
-                            ExportKind::PerfettoTrace => ("trace.json", "json"),
-                            ExportKind::TemplateSam => ("template.yaml", "yaml"),
-                            ExportKind::TemplateCloudformation => ("template.json", "json"),
-                            ExportKind::TemplateTerraform => ("mapping.tf.json", "json"),
-                        };
-                        d.set_file_name(name)
-                            .add_filter(ext, &[ext])
-                            .save_file()
-                            .map(|p| AppCommand::ExportTo(k, p))
+                let started = Instant::now();
+                let paths = native_dialog(kind, dir);
+                let cmd = match kind.answer(paths) {
+                    Some(cmd) => cmd,
+                    None if started.elapsed() < NATIVE_FAILED_WITHIN => {
+                        AppCommand::NativeDialogFailed(kind)
                     }
+                    None => return,
                 };
-                if let Some(cmd) = cmd {
-                    tx.send(cmd).ok();
-                    ctx.request_repaint();
-                }
+                tx.send(cmd).ok();
+                ctx.request_repaint();
             });
         if let Err(e) = spawned {
-            self.status = StatusLine::error(format!("could not open a file dialog: {e}"));
+            self.status = StatusLine::error(format!(
+                "could not start the file dialog ({e}); using the built-in file browser"
+            ));
+            self.browse(kind);
+        }
+    }
+
+    /// Opens the in-app file browser for `kind`.
+    pub(super) fn browse(&mut self, kind: DialogKind) {
+        self.browser = Some(FileBrowser::open(kind, self.prefs.last_dir.as_deref()));
+    }
+
+    /// Draws the in-app browser while it is open; its answer joins this frame's commands.
+    pub(super) fn browser_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<AppCommand>) {
+        let Some(browser) = &mut self.browser else {
+            return;
+        };
+        if let Some(answer) = browser.show(ctx) {
+            self.browser = None;
+            cmds.extend(answer);
         }
     }
 
@@ -124,14 +121,19 @@ impl TumbleApp {
     }
 }
 
-#[derive(Clone, Copy)]
-pub(super) enum DialogKind {
-    Handler,
-    OpenStream,
-    OpenTemplate,
-    SaveSession,
-    LoadSession,
-    Export(ExportKind),
+/// The system dialog for `kind` (blocks until it closes); the chosen paths, none if cancelled
+/// or if it could not open.
+fn native_dialog(kind: DialogKind, dir: Option<PathBuf>) -> Vec<PathBuf> {
+    let (what, exts) = kind.extensions();
+    let mut d = rfd::FileDialog::new().add_filter(what, exts);
+    if let Some(dir) = dir {
+        d = d.set_directory(dir);
+    }
+    match (kind, kind.file_name()) {
+        (_, Some(name)) => d.set_file_name(name).save_file().into_iter().collect(),
+        (DialogKind::OpenStream, None) => d.pick_files().unwrap_or_default(),
+        (_, None) => d.pick_file().into_iter().collect(),
+    }
 }
 
 /// Writes an export file (atomically).

@@ -6,6 +6,7 @@ mod apply;
 pub mod capture;
 pub mod command;
 mod dialogs;
+mod file_browser;
 pub mod jobs;
 pub mod panels;
 pub mod session;
@@ -115,6 +116,8 @@ pub struct TumbleApp {
     screenshot_frames: u32,
     /// Text of File → Path.
     path_entry: String,
+    /// The in-app file browser, while open.
+    browser: Option<file_browser::FileBrowser>,
     /// Handler files the user agreed to run in this app session.
     approved: std::collections::HashSet<PathBuf>,
     /// A loaded session whose handler file waits for the user's consent.
@@ -192,6 +195,7 @@ impl TumbleApp {
             screenshot_frames: 0,
             approved: Default::default(),
             path_entry: String::new(),
+            browser: None,
             awaiting_approval: None,
             dialog_tx,
             dialog_rx,
@@ -481,6 +485,7 @@ impl TumbleApp {
         if self.capture.open {
             capture_window(ui.ctx(), &mut self.capture, &mut cmds);
         }
+        self.browser_ui(&ui.ctx().clone(), &mut cmds);
         preview_dropped_files(ui.ctx());
         for cmd in cmds {
             self.apply(cmd);

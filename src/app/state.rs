@@ -29,6 +29,8 @@ pub struct Prefs {
     pub play_speed: f32,
     /// Plots show the total across windows instead of the in-window total.
     pub across_windows: bool,
+    /// Use the in-app file browser instead of the system's file dialog.
+    pub builtin_file_browser: bool,
 }
 
 impl Default for Prefs {
@@ -42,6 +44,7 @@ impl Default for Prefs {
             recent: Vec::new(),
             play_speed: 4.0,
             across_windows: false,
+            builtin_file_browser: false,
         }
     }
 }

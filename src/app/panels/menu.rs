@@ -13,7 +13,14 @@ use crate::scenarios;
 
 impl TumbleApp {
     pub(crate) fn menu_ui(&mut self, ui: &mut Ui, cmds: &mut Vec<AppCommand>) {
-        ui.menu_button("File", |ui| self.file_menu_ui(ui, cmds));
+        // Clicks inside the File menu keep it open (its Path field takes clicks); each item
+        // closes it itself.
+        egui::containers::menu::MenuButton::new("File")
+            .config(
+                egui::containers::menu::MenuConfig::new()
+                    .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside),
+            )
+            .ui(ui, |ui| self.file_menu_ui(ui, cmds));
         ui.menu_button("Scenarios", |ui| {
             for s in scenarios::all() {
                 let resp = ui.button(s.title).on_hover_text(s.look_for);
@@ -57,6 +64,7 @@ impl TumbleApp {
                     .on_disabled_hover_text("This file no longer exists.");
                 if button.clicked() {
                     cmds.push(AppCommand::OpenPath(p));
+                    ui.close();
                 }
             }
         });
@@ -129,6 +137,14 @@ impl TumbleApp {
             if ui.checkbox(&mut shown, label).changed() {
                 cmds.push(AppCommand::TogglePanel(panel));
             }
+        }
+        let mut builtin = self.prefs.builtin_file_browser;
+        if ui
+            .checkbox(&mut builtin, "Built-in file browser")
+            .on_hover_text("Choose files in the app instead of the system's file dialog")
+            .changed()
+        {
+            cmds.push(AppCommand::SetBuiltinFileBrowser(builtin));
         }
         menu_item(ui, AppCommand::FitView, cmds);
         if ui
@@ -261,5 +277,6 @@ fn menu_item(ui: &mut Ui, cmd: AppCommand, cmds: &mut Vec<AppCommand>) {
     }
     if ui.add(b).clicked() {
         cmds.push(cmd);
+        ui.close();
     }
 }
