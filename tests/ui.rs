@@ -602,6 +602,39 @@ fn clicking_a_lane_selects_the_invocation_running_there() {
     }
 }
 
+/// A click on a record's mark selects the invocation that delivered it, not the one running
+/// at its arrival time (usually an earlier batch: the record waits for the next poll).
+#[test]
+fn clicking_a_record_selects_the_invocation_that_delivered_it() {
+    use tumblescope::app::panels::timeline::{AXIS_H, LABEL_W};
+    let mut h = harness();
+    let rect = h.get_by_label("Timeline").rect();
+    let run = app(&h).run.as_ref().unwrap();
+    let view = tumblescope::app::panels::timeline::fit_view(run);
+    let shards = run.stream.shards.len();
+    let (left, width) = (rect.left() + LABEL_W, rect.width() - LABEL_W);
+    let lane_h = ((rect.height() - AXIS_H) / shards as f32).clamp(14.0, 150.0);
+    let px = |i: usize| view.x_from_time(run.stream.ts_ms[i] as f64, left, width);
+    let (shard, i) = (0..shards)
+        .flat_map(|s| run.stream.shards[s].range.clone().map(move |i| (s, i)))
+        .find(|&(s, i)| {
+            let range = &run.stream.shards[s].range;
+            let k = run.index.delivered_by[i];
+            let alone = (i == range.start || px(i) - px(i - 1) > 3.0)
+                && (i + 1 == range.end || px(i + 1) - px(i) > 3.0);
+            let running = run.index.invocation_at(&run.trace, s, run.stream.ts_ms[i]);
+            alone && k != u32::MAX && running != Some(k) && px(i) < left + width - 10.0
+        })
+        .expect("a record delivered by a later invocation than the one running at its arrival");
+    let expected = run.index.delivered_by[i];
+    let at = egui::pos2(
+        px(i),
+        rect.top() + AXIS_H + shard as f32 * lane_h + 3.0 + lane_h * 0.3,
+    );
+    click_at(&mut h, at);
+    assert_eq!(app(&h).selected, Some(expected));
+}
+
 /// Selects invocation `k` (0-based): the stepper's "|< First" (which also takes the focus
 /// from any text field, as a user's click does), then → k times.
 fn select_by_keys(h: &mut Harness<'static, State>, k: usize) {
@@ -1302,4 +1335,42 @@ fn the_built_in_file_browser_saves_exports_and_opens_streams() {
         run.spec.describe()
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A message longer than the status bar is cut to one line with "More", which shows all of
+/// it and the messages before; an error stays until dismissed, then the run's summary is back.
+#[test]
+fn long_status_messages_unfold_and_errors_are_dismissed() {
+    let mut h = harness_sized(1280.0, 800.0);
+    let summary = app(&h).status.text.clone();
+    let missing =
+        std::env::temp_dir().join(format!("{}/orders.jsonl", "no-such-folder-".repeat(12)));
+    open_by_typed_path(&mut h, &missing);
+    let error = app(&h).status.text.clone();
+    assert!(app(&h).status.is_error && error.len() > 200, "{error}");
+    h.get_by_label("More").click();
+    h.run_steps(2);
+    // The cut line and the unfolded message, and the summary among the earlier ones.
+    assert_eq!(h.get_all_by_label(&error).count(), 2);
+    h.get_by_label_contains(&summary);
+    h.get_by_label("Less").click();
+    h.run_steps(2);
+    h.get_by_label("Dismiss").click();
+    h.run_steps(2);
+    assert!(!app(&h).status.is_error);
+    h.get_by_label(&summary);
+}
+
+/// The colour key above the timeline names what this run has, and only that.
+#[test]
+fn the_colour_key_lists_the_kinds_the_run_has() {
+    let mut h = harness();
+    for key in ["record waiting", "record delivered", "tumbling window", "final"] {
+        h.get_by_label(key);
+    }
+    assert!(h.query_by_label("failed attempt").is_none());
+    assert!(h.query_by_label("discarded batch").is_none());
+    open_scenario(&mut h, "failing-handler");
+    h.get_by_label("failed attempt");
+    h.get_by_label("retry");
 }

@@ -266,10 +266,7 @@ impl TumbleApp {
             AppCommand::ExportTemplate(k) => self.dialog(DialogKind::Export(k)),
             AppCommand::ExportTo(kind, path) => self.export(kind, path),
             AppCommand::ExportDone(msg) => {
-                self.status = StatusLine {
-                    is_error: msg.starts_with("error:"),
-                    text: msg,
-                };
+                self.status = StatusLine::from_worker(msg);
             }
             _ => {}
         }

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod panels;
 pub mod session;
 pub mod state;
+pub mod status;
 mod template;
 pub mod theme;
 
@@ -30,6 +31,7 @@ use self::panels::plots::{Plots, plots_ui};
 use self::panels::setup::{SetupState, setup_ui};
 use self::panels::stepper::{StepperState, stepper_ui};
 use self::panels::timeline::fit_view;
+use self::panels::timeline::legend::legend_ui;
 use self::panels::timeline::timeline_ui;
 use self::panels::timeline::view::TimeView;
 use self::session::Run;
@@ -57,32 +59,7 @@ pub fn run(startup: StartupOptions) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
-/// A status-bar message.
-#[derive(Clone, Debug, Default)]
-pub struct StatusLine {
-    /// Text.
-    pub text: String,
-    /// Shown as an error.
-    pub is_error: bool,
-}
-
-impl StatusLine {
-    /// A message.
-    pub fn info(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            is_error: false,
-        }
-    }
-
-    /// An error.
-    pub fn error(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            is_error: true,
-        }
-    }
-}
+pub use self::status::StatusLine;
 
 /// The app.
 pub struct TumbleApp {
@@ -100,8 +77,10 @@ pub struct TumbleApp {
     /// Playback running.
     pub playing: bool,
     play_accum: f64,
-    /// Status bar.
+    /// Status bar: the latest message.
     pub status: StatusLine,
+    /// Status bar: the run's summary, the history, unfolded or not.
+    pub status_bar: status::StatusBar,
     jobs: Jobs,
     /// Spec of the job in flight (to know what "last good" will be).
     pending_spec: Option<RunSpec>,
@@ -185,6 +164,7 @@ impl TumbleApp {
             playing: false,
             play_accum: 0.0,
             status: StatusLine::info("Simulating the demo stream…"),
+            status_bar: Default::default(),
             jobs,
             pending_spec: None,
             rerun_at: None,
@@ -268,6 +248,7 @@ impl TumbleApp {
                         .text
                         .push_str(&format!(" — {}", notes.join("; ")));
                 }
+                self.status_bar.summary = self.status.text.clone();
                 let new_sel = if let Some(n1) = self.select_after_run.take() {
                     Some(n1.min(n.saturating_sub(1)))
                 } else if let Some((shard, start)) = self.keep {
@@ -469,7 +450,12 @@ impl TumbleApp {
             self.plots_panel(ui, full, &mut cmds);
         }
         let central = egui::CentralPanel::default().show(ui, |ui| match &self.run {
-            Some(run) => timeline_ui(ui, run, self.selected, self.view, &mut cmds),
+            Some(run) => {
+                if self.prefs.show_legend {
+                    legend_ui(ui, run);
+                }
+                timeline_ui(ui, run, self.selected, self.view, &mut cmds);
+            }
             None => {
                 ui.centered_and_justified(|ui| {
                     ui.spinner();
@@ -494,9 +480,11 @@ impl TumbleApp {
 
     /// The plots panel along the bottom of the timeline, on the shared time view.
     fn plots_panel(&mut self, ui: &mut Ui, full: egui::Vec2, cmds: &mut Vec<AppCommand>) {
+        // A third of the window: room for the controls, the legend and a y axis with a few
+        // labelled ticks (a quarter left only "0" legible at 1280x800).
         egui::Panel::bottom("plots")
             .resizable(true)
-            .default_size(250.0)
+            .default_size((full.y * 0.36).max(250.0))
             .min_size(140.0)
             .max_size((full.y * 0.6).max(140.0))
             .show(ui, |ui| {

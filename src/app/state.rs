@@ -31,6 +31,8 @@ pub struct Prefs {
     pub across_windows: bool,
     /// Use the in-app file browser instead of the system's file dialog.
     pub builtin_file_browser: bool,
+    /// The timeline's colour key is shown.
+    pub show_legend: bool,
 }
 
 impl Default for Prefs {
@@ -45,6 +47,7 @@ impl Default for Prefs {
             play_speed: 4.0,
             across_windows: false,
             builtin_file_browser: false,
+            show_legend: true,
         }
     }
 }

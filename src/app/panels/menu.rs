@@ -1,13 +1,14 @@
 //! The menu bar, the status bar, the help window and the handler-approval prompt.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::Instant;
 
 use egui::{RichText, Ui};
 
-use crate::app::TumbleApp;
 use crate::app::command::{AppCommand, ExportKind, PanelId};
+use crate::app::status::{INFO_LASTS, expanded_ui, message_ui, progress_ui};
 use crate::app::theme::Palette;
+use crate::app::{StatusLine, TumbleApp};
 use crate::run::{RunSpec, SourceSpec};
 use crate::scenarios;
 
@@ -138,6 +139,8 @@ impl TumbleApp {
                 cmds.push(AppCommand::TogglePanel(panel));
             }
         }
+        ui.checkbox(&mut self.prefs.show_legend, "Colour key")
+            .on_hover_text("What the timeline's colours and marks mean, above the lanes");
         let mut builtin = self.prefs.builtin_file_browser;
         if ui
             .checkbox(&mut builtin, "Built-in file browser")
@@ -160,40 +163,34 @@ impl TumbleApp {
     }
 
     pub(crate) fn status_ui(&mut self, ui: &mut Ui, pal: &Palette, cmds: &mut Vec<AppCommand>) {
+        self.status_bar.log(&self.status);
+        let shown = if self.setup.errors.is_empty() {
+            let (text, is_error) = self.status_bar.shown(&self.status, Instant::now());
+            (text.to_owned(), is_error)
+        } else {
+            let errors = self.setup.errors.join("; ");
+            (
+                format!("Setup: {errors} — showing the last valid run"),
+                true,
+            )
+        };
+        if !self.status.is_error {
+            // Wake when a passing message is due to give way to the summary.
+            ui.ctx().request_repaint_after(INFO_LASTS);
+        }
+        let mut dismiss = false;
         ui.horizontal(|ui| {
             if let Some((_, _, started)) = &self.jobs.current {
-                // Short jobs finish before a bar would be read; show it after a moment.
-                if started.elapsed() > Duration::from_millis(150) {
-                    let (frac, text) = match self.jobs.progress {
-                        Some(p) => (
-                            p.done as f32 / p.total.max(1) as f32,
-                            p.describe(started.elapsed()),
-                        ),
-                        None => (0.0, format!("Starting, {} s", started.elapsed().as_secs())),
-                    };
-                    ui.add(egui::ProgressBar::new(frac).desired_width(360.0).text(text));
-                    if ui.button("Cancel").clicked() {
-                        cmds.push(AppCommand::Cancel);
-                    }
-                } else {
-                    ui.spinner();
-                }
-                ui.ctx().request_repaint_after(Duration::from_millis(100));
+                progress_ui(ui, *started, self.jobs.progress, cmds);
             }
-            if !self.setup.errors.is_empty() {
-                ui.colored_label(
-                    pal.error,
-                    format!(
-                        "Setup: {} — showing the last valid run",
-                        self.setup.errors.join("; ")
-                    ),
-                );
-            } else if self.status.is_error {
-                ui.colored_label(pal.error, &self.status.text);
-            } else {
-                ui.label(&self.status.text);
-            }
+            dismiss = message_ui(ui, &mut self.status_bar, (&shown.0, shown.1), pal);
         });
+        if self.status_bar.expanded {
+            expanded_ui(ui, &self.status_bar, (&shown.0, shown.1), pal);
+        }
+        if dismiss && self.setup.errors.is_empty() {
+            self.status = StatusLine::info(self.status_bar.summary.clone());
+        }
     }
 }
 

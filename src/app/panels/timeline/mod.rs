@@ -14,6 +14,7 @@
 
 mod axis;
 mod invocations;
+pub mod legend;
 mod records;
 mod search;
 mod selection;

@@ -22,6 +22,7 @@ pub(super) fn records_ui(scene: &Scene, lane: &Lane, selected: Option<u32>, pick
         range.start
             + run.index.delivered_by[range.clone()].partition_point(|&d| d != u32::MAX && d <= sel)
     });
+    pointer_ui(scene, lane, lo..hi, picks);
     let px_per_item = f64::from(width) / (hi - lo).max(1) as f64;
     if px_per_item < BIN_BELOW_PX_PER_ITEM {
         density_ui(
@@ -61,15 +62,28 @@ pub(super) fn records_ui(scene: &Scene, lane: &Lane, selected: Option<u32>, pick
             Stroke::new(if in_sel { 2.5 } else { 1.5 }, color),
         );
     }
-    if let Some(p) = scene.pointer
-        && row.expand(2.0).contains(p)
-    {
-        let t = view.time_from_x(p.x, left, width);
-        let tol = view.ms_per_point(width) * 4.0;
-        let near = nearest(&run.stream.ts_ms[lo..hi], t).map(|k| lo + k);
-        if let Some(i) = near.filter(|&i| (run.stream.ts_ms[i] as f64 - t).abs() <= tol) {
-            picks.hover = Some(record_tooltip(run, i));
-        }
+}
+
+/// The record under the pointer (within a few points): its tooltip on hover, and on a click
+/// the invocation that delivered it (not the one running at that time, which is usually an
+/// earlier batch: records wait for the next poll).
+fn pointer_ui(scene: &Scene, lane: &Lane, visible: std::ops::Range<usize>, picks: &mut Picks) {
+    let (run, view) = (scene.run, &scene.view);
+    let Some(p) = scene
+        .pointer
+        .filter(|p| lane.records.expand(2.0).contains(*p))
+    else {
+        return;
+    };
+    let t = view.time_from_x(p.x, scene.left, scene.width);
+    let tol = view.ms_per_point(scene.width) * 4.0;
+    let near = nearest(&run.stream.ts_ms[visible.clone()], t).map(|k| visible.start + k);
+    let Some(i) = near.filter(|&i| (run.stream.ts_ms[i] as f64 - t).abs() <= tol) else {
+        return;
+    };
+    picks.hover = Some(record_tooltip(run, i));
+    if scene.clicked && run.index.delivered_by[i] != u32::MAX {
+        picks.clicked = Some(run.index.delivered_by[i]);
     }
 }
 
@@ -147,7 +161,7 @@ fn record_tooltip(run: &Run, i: usize) -> String {
     };
     let state = match run.index.delivered_by[i] {
         u32::MAX => "not delivered".to_owned(),
-        k => format!("delivered by invocation {}", k + 1),
+        k => format!("delivered by invocation {} (click to select it)", k + 1),
     };
     format!(
         "record {}\nsequence  {}\narrival   {}\nkey       {}\n{payload}\n{state}",
