@@ -51,6 +51,7 @@ pub mod cli;
 pub mod destination;
 pub mod export;
 pub mod filter;
+pub mod find;
 pub mod generate;
 pub mod handlers;
 pub mod index;

@@ -1365,7 +1365,12 @@ fn long_status_messages_unfold_and_errors_are_dismissed() {
 #[test]
 fn the_colour_key_lists_the_kinds_the_run_has() {
     let mut h = harness();
-    for key in ["record waiting", "record delivered", "tumbling window", "final"] {
+    for key in [
+        "record waiting",
+        "record delivered",
+        "tumbling window",
+        "final",
+    ] {
         h.get_by_label(key);
     }
     assert!(h.query_by_label("failed attempt").is_none());
@@ -1373,4 +1378,155 @@ fn the_colour_key_lists_the_kinds_the_run_has() {
     open_scenario(&mut h, "failing-handler");
     h.get_by_label("failed attempt");
     h.get_by_label("retry");
+}
+
+/// Waits for the find worker's answers, then lets the UI settle.
+fn await_find(h: &mut Harness<'static, State>) {
+    h.run_steps(1);
+    if let Some(app) = h.state_mut().as_mut() {
+        app.wait_for_job(Duration::from_secs(30));
+    }
+    h.run_steps(2);
+}
+
+/// Ctrl+F searches the records (text or a field predicate) on the find worker; the counts
+/// are the run's, and F3 / Enter step through the matches, selecting the invocation that
+/// delivered each.
+#[test]
+fn find_searches_records_and_steps_through_the_matches() {
+    let mut h = harness();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    h.get_by_label("Search records:")
+        .type_text("Item.sales > 90");
+    await_find(&mut h);
+    let run = app(&h).run.clone().unwrap();
+    let expected: Vec<usize> = (0..run.stream.len())
+        .filter(|&i| {
+            let v: serde_json::Value = serde_json::from_slice(run.stream.payload(i)).unwrap();
+            v["Item"]["sales"].as_f64().unwrap() > 90.0
+        })
+        .collect();
+    assert!(expected.len() > 1);
+    h.get_by_label(&format!("{} match(es)", expected.len()));
+    h.key_press(egui::Key::F3);
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(run.index.delivered_by[expected[0]]));
+    h.get_by_label(&format!("1 of {} match(es)", expected.len()));
+    h.key_press(egui::Key::F3);
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(run.index.delivered_by[expected[1]]));
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::F3);
+    h.run_steps(2);
+    assert_eq!(app(&h).find.current, Some(0));
+    // The list: a click on a row shows that match.
+    h.get_by_label("List").click();
+    h.run_steps(2);
+    let key = run.stream.partition_key(expected[1]).to_owned();
+    h.get_all_by_label_contains(&key).next().unwrap();
+    // A bad predicate says what is wrong.
+    h.get_by_label("Search records:").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Search records:")
+        .type_text("Item.sales > lots");
+    await_find(&mut h);
+    h.get_by_label_contains("compares numbers");
+}
+
+/// Ctrl+G goes to an invocation number, a window or a time.
+#[test]
+fn go_to_lands_on_an_invocation_a_window_or_a_time() {
+    let mut h = harness();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::G);
+    h.run_steps(2);
+    h.get_by_label("Go to:").type_text("#10");
+    h.key_press(egui::Key::Enter);
+    await_find(&mut h);
+    assert_eq!(app(&h).selected, Some(9));
+    let run = app(&h).run.clone().unwrap();
+    let fin = run.index.finals[2] as usize;
+    let w = run.trace.invocations[fin].window().unwrap();
+    let shard = run.trace.invocations[fin].shard;
+    // Go-to prefers the selection's shard: select one on the final's shard first.
+    let on_shard = run.index.by_shard[shard as usize][0];
+    h.state_mut().as_mut().unwrap().selected = Some(on_shard);
+    h.get_by_label("Go to:").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    let mid = tumblescope::model::clock_seconds(w.start_ms + 1000);
+    h.get_by_label("Go to:").type_text(&format!("w {mid}"));
+    h.key_press(egui::Key::Enter);
+    await_find(&mut h);
+    assert_eq!(app(&h).selected, Some(fin as u32));
+    h.get_by_label("Go to:").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Go to:").type_text("half past never");
+    h.key_press(egui::Key::Enter);
+    await_find(&mut h);
+    h.get_by_label_contains("type a time");
+}
+
+/// The invocation table lists every invocation, filters by kind, sorts by a clicked header
+/// and selects the invocation of a clicked row.
+#[test]
+fn the_invocation_table_filters_sorts_and_selects() {
+    let mut h = harness();
+    h.get_by_label("Invocations").click();
+    h.run_steps(2);
+    await_find(&mut h);
+    let run = app(&h).run.clone().unwrap();
+    let total = run.trace.invocations.len();
+    h.get_by_label(&format!("{total} of {total} invocations"));
+    h.get_all_by_value("kind: any")
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::ComboBox)
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    // The popup's choice, not the colour key's word.
+    h.get_all_by_label("final")
+        .find(|n| n.accesskit_node().role() != egui::accesskit::Role::Label)
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    await_find(&mut h);
+    let finals = run
+        .trace
+        .invocations
+        .iter()
+        .filter(|i| i.kind == Kind::Final)
+        .count();
+    h.get_by_label(&format!("{finals} of {total} invocations"));
+    // Sort by records, largest first (two clicks), and take the top row.
+    let header = |h: &Harness<'static, State>, label: &str| {
+        h.get_all_by_label(label)
+            .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
+            .map(|n| n.rect())
+            .expect("a header button")
+    };
+    let at = header(&h, "records").center();
+    click_at(&mut h, at);
+    await_find(&mut h);
+    let at = header(&h, "records (up)").center();
+    click_at(&mut h, at);
+    h.run_steps(2);
+    await_find(&mut h);
+    let rows = app(&h).plots.table.rows.clone().unwrap();
+    let most = rows
+        .iter()
+        .map(|&k| run.trace.invocations[k as usize].records.len())
+        .max()
+        .unwrap();
+    assert_eq!(run.trace.invocations[rows[0] as usize].records.len(), most);
+    assert!(
+        rows.iter()
+            .all(|&k| run.trace.invocations[k as usize].kind == Kind::Final)
+    );
+    let top = &run.trace.invocations[rows[0] as usize];
+    let number = top.n.to_string();
+    let cell = h
+        .get_all_by_label(&number)
+        .find(|n| n.rect().top() > header(&h, "records (down)").bottom())
+        .expect("the top row's number cell");
+    let at = cell.rect().center();
+    click_at(&mut h, at);
+    assert_eq!(app(&h).selected, Some(rows[0]));
 }

@@ -40,6 +40,14 @@ impl TumbleApp {
                 self.browse(kind);
             }
             C::SetBuiltinFileBrowser(on) => self.prefs.builtin_file_browser = on,
+            C::ShowFind
+            | C::ShowGoTo
+            | C::CloseFind
+            | C::SearchFor(_)
+            | C::FindStep(_)
+            | C::ShowMatch(_)
+            | C::GoTo(_)
+            | C::QueryTable(_) => self.apply_find(cmd),
             C::ShowCapture | C::StartCapture | C::StopCapture => self.apply_capture(&cmd),
             C::SaveSession | C::SaveSessionTo(_) | C::LoadSession | C::LoadSessionFrom(_) => {
                 self.apply_session(cmd)

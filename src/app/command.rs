@@ -102,6 +102,22 @@ pub enum AppCommand {
     NativeDialogFailed(DialogKind),
     /// Use the in-app file browser instead of the system dialog (a preference).
     SetBuiltinFileBrowser(bool),
+    /// Show the find bar and focus its field (Ctrl+F).
+    ShowFind,
+    /// Show the go-to box (Ctrl+G).
+    ShowGoTo,
+    /// Hide the find bar.
+    CloseFind,
+    /// Search the records for this text (typed).
+    SearchFor(String),
+    /// Show the next (+1) or previous (-1) match.
+    FindStep(i32),
+    /// Show match `i` of the search.
+    ShowMatch(usize),
+    /// Go to what the go-to box names.
+    GoTo(String),
+    /// Compute the invocation table's rows for this filter and sort.
+    QueryTable(crate::find::table::TableQuery),
     /// The setup panel edited the draft (re-runs once edits settle).
     SetDraft(Box<crate::run::RunSpec>),
 }
@@ -176,6 +192,10 @@ impl AppCommand {
             Self::PrevFailure => k(Modifiers::SHIFT, Key::E),
             Self::FitView => k(Modifiers::NONE, Key::Z),
             Self::ToggleHelp => k(Modifiers::NONE, Key::F1),
+            Self::ShowFind => k(Modifiers::COMMAND, Key::F),
+            Self::ShowGoTo => k(Modifiers::COMMAND, Key::G),
+            Self::FindStep(1) => k(Modifiers::NONE, Key::F3),
+            Self::FindStep(-1) => k(Modifiers::SHIFT, Key::F3),
             _ => None,
         }
     }
@@ -212,6 +232,10 @@ impl AppCommand {
             Self::FitView => "Fit timeline",
             Self::ToggleHelp => "Help",
             Self::ToggleTheme => "Toggle dark/light",
+            Self::ShowFind => "Find records…",
+            Self::ShowGoTo => "Go to…",
+            Self::FindStep(1) => "Next match",
+            Self::FindStep(-1) => "Previous match",
             _ => "",
         }
     }
@@ -235,13 +259,22 @@ impl AppCommand {
             Self::PrevFailure,
             Self::FitView,
             Self::ToggleHelp,
+            Self::ShowFind,
+            Self::ShowGoTo,
+            Self::FindStep(1),
+            Self::FindStep(-1),
         ]
     }
 
     /// Whether the shortcut must stay inactive while a text field has focus (plain keys).
     pub fn needs_unfocused(&self) -> bool {
+        // Function keys (F1 help, F3 next match) work from a text field too, as in editors.
+        let function_key = |k: Key| matches!(k, Key::F1 | Key::F3);
         self.shortcut().is_some_and(|s| {
-            !s.modifiers.command && !s.modifiers.ctrl && s.logical_key != Key::Escape
+            !s.modifiers.command
+                && !s.modifiers.ctrl
+                && s.logical_key != Key::Escape
+                && !function_key(s.logical_key)
         })
     }
 }

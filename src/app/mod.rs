@@ -7,6 +7,8 @@ pub mod capture;
 pub mod command;
 mod dialogs;
 mod file_browser;
+pub mod finder;
+mod finding;
 pub mod jobs;
 pub mod panels;
 pub mod session;
@@ -25,6 +27,7 @@ use self::command::{AppCommand, shortcuts_pressed};
 use self::dialogs::write_png;
 use self::jobs::Jobs;
 use self::panels::capture::capture_window;
+use self::panels::find::find_bar_ui;
 use self::panels::inspector::{Inspector, inspector_ui};
 use self::panels::menu::{approval_window, help_window};
 use self::panels::plots::{Plots, plots_ui};
@@ -103,6 +106,10 @@ pub struct TumbleApp {
     pub awaiting_approval: Option<RunSpec>,
     dialog_tx: Sender<AppCommand>,
     dialog_rx: Receiver<AppCommand>,
+    /// The find worker.
+    finder: finder::Finder,
+    /// The find bar.
+    pub find: panels::find::FindState,
     /// Inspector state.
     pub inspector: Inspector,
     /// Plot state.
@@ -154,6 +161,8 @@ impl TumbleApp {
         let wake_ctx = ctx.clone();
         let jobs = Jobs::spawn(move || wake_ctx.request_repaint());
         let (dialog_tx, dialog_rx) = crossbeam_channel::unbounded();
+        let find_ctx = ctx.clone();
+        let finder = finder::Finder::spawn(move || find_ctx.request_repaint());
         let mut app = Self {
             prefs,
             startup: startup.clone(),
@@ -179,6 +188,8 @@ impl TumbleApp {
             awaiting_approval: None,
             dialog_tx,
             dialog_rx,
+            finder,
+            find: Default::default(),
             inspector: Inspector::default(),
             plots: Plots::default(),
             setup: SetupState::default(),
@@ -217,6 +228,9 @@ impl TumbleApp {
     pub fn wait_for_job(&mut self, timeout: Duration) {
         if let Some(result) = self.jobs.wait(timeout) {
             self.finish_job(result);
+        }
+        for answer in self.finder.wait(timeout) {
+            self.find_answered(answer);
         }
     }
 
@@ -272,6 +286,7 @@ impl TumbleApp {
                     self.view = None;
                 }
                 self.run = Some(run);
+                self.refresh_finds();
                 self.playing = false;
                 self.apply_startup_selection();
             }
@@ -336,6 +351,9 @@ impl TumbleApp {
     pub fn logic_step(&mut self, ctx: &egui::Context) {
         for result in self.jobs.poll() {
             self.finish_job(result);
+        }
+        for answer in self.finder.poll() {
+            self.find_answered(answer);
         }
         if let Some(result) = self.capture.poll() {
             self.capture_ended(result);
@@ -451,10 +469,15 @@ impl TumbleApp {
         }
         let central = egui::CentralPanel::default().show(ui, |ui| match &self.run {
             Some(run) => {
+                if self.find.open {
+                    let searching = self.searching();
+                    find_bar_ui(ui, run, &mut self.find, searching, &mut cmds);
+                }
                 if self.prefs.show_legend {
                     legend_ui(ui, run);
                 }
-                timeline_ui(ui, run, self.selected, self.view, &mut cmds);
+                let found = self.find.found();
+                timeline_ui(ui, run, self.selected, self.view, found, &mut cmds);
             }
             None => {
                 ui.centered_and_justified(|ui| {

@@ -150,6 +150,8 @@ impl TumbleApp {
             cmds.push(AppCommand::SetBuiltinFileBrowser(builtin));
         }
         menu_item(ui, AppCommand::FitView, cmds);
+        menu_item(ui, AppCommand::ShowFind, cmds);
+        menu_item(ui, AppCommand::ShowGoTo, cmds);
         if ui
             .button(if self.prefs.dark {
                 "Light theme"

@@ -1,6 +1,7 @@
 //! Panels: each reads state and pushes commands.
 
 pub mod capture;
+pub mod find;
 pub mod inspector;
 pub mod json_tree;
 pub mod menu;

@@ -1,5 +1,6 @@
 //! Running totals per shard, each window's final value as bars, and the results table.
 
+pub mod invocations;
 mod lines;
 mod table;
 mod totals;
@@ -25,6 +26,8 @@ pub enum PlotTab {
     Bars,
     /// Results table.
     Table,
+    /// Every invocation, filtered and sorted.
+    Invocations,
 }
 
 /// Series built for one (run, value path): raw points and drawable lines, in-window and across.
@@ -57,6 +60,8 @@ pub struct Plots {
     /// Screen↔value mapping of the last running-totals plot: egui_plot chooses the y bounds,
     /// so whoever turns a value into a place on screen (a test's click, say) must ask it.
     pub last_transform: Option<egui_plot::PlotTransform>,
+    /// The invocation table's filter, sort and rows.
+    pub table: invocations::TableState,
 }
 
 impl Plots {
@@ -117,6 +122,9 @@ pub fn plots_ui(
         PlotTab::Totals => totals::totals_ui(ui, run, selected, across, view, st, cmds),
         PlotTab::Bars => bars_ui(ui, run, st),
         PlotTab::Table => table::results_table_ui(ui, run, cmds),
+        PlotTab::Invocations => {
+            invocations::invocation_table_ui(ui, run, selected, &mut st.table, cmds)
+        }
     }
 }
 
@@ -127,6 +135,7 @@ fn toolbar_ui(ui: &mut Ui, run: &Run, across: bool, st: &mut Plots, cmds: &mut V
         ui.selectable_value(&mut st.tab, PlotTab::Totals, "Running totals");
         ui.selectable_value(&mut st.tab, PlotTab::Bars, "Window results");
         ui.selectable_value(&mut st.tab, PlotTab::Table, "Results table");
+        ui.selectable_value(&mut st.tab, PlotTab::Invocations, "Invocations");
         ui.separator();
         let current = st.current_path(run);
         egui::ComboBox::from_id_salt("value-path")

@@ -52,6 +52,8 @@ struct Scene<'a> {
     pointer: Option<Pos2>,
     /// Whether the canvas was clicked this frame.
     clicked: bool,
+    /// Records the search found (ascending), marked above their lane.
+    found: &'a [u32],
 }
 
 /// What the pointer picked while the lanes were drawn; later lanes and rows win.
@@ -94,6 +96,7 @@ pub fn timeline_ui(
     run: &Run,
     selected: Option<u32>,
     view: Option<TimeView>,
+    found: &[u32],
     cmds: &mut Vec<AppCommand>,
 ) {
     let pal = Palette::of(ui.visuals());
@@ -114,6 +117,7 @@ pub fn timeline_ui(
         pal: &pal,
         pointer: response.hover_pos().filter(|p| canvas.contains(*p)),
         clicked: response.clicked(),
+        found,
     };
     scene.painter.rect_filled(canvas, 0.0, pal.lane);
     axis::windows_ui(&scene.painter, run, &view, canvas, &pal);
@@ -181,6 +185,7 @@ fn lanes_ui(
         }
         shard_end_ui(scene, &lane, picks);
         records::records_ui(scene, &lane, selected, picks);
+        records::found_ui(scene, &lane);
         invocations::invocations_ui(scene, &lane, picks);
         // After the boxes: drawn over them, and a click on the cross means the discard.
         discards_ui(scene, &lane, picks);

@@ -87,6 +87,40 @@ fn pointer_ui(scene: &Scene, lane: &Lane, visible: std::ops::Range<usize>, picks
     }
 }
 
+/// The search's matches on this lane: a small triangle above each (one per pixel column where
+/// they crowd), so a thousand matches cost what the width does.
+pub(super) fn found_ui(scene: &Scene, lane: &Lane) {
+    let (run, view) = (scene.run, &scene.view);
+    let range = &run.stream.shards[lane.shard].range;
+    let found = scene.found;
+    let lo = found.partition_point(|&r| (r as usize) < range.start);
+    let hi = found.partition_point(|&r| (r as usize) < range.end);
+    let mine = &found[lo..hi];
+    let (t0, t1) = view.range_ms();
+    let ts = |r: &u32| run.stream.ts_ms[*r as usize];
+    let mut at = mine.partition_point(|r| ts(r) < t0);
+    let end = mine.partition_point(|r| ts(r) <= t1);
+    let y = lane.records.top();
+    let mut mesh = egui::Mesh::default();
+    while at < end {
+        let x = view.x_from_time(ts(&mine[at]) as f64, scene.left, scene.width);
+        let (a, b, c) = (
+            pos2(x - 3.5, y - 3.0),
+            pos2(x + 3.5, y - 3.0),
+            pos2(x, y + 3.0),
+        );
+        let base = mesh.vertices.len() as u32;
+        for p in [a, b, c] {
+            mesh.colored_vertex(p, scene.pal.playhead);
+        }
+        mesh.add_triangle(base, base + 1, base + 2);
+        // Skip to the next pixel column.
+        let next_t = view.time_from_x(x.floor() + 1.0, scene.left, scene.width);
+        at = super::search::gallop(mine, at + 1, |r| (ts(r) as f64) < next_t).min(end);
+    }
+    scene.painter.add(Shape::mesh(mesh));
+}
+
 /// Index of the value in a sorted slice nearest to `t`.
 fn nearest(ts: &[i64], t: f64) -> Option<usize> {
     if ts.is_empty() {
