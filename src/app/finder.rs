@@ -69,12 +69,13 @@ impl Finder {
         std::thread::Builder::new()
             .name("tumblescope-find".into())
             .spawn(move || {
+                let mut orders: OrderCache = None;
                 while let Ok(req) = req_rx.recv() {
                     if req.cancel.load(Ordering::Relaxed) {
                         continue;
                     }
                     let slot = req.ask.slot();
-                    if let Some(answer) = work(&req) {
+                    if let Some(answer) = work(&req, &mut orders) {
                         if ans_tx.send((req.id, slot, answer)).is_err() {
                             return;
                         }
@@ -138,7 +139,22 @@ impl Finder {
     }
 }
 
-fn work(req: &Request) -> Option<Answer> {
+/// The last stream's payload order, kept while searches are on the same stream.
+type OrderCache = Option<(usize, Arc<Vec<u32>>)>;
+
+fn order_for(cache: &mut OrderCache, stream: &Arc<crate::model::stream::Stream>) -> Arc<Vec<u32>> {
+    let key = Arc::as_ptr(stream) as usize;
+    match cache {
+        Some((k, order)) if *k == key => order.clone(),
+        _ => {
+            let order = Arc::new(records::payload_order(stream));
+            *cache = Some((key, order.clone()));
+            order
+        }
+    }
+}
+
+fn work(req: &Request, orders: &mut OrderCache) -> Option<Answer> {
     let run = &req.run;
     let cancel = &req.cancel;
     Some(match &req.ask {
@@ -147,7 +163,15 @@ fn work(req: &Request) -> Option<Answer> {
             let result = match crate::find::query::parse(text) {
                 Err(e) => Err(e),
                 Ok(None) => Ok(None),
-                Ok(Some(q)) => Ok(Some(Arc::new(records::search(&run.stream, &q, cancel)?))),
+                Ok(Some(q)) => {
+                    let order = order_for(orders, &run.stream);
+                    Ok(Some(Arc::new(records::search(
+                        &run.stream,
+                        &q,
+                        &order,
+                        cancel,
+                    )?)))
+                }
             };
             Answer::Search(result, started.elapsed())
         }

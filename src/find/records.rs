@@ -19,19 +19,87 @@ pub struct Matches {
     pub per_shard: Vec<usize>,
 }
 
-/// Searches `stream`; `None` when cancelled.
-pub fn search(stream: &Stream, query: &Query, cancel: &AtomicBool) -> Option<Matches> {
-    let mut test = matcher(stream, query);
-    let mut records = Vec::new();
-    for i in 0..stream.len() {
-        if i % CANCEL_EVERY == 0 && cancel.load(Ordering::Relaxed) {
-            return None;
-        }
-        if test(i) {
-            records.push(i as u32);
-        }
+/// Records in the order their payloads lie in the stream's buffer (input order; grouping by
+/// shard reordered only the offsets). Text search scans the buffer in this order, a few long
+/// spans instead of a million short calls. Worth keeping per stream.
+pub fn payload_order(stream: &Stream) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..stream.len() as u32).collect();
+    if !stream.payload_starts.is_sorted() {
+        order.sort_unstable_by_key(|&i| stream.payload_starts[i as usize]);
     }
-    let per_shard = stream
+    order
+}
+
+/// Searches `stream`; `None` when cancelled. `order` is [`payload_order`] of the stream (text
+/// searches scan whole spans of the buffer with it). The work is split among the machine's
+/// cores, each part's matches joined in order, so the answer is the same on any machine.
+pub fn search(
+    stream: &Stream,
+    query: &Query,
+    order: &[u32],
+    cancel: &AtomicBool,
+) -> Option<Matches> {
+    let test = Test::new(stream, query);
+    if let How::Predicate {
+        must_contain: Some(contains),
+        ..
+    } = &test.how
+    {
+        let mut candidates = scan_parts(stream, order, contains, cancel)?;
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut seq = Vec::new();
+        candidates.retain(|&i| test.test(i as usize, &mut seq));
+        return Some(Matches {
+            per_shard: per_shard(stream, &candidates),
+            records: candidates,
+        });
+    }
+    if let How::Text { .. } = test.how {
+        let records = test.text_search(order, cancel)?;
+        return Some(Matches {
+            per_shard: per_shard(stream, &records),
+            records,
+        });
+    }
+    let n = stream.len();
+    let threads = threads_for(n);
+    let chunk = n.div_ceil(threads).max(1);
+    let parts: Vec<Option<Vec<u32>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let test = &test;
+                let range = (t * chunk).min(n)..((t + 1) * chunk).min(n);
+                std::thread::Builder::new()
+                    .name(format!("tumblescope-find-{t}"))
+                    .spawn_scoped(scope, move || test.run(range, cancel))
+                    .expect("spawning a search thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut records = Vec::new();
+    for part in parts {
+        records.extend(part?);
+    }
+    Some(Matches {
+        per_shard: per_shard(stream, &records),
+        records,
+    })
+}
+
+fn threads_for(items: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .clamp(1, 16)
+        .min(items.div_ceil(CANCEL_EVERY).max(1))
+}
+
+fn per_shard(stream: &Stream, records: &[u32]) -> Vec<usize> {
+    stream
         .shards
         .iter()
         .map(|s| {
@@ -39,39 +107,304 @@ pub fn search(stream: &Stream, query: &Query, cancel: &AtomicBool) -> Option<Mat
             let hi = records.partition_point(|&r| (r as usize) < s.range.end);
             hi - lo
         })
-        .collect();
-    Some(Matches { records, per_shard })
+        .collect()
 }
 
-/// A test of one record for `query`, with what it needs prepared once.
-fn matcher<'a>(stream: &'a Stream, query: &'a Query) -> Box<dyn FnMut(usize) -> bool + 'a> {
-    match query {
-        Query::Text {
-            needle,
-            case_sensitive,
-        } => text_matcher(stream, needle, *case_sensitive),
-        Query::Predicate {
-            field,
-            op,
-            value,
-            number,
-        } => {
-            let (op, number) = (*op, *number);
-            let mut seq = Vec::new();
-            Box::new(move |i| match field {
+/// A query prepared for testing records: what every record's test shares, computed once.
+struct Test<'a> {
+    stream: &'a Stream,
+    how: How<'a>,
+}
+
+enum How<'a> {
+    /// Plain text: in the partition key (each distinct key tested once), the data, or (when
+    /// the text could be part of one) the sequence number.
+    Text {
+        contains: Contains,
+        key_hits: Vec<bool>,
+        digits: bool,
+    },
+    /// A numeric comparison on a data field, read from the stream's cached column (NaN where
+    /// the field is absent or not a number).
+    Column {
+        column: std::sync::Arc<Vec<f64>>,
+        op: Op,
+        number: f64,
+    },
+    /// Any other predicate.
+    Predicate {
+        field: &'a Field,
+        op: Op,
+        value: &'a str,
+        number: Option<f64>,
+        /// Text every match's data holds (a prefilter), when there is such.
+        must_contain: Option<Contains>,
+    },
+}
+
+impl<'a> Test<'a> {
+    fn new(stream: &'a Stream, query: &'a Query) -> Self {
+        let how = match query {
+            Query::Text {
+                needle,
+                case_sensitive,
+            } => {
+                let contains = Contains::new(needle, *case_sensitive);
+                let key_hits = stream
+                    .keys
+                    .iter()
+                    .map(|k| contains.test(k.as_bytes()))
+                    .collect();
+                How::Text {
+                    contains,
+                    key_hits,
+                    digits: needle.bytes().all(|b| b.is_ascii_digit()),
+                }
+            }
+            Query::Predicate {
+                field: Field::Data(path),
+                op,
+                number: Some(number),
+                ..
+            } if !matches!(op, Op::Contains | Op::Ne) => How::Column {
+                column: numeric_column(stream, path),
+                op: *op,
+                number: *number,
+            },
+            Query::Predicate {
+                field,
+                op,
+                value,
+                number,
+            } => How::Predicate {
+                field,
+                op: *op,
+                value,
+                number: *number,
+                // `Item.store = store-03`: the data must hold the text, so the buffer scan
+                // finds the candidates and only those are parsed.
+                must_contain: (matches!(field, Field::Data(_))
+                    && matches!(op, Op::Eq | Op::Contains)
+                    && number.is_none()
+                    && !value.contains(['"', '\\']))
+                .then(|| Contains::new(value, true)),
+            },
+        };
+        Self { stream, how }
+    }
+
+    /// Plain text: the data scanned span by span in buffer order (split among the cores),
+    /// then the keys and sequence numbers per record; the union, ascending.
+    fn text_search(&self, order: &[u32], cancel: &AtomicBool) -> Option<Vec<u32>> {
+        let How::Text {
+            contains,
+            key_hits,
+            digits,
+        } = &self.how
+        else {
+            return Some(Vec::new());
+        };
+        let stream = self.stream;
+        let threads = threads_for(order.len());
+        let chunk = order.len().div_ceil(threads).max(1);
+        let parts: Vec<Option<Vec<u32>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = order
+                .chunks(chunk)
+                .enumerate()
+                .map(|(t, part)| {
+                    std::thread::Builder::new()
+                        .name(format!("tumblescope-find-{t}"))
+                        .spawn_scoped(scope, move || {
+                            let mut hits = scan_spans(stream, part, contains, cancel)?;
+                            let mut seq = Vec::new();
+                            for &i in part {
+                                let i = i as usize;
+                                if key_hits[stream.key[i] as usize]
+                                    || (*digits
+                                        && contains.test(super::seq_into(stream, i, &mut seq)))
+                                {
+                                    hits.push(i as u32);
+                                }
+                            }
+                            Some(hits)
+                        })
+                        .expect("spawning a search thread")
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().ok().flatten())
+                .collect()
+        });
+        let mut records = Vec::new();
+        for part in parts {
+            records.extend(part?);
+        }
+        records.sort_unstable();
+        records.dedup();
+        Some(records)
+    }
+
+    /// The matching records of `range`, in order; `None` when cancelled.
+    fn run(&self, range: std::ops::Range<usize>, cancel: &AtomicBool) -> Option<Vec<u32>> {
+        let mut seq = Vec::new();
+        let mut out = Vec::new();
+        for i in range {
+            if i % CANCEL_EVERY == 0 && cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            if self.test(i, &mut seq) {
+                out.push(i as u32);
+            }
+        }
+        Some(out)
+    }
+
+    fn test(&self, i: usize, seq: &mut Vec<u8>) -> bool {
+        let stream = self.stream;
+        match &self.how {
+            How::Text {
+                contains,
+                key_hits,
+                digits,
+            } => {
+                key_hits[stream.key[i] as usize]
+                    || contains.test(stream.payload(i))
+                    || (*digits && contains.test(super::seq_into(stream, i, seq)))
+            }
+            How::Column { column, op, number } => op.numbers(column[i], *number),
+            How::Predicate {
+                field,
+                op,
+                value,
+                number,
+                ..
+            } => match field {
                 Field::EventName => op.texts(stream.event_name(i).as_str(), value),
                 Field::Key => op.texts(stream.partition_key(i), value),
                 Field::Sequence => op.texts(
-                    std::str::from_utf8(super::seq_into(stream, i, &mut seq)).unwrap_or(""),
+                    std::str::from_utf8(super::seq_into(stream, i, seq)).unwrap_or(""),
                     value,
                 ),
                 Field::Data(path) => match find(stream.payload(i), path) {
-                    Ok(Some(raw)) => compare_raw(raw, op, value, number),
-                    _ => op == Op::Ne,
+                    Ok(Some(raw)) => compare_raw(raw, *op, value, *number),
+                    _ => *op == Op::Ne,
                 },
-            })
+            },
         }
     }
+}
+
+/// [`scan_spans`] over all of `order`, split among the cores; unordered.
+fn scan_parts(
+    stream: &Stream,
+    order: &[u32],
+    contains: &Contains,
+    cancel: &AtomicBool,
+) -> Option<Vec<u32>> {
+    let chunk = order.len().div_ceil(threads_for(order.len())).max(1);
+    let parts: Vec<Option<Vec<u32>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = order
+            .chunks(chunk)
+            .enumerate()
+            .map(|(t, part)| {
+                std::thread::Builder::new()
+                    .name(format!("tumblescope-find-{t}"))
+                    .spawn_scoped(scope, move || scan_spans(stream, part, contains, cancel))
+                    .expect("spawning a search thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    Some(out)
+}
+
+/// The records of `part` (in buffer order) whose payload holds a match: each run of
+/// back-to-back payloads is scanned as one slice, and a hit is kept only inside one record.
+fn scan_spans(
+    stream: &Stream,
+    part: &[u32],
+    contains: &Contains,
+    cancel: &AtomicBool,
+) -> Option<Vec<u32>> {
+    let start = |k: usize| stream.payload_starts[part[k] as usize] as usize;
+    let end = |k: usize| start(k) + stream.payload_lens[part[k] as usize] as usize;
+    let mut hits = Vec::new();
+    let mut k = 0;
+    while k < part.len() {
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        // The span: records whose payloads follow each other (capped, to check cancel).
+        let mut j = k;
+        while j + 1 < part.len() && start(j + 1) == end(j) && j - k < CANCEL_EVERY * 4 {
+            j += 1;
+        }
+        let base = start(k);
+        let span = &stream.payload[base..end(j)];
+        // Hits come in order: a cursor walks the span's records alongside them.
+        let (mut cur, mut last) = (k, None);
+        contains.each_hit(span, |at, len| {
+            let abs = base + at;
+            while cur < j && end(cur) <= abs {
+                cur += 1;
+            }
+            if abs + len <= end(cur) {
+                if last != Some(cur) {
+                    last = Some(cur);
+                    hits.push(part[cur]);
+                }
+                return;
+            }
+            // A hit across a boundary is no record's, and it may hide one that starts inside
+            // it: test the records it reaches on their own.
+            let mut m = cur + 1;
+            while m <= j && start(m) < abs + len {
+                if contains.test(stream.payload(part[m] as usize)) {
+                    hits.push(part[m]);
+                }
+                m += 1;
+            }
+        });
+        k = j + 1;
+    }
+    Some(hits)
+}
+
+/// A data field as numbers, one per record (NaN where absent or not a number): from the
+/// stream's column cache, which the built-in handlers fill for the same field, so a search on
+/// the plotted field costs one pass over numbers.
+fn numeric_column(stream: &Stream, path: &crate::json::path::Path) -> std::sync::Arc<Vec<f64>> {
+    let key = format!("find:{}", path.segments().join("."));
+    stream.columns.get_or_insert(&key, || {
+        let n = stream.len();
+        let mut column = vec![f64::NAN; n];
+        let chunk = n.div_ceil(threads_for(n)).max(1);
+        // Split among the cores: each fills its own slice of the column.
+        std::thread::scope(|scope| {
+            for (t, part) in column.chunks_mut(chunk).enumerate() {
+                let from = t * chunk;
+                std::thread::Builder::new()
+                    .name(format!("tumblescope-find-{t}"))
+                    .spawn_scoped(scope, move || {
+                        for (k, slot) in part.iter_mut().enumerate() {
+                            if let Ok(Some(raw)) = find(stream.payload(from + k), path) {
+                                *slot = number_from_raw(raw).ok().flatten().unwrap_or(f64::NAN);
+                            }
+                        }
+                    })
+                    .expect("spawning a search thread");
+            }
+        });
+        column
+    })
 }
 
 /// A data field's raw JSON against the typed value: numbers as numbers (a string holding a
@@ -90,56 +423,60 @@ fn compare_raw(raw: &[u8], op: Op, value: &str, number: Option<f64>) -> bool {
     op.texts(text, value)
 }
 
-/// Plain text: the partition key (each distinct key tested once), the sequence number (only
-/// when the text could be part of one) and the data bytes.
-fn text_matcher<'a>(
-    stream: &'a Stream,
-    needle: &'a str,
-    case_sensitive: bool,
-) -> Box<dyn FnMut(usize) -> bool + 'a> {
-    let contains = Contains::new(needle, case_sensitive);
-    let key_hits: Vec<bool> = stream
-        .keys
-        .iter()
-        .map(|k| contains.test(k.as_bytes()))
-        .collect();
-    let digits = needle.bytes().all(|b| b.is_ascii_digit());
-    let mut seq = Vec::new();
-    Box::new(move |i| {
-        if key_hits[stream.key[i] as usize] || contains.test(stream.payload(i)) {
-            return true;
-        }
-        digits && contains.test(super::seq_into(stream, i, &mut seq))
-    })
-}
-
-/// A substring test: `memmem` for exact case; for any case, the needle's first byte in either
-/// case found with `memchr2`, then the rest compared ignoring ASCII case.
-struct Contains {
-    exact: Option<memmem::Finder<'static>>,
-    lower: Vec<u8>,
+/// A substring test: `memmem` for exact case, Aho-Corasick's ASCII-case-insensitive search
+/// (with its SIMD prefilter) for any case.
+enum Contains {
+    Exact(Box<memmem::Finder<'static>>),
+    AnyCase(aho_corasick::AhoCorasick),
+    Everything,
 }
 
 impl Contains {
     fn new(needle: &str, case_sensitive: bool) -> Self {
-        Self {
-            exact: case_sensitive.then(|| memmem::Finder::new(needle.as_bytes()).into_owned()),
-            lower: needle.to_ascii_lowercase().into_bytes(),
+        if needle.is_empty() {
+            return Self::Everything;
+        }
+        let no_letters = !needle.bytes().any(|b| b.is_ascii_alphabetic());
+        if case_sensitive || no_letters {
+            return Self::Exact(Box::new(
+                memmem::Finder::new(needle.as_bytes()).into_owned(),
+            ));
+        }
+        match aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build([needle])
+        {
+            Ok(ac) => Self::AnyCase(ac),
+            Err(_) => Self::Exact(Box::new(
+                memmem::Finder::new(needle.as_bytes()).into_owned(),
+            )),
         }
     }
 
     fn test(&self, hay: &[u8]) -> bool {
-        if let Some(f) = &self.exact {
-            return f.find(hay).is_some();
+        match self {
+            Self::Exact(f) => f.find(hay).is_some(),
+            Self::AnyCase(ac) => ac.is_match(hay),
+            Self::Everything => true,
         }
-        let n = &self.lower;
-        let Some(&first) = n.first() else { return true };
-        if hay.len() < n.len() {
-            return false;
+    }
+
+    /// Calls `f(start, len)` for each non-overlapping match in `hay`.
+    fn each_hit(&self, hay: &[u8], mut f: impl FnMut(usize, usize)) {
+        match self {
+            Self::Exact(finder) => {
+                let len = finder.needle().len();
+                for at in finder.find_iter(hay) {
+                    f(at, len);
+                }
+            }
+            Self::AnyCase(ac) => {
+                for m in ac.find_iter(hay) {
+                    f(m.start(), m.len());
+                }
+            }
+            Self::Everything => {}
         }
-        let last_start = hay.len() - n.len();
-        memchr::memchr2_iter(first, first.to_ascii_uppercase(), &hay[..=last_start])
-            .any(|at| hay[at..at + n.len()].eq_ignore_ascii_case(n))
     }
 }
 
@@ -164,7 +501,7 @@ mod tests {
 
     fn found(s: &Stream, q: &str) -> Vec<String> {
         let q = parse(q).unwrap().unwrap();
-        let m = search(s, &q, &AtomicBool::new(false)).unwrap();
+        let m = search(s, &q, &payload_order(s), &AtomicBool::new(false)).unwrap();
         assert_eq!(m.per_shard.iter().sum::<usize>(), m.records.len());
         m.records
             .iter()
@@ -201,9 +538,21 @@ mod tests {
     }
 
     #[test]
+    fn a_match_across_two_payloads_belongs_to_neither() {
+        let s = stream();
+        // store-1's payload ends with "}}}" and store-2's starts with "{": "}{" is in the
+        // buffer but in no record.
+        assert!(found(&s, "}{").is_empty());
+        assert!(found(&s, "}}}{\"item").is_empty());
+    }
+
+    #[test]
     fn a_cancelled_search_returns_nothing() {
         let s = stream();
         let q = parse("store").unwrap().unwrap();
-        assert_eq!(search(&s, &q, &AtomicBool::new(true)), None);
+        assert_eq!(
+            search(&s, &q, &payload_order(&s), &AtomicBool::new(true)),
+            None
+        );
     }
 }
