@@ -385,6 +385,7 @@ fn a_session_not_named_session_json_opens_as_a_session() {
         run: spec,
         time_view: None,
         selected: Some(2),
+        bookmarks: Vec::new(),
     };
     let path = dir.join("friday-run.json");
     tumblescope::app::session::save_session(&path, &session).unwrap();
@@ -415,6 +416,7 @@ fn a_session_naming_a_handler_file_asks_before_running_it() {
         run: spec,
         time_view: None,
         selected: Some(3),
+        bookmarks: Vec::new(),
     };
     let path = dir.join("s.session.json");
     tumblescope::app::session::save_session(&path, &session).unwrap();
@@ -1529,4 +1531,50 @@ fn the_invocation_table_filters_sorts_and_selects() {
     let at = cell.rect().center();
     click_at(&mut h, at);
     assert_eq!(app(&h).selected, Some(rows[0]));
+}
+
+/// B bookmarks the selected invocation; the Bookmarks tab lists it with its note, which a
+/// saved session keeps; Go to selects it again.
+#[test]
+fn bookmarks_take_notes_survive_a_session_and_jump_back() {
+    let mut h = harness();
+    select_by_keys(&mut h, 4);
+    h.key_press(egui::Key::B);
+    h.run_steps(2);
+    assert_eq!(app(&h).bookmarks.len(), 1);
+    h.get_by_label("Remove bookmark");
+    h.get_by_label("Bookmarks").click();
+    h.run_steps(2);
+    h.get_by_label("Note for invocation 5").click();
+    h.run_steps(1);
+    h.get_by_label("Note for invocation 5")
+        .type_text("state jumps here");
+    h.run_steps(2);
+    assert_eq!(app(&h).bookmarks[0].note, "state jumps here");
+    let path =
+        std::env::temp_dir().join(format!("ts-ui-marks-{}.session.json", std::process::id()));
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(tumblescope::app::command::AppCommand::SaveSessionTo(
+            path.clone(),
+        ));
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(saved["bookmarks"][0]["note"], "state jumps here");
+    assert_eq!(saved["bookmarks"][0]["invocation"], 5);
+    // Elsewhere, then back through the tab.
+    select_by_keys(&mut h, 0);
+    h.get_by_label("Bookmarks").click();
+    h.run_steps(2);
+    h.get_by_label("Go to 5").click();
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(4));
+    // A fresh app loads the session with its bookmark.
+    let mut fresh = harness();
+    fresh.state_mut().as_mut().unwrap().apply(
+        tumblescope::app::command::AppCommand::LoadSessionFrom(path.clone()),
+    );
+    settle(&mut fresh);
+    assert_eq!(app(&fresh).bookmarks[0].note, "state jumps here");
+    std::fs::remove_file(&path).ok();
 }

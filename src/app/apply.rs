@@ -40,6 +40,9 @@ impl TumbleApp {
                 self.browse(kind);
             }
             C::SetBuiltinFileBrowser(on) => self.prefs.builtin_file_browser = on,
+            C::ToggleBookmark | C::SetBookmarkNote(..) | C::RemoveBookmark(_) => {
+                self.apply_bookmark(cmd)
+            }
             C::ShowFind
             | C::ShowGoTo
             | C::CloseFind
@@ -231,6 +234,7 @@ impl TumbleApp {
                     run: self.draft.clone(),
                     time_view: self.view,
                     selected: self.selected.map(|k| k + 1),
+                    bookmarks: self.bookmarks.clone(),
                 };
                 self.status = match session::save_session(&path, &session) {
                     Ok(()) => StatusLine::info(format!("Session saved to {}", path.display())),
@@ -247,6 +251,7 @@ impl TumbleApp {
 
     fn load_session(&mut self, s: SessionFile) {
         self.view = s.time_view;
+        self.bookmarks = s.bookmarks;
         self.select_after_run = s.selected.map(|n| n.saturating_sub(1));
         self.keep = None;
         // A session can name a handler file: code from disk. Ask before running it the first

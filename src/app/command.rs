@@ -102,6 +102,12 @@ pub enum AppCommand {
     NativeDialogFailed(DialogKind),
     /// Use the in-app file browser instead of the system dialog (a preference).
     SetBuiltinFileBrowser(bool),
+    /// Bookmark the selected invocation, or remove its bookmark (B).
+    ToggleBookmark,
+    /// Set a bookmark's note: invocation number (1-based), text.
+    SetBookmarkNote(u32, String),
+    /// Remove the bookmark of an invocation number (1-based).
+    RemoveBookmark(u32),
     /// Show the find bar and focus its field (Ctrl+F).
     ShowFind,
     /// Show the go-to box (Ctrl+G).
@@ -193,6 +199,7 @@ impl AppCommand {
             Self::FitView => k(Modifiers::NONE, Key::Z),
             Self::ToggleHelp => k(Modifiers::NONE, Key::F1),
             Self::ShowFind => k(Modifiers::COMMAND, Key::F),
+            Self::ToggleBookmark => k(Modifiers::NONE, Key::B),
             Self::ShowGoTo => k(Modifiers::COMMAND, Key::G),
             Self::FindStep(1) => k(Modifiers::NONE, Key::F3),
             Self::FindStep(-1) => k(Modifiers::SHIFT, Key::F3),
@@ -233,6 +240,7 @@ impl AppCommand {
             Self::ToggleHelp => "Help",
             Self::ToggleTheme => "Toggle dark/light",
             Self::ShowFind => "Find records…",
+            Self::ToggleBookmark => "Bookmark",
             Self::ShowGoTo => "Go to…",
             Self::FindStep(1) => "Next match",
             Self::FindStep(-1) => "Previous match",
@@ -261,6 +269,7 @@ impl AppCommand {
             Self::ToggleHelp,
             Self::ShowFind,
             Self::ShowGoTo,
+            Self::ToggleBookmark,
             Self::FindStep(1),
             Self::FindStep(-1),
         ]

@@ -10,6 +10,7 @@ mod file_browser;
 pub mod finder;
 mod finding;
 pub mod jobs;
+mod marks;
 pub mod panels;
 pub mod session;
 pub mod state;
@@ -30,13 +31,13 @@ use self::panels::capture::capture_window;
 use self::panels::find::find_bar_ui;
 use self::panels::inspector::{Inspector, inspector_ui};
 use self::panels::menu::{approval_window, help_window};
-use self::panels::plots::{Plots, plots_ui};
+use self::panels::plots::{Plots, Shown, plots_ui};
 use self::panels::setup::{SetupState, setup_ui};
 use self::panels::stepper::{StepperState, stepper_ui};
 use self::panels::timeline::fit_view;
 use self::panels::timeline::legend::legend_ui;
-use self::panels::timeline::timeline_ui;
 use self::panels::timeline::view::TimeView;
+use self::panels::timeline::{Marks, timeline_ui};
 use self::session::Run;
 use self::state::{APP_KEY, Prefs, StartupOptions};
 use self::theme::Palette;
@@ -106,6 +107,8 @@ pub struct TumbleApp {
     pub awaiting_approval: Option<RunSpec>,
     dialog_tx: Sender<AppCommand>,
     dialog_rx: Receiver<AppCommand>,
+    /// Invocations marked with a note, by number.
+    pub bookmarks: Vec<session::Bookmark>,
     /// The find worker.
     finder: finder::Finder,
     /// The find bar.
@@ -190,6 +193,7 @@ impl TumbleApp {
             dialog_rx,
             finder,
             find: Default::default(),
+            bookmarks: Vec::new(),
             inspector: Inspector::default(),
             plots: Plots::default(),
             setup: SetupState::default(),
@@ -420,6 +424,9 @@ impl TumbleApp {
             playing: self.playing,
             has_finals: run.is_some_and(|r| !r.index.finals.is_empty()),
             has_failures: run.is_some_and(|r| !r.index.failures.is_empty()),
+            bookmarked: self
+                .selected
+                .is_some_and(|k| self.bookmarks.iter().any(|b| b.invocation == k + 1)),
         }
     }
 
@@ -476,8 +483,11 @@ impl TumbleApp {
                 if self.prefs.show_legend {
                     legend_ui(ui, run);
                 }
-                let found = self.find.found();
-                timeline_ui(ui, run, self.selected, self.view, found, &mut cmds);
+                let marks = Marks {
+                    found: self.find.found(),
+                    bookmarks: &self.bookmarks,
+                };
+                timeline_ui(ui, run, self.selected, self.view, marks, &mut cmds);
             }
             None => {
                 ui.centered_and_justified(|ui| {
@@ -512,15 +522,13 @@ impl TumbleApp {
             .max_size((full.y * 0.6).max(140.0))
             .show(ui, |ui| {
                 if let Some(run) = &self.run {
-                    plots_ui(
-                        ui,
-                        run,
-                        self.selected,
-                        self.prefs.across_windows,
-                        self.view.unwrap_or_else(|| fit_view(run)),
-                        &mut self.plots,
-                        cmds,
-                    );
+                    let shown = Shown {
+                        selected: self.selected,
+                        across: self.prefs.across_windows,
+                        view: self.view.unwrap_or_else(|| fit_view(run)),
+                        bookmarks: &self.bookmarks,
+                    };
+                    plots_ui(ui, run, shown, &mut self.plots, cmds);
                 }
             });
     }

@@ -48,6 +48,19 @@ pub struct SessionFile {
     /// Selected invocation number (1-based).
     #[serde(default)]
     pub selected: Option<u32>,
+    /// Invocations marked with a note.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bookmarks: Vec<Bookmark>,
+}
+
+/// An invocation marked with a note (saved with the session).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bookmark {
+    /// Invocation number (1-based, as the stepper counts).
+    pub invocation: u32,
+    /// What the user wrote about it.
+    #[serde(default)]
+    pub note: String,
 }
 
 /// Whether `path` holds a session: by its name (`*.tumblescope`, `*.session`,
@@ -125,6 +138,10 @@ mod tests {
             run: RunSpec::demo(),
             time_view: None,
             selected: None,
+            bookmarks: vec![Bookmark {
+                invocation: 3,
+                note: "first final".into(),
+            }],
         };
         save_session(&session, &s).unwrap();
         assert!(is_session_file(&session));
@@ -152,6 +169,7 @@ mod tests {
                 span_ms: 2.0,
             }),
             selected: Some(3),
+            bookmarks: Vec::new(),
         };
         save_session(&path, &s).unwrap();
         assert_eq!(load_session(&path).unwrap(), s);
@@ -198,6 +216,7 @@ mod tests {
             run,
             time_view: None,
             selected: None,
+            bookmarks: Vec::new(),
         };
         for target in [&orders, &handler] {
             let e = save_session(target, &s).unwrap_err();

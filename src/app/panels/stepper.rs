@@ -17,6 +17,8 @@ pub struct StepperState {
     pub has_finals: bool,
     /// See `has_finals`.
     pub has_failures: bool,
+    /// The selected invocation has a bookmark.
+    pub bookmarked: bool,
 }
 
 /// Draws the stepper; a new playback speed goes out as a command like every other action.
@@ -50,6 +52,18 @@ pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: f32, cmds: &mut Vec<App
     button(ui, "Next >", AppCommand::Next, has && !at_end, cmds);
     button(ui, "Last >|", AppCommand::Last, has && !at_end, cmds);
     ui.separator();
+    let mark = if st.bookmarked {
+        "Remove bookmark"
+    } else {
+        "Bookmark"
+    };
+    button(
+        ui,
+        mark,
+        AppCommand::ToggleBookmark,
+        st.selected.is_some(),
+        cmds,
+    );
     button(ui, "Next final", AppCommand::NextFinal, st.has_finals, cmds);
     button(
         ui,

@@ -1,5 +1,6 @@
 //! Running totals per shard, each window's final value as bars, and the results table.
 
+mod bookmarks;
 pub mod invocations;
 mod lines;
 mod table;
@@ -28,6 +29,8 @@ pub enum PlotTab {
     Table,
     /// Every invocation, filtered and sorted.
     Invocations,
+    /// Marked invocations and their notes.
+    Bookmarks,
 }
 
 /// Series built for one (run, value path): raw points and drawable lines, in-window and across.
@@ -107,16 +110,33 @@ impl Plots {
     }
 }
 
+/// What the app shows that the plot panel follows.
+#[derive(Clone, Copy)]
+pub struct Shown<'a> {
+    /// Selected invocation.
+    pub selected: Option<u32>,
+    /// Totals across windows.
+    pub across: bool,
+    /// The shared time view.
+    pub view: TimeView,
+    /// Bookmarks.
+    pub bookmarks: &'a [crate::app::session::Bookmark],
+}
+
 /// Draws the plot panel.
 pub fn plots_ui(
     ui: &mut Ui,
     run: &Run,
-    selected: Option<u32>,
-    across: bool,
-    view: TimeView,
+    shown: Shown<'_>,
     st: &mut Plots,
     cmds: &mut Vec<AppCommand>,
 ) {
+    let Shown {
+        selected,
+        across,
+        view,
+        bookmarks,
+    } = shown;
     toolbar_ui(ui, run, across, st, cmds);
     match st.tab {
         PlotTab::Totals => totals::totals_ui(ui, run, selected, across, view, st, cmds),
@@ -125,6 +145,7 @@ pub fn plots_ui(
         PlotTab::Invocations => {
             invocations::invocation_table_ui(ui, run, selected, &mut st.table, cmds)
         }
+        PlotTab::Bookmarks => bookmarks::bookmarks_ui(ui, run, bookmarks, cmds),
     }
 }
 
@@ -136,6 +157,7 @@ fn toolbar_ui(ui: &mut Ui, run: &Run, across: bool, st: &mut Plots, cmds: &mut V
         ui.selectable_value(&mut st.tab, PlotTab::Bars, "Window results");
         ui.selectable_value(&mut st.tab, PlotTab::Table, "Results table");
         ui.selectable_value(&mut st.tab, PlotTab::Invocations, "Invocations");
+        ui.selectable_value(&mut st.tab, PlotTab::Bookmarks, "Bookmarks");
         ui.separator();
         let current = st.current_path(run);
         egui::ComboBox::from_id_salt("value-path")

@@ -13,6 +13,7 @@
 //! per pixel, marks are binned per pixel column instead of drawn one by one.
 
 mod axis;
+mod flags;
 mod invocations;
 pub mod legend;
 mod records;
@@ -54,6 +55,17 @@ struct Scene<'a> {
     clicked: bool,
     /// Records the search found (ascending), marked above their lane.
     found: &'a [u32],
+    /// Bookmarked invocations, flagged.
+    bookmarks: &'a [crate::app::session::Bookmark],
+}
+
+/// What the timeline marks besides the run: search matches and bookmarks.
+#[derive(Clone, Copy, Default)]
+pub struct Marks<'a> {
+    /// Records the search found (ascending).
+    pub found: &'a [u32],
+    /// Bookmarked invocations.
+    pub bookmarks: &'a [crate::app::session::Bookmark],
 }
 
 /// What the pointer picked while the lanes were drawn; later lanes and rows win.
@@ -96,7 +108,7 @@ pub fn timeline_ui(
     run: &Run,
     selected: Option<u32>,
     view: Option<TimeView>,
-    found: &[u32],
+    marks: Marks<'_>,
     cmds: &mut Vec<AppCommand>,
 ) {
     let pal = Palette::of(ui.visuals());
@@ -117,7 +129,8 @@ pub fn timeline_ui(
         pal: &pal,
         pointer: response.hover_pos().filter(|p| canvas.contains(*p)),
         clicked: response.clicked(),
-        found,
+        found: marks.found,
+        bookmarks: marks.bookmarks,
     };
     scene.painter.rect_filled(canvas, 0.0, pal.lane);
     axis::windows_ui(&scene.painter, run, &view, canvas, &pal);
@@ -186,6 +199,7 @@ fn lanes_ui(
         shard_end_ui(scene, &lane, picks);
         records::records_ui(scene, &lane, selected, picks);
         records::found_ui(scene, &lane);
+        flags::bookmarks_ui(scene, &lane, picks);
         invocations::invocations_ui(scene, &lane, picks);
         // After the boxes: drawn over them, and a click on the cross means the discard.
         discards_ui(scene, &lane, picks);
