@@ -1578,3 +1578,92 @@ fn bookmarks_take_notes_survive_a_session_and_jump_back() {
     assert_eq!(app(&fresh).bookmarks[0].note, "state jumps here");
     std::fs::remove_file(&path).ok();
 }
+
+/// Saving the user's handler re-runs in the background with the selection kept; saving code
+/// that does not load keeps the last good run on screen, with the error.
+#[test]
+fn saving_the_handler_file_re_runs_and_a_broken_save_keeps_the_last_run() {
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !node {
+        assert!(
+            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
+            "node is required"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ts-ui-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("handler.js");
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sample-data/handlers/kinesis-sales-v2.js"),
+    )
+    .unwrap();
+    std::fs::write(&file, &source).unwrap();
+    let mut h = harness();
+    h.state_mut()
+        .as_mut()
+        .unwrap()
+        .apply(tumblescope::app::command::AppCommand::SetHandler(
+            file.display().to_string(),
+        ));
+    settle(&mut h);
+    h.get_by_label("Re-run when its folder changes");
+    select_by_keys(&mut h, 3);
+    let first = app(&h).run.as_ref().unwrap().generation;
+    let total_of = |h: &Harness<'static, State>| {
+        let run = app(h).run.as_ref().unwrap();
+        run.trace.invocations[3]
+            .state_out
+            .as_ref()
+            .map(|s| s.to_json_string())
+    };
+    let before = total_of(&h);
+    // The new code doubles every sale.
+    std::fs::write(
+        &file,
+        source.replace(
+            "sales += payload.Item.sales;",
+            "sales += 2 * payload.Item.sales;",
+        ),
+    )
+    .unwrap();
+    let waited = std::time::Instant::now();
+    while app(&h).run.as_ref().unwrap().generation == first {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "no re-run after the save"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        h.run_steps(1);
+        settle(&mut h);
+    }
+    assert_ne!(total_of(&h), before, "the new code ran");
+    assert_eq!(app(&h).selected, Some(3), "the selection is kept");
+    let good = app(&h).run.as_ref().unwrap().generation;
+    std::fs::write(&file, "exports.handler = async (event) => { return {").unwrap();
+    let waited = std::time::Instant::now();
+    while !app(&h).status.is_error {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "no error after the broken save"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        h.run_steps(1);
+        settle(&mut h);
+    }
+    assert_eq!(
+        app(&h).run.as_ref().unwrap().generation,
+        good,
+        "the last good run stays"
+    );
+    assert!(
+        app(&h).status.text.contains("SyntaxError"),
+        "{}",
+        app(&h).status.text
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -40,6 +40,7 @@ impl TumbleApp {
                 self.browse(kind);
             }
             C::SetBuiltinFileBrowser(on) => self.prefs.builtin_file_browser = on,
+            C::SetWatchHandler(on) => self.prefs.watch_handler = on,
             C::ToggleBookmark | C::SetBookmarkNote(..) | C::RemoveBookmark(_) => {
                 self.apply_bookmark(cmd)
             }

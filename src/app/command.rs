@@ -102,6 +102,8 @@ pub enum AppCommand {
     NativeDialogFailed(DialogKind),
     /// Use the in-app file browser instead of the system dialog (a preference).
     SetBuiltinFileBrowser(bool),
+    /// Re-run when the user handler's folder changes (a preference).
+    SetWatchHandler(bool),
     /// Bookmark the selected invocation, or remove its bookmark (B).
     ToggleBookmark,
     /// Set a bookmark's note: invocation number (1-based), text.

@@ -17,6 +17,7 @@ pub mod state;
 pub mod status;
 mod template;
 pub mod theme;
+mod watch;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -107,6 +108,8 @@ pub struct TumbleApp {
     pub awaiting_approval: Option<RunSpec>,
     dialog_tx: Sender<AppCommand>,
     dialog_rx: Receiver<AppCommand>,
+    /// The watch on the user handler's folder, while one runs.
+    watch: Option<watch::HandlerWatch>,
     /// Invocations marked with a note, by number.
     pub bookmarks: Vec<session::Bookmark>,
     /// The find worker.
@@ -194,6 +197,7 @@ impl TumbleApp {
             finder,
             find: Default::default(),
             bookmarks: Vec::new(),
+            watch: None,
             inspector: Inspector::default(),
             plots: Plots::default(),
             setup: SetupState::default(),
@@ -398,6 +402,7 @@ impl TumbleApp {
             ctx.request_repaint();
         }
         self.screenshot_when_ready(ctx);
+        self.sync_watch(ctx);
         if let Some(at) = self.rerun_at {
             let now = Instant::now();
             if now >= at {
@@ -455,6 +460,7 @@ impl TumbleApp {
                 .min_size(220.0)
                 .max_size((full.x * 0.28).max(220.0))
                 .show(ui, |ui| {
+                    self.setup.watch_handler = self.prefs.watch_handler;
                     setup_ui(ui, &self.draft, &mut self.setup, &mut cmds);
                 });
         }
@@ -531,6 +537,55 @@ impl TumbleApp {
                     plots_ui(ui, run, shown, &mut self.plots, cmds);
                 }
             });
+    }
+
+    /// Keeps a watch on the shown run's handler folder (when it is the user's code and the
+    /// preference is on), and re-runs once a change there has settled.
+    fn sync_watch(&mut self, ctx: &egui::Context) {
+        let want = self
+            .run
+            .as_ref()
+            .filter(|_| self.prefs.watch_handler)
+            .and_then(|r| crate::handlers::external::ExternalSpec::parse(&r.spec.handler))
+            .map(|e| e.path);
+        let Some(file) = want else {
+            self.watch = None;
+            return;
+        };
+        let dir = file
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        if self.watch.as_ref().is_none_or(|w| w.dir != dir) {
+            let wake = ctx.clone();
+            match watch::HandlerWatch::new(&file, move || wake.request_repaint()) {
+                Ok(w) => self.watch = Some(w),
+                Err(e) => {
+                    self.status = StatusLine::error(e);
+                    self.prefs.watch_handler = false;
+                    return;
+                }
+            }
+        }
+        let Some(w) = self.watch.as_mut() else { return };
+        let (due, wait) = w.poll(Instant::now());
+        if let Some(wait) = wait {
+            ctx.request_repaint_after(wait);
+        }
+        if !due {
+            return;
+        }
+        let changed = w
+            .changed
+            .as_ref()
+            .map_or_else(String::new, |p| p.display().to_string());
+        if let (Some(run), Some(k)) = (&self.run, self.selected)
+            && let Some(inv) = run.trace.invocations.get(k as usize)
+        {
+            self.keep = Some((inv.shard, inv.start_ms));
+        }
+        self.status = StatusLine::info(format!("{changed} changed: simulating again…"));
+        self.start_run();
     }
 
     fn on_draft_changed(&mut self) {

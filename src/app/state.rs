@@ -33,6 +33,8 @@ pub struct Prefs {
     pub builtin_file_browser: bool,
     /// The timeline's colour key is shown.
     pub show_legend: bool,
+    /// Saving a user handler's files re-runs the simulation.
+    pub watch_handler: bool,
 }
 
 impl Default for Prefs {
@@ -48,6 +50,7 @@ impl Default for Prefs {
             across_windows: false,
             builtin_file_browser: false,
             show_legend: true,
+            watch_handler: true,
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct SetupState {
     pub errors: Vec<String>,
     /// Settings read from a deployment template, and where each came from.
     pub template_origins: Vec<crate::template::settings::Origin>,
+    /// Whether saving the handler's files re-runs (the app's preference, shown here).
+    pub watch_handler: bool,
+    /// The user switched watching on or off.
+    watch_toggled: Option<bool>,
 }
 
 fn labelled<T: egui::emath::Numeric>(
@@ -95,6 +99,9 @@ pub fn setup_ui(ui: &mut Ui, draft: &RunSpec, st: &mut SetupState, cmds: &mut Ve
     }
     if std::mem::take(&mut st.pick_handler) {
         cmds.push(AppCommand::PickHandler);
+    }
+    if let Some(on) = st.watch_toggled.take() {
+        cmds.push(AppCommand::SetWatchHandler(on));
     }
 }
 
@@ -475,6 +482,14 @@ fn handler_ui(
                 .small()
                 .color(pal.dim),
         );
+        let mut watch = st.watch_handler;
+        if ui
+            .checkbox(&mut watch, "Re-run when its folder changes")
+            .on_hover_text("Saving the handler, or a file next to it, simulates again and keeps the selection; if the new code fails, the last good run stays")
+            .changed()
+        {
+            st.watch_toggled = Some(watch);
+        }
     }
     let mut spec = BuiltinSpec::parse(&draft.handler).ok();
     if let Some(sp) = spec.as_mut() {
