@@ -1667,3 +1667,76 @@ fn saving_the_handler_file_re_runs_and_a_broken_save_keeps_the_last_run() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The overview strip frames the visible range of the whole run; a click on it moves the view
+/// there with the same zoom.
+#[test]
+fn the_overview_strip_moves_the_view_where_it_is_clicked() {
+    use tumblescope::app::panels::timeline::LABEL_W;
+    use tumblescope::app::panels::timeline::view::TimeView;
+    let mut h = harness();
+    let run = app(&h).run.clone().unwrap();
+    // Zoom in to a tenth of the run, at its start.
+    let span = (run.index.t_max - run.index.t_min) as f64 / 10.0;
+    h.state_mut().as_mut().unwrap().view = Some(TimeView {
+        min_ms: run.index.t_min as f64,
+        span_ms: span,
+    });
+    h.run_steps(2);
+    let strip = h.get_by_label("Overview").rect();
+    let (left, width) = (strip.left() + LABEL_W, strip.width() - LABEL_W);
+    let at = egui::pos2(left + width * 0.75, strip.center().y);
+    click_at(&mut h, at);
+    let whole = TimeView::fit(run.index.t_min, run.index.t_max);
+    let t = whole.time_from_x(at.x, left, width);
+    let view = app(&h).view.unwrap();
+    assert!((view.span_ms - span).abs() < 1.0, "the zoom is kept");
+    let centre = view.min_ms + view.span_ms / 2.0;
+    assert!(
+        (centre - t).abs() < whole.ms_per_point(width) * 2.0,
+        "{centre} vs {t}"
+    );
+}
+
+/// The window view shows a window on every shard: counts, why it closed, its invocations
+/// (a click selects one) and the final state; it opens from the inspector and from a click on
+/// the window's label above the lanes.
+#[test]
+fn the_window_view_explains_a_window_and_selects_its_invocations() {
+    use tumblescope::app::panels::timeline::{AXIS_H, LABEL_W, fit_view};
+    let mut h = harness();
+    h.key_press(egui::Key::F);
+    h.run_steps(2);
+    let run = app(&h).run.clone().unwrap();
+    let fin = &run.trace.invocations[app(&h).selected.unwrap() as usize];
+    let w = fin.window().unwrap();
+    h.get_by_label("Window details").click();
+    h.run_steps(4);
+    assert_eq!(app(&h).window_view, Some(w.start_ms));
+    let clock = tumblescope::model::clock_seconds;
+    h.get_by_label(&format!("Window {}–{}", clock(w.start_ms), clock(w.end_ms)));
+    assert!(h.get_all_by_label_contains("Why it closed:").count() >= 1);
+    let first = run
+        .trace
+        .invocations
+        .iter()
+        .find(|i| i.window() == Some(w) && i.shard == fin.shard)
+        .unwrap();
+    h.get_by_label(&format!("#{} {}", first.n, first.kind.name())).click();
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, Some(first.n - 1));
+    // From the timeline: the label row of a later window.
+    let rect = h.get_by_label("Timeline").rect();
+    let view = fit_view(&run);
+    // Right of the window view (which opens at the top left of the timeline).
+    let len = w.end_ms - w.start_ms;
+    let t = view.min_ms + view.span_ms * 0.7;
+    let later = tumblescope::model::Window::containing(t as i64, len).start_ms;
+    let x = view.x_from_time(
+        later as f64 + len as f64 / 2.0,
+        rect.left() + LABEL_W,
+        rect.width() - LABEL_W,
+    );
+    click_at(&mut h, egui::pos2(x, rect.top() + AXIS_H - 6.0));
+    assert_eq!(app(&h).window_view, Some(later));
+}

@@ -41,6 +41,7 @@ impl TumbleApp {
             }
             C::SetBuiltinFileBrowser(on) => self.prefs.builtin_file_browser = on,
             C::SetWatchHandler(on) => self.prefs.watch_handler = on,
+            C::ShowWindow(start) => self.window_view = Some(start),
             C::ToggleBookmark | C::SetBookmarkNote(..) | C::RemoveBookmark(_) => {
                 self.apply_bookmark(cmd)
             }

@@ -102,6 +102,8 @@ pub enum AppCommand {
     NativeDialogFailed(DialogKind),
     /// Use the in-app file browser instead of the system dialog (a preference).
     SetBuiltinFileBrowser(bool),
+    /// Show the window view for the window starting at this time (epoch ms).
+    ShowWindow(i64),
     /// Re-run when the user handler's folder changes (a preference).
     SetWatchHandler(bool),
     /// Bookmark the selected invocation, or remove its bookmark (B).

@@ -37,8 +37,10 @@ use self::panels::setup::{SetupState, setup_ui};
 use self::panels::stepper::{StepperState, stepper_ui};
 use self::panels::timeline::fit_view;
 use self::panels::timeline::legend::legend_ui;
+use self::panels::timeline::overview::overview_ui;
 use self::panels::timeline::view::TimeView;
 use self::panels::timeline::{Marks, timeline_ui};
+use self::panels::window_view::window_view_ui;
 use self::session::Run;
 use self::state::{APP_KEY, Prefs, StartupOptions};
 use self::theme::Palette;
@@ -108,6 +110,8 @@ pub struct TumbleApp {
     pub awaiting_approval: Option<RunSpec>,
     dialog_tx: Sender<AppCommand>,
     dialog_rx: Receiver<AppCommand>,
+    /// The window view's window (its start), while shown.
+    pub window_view: Option<i64>,
     /// The watch on the user handler's folder, while one runs.
     watch: Option<watch::HandlerWatch>,
     /// Invocations marked with a note, by number.
@@ -198,6 +202,7 @@ impl TumbleApp {
             find: Default::default(),
             bookmarks: Vec::new(),
             watch: None,
+            window_view: None,
             inspector: Inspector::default(),
             plots: Plots::default(),
             setup: SetupState::default(),
@@ -476,6 +481,9 @@ impl TumbleApp {
                         ui.spinner();
                     }
                 });
+            if let Some(start) = self.inspector.open_window.take() {
+                cmds.push(AppCommand::ShowWindow(start));
+            }
         }
         if self.prefs.show_plots {
             self.plots_panel(ui, full, &mut cmds);
@@ -489,6 +497,8 @@ impl TumbleApp {
                 if self.prefs.show_legend {
                     legend_ui(ui, run);
                 }
+                let view = self.view.unwrap_or_else(|| fit_view(run));
+                overview_ui(ui, run, view, panels::timeline::LABEL_W, &mut cmds);
                 let marks = Marks {
                     found: self.find.found(),
                     bookmarks: &self.bookmarks,
@@ -503,6 +513,14 @@ impl TumbleApp {
         });
         if self.show_help {
             help_window(ui.ctx(), &mut self.show_help, central.response.rect);
+        }
+        if let (Some(start), Some(run)) = (self.window_view, &self.run) {
+            let mut open = true;
+            let area = central.response.rect;
+            window_view_ui(ui.ctx(), run, start, &mut open, area, &mut cmds);
+            if !open {
+                self.window_view = None;
+            }
         }
         if let Some(spec) = &self.awaiting_approval {
             approval_window(ui.ctx(), spec, &mut cmds);

@@ -86,6 +86,8 @@ pub struct Inspector {
     /// The on-failure destination record when this attempt's failure discarded its batch.
     /// (condition, the discard in words, the record).
     destination: Option<(&'static str, String, String)>,
+    /// The window the user asked to see (its start), taken by the app after drawing.
+    pub open_window: Option<i64>,
 }
 
 impl Inspector {
@@ -177,6 +179,16 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
         run.trace.invocations.len()
     ));
     facts_ui(ui, run, inv, &pal);
+    if let Some(w) = inv.window()
+        && ui
+            .small_button("Window details")
+            .on_hover_text(
+                "This window on every shard: records, invocations, final state, why it closed",
+            )
+            .clicked()
+    {
+        st.open_window = Some(w.start_ms);
+    }
     ui.add_space(4.0);
     ui.label(RichText::new(&st.explanation).italics());
     if let Some(e) = inv.error() {

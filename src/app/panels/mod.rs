@@ -9,3 +9,4 @@ pub mod plots;
 pub mod setup;
 pub mod stepper;
 pub mod timeline;
+pub mod window_view;

@@ -16,6 +16,7 @@ mod axis;
 mod flags;
 mod invocations;
 pub mod legend;
+pub mod overview;
 mod records;
 mod search;
 mod selection;
@@ -170,6 +171,7 @@ pub fn timeline_ui(
     if let Some(k) = picks.clicked {
         cmds.push(AppCommand::Select(k));
     }
+    window_label_click(&scene, canvas, response.interact_pointer_pos(), cmds);
     if let Some(text) = picks.hover {
         response.on_hover_ui_at_pointer(|ui| {
             ui.label(egui::RichText::new(text).monospace());
@@ -212,6 +214,28 @@ fn lanes_ui(
             let t = view.time_from_x(p.x, scene.left, scene.width) as i64;
             picks.clicked = run.index.invocation_at(&run.trace, s, t);
         }
+    }
+}
+
+/// A click in the row of window labels (just above the lanes) opens that window's view.
+fn window_label_click(
+    scene: &Scene,
+    canvas: Rect,
+    pointer: Option<Pos2>,
+    cmds: &mut Vec<AppCommand>,
+) {
+    let Some(len) = scene.run.spec.settings.window_ms() else {
+        return;
+    };
+    let row = Rect::from_min_max(
+        pos2(canvas.left(), canvas.top() - 14.0),
+        pos2(canvas.right(), canvas.top()),
+    );
+    if let Some(p) = pointer.filter(|p| scene.clicked && row.contains(*p)) {
+        let t = scene.view.time_from_x(p.x, scene.left, scene.width) as i64;
+        cmds.push(AppCommand::ShowWindow(
+            crate::model::Window::containing(t, len).start_ms,
+        ));
     }
 }
 
