@@ -1722,7 +1722,8 @@ fn the_window_view_explains_a_window_and_selects_its_invocations() {
         .iter()
         .find(|i| i.window() == Some(w) && i.shard == fin.shard)
         .unwrap();
-    h.get_by_label(&format!("#{} {}", first.n, first.kind.name())).click();
+    h.get_by_label(&format!("#{} {}", first.n, first.kind.name()))
+        .click();
     h.run_steps(2);
     assert_eq!(app(&h).selected, Some(first.n - 1));
     // From the timeline: the label row of a later window.
@@ -1739,4 +1740,43 @@ fn the_window_view_explains_a_window_and_selects_its_invocations() {
     );
     click_at(&mut h, egui::pos2(x, rect.top() + AXIS_H - 6.0));
     assert_eq!(app(&h).window_view, Some(later));
+}
+
+/// Pin a run as A, change a setting, and the Compare tab shows B beside A: AWS's reset gives
+/// every window the same total whatever the batching, while the teaching mode's carried state
+/// changes them; the first invocation where the runs part can be selected.
+#[test]
+fn a_pinned_run_is_compared_window_by_window_with_the_next() {
+    let mut h = harness();
+    // The menu bar's Simulation (the setup panel has a section of that name too).
+    h.get_all_by_label("Simulation")
+        .find(|n| n.rect().top() < 30.0)
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    h.get_by_label("Pin this run as A").click();
+    h.run_steps(2);
+    assert!(app(&h).pinned.is_some());
+    h.get_by_label("Carry state across windows — NOT AWS, teaching mode")
+        .click();
+    await_rerun(&mut h);
+    await_find(&mut h);
+    let c = app(&h).plots.comparison.clone().expect("a comparison");
+    let windows = c.windows.len();
+    let differ = c.differing();
+    assert!(differ > 0 && differ < windows, "{differ} of {windows}");
+    h.get_by_label(&format!("{differ} of {windows} windows differ"));
+    let (k, b) = c.parted_at.expect("the runs part");
+    h.get_by_label("Select where they part").click();
+    h.run_steps(2);
+    assert_eq!(app(&h).selected, b);
+    // The teaching mode changes the second window's first invocation's input state.
+    let run = app(&h).run.clone().unwrap();
+    let inv = &run.trace.invocations[k];
+    assert!(inv.window().is_some());
+    // Unpin: the tab says how to compare again.
+    h.get_by_label("Unpin A").click();
+    h.run_steps(2);
+    assert!(app(&h).pinned.is_none());
+    h.get_by_label_contains("Pin this run as A (in the Simulation menu)");
 }

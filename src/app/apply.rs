@@ -35,13 +35,25 @@ impl TumbleApp {
             C::NativeDialogFailed(kind) => {
                 self.status = StatusLine::info(
                     "The system file dialog did not open (no file-dialog portal on this desktop); \
-                     using the built-in file browser (View → Built-in file browser keeps it)",
+                     using the built-in file browser (the View menu's Built-in file browser keeps it)",
                 );
                 self.browse(kind);
             }
             C::SetBuiltinFileBrowser(on) => self.prefs.builtin_file_browser = on,
             C::SetWatchHandler(on) => self.prefs.watch_handler = on,
             C::ShowWindow(start) => self.window_view = Some(start),
+            C::PinRun => {
+                self.pinned = self.run.clone();
+                self.plots.clear_comparison();
+                self.plots.tab = super::panels::plots::PlotTab::Compare;
+                self.status = StatusLine::info(
+                    "Pinned as A: change the settings or the handler, and the Compare tab shows B beside it",
+                );
+            }
+            C::UnpinRun => {
+                self.pinned = None;
+                self.plots.clear_comparison();
+            }
             C::ToggleBookmark | C::SetBookmarkNote(..) | C::RemoveBookmark(_) => {
                 self.apply_bookmark(cmd)
             }

@@ -102,6 +102,10 @@ pub enum AppCommand {
     NativeDialogFailed(DialogKind),
     /// Use the in-app file browser instead of the system dialog (a preference).
     SetBuiltinFileBrowser(bool),
+    /// Keep the shown run as A, to compare the next runs (B) with it.
+    PinRun,
+    /// Stop comparing.
+    UnpinRun,
     /// Show the window view for the window starting at this time (epoch ms).
     ShowWindow(i64),
     /// Re-run when the user handler's folder changes (a preference).
@@ -244,6 +248,8 @@ impl AppCommand {
             Self::ToggleHelp => "Help",
             Self::ToggleTheme => "Toggle dark/light",
             Self::ShowFind => "Find records…",
+            Self::PinRun => "Pin this run as A",
+            Self::UnpinRun => "Unpin A",
             Self::ToggleBookmark => "Bookmark",
             Self::ShowGoTo => "Go to…",
             Self::FindStep(1) => "Next match",

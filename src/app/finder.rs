@@ -14,7 +14,7 @@ use crate::find::records::{self, Matches};
 use crate::find::table::{self, TableQuery};
 
 /// What to find.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Ask {
     /// Records matching the search box.
     Search(String),
@@ -22,6 +22,8 @@ pub enum Ask {
     GoTo(String, usize),
     /// The invocation table's rows.
     Table(TableQuery),
+    /// The pinned run A against the shown run, for a value path.
+    Compare(Box<Run>, crate::index::ValuePath),
 }
 
 /// What came back.
@@ -33,6 +35,8 @@ pub enum Answer {
     GoTo(Result<Landing, String>),
     /// Rows, in order.
     Table(Arc<Vec<u32>>),
+    /// A against B.
+    Compare(Arc<crate::find::compare::Comparison>),
 }
 
 impl Ask {
@@ -41,6 +45,7 @@ impl Ask {
             Self::Search(_) => 0,
             Self::GoTo(..) => 1,
             Self::Table(_) => 2,
+            Self::Compare(..) => 3,
         }
     }
 }
@@ -58,7 +63,7 @@ pub struct Finder {
     rx: Receiver<(u64, usize, Answer)>,
     next_id: u64,
     /// Latest request id and its cancel flag, per kind.
-    latest: [Option<(u64, Arc<AtomicBool>)>; 3],
+    latest: [Option<(u64, Arc<AtomicBool>)>; 4],
 }
 
 impl Finder {
@@ -185,5 +190,11 @@ fn work(req: &Request, orders: &mut OrderCache) -> Option<Answer> {
             })
         }
         Ask::Table(q) => Answer::Table(Arc::new(table::rows(&run.trace, q, cancel)?)),
+        Ask::Compare(a, path) => Answer::Compare(Arc::new(crate::find::compare::compare(
+            (&a.stream, &a.trace, a.index.t_min),
+            (&run.stream, &run.trace, run.index.t_min),
+            path,
+            cancel,
+        )?)),
     })
 }

@@ -141,6 +141,7 @@ impl TumbleApp {
             }
             Answer::GoTo(Err(e)) => self.find.error = Some(e),
             Answer::Table(rows) => self.plots.table.rows = Some(rows),
+            Answer::Compare(c) => self.plots.set_comparison(c),
         }
     }
 
@@ -153,6 +154,22 @@ impl TumbleApp {
         self.find.current = None;
         self.plots.table.rows = None;
         self.plots.table.asked = None;
+    }
+
+    /// Asks for the comparison of the pinned run with the shown one when either, or the
+    /// plotted value, changed.
+    pub(super) fn sync_compare(&mut self) {
+        let (Some(a), Some(b)) = (&self.pinned, &self.run) else {
+            return;
+        };
+        let path = self.plots.current_path(b);
+        let key = (a.generation, b.generation, path.clone());
+        if self.plots.compared.as_ref() == Some(&key) {
+            return;
+        }
+        self.plots.compared = Some(key);
+        self.plots.comparison = None;
+        self.finder.ask(Ask::Compare(Box::new(a.clone()), path), b);
     }
 
     /// Whether a search is awaited.

@@ -110,6 +110,8 @@ pub struct TumbleApp {
     pub awaiting_approval: Option<RunSpec>,
     dialog_tx: Sender<AppCommand>,
     dialog_rx: Receiver<AppCommand>,
+    /// Run A, pinned for comparison.
+    pub pinned: Option<Run>,
     /// The window view's window (its start), while shown.
     pub window_view: Option<i64>,
     /// The watch on the user handler's folder, while one runs.
@@ -203,6 +205,7 @@ impl TumbleApp {
             bookmarks: Vec::new(),
             watch: None,
             window_view: None,
+            pinned: None,
             inspector: Inspector::default(),
             plots: Plots::default(),
             setup: SetupState::default(),
@@ -408,6 +411,7 @@ impl TumbleApp {
         }
         self.screenshot_when_ready(ctx);
         self.sync_watch(ctx);
+        self.sync_compare();
         if let Some(at) = self.rerun_at {
             let now = Instant::now();
             if now >= at {
@@ -551,6 +555,7 @@ impl TumbleApp {
                         across: self.prefs.across_windows,
                         view: self.view.unwrap_or_else(|| fit_view(run)),
                         bookmarks: &self.bookmarks,
+                        pinned: self.pinned.as_ref(),
                     };
                     plots_ui(ui, run, shown, &mut self.plots, cmds);
                 }

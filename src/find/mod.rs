@@ -1,6 +1,7 @@
 //! Finding things in a run, without egui: record search (text or a field predicate), "go to"
 //! targets, and the invocation table's filter and sort. The app runs these on a worker thread.
 
+pub mod compare;
 pub mod goto;
 pub mod query;
 pub mod records;

@@ -34,6 +34,11 @@ impl TumbleApp {
         ui.menu_button("Simulation", |ui| {
             menu_item(ui, AppCommand::Rerun, cmds);
             menu_item(ui, AppCommand::Cancel, cmds);
+            ui.separator();
+            menu_item(ui, AppCommand::PinRun, cmds);
+            if self.pinned.is_some() {
+                menu_item(ui, AppCommand::UnpinRun, cmds);
+            }
         });
         if ui.button("Help").clicked() {
             cmds.push(AppCommand::ToggleHelp);

@@ -1,6 +1,7 @@
 //! Running totals per shard, each window's final value as bars, and the results table.
 
 mod bookmarks;
+mod compare;
 pub mod invocations;
 mod lines;
 mod table;
@@ -31,6 +32,8 @@ pub enum PlotTab {
     Invocations,
     /// Marked invocations and their notes.
     Bookmarks,
+    /// The pinned run A beside the shown run B.
+    Compare,
 }
 
 /// Series built for one (run, value path): raw points and drawable lines, in-window and across.
@@ -65,6 +68,13 @@ pub struct Plots {
     pub last_transform: Option<egui_plot::PlotTransform>,
     /// The invocation table's filter, sort and rows.
     pub table: invocations::TableState,
+    /// The comparison of the pinned run with the shown one, and what it was asked for
+    /// (A's generation, B's, the value path).
+    pub comparison: Option<std::sync::Arc<crate::find::compare::Comparison>>,
+    /// See `comparison`.
+    pub compared: Option<(u64, u64, ValuePath)>,
+    /// A's running totals, drawable (in-window, across).
+    pub(super) a_lines: Option<(Vec<Shaped>, Vec<Shaped>)>,
 }
 
 impl Plots {
@@ -101,8 +111,27 @@ impl Plots {
         });
     }
 
+    /// A new comparison arrived: its lines are shaped once.
+    pub fn set_comparison(&mut self, c: std::sync::Arc<crate::find::compare::Comparison>) {
+        let shaped = |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Shaped> {
+            c.a_series
+                .iter()
+                .map(|s| shape(decimate(f(s), MAX_PLOT_POINTS)))
+                .collect()
+        };
+        self.a_lines = Some((shaped(|s| &s.in_window), shaped(|s| &s.across_windows)));
+        self.comparison = Some(c);
+    }
+
+    /// Forgets the comparison (unpinned).
+    pub fn clear_comparison(&mut self) {
+        self.comparison = None;
+        self.compared = None;
+        self.a_lines = None;
+    }
+
     /// The value path plotted: the user's pick, else the index's default.
-    fn current_path(&self, run: &Run) -> ValuePath {
+    pub fn current_path(&self, run: &Run) -> ValuePath {
         self.path
             .clone()
             .or_else(|| run.index.path.clone())
@@ -121,6 +150,8 @@ pub struct Shown<'a> {
     pub view: TimeView,
     /// Bookmarks.
     pub bookmarks: &'a [crate::app::session::Bookmark],
+    /// The pinned run A, when comparing.
+    pub pinned: Option<&'a Run>,
 }
 
 /// Draws the plot panel.
@@ -136,6 +167,7 @@ pub fn plots_ui(
         across,
         view,
         bookmarks,
+        pinned,
     } = shown;
     toolbar_ui(ui, run, across, st, cmds);
     match st.tab {
@@ -146,6 +178,7 @@ pub fn plots_ui(
             invocations::invocation_table_ui(ui, run, selected, &mut st.table, cmds)
         }
         PlotTab::Bookmarks => bookmarks::bookmarks_ui(ui, run, bookmarks, cmds),
+        PlotTab::Compare => compare::compare_ui(ui, run, pinned, st.comparison.as_deref(), cmds),
     }
 }
 
@@ -158,6 +191,7 @@ fn toolbar_ui(ui: &mut Ui, run: &Run, across: bool, st: &mut Plots, cmds: &mut V
         ui.selectable_value(&mut st.tab, PlotTab::Table, "Results table");
         ui.selectable_value(&mut st.tab, PlotTab::Invocations, "Invocations");
         ui.selectable_value(&mut st.tab, PlotTab::Bookmarks, "Bookmarks");
+        ui.selectable_value(&mut st.tab, PlotTab::Compare, "Compare");
         ui.separator();
         let current = st.current_path(run);
         egui::ComboBox::from_id_salt("value-path")

@@ -39,7 +39,13 @@ pub(super) fn totals_ui(
     let t_min = run.index.t_min;
     let x0 = (view.min_ms - t_min as f64) / 1000.0;
     let x1 = x0 + view.span_ms / 1000.0;
-    let (y0, y1) = visible_y(lines, &st.hidden, x0, x1);
+    let (mut y0, mut y1) = visible_y(lines, &st.hidden, x0, x1);
+    // Run A (pinned), dashed under B's lines, when comparing.
+    let a_lines = st.a_lines.as_ref().map(|(w, a)| if across { a } else { w });
+    if let Some(a) = a_lines {
+        let (ay0, ay1) = visible_y(a, &[], x0, x1);
+        (y0, y1) = (y0.min(ay0), y1.max(ay1));
+    }
     let hidden = &st.hidden;
     let resp = Plot::new("running-totals")
         .x_axis_formatter(x_formatter(t_min))
@@ -59,6 +65,17 @@ pub(super) fn totals_ui(
         .show(ui, |plot| {
             plot.set_plot_bounds_x(x0..=x1);
             plot.set_plot_bounds_y(y0..=y1);
+            for (s, shaped) in a_lines.into_iter().flatten().enumerate() {
+                for pts in &shaped.segments {
+                    plot.line(
+                        Line::new(format!("A: shard {s}"), PlotPoints::Borrowed(pts))
+                            .color(pal.shard(s).gamma_multiply(0.6))
+                            .style(egui_plot::LineStyle::dashed_dense())
+                            .width(1.2)
+                            .allow_band(false),
+                    );
+                }
+            }
             for (s, shaped) in lines.iter().enumerate() {
                 if hidden.get(s).copied().unwrap_or(false) {
                     continue;
