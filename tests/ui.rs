@@ -1780,3 +1780,49 @@ fn a_pinned_run_is_compared_window_by_window_with_the_next() {
     assert!(app(&h).pinned.is_none());
     h.get_by_label_contains("Pin this run as A (in the Simulation menu)");
 }
+
+/// The lesson walks through the run: each step selects what it talks about and opens the tab
+/// that shows it; Back returns, End closes.
+#[test]
+fn the_lesson_walks_through_windows_state_and_the_final_invocation() {
+    use tumblescope::app::panels::inspector::Tab;
+    let mut h = harness();
+    h.get_by_label("Lesson").click();
+    h.run_steps(3);
+    let n = app(&h).lesson.as_ref().unwrap().steps.len();
+    assert!(n >= 6, "{n} steps");
+    h.get_by_label_contains(&format!("Lesson 1 of {n}: Records land in windows"));
+    h.get_by_label("Next step").click();
+    h.run_steps(3);
+    // The first invocation, its state tab: {} in.
+    let run = app(&h).run.clone().unwrap();
+    let k = app(&h).selected.unwrap() as usize;
+    assert!(run.trace.invocations[k].state_in.is_empty());
+    assert_eq!(app(&h).inspector.tab, Tab::State);
+    h.get_by_label_contains("The first invocation gets {}");
+    // On to the final invocation.
+    let mut guard = 0;
+    while h
+        .query_all_by_label_contains("The final invocation closes the window")
+        .next()
+        .is_none()
+    {
+        h.get_by_label("Next step").click();
+        h.run_steps(3);
+        guard += 1;
+        assert!(guard < n, "no final-invocation step");
+    }
+    let k = app(&h).selected.unwrap() as usize;
+    assert_eq!(run.trace.invocations[k].kind, Kind::Final);
+    assert_eq!(app(&h).inspector.tab, Tab::Event);
+    h.get_by_label("Back").click();
+    h.run_steps(3);
+    assert!(
+        h.query_all_by_label_contains("The final invocation closes the window")
+            .next()
+            .is_none()
+    );
+    h.get_by_label("End lesson").click();
+    h.run_steps(2);
+    assert!(app(&h).lesson.is_none());
+}

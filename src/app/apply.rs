@@ -42,6 +42,7 @@ impl TumbleApp {
             C::SetBuiltinFileBrowser(on) => self.prefs.builtin_file_browser = on,
             C::SetWatchHandler(on) => self.prefs.watch_handler = on,
             C::ShowWindow(start) => self.window_view = Some(start),
+            C::StartLesson | C::LessonStep(_) | C::EndLesson => self.apply_lesson(cmd),
             C::PinRun => {
                 self.pinned = self.run.clone();
                 self.plots.clear_comparison();

@@ -102,6 +102,12 @@ pub enum AppCommand {
     NativeDialogFailed(DialogKind),
     /// Use the in-app file browser instead of the system dialog (a preference).
     SetBuiltinFileBrowser(bool),
+    /// Start the guided lesson on the run on screen.
+    StartLesson,
+    /// The lesson's next (+1) or previous (-1) step.
+    LessonStep(i32),
+    /// End the lesson.
+    EndLesson,
     /// Keep the shown run as A, to compare the next runs (B) with it.
     PinRun,
     /// Stop comparing.

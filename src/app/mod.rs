@@ -10,6 +10,7 @@ mod file_browser;
 pub mod finder;
 mod finding;
 pub mod jobs;
+pub mod lesson;
 mod marks;
 pub mod panels;
 pub mod session;
@@ -110,6 +111,10 @@ pub struct TumbleApp {
     pub awaiting_approval: Option<RunSpec>,
     dialog_tx: Sender<AppCommand>,
     dialog_rx: Receiver<AppCommand>,
+    /// The lesson in progress.
+    pub lesson: Option<lesson::Lesson>,
+    /// Where the panels were last drawn (for the lesson's highlight).
+    rects: PanelRects,
     /// Run A, pinned for comparison.
     pub pinned: Option<Run>,
     /// The window view's window (its start), while shown.
@@ -206,6 +211,8 @@ impl TumbleApp {
             watch: None,
             window_view: None,
             pinned: None,
+            lesson: None,
+            rects: PanelRects::default(),
             inspector: Inspector::default(),
             plots: Plots::default(),
             setup: SetupState::default(),
@@ -474,7 +481,7 @@ impl TumbleApp {
                 });
         }
         if self.prefs.show_inspector {
-            egui::Panel::right("inspector")
+            let inspector = egui::Panel::right("inspector")
                 .resizable(true)
                 .default_size(440.0)
                 .min_size(280.0)
@@ -485,6 +492,7 @@ impl TumbleApp {
                         ui.spinner();
                     }
                 });
+            self.rects.inspector = Some(inspector.response.rect);
             if let Some(start) = self.inspector.open_window.take() {
                 cmds.push(AppCommand::ShowWindow(start));
             }
@@ -515,8 +523,17 @@ impl TumbleApp {
                 });
             }
         });
+        self.rects.timeline = Some(central.response.rect);
         if self.show_help {
             help_window(ui.ctx(), &mut self.show_help, central.response.rect);
+        }
+        if let Some(l) = &self.lesson {
+            let focus = l.steps.get(l.at).and_then(|s| match s.focus {
+                lesson::Focus::Timeline => self.rects.timeline,
+                lesson::Focus::Inspector(_) => self.rects.inspector,
+                lesson::Focus::Plots(_) => self.rects.plots,
+            });
+            lesson::lesson_ui(ui.ctx(), l, central.response.rect, focus, &mut cmds);
         }
         if let (Some(start), Some(run)) = (self.window_view, &self.run) {
             let mut open = true;
@@ -543,7 +560,7 @@ impl TumbleApp {
     fn plots_panel(&mut self, ui: &mut Ui, full: egui::Vec2, cmds: &mut Vec<AppCommand>) {
         // A third of the window: room for the controls, the legend and a y axis with a few
         // labelled ticks (a quarter left only "0" legible at 1280x800).
-        egui::Panel::bottom("plots")
+        let panel = egui::Panel::bottom("plots")
             .resizable(true)
             .default_size((full.y * 0.36).max(250.0))
             .min_size(140.0)
@@ -560,6 +577,7 @@ impl TumbleApp {
                     plots_ui(ui, run, shown, &mut self.plots, cmds);
                 }
             });
+        self.rects.plots = Some(panel.response.rect);
     }
 
     /// Keeps a watch on the shown run's handler folder (when it is the user's code and the
@@ -628,6 +646,14 @@ impl TumbleApp {
         self.rerun_at = Some(Instant::now() + Duration::from_millis(250));
         self.ctx.request_repaint_after(Duration::from_millis(250));
     }
+}
+
+/// Where the panels were drawn last frame.
+#[derive(Clone, Copy, Default)]
+struct PanelRects {
+    timeline: Option<egui::Rect>,
+    inspector: Option<egui::Rect>,
+    plots: Option<egui::Rect>,
 }
 
 /// A translucent overlay listing files being dragged over the window.

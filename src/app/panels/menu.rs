@@ -43,6 +43,13 @@ impl TumbleApp {
         if ui.button("Help").clicked() {
             cmds.push(AppCommand::ToggleHelp);
         }
+        if ui
+            .button("Lesson")
+            .on_hover_text("A guided walk through tumbling windows on this run")
+            .clicked()
+        {
+            cmds.push(AppCommand::StartLesson);
+        }
         if let SourceSpec::Scenario { id } = &self.draft.source
             && let Some(s) = scenarios::by_id(id)
         {
