@@ -8,3 +8,5 @@ run() {
 }
 run target/release/tumblescope --screenshot assets/main.png
 run target/release/tumblescope --select final --tab state --screenshot assets/inspector-final.png
+run target/release/tumblescope --find "Item.sales > 95" --screenshot assets/find.png
+run target/release/tumblescope --lesson 5 --screenshot assets/lesson.png

@@ -27,6 +27,8 @@ fn open_app(cli: tumblescope::cli::Cli) -> i32 {
         tab: cli.tab,
         light: cli.light,
         screenshot: cli.screenshot,
+        find: cli.find,
+        lesson: cli.lesson,
     };
     match tumblescope::app::run(startup) {
         Ok(()) => 0,

@@ -1791,7 +1791,8 @@ fn the_lesson_walks_through_windows_state_and_the_final_invocation() {
     h.run_steps(3);
     let n = app(&h).lesson.as_ref().unwrap().steps.len();
     assert!(n >= 6, "{n} steps");
-    h.get_by_label_contains(&format!("Lesson 1 of {n}: Records land in windows"));
+    h.get_by_label(&format!("Lesson 1 of {n}"));
+    h.get_by_label("Records land in windows, shard by shard");
     h.get_by_label("Next step").click();
     h.run_steps(3);
     // The first invocation, its state tab: {} in.

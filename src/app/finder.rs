@@ -120,6 +120,11 @@ impl Finder {
         self.latest[slot_of.slot()].is_some()
     }
 
+    /// Whether any request is in flight.
+    pub fn busy(&self) -> bool {
+        self.latest.iter().any(Option::is_some)
+    }
+
     /// Answers to the latest requests (older ones are dropped).
     pub fn poll(&mut self) -> Vec<Answer> {
         let mut out = Vec::new();

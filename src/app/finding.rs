@@ -124,6 +124,9 @@ impl TumbleApp {
                     Ok(m) => {
                         self.find.error = None;
                         self.find.matches = m;
+                        if std::mem::take(&mut self.find_first_when_found) {
+                            self.show_match(0);
+                        }
                     }
                     Err(e) => {
                         self.find.error = Some(e);

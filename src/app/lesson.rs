@@ -231,7 +231,7 @@ pub fn lesson_ui(
         );
     }
     let n = lesson.steps.len();
-    egui::Window::new(format!("Lesson {} of {n}: {}", lesson.at + 1, step.title))
+    egui::Window::new(format!("Lesson {} of {n}", lesson.at + 1))
         .id(egui::Id::unique("lesson-card"))
         .collapsible(false)
         .resizable(false)
@@ -240,6 +240,7 @@ pub fn lesson_ui(
         .default_pos(area.right_bottom() - egui::vec2(16.0, 16.0))
         .constrain_to(area)
         .show(ctx, |ui| {
+            ui.strong(&step.title);
             ui.add(egui::Label::new(&step.text).wrap());
             ui.horizontal(|ui| {
                 if ui

@@ -115,6 +115,8 @@ pub struct TumbleApp {
     pub lesson: Option<lesson::Lesson>,
     /// Where the panels were last drawn (for the lesson's highlight).
     rects: PanelRects,
+    /// `--find`: show the first match once the search answers.
+    find_first_when_found: bool,
     /// Run A, pinned for comparison.
     pub pinned: Option<Run>,
     /// The window view's window (its start), while shown.
@@ -211,6 +213,7 @@ impl TumbleApp {
             watch: None,
             window_view: None,
             pinned: None,
+            find_first_when_found: false,
             lesson: None,
             rects: PanelRects::default(),
             inspector: Inspector::default(),
@@ -312,6 +315,7 @@ impl TumbleApp {
                 self.refresh_finds();
                 self.playing = false;
                 self.apply_startup_selection();
+                self.apply_startup_find_and_lesson();
             }
             Err(e) if e == "cancelled" => {
                 self.status = StatusLine::info("Cancelled; showing the last complete run.");
@@ -323,6 +327,21 @@ impl TumbleApp {
                     self.draft = r.spec.clone();
                     self.setup = SetupState::default();
                 }
+            }
+        }
+    }
+
+    /// The `--find` and `--lesson` options, once, when the first run is shown.
+    fn apply_startup_find_and_lesson(&mut self) {
+        if let Some(q) = self.startup.find.take() {
+            self.commands.push(AppCommand::ShowFind);
+            self.commands.push(AppCommand::SearchFor(q));
+            self.find_first_when_found = true;
+        }
+        if let Some(step) = self.startup.lesson.take() {
+            self.commands.push(AppCommand::StartLesson);
+            for _ in 1..step {
+                self.commands.push(AppCommand::LessonStep(1));
             }
         }
     }
@@ -346,7 +365,8 @@ impl TumbleApp {
 
     /// `--screenshot`: a few frames after the first run is shown, capture the window and close.
     fn screenshot_when_ready(&mut self, ctx: &egui::Context) {
-        if self.run.is_none() || self.jobs.busy() {
+        if self.run.is_none() || self.jobs.busy() || self.finder.busy() || !self.commands.is_empty()
+        {
             return;
         }
         let Some(path) = self.startup.screenshot.clone() else {

@@ -87,6 +87,10 @@ pub struct StartupOptions {
     pub light: bool,
     /// Save a screenshot here once the run is shown, then close.
     pub screenshot: Option<PathBuf>,
+    /// Search for this once the first run is shown, and show the first match.
+    pub find: Option<String>,
+    /// Start the lesson at this step (1-based) once the first run is shown.
+    pub lesson: Option<usize>,
 }
 
 #[cfg(test)]

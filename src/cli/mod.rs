@@ -83,6 +83,15 @@ pub struct Cli {
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
 
+    /// App: open the find bar searching for this (text or a predicate like `Item.sales > 90`)
+    /// and show the first match.
+    #[arg(long, value_name = "QUERY")]
+    pub find: Option<String>,
+
+    /// App: start the lesson at this step (1-based).
+    #[arg(long, value_name = "STEP")]
+    pub lesson: Option<usize>,
+
     /// Command.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -65,7 +65,8 @@ pub fn find_bar_ui(
     searching: bool,
     cmds: &mut Vec<AppCommand>,
 ) {
-    ui.horizontal(|ui| {
+    // Wrapped: the bar never widens the timeline's panel past the inspector.
+    ui.horizontal_wrapped(|ui| {
         ui.selectable_value(&mut st.mode, Mode::Find, "Find");
         ui.selectable_value(&mut st.mode, Mode::GoTo, "Go to");
         match st.mode {
