@@ -227,6 +227,8 @@ pub struct Simulated {
     pub took: Duration,
     /// With filters, the records they let through, as their own stream (`None`: every record).
     pub delivered: Option<Stream>,
+    /// Indices (in the source stream) of the records the filters dropped, ascending.
+    pub dropped: Vec<u32>,
 }
 
 impl Simulated {
@@ -246,6 +248,7 @@ pub fn simulate(
     let mut handler = crate::handlers::from_spec(&spec.handler).map_err(SimError::Spec)?;
     let started = Instant::now();
     let s = &spec.settings;
+    let mut dropped = Vec::new();
     let (delivered, filter) = if s.filters.is_empty() {
         (None, None)
     } else {
@@ -253,6 +256,7 @@ pub fn simulate(
             crate::filter::FilterCriteria::compile(&s.filters, stream.source, s.filter_quota)
                 .map_err(SimError::Settings)?;
         let (keep, report) = criteria.apply(stream, s.seed);
+        dropped = complement(&keep, stream.len());
         let delivered = if s.filtered_records_close_windows {
             stream.select_marking(&keep)
         } else {
@@ -274,5 +278,20 @@ pub fn simulate(
         trace,
         took: started.elapsed(),
         delivered,
+        dropped,
     })
+}
+
+/// The indices below `n` that ascending `keep` leaves out.
+fn complement(keep: &[usize], n: usize) -> Vec<u32> {
+    let mut out = Vec::with_capacity(n - keep.len().min(n));
+    let mut kept = keep.iter().peekable();
+    for i in 0..n {
+        if kept.peek() == Some(&&i) {
+            kept.next();
+        } else {
+            out.push(i as u32);
+        }
+    }
+    out
 }

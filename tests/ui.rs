@@ -467,6 +467,8 @@ fn a_user_handler_runs_in_the_app_and_a_broken_one_keeps_the_last_run() {
     set_spec(&mut h, &good);
     let a = app(&h);
     assert_eq!(a.run.as_ref().unwrap().spec.handler, good);
+    // Each shard's first invocation starts an execution environment: the key names the mark.
+    h.get_by_label("cold start");
     // The Logs tab shows what the function printed for the selected invocation.
     h.get_by_label("Logs (1)").click();
     h.run_steps(2);
@@ -1826,4 +1828,52 @@ fn the_lesson_walks_through_windows_state_and_the_final_invocation() {
     h.get_by_label("End lesson").click();
     h.run_steps(2);
     assert!(app(&h).lesson.is_none());
+}
+
+/// The stream's dynamics on the timeline: records a filter dropped are drawn apart with the
+/// patterns on hover, and a backlog's mapping start is a line that says what it is.
+#[test]
+fn filtered_records_and_the_mapping_start_are_drawn_and_explained() {
+    use tumblescope::app::panels::timeline::{AXIS_H, LABEL_W, fit_view};
+    let mut h = harness();
+    open_scenario(&mut h, "large-orders");
+    let run = app(&h).run.clone().unwrap();
+    assert!(!run.dropped.is_empty());
+    let rect = h.get_by_label("Timeline").rect();
+    let view = fit_view(&run);
+    let (left, width) = (rect.left() + LABEL_W, rect.width() - LABEL_W);
+    let shards = run.stream.shards.len();
+    let lane_h = ((rect.height() - AXIS_H) / shards as f32).clamp(14.0, 150.0);
+    // A dropped record of shard 0 well inside the view.
+    let src = &run.source;
+    let px = |i: u32| view.x_from_time(src.ts_ms[i as usize] as f64, left, width);
+    let pick = run
+        .dropped
+        .iter()
+        .copied()
+        .filter(|&i| (i as usize) < src.shards[0].range.end)
+        .find(|&i| px(i) > left + 20.0 && px(i) < left + width - 20.0)
+        .expect("a dropped record on shard 0");
+    let records_bottom = rect.top() + AXIS_H + 3.0 + lane_h * 0.42;
+    h.hover_at(egui::pos2(px(pick), records_bottom - 2.5));
+    // Tooltips wait for the pointer to rest.
+    h.run_steps(60);
+    h.get_by_label_contains("filtered out: no FilterCriteria pattern matched");
+    h.get_by_label("filtered out");
+
+    open_scenario(&mut h, "backlog");
+    let run = app(&h).run.clone().unwrap();
+    let start = run
+        .spec
+        .settings
+        .mapping_start_ms
+        .expect("the scenario's deploy time");
+    let rect = h.get_by_label("Timeline").rect();
+    let view = fit_view(&run);
+    let x = view.x_from_time(start as f64, left, width);
+    h.hover_at(egui::pos2(x, rect.center().y));
+    h.run_steps(60);
+    h.get_by_label_contains("The event source mapping starts at");
+    open_scenario(&mut h, "latest");
+    h.get_by_label("not read");
 }

@@ -309,6 +309,7 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
     let index = RunIndex::build(&delivered, &sim.trace);
     Ok(Run {
         spec: req.spec.clone(),
+        dropped: Arc::new(sim.dropped),
         source: stream,
         stream: delivered,
         took: sim.took,

@@ -22,6 +22,8 @@ pub struct Run {
     pub stream: Arc<Stream>,
     /// Every record of the stream, before filters (what a changed filter runs on again).
     pub source: Arc<Stream>,
+    /// Records of `source` the filters dropped (ascending; empty without filters).
+    pub dropped: Arc<Vec<u32>>,
     /// The trace.
     pub trace: Arc<Trace>,
     /// Read indices.

@@ -20,6 +20,12 @@ enum Swatch {
     Cross(Color32),
     /// A window band.
     Band(Color32),
+    /// A cold start's dot.
+    Dot(Color32),
+    /// A filtered record's ring.
+    Ring(Color32),
+    /// Records never read.
+    Veil,
 }
 
 /// The keys that apply to `run`, in reading order.
@@ -44,6 +50,15 @@ fn keys(run: &Run, pal: &Palette) -> Vec<(Swatch, &'static str)> {
     }
     if has(&|i| i.is_retry()) {
         keys.push((Swatch::Outline(pal.retry), "retry"));
+    }
+    if has(&|i| i.flags & crate::sim::trace::flags::COLD_START != 0) {
+        keys.push((Swatch::Dot(pal.record_done), "cold start"));
+    }
+    if !run.dropped.is_empty() {
+        keys.push((Swatch::Ring(pal.dim), "filtered out"));
+    }
+    if !run.trace.unread.is_empty() {
+        keys.push((Swatch::Veil, "not read"));
     }
     if !run.trace.discards.is_empty() {
         keys.push((Swatch::Cross(pal.error), "discarded batch"));
@@ -84,6 +99,17 @@ fn draw(ui: &Ui, r: Rect, swatch: Swatch, pal: &Palette) {
             let s = Stroke::new(2.0, c);
             p.line_segment([m + vec2(-d, -d), m + vec2(d, d)], s);
             p.line_segment([m + vec2(-d, d), m + vec2(d, -d)], s);
+        }
+        Swatch::Dot(c) => {
+            p.circle_filled(r.center(), 3.0, c);
+        }
+        Swatch::Ring(c) => {
+            p.circle_stroke(r.center(), 2.5, Stroke::new(1.0, c));
+        }
+        Swatch::Veil => {
+            let b = r.shrink2(vec2(1.0, 2.0));
+            p.rect_filled(b, 1.0, pal.lane.gamma_multiply(0.75));
+            p.rect_stroke(b, 1.0, Stroke::new(1.0, pal.dim), StrokeKind::Inside);
         }
         Swatch::Band(c) => {
             p.rect_filled(r, 0.0, pal.lane);

@@ -13,6 +13,7 @@
 //! per pixel, marks are binned per pixel column instead of drawn one by one.
 
 mod axis;
+mod dynamics;
 mod flags;
 mod invocations;
 pub mod legend;
@@ -150,6 +151,7 @@ pub fn timeline_ui(
     if let Some(inv) = selected.and_then(|k| run.trace.invocations.get(k as usize)) {
         selection::selection_ui(&scene, canvas, lane_h, inv);
     }
+    dynamics::mapping_start_ui(&scene, canvas, &mut picks);
     later_hint_ui(&scene, canvas);
     // Labels last, on their own background: whatever a lane draws left of the view (a box that
     // started earlier, a link) ends at the label column instead of running over the names.
@@ -200,9 +202,12 @@ fn lanes_ui(
         }
         shard_end_ui(scene, &lane, picks);
         records::records_ui(scene, &lane, selected, picks);
+        dynamics::unread_ui(scene, &lane, picks);
+        dynamics::filtered_ui(scene, &lane, picks);
         records::found_ui(scene, &lane);
         flags::bookmarks_ui(scene, &lane, picks);
         invocations::invocations_ui(scene, &lane, picks);
+        dynamics::cold_starts_ui(scene, &lane, picks);
         // After the boxes: drawn over them, and a click on the cross means the discard.
         discards_ui(scene, &lane, picks);
         // Clicking a lane away from any box selects the invocation running at that time.
