@@ -1877,3 +1877,32 @@ fn filtered_records_and_the_mapping_start_are_drawn_and_explained() {
     open_scenario(&mut h, "latest");
     h.get_by_label("not read");
 }
+
+/// A split's children begin at the split: their lanes are veiled before it, joined to the
+/// parent, and say so on hover.
+#[test]
+fn a_split_draws_its_children_from_the_split_on() {
+    use tumblescope::app::panels::timeline::{AXIS_H, LABEL_W, fit_view};
+    let mut h = harness();
+    open_scenario(&mut h, "shard-split");
+    let run = app(&h).run.clone().unwrap();
+    let (c, child) = run
+        .stream
+        .shards
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !s.parents.is_empty())
+        .expect("a child shard");
+    let split = run.stream.shards[child.parents[0] as usize]
+        .closed_ms
+        .unwrap();
+    let rect = h.get_by_label("Timeline").rect();
+    let view = fit_view(&run);
+    let (left, width) = (rect.left() + LABEL_W, rect.width() - LABEL_W);
+    let lane_h = ((rect.height() - AXIS_H) / run.stream.shards.len() as f32).clamp(14.0, 150.0);
+    let x = (view.x_from_time(split as f64, left, width) + left) / 2.0;
+    let y = rect.top() + AXIS_H + c as f32 * lane_h + lane_h / 2.0;
+    h.hover_at(egui::pos2(x, y));
+    h.run_steps(60);
+    h.get_by_label_contains(&format!("{} begins at", child.id));
+}

@@ -579,11 +579,13 @@ impl TumbleApp {
     /// The plots panel along the bottom of the timeline, on the shared time view.
     fn plots_panel(&mut self, ui: &mut Ui, full: egui::Vec2, cmds: &mut Vec<AppCommand>) {
         // A third of the window: room for the controls, the legend and a y axis with a few
-        // labelled ticks (a quarter left only "0" legible at 1280x800).
+        // labelled ticks (a quarter left only "0" legible at 1280x800). The floor is in
+        // proportion too: a size egui stored from a transient first frame (a window not yet
+        // at its size) would otherwise stick.
         let panel = egui::Panel::bottom("plots")
             .resizable(true)
             .default_size((full.y * 0.36).max(250.0))
-            .min_size(140.0)
+            .min_size((full.y * 0.3).max(140.0))
             .max_size((full.y * 0.6).max(140.0))
             .show(ui, |ui| {
                 if let Some(run) = &self.run {

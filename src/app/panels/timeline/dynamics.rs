@@ -180,3 +180,51 @@ pub(super) fn cold_starts_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
         }
     }
 }
+
+/// Resharding: a child lane is veiled before its parents closed (the shard did not exist), and
+/// a line joins each parent to its child at that moment.
+pub(super) fn lineage_ui(scene: &Scene, canvas: Rect, lane_h: f32, picks: &mut Picks) {
+    let shards = &scene.run.stream.shards;
+    for (c, child) in shards.iter().enumerate() {
+        let Some(split) = child
+            .parents
+            .iter()
+            .filter_map(|&p| shards.get(p as usize)?.closed_ms)
+            .max()
+        else {
+            continue;
+        };
+        let lane = Lane::new(canvas, c, lane_h);
+        let x = scene
+            .view
+            .x_from_time(split as f64, scene.left, scene.width)
+            .clamp(canvas.left(), canvas.right());
+        let before = Rect::from_min_max(
+            pos2(canvas.left(), lane.area.top()),
+            pos2(x, lane.area.bottom()),
+        );
+        scene
+            .painter
+            .rect_filled(before, 0.0, scene.pal.lane.gamma_multiply(0.8));
+        for &p in &child.parents {
+            let from = Lane::new(canvas, p as usize, lane_h).area.center().y;
+            let to = lane.area.center().y;
+            let stroke = Stroke::new(1.5, scene.pal.boundary);
+            scene
+                .painter
+                .line_segment([pos2(x, from), pos2(x, to)], stroke);
+            scene
+                .painter
+                .circle_filled(pos2(x, to), 3.0, scene.pal.boundary);
+        }
+        if scene.pointer.is_some_and(|p| before.contains(p)) {
+            let parents: Vec<String> = child.parents.iter().map(|p| format!("#{p}")).collect();
+            picks.hover = Some(format!(
+                "{} begins at {}, when {} closed (resharding); Lambda reads a child only after its parents are read to their end",
+                child.id,
+                crate::model::clock_millis(split),
+                parents.join(" and ")
+            ));
+        }
+    }
+}

@@ -148,6 +148,7 @@ pub fn timeline_ui(
     let lane_h = (canvas.height() / run.stream.shards.len().max(1) as f32).clamp(14.0, 150.0);
     let mut picks = Picks::default();
     lanes_ui(ui, &scene, canvas, lane_h, selected, &mut picks);
+    dynamics::lineage_ui(&scene, canvas, lane_h, &mut picks);
     if let Some(inv) = selected.and_then(|k| run.trace.invocations.get(k as usize)) {
         selection::selection_ui(&scene, canvas, lane_h, inv);
     }
