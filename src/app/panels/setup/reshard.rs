@@ -67,7 +67,7 @@ fn steps_ui(ui: &mut Ui, plan: &mut ReshardPlan, st: &mut SetupState, pal: &Pale
     let mut changed = false;
     let mut remove = None;
     for (k, step) in plan.steps.iter().enumerate() {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(describe(step)).monospace().small());
             if ui.small_button("Remove step").clicked() {
                 remove = Some(k);
@@ -80,7 +80,9 @@ fn steps_ui(ui: &mut Ui, plan: &mut ReshardPlan, st: &mut SetupState, pal: &Pale
     }
     ui.horizontal(|ui| {
         let l = ui.label("Step");
-        ui.text_edit_singleline(&mut st.reshard_text)
+        // Room left for "Add step": a default-width field would widen the panel past its cap.
+        let width = (ui.available_width() - 80.0).max(60.0);
+        ui.add(egui::TextEdit::singleline(&mut st.reshard_text).desired_width(width))
             .labelled_by(l.id)
             .on_hover_text(
                 "TIME:split:SHARD or TIME:merge:SHARD,SHARD, e.g. 2026-01-01T12:01:15Z:split:0",
