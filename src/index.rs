@@ -165,6 +165,25 @@ pub struct RunIndex {
     pub path: Option<ValuePath>,
     /// Series per shard.
     pub series: Vec<ShardSeries>,
+    /// Per shard: the invocations that started an execution environment (cold starts).
+    pub cold_by_shard: Vec<Vec<u32>>,
+    /// Which kinds of invocation the run has (what the colour key lists).
+    pub has: Present,
+}
+
+/// Which kinds of invocation a run has, found once per run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Present {
+    /// Early terminations.
+    pub early: bool,
+    /// Failed attempts.
+    pub failed: bool,
+    /// Partial failures (batch item failures reported).
+    pub partial: bool,
+    /// Retries.
+    pub retry: bool,
+    /// Cold starts.
+    pub cold: bool,
 }
 
 /// How notable an invocation is in a dense lane's strip: failed 4 > early termination 3 >
@@ -184,6 +203,7 @@ impl RunIndex {
         let mut idx = Self {
             by_shard: vec![Vec::new(); stream.shards.len()],
             ranked_by_shard: vec![Default::default(); stream.shards.len()],
+            cold_by_shard: vec![Vec::new(); stream.shards.len()],
             delivered_by: vec![u32::MAX; stream.len()],
             ..Self::default()
         };
@@ -203,6 +223,14 @@ impl RunIndex {
             if inv.status == Status::Failed {
                 idx.failures.push(k);
             }
+            if inv.flags & crate::sim::trace::flags::COLD_START != 0 {
+                idx.cold_by_shard[inv.shard as usize].push(k);
+            }
+            idx.has.early |= inv.kind == Kind::Early;
+            idx.has.failed |= inv.status == Status::Failed;
+            idx.has.partial |= inv.status == Status::Partial;
+            idx.has.retry |= inv.is_retry();
+            idx.has.cold |= inv.flags & crate::sim::trace::flags::COLD_START != 0;
             if inv.status != Status::Failed {
                 let delivered = match inv.status {
                     Status::Partial => 0..0,

@@ -1,6 +1,8 @@
 //! The app, clicked through by label with egui_kittest (no GPU needed).
 #![cfg(feature = "gui")]
 
+mod common;
+
 use std::time::Duration;
 
 use egui_kittest::Harness;
@@ -449,15 +451,7 @@ fn a_session_naming_a_handler_file_asks_before_running_it() {
 
 #[test]
 fn a_user_handler_runs_in_the_app_and_a_broken_one_keeps_the_last_run() {
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !node {
-        assert!(
-            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
-            "node is required"
-        );
+    if !common::available("node") {
         return;
     }
     let mut h = harness();
@@ -757,16 +751,7 @@ fn the_late_records_warning_shows_on_the_batch_that_carries_them() {
 
 #[test]
 fn handler_state_warnings_show_on_the_invocations_they_concern() {
-    if std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
-            "node is required"
-        );
-        println!("skipped: node not found");
+    if !common::available("node") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("ts-ui-state-{}", std::process::id()));
@@ -1585,15 +1570,7 @@ fn bookmarks_take_notes_survive_a_session_and_jump_back() {
 /// that does not load keeps the last good run on screen, with the error.
 #[test]
 fn saving_the_handler_file_re_runs_and_a_broken_save_keeps_the_last_run() {
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !node {
-        assert!(
-            std::env::var_os("TUMBLESCOPE_REQUIRE_RUNTIMES").is_none(),
-            "node is required"
-        );
+    if !common::available("node") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("ts-ui-watch-{}", std::process::id()));

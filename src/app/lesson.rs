@@ -47,24 +47,7 @@ pub struct Lesson {
 pub fn steps(run: &Run) -> Vec<Step> {
     let t = &run.trace.invocations;
     let s = &run.spec.settings;
-    let shards = run.stream.shards.len();
-    let mut out = vec![match s.window_ms() {
-        Some(len) => Step {
-            title: "Records land in windows, shard by shard".into(),
-            text: format!(
-                "Each mark in a lane is a record at its arrival time; the shaded bands are {} s tumbling windows, aligned to the Unix epoch. Each of the {shards} shard(s) runs its own windows and its own invocations.",
-                len / 1000
-            ),
-            select: None,
-            focus: Focus::Timeline,
-        },
-        None => Step {
-            title: "No windows in this run".into(),
-            text: "TumblingWindowInSeconds is 0 here, so batches are stateless and nothing below applies. Pick a scenario with windows (the demo has 30 s windows) and start the lesson again.".into(),
-            select: None,
-            focus: Focus::Timeline,
-        },
-    }];
+    let mut out = vec![intro_step(run)];
     if s.window_ms().is_none() {
         return out;
     }
@@ -128,22 +111,50 @@ pub fn steps(run: &Run) -> Vec<Step> {
             focus: Focus::Inspector(Tab::Event),
         });
     }
+    out.extend(closing_steps(run));
+    out
+}
+
+/// The first step: what the lanes show (or that the run has no windows).
+fn intro_step(run: &Run) -> Step {
+    let shards = run.stream.shards.len();
+    match run.spec.settings.window_ms() {
+        Some(len) => Step {
+            title: "Records land in windows, shard by shard".into(),
+            text: format!(
+                "Each mark in a lane is a record at its arrival time; the shaded bands are {} s tumbling windows, aligned to the Unix epoch. Each of the {shards} shard(s) runs its own windows and its own invocations.",
+                len / 1000
+            ),
+            select: None,
+            focus: Focus::Timeline,
+        },
+        None => Step {
+            title: "No windows in this run".into(),
+            text: "TumblingWindowInSeconds is 0 here, so batches are stateless and nothing below applies. Pick a scenario with windows (the demo has 30 s windows) and start the lesson again.".into(),
+            select: None,
+            focus: Focus::Timeline,
+        },
+    }
+}
+
+/// The last two steps: the results table, and AWS's reset against the article's running total.
+fn closing_steps(run: &Run) -> [Step; 2] {
     let closed = run
         .trace
         .windows
         .iter()
         .filter(|w| w.final_state.is_some())
         .count();
-    out.push(Step {
+    let results = Step {
         title: "Results per shard and window".into(),
         text: format!(
             "The results table has one row per shard and window: {closed} window(s) closed with a final state in this run. Shards never share state, so a key spread over two shards gives two partial totals."
         ),
         select: None,
         focus: Focus::Plots(PlotTab::Table),
-    });
-    let carry = s.carry_state_across_windows;
-    out.push(Step {
+    };
+    let carry = run.spec.settings.carry_state_across_windows;
+    let reset = Step {
         title: "AWS resets; the 2020 article's figure runs on".into(),
         text: if carry {
             "This run carries state across windows (teaching mode, not AWS behaviour), which is how the 2020 article's running total (6, 18, 28, 32) reads. Untick the teaching mode in the setup panel to see AWS's reset to {} at every window.".into()
@@ -152,8 +163,8 @@ pub fn steps(run: &Run) -> Vec<Step> {
         },
         select: None,
         focus: Focus::Plots(PlotTab::Totals),
-    });
-    out
+    };
+    [results, reset]
 }
 
 impl super::TumbleApp {

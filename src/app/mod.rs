@@ -10,6 +10,7 @@ mod file_browser;
 pub mod finder;
 mod finding;
 pub mod jobs;
+mod layout;
 pub mod lesson;
 mod marks;
 pub mod panels;
@@ -26,25 +27,15 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use egui::Ui;
 
-use self::command::{AppCommand, shortcuts_pressed};
+use self::command::AppCommand;
 use self::dialogs::write_png;
 use self::jobs::Jobs;
-use self::panels::capture::capture_window;
-use self::panels::find::find_bar_ui;
-use self::panels::inspector::{Inspector, inspector_ui};
-use self::panels::menu::{approval_window, help_window};
-use self::panels::plots::{Plots, Shown, plots_ui};
-use self::panels::setup::{SetupState, setup_ui};
-use self::panels::stepper::{StepperState, stepper_ui};
-use self::panels::timeline::fit_view;
-use self::panels::timeline::legend::legend_ui;
-use self::panels::timeline::overview::overview_ui;
+use self::panels::inspector::Inspector;
+use self::panels::plots::Plots;
+use self::panels::setup::SetupState;
 use self::panels::timeline::view::TimeView;
-use self::panels::timeline::{Marks, timeline_ui};
-use self::panels::window_view::window_view_ui;
 use self::session::Run;
 use self::state::{APP_KEY, Prefs, StartupOptions};
-use self::theme::Palette;
 use crate::run::RunSpec;
 use crate::scenarios;
 
@@ -114,7 +105,7 @@ pub struct TumbleApp {
     /// The lesson in progress.
     pub lesson: Option<lesson::Lesson>,
     /// Where the panels were last drawn (for the lesson's highlight).
-    rects: PanelRects,
+    rects: layout::PanelRects,
     /// `--find`: show the first match once the search answers.
     find_first_when_found: bool,
     /// Run A, pinned for comparison.
@@ -215,7 +206,7 @@ impl TumbleApp {
             pinned: None,
             find_first_when_found: false,
             lesson: None,
-            rects: PanelRects::default(),
+            rects: layout::PanelRects::default(),
             inspector: Inspector::default(),
             plots: Plots::default(),
             setup: SetupState::default(),
@@ -271,7 +262,7 @@ impl TumbleApp {
             Ok(run) => {
                 let run = *run;
                 let n = run.trace.invocations.len() as u32;
-                self.status = StatusLine::info(run_summary(&run, n));
+                self.status = StatusLine::info(status::run_summary(&run, n));
                 if !run.trace.stalls.is_empty()
                     || !run.trace.warnings.is_empty()
                     || !run.load_notes.is_empty()
@@ -456,201 +447,6 @@ impl TumbleApp {
         self.ui_root(ui);
     }
 
-    /// What the stepper shows of the current run and selection.
-    fn stepper_state(&self) -> StepperState {
-        let run = self.run.as_ref();
-        StepperState {
-            selected: self.selected,
-            total: run.map_or(0, |r| r.trace.invocations.len() as u32),
-            playing: self.playing,
-            has_finals: run.is_some_and(|r| !r.index.finals.is_empty()),
-            has_failures: run.is_some_and(|r| !r.index.failures.is_empty()),
-            bookmarked: self
-                .selected
-                .is_some_and(|k| self.bookmarks.iter().any(|b| b.invocation == k + 1)),
-        }
-    }
-
-    /// Draws every panel and applies the commands they pushed.
-    pub fn ui_root(&mut self, ui: &mut Ui) {
-        let mut cmds = std::mem::take(&mut self.commands);
-        cmds.extend(shortcuts_pressed(ui.ctx()));
-        let pal = Palette::of(ui.visuals());
-
-        egui::Panel::top("menu").show(ui, |ui| {
-            egui::MenuBar::new().ui(ui, |ui| self.menu_ui(ui, &mut cmds));
-            ui.horizontal_wrapped(|ui| {
-                let st = self.stepper_state();
-                stepper_ui(ui, &st, self.prefs.play_speed, &mut cmds);
-            });
-        });
-        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui, &pal, &mut cmds));
-        // Side panels grow to fit wide content (a long log line, a wide flag row); caps in
-        // proportion to the window keep the timeline and plots at least 40% of it wide.
-        let full = ui.available_rect_before_wrap().size();
-        if self.prefs.show_setup {
-            // Panel sizes persist with egui's own memory (eframe saves it with the prefs).
-            egui::Panel::left("setup")
-                .resizable(true)
-                .default_size(300.0)
-                .min_size(220.0)
-                .max_size((full.x * 0.28).max(220.0))
-                .show(ui, |ui| {
-                    self.setup.watch_handler = self.prefs.watch_handler;
-                    setup_ui(ui, &self.draft, &mut self.setup, &mut cmds);
-                });
-        }
-        if self.prefs.show_inspector {
-            let inspector = egui::Panel::right("inspector")
-                .resizable(true)
-                .default_size(440.0)
-                .min_size(280.0)
-                .max_size((full.x * 0.34).max(280.0))
-                .show(ui, |ui| match &self.run {
-                    Some(run) => inspector_ui(ui, run, self.selected, &mut self.inspector),
-                    None => {
-                        ui.spinner();
-                    }
-                });
-            self.rects.inspector = Some(inspector.response.rect);
-            if let Some(start) = self.inspector.open_window.take() {
-                cmds.push(AppCommand::ShowWindow(start));
-            }
-        }
-        if self.prefs.show_plots {
-            self.plots_panel(ui, full, &mut cmds);
-        }
-        let central = egui::CentralPanel::default().show(ui, |ui| match &self.run {
-            Some(run) => {
-                if self.find.open {
-                    let searching = self.searching();
-                    find_bar_ui(ui, run, &mut self.find, searching, &mut cmds);
-                }
-                if self.prefs.show_legend {
-                    legend_ui(ui, run);
-                }
-                let view = self.view.unwrap_or_else(|| fit_view(run));
-                overview_ui(ui, run, view, panels::timeline::LABEL_W, &mut cmds);
-                let marks = Marks {
-                    found: self.find.found(),
-                    bookmarks: &self.bookmarks,
-                };
-                timeline_ui(ui, run, self.selected, self.view, marks, &mut cmds);
-            }
-            None => {
-                ui.centered_and_justified(|ui| {
-                    ui.spinner();
-                });
-            }
-        });
-        self.rects.timeline = Some(central.response.rect);
-        if self.show_help {
-            help_window(ui.ctx(), &mut self.show_help, central.response.rect);
-        }
-        if let Some(l) = &self.lesson {
-            let focus = l.steps.get(l.at).and_then(|s| match s.focus {
-                lesson::Focus::Timeline => self.rects.timeline,
-                lesson::Focus::Inspector(_) => self.rects.inspector,
-                lesson::Focus::Plots(_) => self.rects.plots,
-            });
-            lesson::lesson_ui(ui.ctx(), l, central.response.rect, focus, &mut cmds);
-        }
-        if let (Some(start), Some(run)) = (self.window_view, &self.run) {
-            let mut open = true;
-            let area = central.response.rect;
-            window_view_ui(ui.ctx(), run, start, &mut open, area, &mut cmds);
-            if !open {
-                self.window_view = None;
-            }
-        }
-        if let Some(spec) = &self.awaiting_approval {
-            approval_window(ui.ctx(), spec, &mut cmds);
-        }
-        if self.capture.open {
-            capture_window(ui.ctx(), &mut self.capture, &mut cmds);
-        }
-        self.browser_ui(&ui.ctx().clone(), &mut cmds);
-        preview_dropped_files(ui.ctx());
-        for cmd in cmds {
-            self.apply(cmd);
-        }
-    }
-
-    /// The plots panel along the bottom of the timeline, on the shared time view.
-    fn plots_panel(&mut self, ui: &mut Ui, full: egui::Vec2, cmds: &mut Vec<AppCommand>) {
-        // A third of the window: room for the controls, the legend and a y axis with a few
-        // labelled ticks (a quarter left only "0" legible at 1280x800). The floor is in
-        // proportion too: a size egui stored from a transient first frame (a window not yet
-        // at its size) would otherwise stick.
-        let panel = egui::Panel::bottom("plots")
-            .resizable(true)
-            .default_size((full.y * 0.36).max(250.0))
-            .min_size((full.y * 0.3).max(140.0))
-            .max_size((full.y * 0.6).max(140.0))
-            .show(ui, |ui| {
-                if let Some(run) = &self.run {
-                    let shown = Shown {
-                        selected: self.selected,
-                        across: self.prefs.across_windows,
-                        view: self.view.unwrap_or_else(|| fit_view(run)),
-                        bookmarks: &self.bookmarks,
-                        pinned: self.pinned.as_ref(),
-                    };
-                    plots_ui(ui, run, shown, &mut self.plots, cmds);
-                }
-            });
-        self.rects.plots = Some(panel.response.rect);
-    }
-
-    /// Keeps a watch on the shown run's handler folder (when it is the user's code and the
-    /// preference is on), and re-runs once a change there has settled.
-    fn sync_watch(&mut self, ctx: &egui::Context) {
-        let want = self
-            .run
-            .as_ref()
-            .filter(|_| self.prefs.watch_handler)
-            .and_then(|r| crate::handlers::external::ExternalSpec::parse(&r.spec.handler))
-            .map(|e| e.path);
-        let Some(file) = want else {
-            self.watch = None;
-            return;
-        };
-        let dir = file
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
-        if self.watch.as_ref().is_none_or(|w| w.dir != dir) {
-            let wake = ctx.clone();
-            match watch::HandlerWatch::new(&file, move || wake.request_repaint()) {
-                Ok(w) => self.watch = Some(w),
-                Err(e) => {
-                    self.status = StatusLine::error(e);
-                    self.prefs.watch_handler = false;
-                    return;
-                }
-            }
-        }
-        let Some(w) = self.watch.as_mut() else { return };
-        let (due, wait) = w.poll(Instant::now());
-        if let Some(wait) = wait {
-            ctx.request_repaint_after(wait);
-        }
-        if !due {
-            return;
-        }
-        let changed = w
-            .changed
-            .as_ref()
-            .map_or_else(String::new, |p| p.display().to_string());
-        if let (Some(run), Some(k)) = (&self.run, self.selected)
-            && let Some(inv) = run.trace.invocations.get(k as usize)
-        {
-            self.keep = Some((inv.shard, inv.start_ms));
-        }
-        self.status = StatusLine::info(format!("{changed} changed: simulating again…"));
-        self.start_run();
-    }
-
     fn on_draft_changed(&mut self) {
         if !self.setup.errors.is_empty() || self.draft.settings.check().is_err() {
             self.rerun_at = None;
@@ -670,45 +466,6 @@ impl TumbleApp {
     }
 }
 
-/// Where the panels were drawn last frame.
-#[derive(Clone, Copy, Default)]
-struct PanelRects {
-    timeline: Option<egui::Rect>,
-    inspector: Option<egui::Rect>,
-    plots: Option<egui::Rect>,
-}
-
-/// A translucent overlay listing files being dragged over the window.
-fn preview_dropped_files(ctx: &egui::Context) {
-    let hovered: Vec<String> = ctx.input(|i| {
-        i.raw
-            .hovered_files
-            .iter()
-            .map(|f| {
-                f.path
-                    .as_ref()
-                    .map_or_else(|| f.mime.clone(), |p| p.display().to_string())
-            })
-            .collect()
-    });
-    if hovered.is_empty() {
-        return;
-    }
-    let painter = ctx.layer_painter(egui::LayerId::new(
-        egui::Order::Foreground,
-        egui::Id::unique("drop-overlay"),
-    ));
-    let rect = ctx.content_rect();
-    painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(180));
-    painter.text(
-        rect.center(),
-        egui::Align2::CENTER_CENTER,
-        format!("Open:\n{}", hovered.join("\n")),
-        egui::FontId::proportional(22.0),
-        egui::Color32::WHITE,
-    );
-}
-
 impl eframe::App for TumbleApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.logic_step(ctx);
@@ -725,38 +482,4 @@ impl eframe::App for TumbleApp {
             storage.set_string(APP_KEY, text);
         }
     }
-}
-
-/// The status line after a run: what ran, how many records passed or were not read, windows,
-/// invocations, discards and how long it took.
-fn run_summary(run: &Run, n: u32) -> String {
-    let unread: usize = run.trace.unread.iter().map(|u| u.records.len()).sum();
-    let records = match (&run.trace.filter, unread) {
-        (Some(f), _) => format!(
-            "{} of {} records passed the filters",
-            f.passed,
-            f.passed + f.dropped
-        ),
-        (None, 0) => format!("{} records", run.stream.len()),
-        (None, u) => format!("{} records ({u} not read)", run.stream.len()),
-    };
-    let discarded = match run.trace.discards.len() {
-        0 => String::new(),
-        b => format!(
-            ", {b} batch(es) discarded ({} records)",
-            run.trace
-                .discards
-                .iter()
-                .map(|d| d.records.len())
-                .sum::<usize>()
-        ),
-    };
-    format!(
-        "{} — {records} on {} shard(s), {} windows, {} invocations{discarded}; simulated in {:.0} ms",
-        run.spec.describe(),
-        run.stream.shards.len(),
-        run.trace.windows.len(),
-        n,
-        run.took.as_secs_f64() * 1000.0
-    )
 }

@@ -185,6 +185,40 @@ pub fn expanded_ui(ui: &mut Ui, bar: &StatusBar, (text, is_error): (&str, bool),
         });
 }
 
+/// The status line after a run: what ran, how many records passed or were not read, windows,
+/// invocations, discards and how long it took.
+pub(super) fn run_summary(run: &super::session::Run, n: u32) -> String {
+    let unread: usize = run.trace.unread.iter().map(|u| u.records.len()).sum();
+    let records = match (&run.trace.filter, unread) {
+        (Some(f), _) => format!(
+            "{} of {} records passed the filters",
+            f.passed,
+            f.passed + f.dropped
+        ),
+        (None, 0) => format!("{} records", run.stream.len()),
+        (None, u) => format!("{} records ({u} not read)", run.stream.len()),
+    };
+    let discarded = match run.trace.discards.len() {
+        0 => String::new(),
+        b => format!(
+            ", {b} batch(es) discarded ({} records)",
+            run.trace
+                .discards
+                .iter()
+                .map(|d| d.records.len())
+                .sum::<usize>()
+        ),
+    };
+    format!(
+        "{} — {records} on {} shard(s), {} windows, {} invocations{discarded}; simulated in {:.0} ms",
+        run.spec.describe(),
+        run.stream.shards.len(),
+        run.trace.windows.len(),
+        n,
+        run.took.as_secs_f64() * 1000.0
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,57 @@ impl HandlerWatch {
     }
 }
 
+impl super::TumbleApp {
+    /// Keeps a watch on the shown run's handler folder (when it is the user's code and the
+    /// preference is on), and re-runs once a change there has settled.
+    pub(super) fn sync_watch(&mut self, ctx: &egui::Context) {
+        let want = self
+            .run
+            .as_ref()
+            .filter(|_| self.prefs.watch_handler)
+            .and_then(|r| crate::handlers::external::ExternalSpec::parse(&r.spec.handler))
+            .map(|e| e.path);
+        let Some(file) = want else {
+            self.watch = None;
+            return;
+        };
+        let dir = file
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        if self.watch.as_ref().is_none_or(|w| w.dir != dir) {
+            let wake = ctx.clone();
+            match HandlerWatch::new(&file, move || wake.request_repaint()) {
+                Ok(w) => self.watch = Some(w),
+                Err(e) => {
+                    self.status = super::StatusLine::error(e);
+                    self.prefs.watch_handler = false;
+                    return;
+                }
+            }
+        }
+        let Some(w) = self.watch.as_mut() else { return };
+        let (due, wait) = w.poll(Instant::now());
+        if let Some(wait) = wait {
+            ctx.request_repaint_after(wait);
+        }
+        if !due {
+            return;
+        }
+        let changed = w
+            .changed
+            .as_ref()
+            .map_or_else(String::new, |p| p.display().to_string());
+        if let (Some(run), Some(k)) = (&self.run, self.selected)
+            && let Some(inv) = run.trace.invocations.get(k as usize)
+        {
+            self.keep = Some((inv.shard, inv.start_ms));
+        }
+        self.status = super::StatusLine::info(format!("{changed} changed: simulating again…"));
+        self.start_run();
+    }
+}
+
 /// Source files and their data, not editors' swap and backup files.
 fn relevant(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");

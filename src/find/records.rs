@@ -40,51 +40,21 @@ pub fn search(
     cancel: &AtomicBool,
 ) -> Option<Matches> {
     let test = Test::new(stream, query);
-    if let How::Predicate {
-        must_contain: Some(contains),
-        ..
-    } = &test.how
-    {
-        let mut candidates = scan_parts(stream, order, contains, cancel)?;
-        candidates.sort_unstable();
-        candidates.dedup();
-        let mut seq = Vec::new();
-        candidates.retain(|&i| test.test(i as usize, &mut seq));
-        return Some(Matches {
-            per_shard: per_shard(stream, &candidates),
-            records: candidates,
-        });
-    }
-    if let How::Text { .. } = test.how {
-        let records = test.text_search(order, cancel)?;
-        return Some(Matches {
-            per_shard: per_shard(stream, &records),
-            records,
-        });
-    }
-    let n = stream.len();
-    let threads = threads_for(n);
-    let chunk = n.div_ceil(threads).max(1);
-    let parts: Vec<Option<Vec<u32>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let test = &test;
-                let range = (t * chunk).min(n)..((t + 1) * chunk).min(n);
-                std::thread::Builder::new()
-                    .name(format!("tumblescope-find-{t}"))
-                    .spawn_scoped(scope, move || test.run(range, cancel))
-                    .expect("spawning a search thread")
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
-    });
-    let mut records = Vec::new();
-    for part in parts {
-        records.extend(part?);
-    }
+    let records = match &test.how {
+        How::Predicate {
+            must_contain: Some(contains),
+            ..
+        } => {
+            let mut candidates = scan_parts(stream, order, contains, cancel)?;
+            candidates.sort_unstable();
+            candidates.dedup();
+            let mut seq = Vec::new();
+            candidates.retain(|&i| test.test(i as usize, &mut seq));
+            candidates
+        }
+        How::Text { .. } => test.text_search(order, cancel)?,
+        _ => in_parts(stream.len(), |range| test.run(range, cancel))?,
+    };
     Some(Matches {
         per_shard: per_shard(stream, &records),
         records,
@@ -96,6 +66,36 @@ fn threads_for(items: usize) -> usize {
         .map_or(1, |t| t.get())
         .clamp(1, 16)
         .min(items.div_ceil(CANCEL_EVERY).max(1))
+}
+
+/// `work` on `0..n` split into one range per core (named scoped threads), the parts' results
+/// joined in range order; `None` when any part was cancelled.
+fn in_parts(
+    n: usize,
+    work: impl Fn(std::ops::Range<usize>) -> Option<Vec<u32>> + Sync,
+) -> Option<Vec<u32>> {
+    let threads = threads_for(n);
+    let chunk = n.div_ceil(threads).max(1);
+    let parts: Vec<Option<Vec<u32>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (work, range) = (&work, (t * chunk).min(n)..((t + 1) * chunk).min(n));
+                std::thread::Builder::new()
+                    .name(format!("tumblescope-find-{t}"))
+                    .spawn_scoped(scope, move || work(range))
+                    .expect("spawning a search thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend(part?);
+    }
+    Some(out)
 }
 
 fn per_shard(stream: &Stream, records: &[u32]) -> Vec<usize> {
@@ -205,41 +205,20 @@ impl<'a> Test<'a> {
             return Some(Vec::new());
         };
         let stream = self.stream;
-        let threads = threads_for(order.len());
-        let chunk = order.len().div_ceil(threads).max(1);
-        let parts: Vec<Option<Vec<u32>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = order
-                .chunks(chunk)
-                .enumerate()
-                .map(|(t, part)| {
-                    std::thread::Builder::new()
-                        .name(format!("tumblescope-find-{t}"))
-                        .spawn_scoped(scope, move || {
-                            let mut hits = scan_spans(stream, part, contains, cancel)?;
-                            let mut seq = Vec::new();
-                            for &i in part {
-                                let i = i as usize;
-                                if key_hits[stream.key[i] as usize]
-                                    || (*digits
-                                        && contains.test(super::seq_into(stream, i, &mut seq)))
-                                {
-                                    hits.push(i as u32);
-                                }
-                            }
-                            Some(hits)
-                        })
-                        .expect("spawning a search thread")
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().ok().flatten())
-                .collect()
-        });
-        let mut records = Vec::new();
-        for part in parts {
-            records.extend(part?);
-        }
+        let mut records = in_parts(order.len(), |range| {
+            let part = &order[range];
+            let mut hits = scan_spans(stream, part, contains, cancel)?;
+            let mut seq = Vec::new();
+            for &i in part {
+                let i = i as usize;
+                if key_hits[stream.key[i] as usize]
+                    || (*digits && contains.test(super::seq_into(stream, i, &mut seq)))
+                {
+                    hits.push(i as u32);
+                }
+            }
+            Some(hits)
+        })?;
         records.sort_unstable();
         records.dedup();
         Some(records)
@@ -302,28 +281,9 @@ fn scan_parts(
     contains: &Contains,
     cancel: &AtomicBool,
 ) -> Option<Vec<u32>> {
-    let chunk = order.len().div_ceil(threads_for(order.len())).max(1);
-    let parts: Vec<Option<Vec<u32>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = order
-            .chunks(chunk)
-            .enumerate()
-            .map(|(t, part)| {
-                std::thread::Builder::new()
-                    .name(format!("tumblescope-find-{t}"))
-                    .spawn_scoped(scope, move || scan_spans(stream, part, contains, cancel))
-                    .expect("spawning a search thread")
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
-    });
-    let mut out = Vec::new();
-    for p in parts {
-        out.extend(p?);
-    }
-    Some(out)
+    in_parts(order.len(), |range| {
+        scan_spans(stream, &order[range], contains, cancel)
+    })
 }
 
 /// The records of `part` (in buffer order) whose payload holds a match: each run of

@@ -65,16 +65,8 @@ pub(super) fn totals_ui(
         .show(ui, |plot| {
             plot.set_plot_bounds_x(x0..=x1);
             plot.set_plot_bounds_y(y0..=y1);
-            for (s, shaped) in a_lines.into_iter().flatten().enumerate() {
-                for pts in &shaped.segments {
-                    plot.line(
-                        Line::new(format!("A: shard {s}"), PlotPoints::Borrowed(pts))
-                            .color(pal.shard(s).gamma_multiply(0.6))
-                            .style(egui_plot::LineStyle::dashed_dense())
-                            .width(1.2)
-                            .allow_band(false),
-                    );
-                }
+            if let Some(a) = a_lines {
+                draw_pinned(plot, a, &pal);
             }
             for (s, shaped) in lines.iter().enumerate() {
                 if hidden.get(s).copied().unwrap_or(false) {
@@ -99,6 +91,21 @@ pub(super) fn totals_ui(
     }
     st.last_rect = Some(resp.response.rect);
     st.last_transform = Some(resp.transform);
+}
+
+/// Run A's lines (pinned for comparison), dashed and fainter than B's.
+fn draw_pinned<'a>(plot: &mut egui_plot::PlotUi<'a>, lines: &'a [Shaped], pal: &Palette) {
+    for (s, shaped) in lines.iter().enumerate() {
+        for pts in &shaped.segments {
+            plot.line(
+                Line::new(format!("A: shard {s}"), PlotPoints::Borrowed(pts))
+                    .color(pal.shard(s).gamma_multiply(0.6))
+                    .style(egui_plot::LineStyle::dashed_dense())
+                    .width(1.2)
+                    .allow_band(false),
+            );
+        }
+    }
 }
 
 /// One shard's step lines and reset markers.

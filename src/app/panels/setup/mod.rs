@@ -451,6 +451,23 @@ fn model_ui(
     changed
 }
 
+/// What a user handler runs in, and whether saving its files re-runs.
+fn external_handler_ui(ui: &mut Ui, st: &mut SetupState, pal: &Palette) {
+    ui.label(
+        RichText::new("Your handler runs in its own Node.js or Python process with offline AWS SDK stand-ins (DynamoDB); its logs and writes appear per invocation.")
+            .small()
+            .color(pal.dim),
+    );
+    let mut watch = st.watch_handler;
+    if ui
+        .checkbox(&mut watch, "Re-run when its folder changes")
+        .on_hover_text("Saving the handler, or a file next to it, simulates again and keeps the selection; if the new code fails, the last good run stays")
+        .changed()
+    {
+        st.watch_toggled = Some(watch);
+    }
+}
+
 fn handler_ui(
     ui: &mut Ui,
     draft: &mut RunSpec,
@@ -477,19 +494,7 @@ fn handler_ui(
         }
     });
     if crate::handlers::is_external(&draft.handler) {
-        ui.label(
-            RichText::new("Your handler runs in its own Node.js or Python process with offline AWS SDK stand-ins (DynamoDB); its logs and writes appear per invocation.")
-                .small()
-                .color(pal.dim),
-        );
-        let mut watch = st.watch_handler;
-        if ui
-            .checkbox(&mut watch, "Re-run when its folder changes")
-            .on_hover_text("Saving the handler, or a file next to it, simulates again and keeps the selection; if the new code fails, the last good run stays")
-            .changed()
-        {
-            st.watch_toggled = Some(watch);
-        }
+        external_handler_ui(ui, st, pal);
     }
     let mut spec = BuiltinSpec::parse(&draft.handler).ok();
     if let Some(sp) = spec.as_mut() {

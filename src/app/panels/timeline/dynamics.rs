@@ -144,7 +144,8 @@ pub(super) fn mapping_start_ui(scene: &Scene, canvas: Rect, picks: &mut Picks) {
 pub(super) fn cold_starts_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
     let run = scene.run;
     let invs = &run.trace.invocations;
-    let Some(list) = run.index.by_shard.get(lane.shard) else {
+    // The index's cold starts of this shard: a few per environment, not every invocation.
+    let Some(list) = run.index.cold_by_shard.get(lane.shard) else {
         return;
     };
     let (t0, t1) = scene.view.range_ms();
@@ -154,9 +155,6 @@ pub(super) fn cold_starts_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
         let inv = &invs[k as usize];
         if inv.start_ms > t1 {
             break;
-        }
-        if inv.flags & crate::sim::trace::flags::COLD_START == 0 {
-            continue;
         }
         let x = scene
             .view

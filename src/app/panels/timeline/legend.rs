@@ -5,7 +5,6 @@ use egui::{Color32, Rect, Sense, Stroke, StrokeKind, Ui, vec2};
 
 use crate::app::session::Run;
 use crate::app::theme::Palette;
-use crate::sim::trace::{Kind, Status};
 
 /// How a key's swatch is drawn.
 #[derive(Clone, Copy)]
@@ -28,10 +27,10 @@ enum Swatch {
     Veil,
 }
 
-/// The keys that apply to `run`, in reading order.
+/// The keys that apply to `run`, in reading order (what it has comes from its index, found
+/// once per run, not per frame).
 fn keys(run: &Run, pal: &Palette) -> Vec<(Swatch, &'static str)> {
-    let invs = &run.trace.invocations;
-    let has = |f: &dyn Fn(&crate::sim::trace::Invocation) -> bool| invs.iter().any(f);
+    let has = run.index.has;
     let mut keys = vec![
         (Swatch::Mark(pal.record_waiting), "record waiting"),
         (Swatch::Mark(pal.record_done), "record delivered"),
@@ -39,19 +38,19 @@ fn keys(run: &Run, pal: &Palette) -> Vec<(Swatch, &'static str)> {
         (Swatch::Fill(pal.aggregate), "invocation"),
         (Swatch::Fill(pal.final_), "final"),
     ];
-    if has(&|i| i.kind == Kind::Early) {
+    if has.early {
         keys.push((Swatch::Fill(pal.early), "early termination"));
     }
-    if has(&|i| i.status == Status::Failed) {
+    if has.failed {
         keys.push((Swatch::Fill(pal.failed), "failed attempt"));
     }
-    if has(&|i| i.status == Status::Partial) {
+    if has.partial {
         keys.push((Swatch::Fill(pal.retry), "partial failure"));
     }
-    if has(&|i| i.is_retry()) {
+    if has.retry {
         keys.push((Swatch::Outline(pal.retry), "retry"));
     }
-    if has(&|i| i.flags & crate::sim::trace::flags::COLD_START != 0) {
+    if has.cold {
         keys.push((Swatch::Dot(pal.record_done), "cold start"));
     }
     if !run.dropped.is_empty() {
