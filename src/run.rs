@@ -201,6 +201,7 @@ pub fn build_stream(
                 skip_bad: spec.input.skip_bad,
                 max_listed: 20,
                 reshard: spec.reshard.clone(),
+                value: crate::handlers::value_path(&spec.handler),
             };
             opts.reshard
                 .check(opts.source, opts.shards)

@@ -52,10 +52,18 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(t) = &template {
         adopt_template(&mut spec, t, args);
     }
+    let from_template = template.as_ref().and_then(|t| t.handler.clone());
+    if spec.handler.is_empty() {
+        // The likely handler, so loading can read its field as it parses; settled below.
+        spec.handler = args
+            .handler
+            .clone()
+            .or_else(|| from_template.clone())
+            .unwrap_or_else(|| crate::handlers::default_spec(spec.stream_source).to_owned());
+    }
     let stream = load_stream(&spec)?;
     // An explicit --handler wins; then the scenario's; then the stream's own source's default
     // (an event file can say DynamoDB without --source).
-    let from_template = template.as_ref().and_then(|t| t.handler.clone());
     spec.handler = match (&args.handler, &args.scenario, from_template) {
         (Some(h), _, _) => h.clone(),
         (None, Some(_), _) => spec.handler,

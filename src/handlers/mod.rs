@@ -293,7 +293,6 @@ impl Invoked {
     }
 }
 
-/// A handler from a `--handler` spec: `builtin:…`, or a `.js`/`.mjs`/`.cjs`/`.py` file with an
 /// The default handler for a source.
 pub fn default_spec(source: crate::model::Source) -> &'static str {
     match source {
@@ -302,6 +301,13 @@ pub fn default_spec(source: crate::model::Source) -> &'static str {
     }
 }
 
+/// The numeric field a handler spec aggregates, if it is a built-in with one: loading reads it
+/// as it goes ([`crate::ingest::LoadOptions::value`]).
+pub fn value_path(spec: &str) -> Option<crate::json::path::Path> {
+    builtin::BuiltinSpec::parse(spec).ok()?.path
+}
+
+/// A handler from a `--handler` spec: `builtin:…`, or a `.js`/`.mjs`/`.cjs`/`.py` file with an
 /// optional `:export`.
 pub fn from_spec(spec: &str) -> Result<Box<dyn Handler>, String> {
     if spec.starts_with("builtin:") {

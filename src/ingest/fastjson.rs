@@ -185,6 +185,9 @@ pub struct OrderFields<'a> {
     pub data: Option<&'a str>,
     /// Whether `data` had whitespace between its tokens (so it needs compacting).
     pub data_spaced: bool,
+    /// The number a [`super::shape::Shape`] found at its value path, raw (`None`: not known;
+    /// read it from `data`).
+    pub value: Option<&'a str>,
 }
 
 /// Splits a line into its known fields, validating everything. Falls back on escaped keys,
@@ -332,9 +335,35 @@ mod tests {
     }
 
     #[test]
+    fn a_learned_shape_reads_the_value_token_the_payload_scan_finds() {
+        use crate::json::path::{Path, find};
+        let learned = r#"{"timestamp":1,"partitionKey":"k","data":{"Item":{"id":"o-1","sales":42,"n":{"sales":3}},"sales":9}}"#;
+        let read = |path: &str, line: &str| -> (Option<String>, Option<String>) {
+            let p = Path::parse(path);
+            let f = Shape::learn(learned, Some(&p))
+                .unwrap()
+                .fields(line)
+                .unwrap();
+            let scanned = find(f.data.unwrap().as_bytes(), &p).unwrap();
+            let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+            (f.value.map(str::to_owned), scanned.map(text))
+        };
+        let line = r#"{"timestamp":2,"partitionKey":"q","data":{"Item":{"id":"x,\"sales\":1","sales":-7.5e2,"n":{"sales":0}},"sales":12}}"#;
+        for path in ["Item.sales", "Item.n.sales", "sales"] {
+            let (shaped, scanned) = read(path, line);
+            assert!(shaped.is_some(), "{path}");
+            assert_eq!(shaped, scanned, "{path}");
+        }
+        // Paths that land on a string, an object or nothing are left to the scan.
+        for path in ["Item.id", "Item.n", "Item.absent"] {
+            assert_eq!(read(path, line).0, None, "{path}");
+        }
+    }
+
+    #[test]
     fn a_learned_shape_reads_lines_like_the_full_validator() {
         let learned = r#"{"timestamp":1767268800.250,"partitionKey":"store-03","data":{"Item":{"id":"o-1","sales":42,"ok":true,"tags":[1,"x",null]}}}"#;
-        let shape = Shape::learn(learned).unwrap();
+        let shape = Shape::learn(learned, None).unwrap();
         for line in [
             learned,
             r#"{"timestamp":"2026-01-01T00:00:00Z","partitionKey":"é\u00e9","data":{"Item":{"id":"a\"b","sales":-1.5e3,"ok":true,"tags":[0,"",null]}}}"#,
@@ -362,9 +391,16 @@ mod tests {
         ] {
             assert!(shape.fields(other).is_none(), "{other}");
         }
-        assert!(Shape::learn(r#"{"timestamp":1, "partitionKey":"k","data":{}}"#).is_none());
-        assert!(Shape::learn(r#"{"timestamp":1,"partitionKey":"k","data":{"a" : 1}}"#).is_none());
-        let scalar = Shape::learn(r#"{"data":"x","timestamp":2,"partitionKey":"k"}"#).unwrap();
+        assert!(Shape::learn(r#"{"timestamp":1, "partitionKey":"k","data":{}}"#, None).is_none());
+        assert!(
+            Shape::learn(
+                r#"{"timestamp":1,"partitionKey":"k","data":{"a" : 1}}"#,
+                None
+            )
+            .is_none()
+        );
+        let scalar =
+            Shape::learn(r#"{"data":"x","timestamp":2,"partitionKey":"k"}"#, None).unwrap();
         let f = scalar
             .fields(r#"{"data":"yy","timestamp":3.5,"partitionKey":"q"}"#)
             .unwrap();
@@ -410,7 +446,7 @@ mod tests {
                 serde_json::to_string(d).unwrap()
             );
             let learned = line(&data);
-            let shape = Shape::learn(&learned);
+            let shape = Shape::learn(&learned, None);
             prop_assert!(shape.is_some(), "{}", learned);
             let shape = shape.unwrap();
             // Other values, and a byte of a valid line changed: whatever the shape accepts is

@@ -150,6 +150,7 @@ pub(crate) fn parse_json_line<'a>(
         data: compact_json(text),
         event: EventName::Insert,
         old: None,
+        value: None,
     })
 }
 

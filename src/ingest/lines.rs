@@ -144,9 +144,12 @@ pub(crate) fn load_line_files(
 ) -> Result<Stream, LoadError> {
     let opts = cx.opts;
     // Two builders, one per core, filled block by block; merged in file order at the end.
-    let first = StreamBuilder::new(opts.source, opts.shards, opts.meta.clone())
+    let mut first = StreamBuilder::new(opts.source, opts.shards, opts.meta.clone())
         .payloads_are_json(true)
         .with_reshard(&opts.reshard);
+    if let Some(path) = &opts.value {
+        first = first.reading_values(crate::model::stream::column_key(path, opts.meta.view_type));
+    }
     let mut parts = [first.sibling(), first];
     let mut segments: Vec<(usize, usize)> = Vec::new();
     let mut bytes_done = 0u64;
@@ -394,11 +397,21 @@ pub(super) fn parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> B
             .to_owned(),
     };
     let file = file.to_owned();
+    let new_images = opts.meta.view_type.has_new();
     Box::new(move |text: &str, line_no: u64| {
-        let parsed = inner(text, line_no)?;
+        let mut parsed = inner(text, line_no)?;
         if let Err(m) = crate::model::check_instant(parsed.ts_ms) {
             let col = super::record::column_of(text, &ts_field);
             return Err(LoadError::at(&file, line_no, col, m));
+        }
+        if let Some(path) = &opts.value {
+            // As the built-ins' column reads it: nothing where the record has no new image.
+            let imaged = !ddb || (new_images && parsed.event != crate::model::EventName::Remove);
+            parsed.value = Some(match parsed.value {
+                _ if !imaged => f64::NAN,
+                Some(v) => v,
+                None => crate::json::path::number_in(parsed.data.as_bytes(), path, true),
+            });
         }
         if !ddb {
             return Ok(parsed);
@@ -423,7 +436,14 @@ fn format_parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<P
             let source = opts.source;
             let key_attr = opts.meta.key_attribute.clone();
             Box::new(move |text: &str, line_no: u64| {
-                super::orders::parse_line(text, &file, line_no, source, &key_attr)
+                super::orders::parse_line(
+                    text,
+                    &file,
+                    line_no,
+                    source,
+                    &key_attr,
+                    opts.value.as_ref(),
+                )
             })
         }
         _ => {
@@ -438,6 +458,9 @@ fn format_parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<P
 }
 
 pub(super) fn push(b: &mut StreamBuilder, p: &Parsed<'_>, shard: Option<u32>) {
+    if let Some(v) = p.value {
+        b.push_value(v);
+    }
     b.push_ref(RecordRef {
         ts_ms: p.ts_ms,
         partition_key: &p.pk,
@@ -510,5 +533,137 @@ mod tests {
             })
             .collect();
         assert_eq!(listed, bad.iter().map(|&l| l as u64).collect::<Vec<_>>());
+    }
+
+    /// Loads `text` as a file with `opts`, once reading `path`'s numbers and once not.
+    fn load_reading(text: &str, opts: &LoadOptions, path: &str) -> (Stream, Stream) {
+        let file = std::env::temp_dir().join(format!(
+            "tumblescope-values-test-{}-{}.jsonl",
+            std::process::id(),
+            path
+        ));
+        std::fs::write(&file, text).unwrap();
+        let load = |o: &LoadOptions| {
+            load_paths(std::slice::from_ref(&file), o, &mut LoadControl::default())
+                .unwrap()
+                .0
+        };
+        let reading = LoadOptions {
+            value: Some(crate::json::path::Path::parse(path)),
+            ..opts.clone()
+        };
+        let (with, without) = (load(&reading), load(opts));
+        std::fs::remove_file(&file).ok();
+        (with, without)
+    }
+
+    /// Reading values changes nothing else. Record by record: which core parsed which piece
+    /// (and so key ids and arena offsets) varies from load to load.
+    fn assert_same_stream(a: &Stream, b: &Stream) {
+        assert_eq!(a.len(), b.len());
+        assert_eq!(a.shards, b.shards);
+        assert!(a.ts_ms == b.ts_ms, "timestamps differ");
+        for i in 0..a.len() {
+            assert_eq!(a.partition_key(i), b.partition_key(i), "record {i}");
+            assert_eq!(a.payload(i), b.payload(i), "record {i}");
+            assert_eq!(a.event_name(i), b.event_name(i), "record {i}");
+        }
+    }
+
+    /// The column loading left in the cache, which must be the one a run computes from the
+    /// payloads (same bits, NaN where absent, masked where DynamoDB has no new image).
+    fn assert_column_read_while_loading(stream: &Stream, path: &str) {
+        let p = crate::json::path::Path::parse(path);
+        let key = crate::model::stream::column_key(&p, stream.meta.view_type);
+        let col = stream
+            .columns
+            .get(&key)
+            .expect("the column was read while loading");
+        assert_eq!(col.len(), stream.len());
+        for (i, v) in col.iter().enumerate() {
+            let imaged = stream.source == crate::model::Source::Kinesis
+                || (stream.meta.view_type.has_new()
+                    && stream.event_name(i) != crate::model::EventName::Remove);
+            let want = if imaged {
+                crate::json::path::number_in(stream.payload(i), &p, true)
+            } else {
+                f64::NAN
+            };
+            assert_eq!(v.to_bits(), want.to_bits(), "record {i}: {v} != {want}");
+        }
+    }
+
+    #[test]
+    fn values_read_while_loading_are_the_runs_column() {
+        // Several layouts in runs long enough for the shape to learn each, over more than one
+        // block (both cores, the merge), with values that are numbers, strings, absent,
+        // nested, negative, fractional and huge.
+        let layouts = [
+            r#"{"timestamp":1767268800.250,"partitionKey":"k{i}","data":{"Item":{"sales":{v}}}}"#,
+            r#"{"timestamp":1767268801,"partitionKey":"s{i}","data":{"Item":{"store":"x","sales":"{v}"}}}"#,
+            r#"{"timestamp":"2026-01-01T12:00:00Z","partitionKey":"k{i}","data":{"Other":{"sales":{v}}}}"#,
+            r#"{"timestamp":1767268802.5,"partitionKey":"k{i}","data":{"Item":{"sales":[{v}]},"x":1}}"#,
+            r#"{"timestamp":1767268803, "partitionKey":"k{i}", "data":{"Item": {"sales": {v}}}}"#,
+        ];
+        let values = ["42", "-7.25", "1e300", "0", "123456789012345678"];
+        let mut text = String::new();
+        let mut i = 0;
+        while text.len() < BLOCK + BLOCK / 2 {
+            let layout = layouts[(i / 700) % layouts.len()];
+            let v = values[i % values.len()];
+            text.push_str(
+                &layout
+                    .replace("{i}", &(i % 97).to_string())
+                    .replace("{v}", v),
+            );
+            text.push('\n');
+            i += 1;
+        }
+        let opts = LoadOptions {
+            shards: 4,
+            ..LoadOptions::default()
+        };
+        let (with, without) = load_reading(&text, &opts, "Item.sales");
+        assert_same_stream(&with, &without);
+        assert_column_read_while_loading(&with, "Item.sales");
+        assert!(
+            without
+                .columns
+                .get("number:Item.sales:NEW_AND_OLD_IMAGES")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn dynamodb_values_read_while_loading_skip_records_without_a_new_image() {
+        let mut text = String::new();
+        for i in 0..3000 {
+            let event = ["INSERT", "MODIFY", "REMOVE"][i % 3];
+            text.push_str(&format!(
+                r#"{{"timestamp":{},"partitionKey":"k{}","eventName":"{event}","data":{{"id":"k{}","sales":{}}}}}"#,
+                1767268800 + i,
+                i % 13,
+                i % 13,
+                i % 50
+            ));
+            text.push('\n');
+        }
+        for view in [
+            crate::model::StreamViewType::NewAndOldImages,
+            crate::model::StreamViewType::KeysOnly,
+        ] {
+            let opts = LoadOptions {
+                source: crate::model::Source::Dynamodb,
+                meta: crate::model::stream::StreamMeta {
+                    view_type: view,
+                    key_attribute: "id".into(),
+                    ..Default::default()
+                },
+                ..LoadOptions::default()
+            };
+            let (with, without) = load_reading(&text, &opts, "sales");
+            assert_same_stream(&with, &without);
+            assert_column_read_while_loading(&with, "sales");
+        }
     }
 }

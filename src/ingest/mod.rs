@@ -212,6 +212,11 @@ pub struct LoadOptions {
     pub max_listed: usize,
     /// Splits, merges and rollover, for records routed here.
     pub reshard: crate::model::reshard::ReshardPlan,
+    /// A numeric field to read while loading (the run's built-in's): line formats read it as
+    /// they parse each line and leave it in the stream's column cache, so the run does not
+    /// scan every payload again. Other formats leave it to the run. A hint, not a setting.
+    #[serde(skip)]
+    pub value: Option<crate::json::path::Path>,
 }
 
 impl Default for LoadOptions {
@@ -225,6 +230,7 @@ impl Default for LoadOptions {
             skip_bad: false,
             max_listed: 20,
             reshard: Default::default(),
+            value: None,
         }
     }
 }

@@ -19,6 +19,7 @@ use super::LoadError;
 use super::fastjson::OrderFields;
 use super::record::{Parsed, column_of};
 use super::shape::Shape;
+use crate::json::path::Path;
 use crate::json::text::compact_json;
 use crate::model::routing;
 use crate::model::stream::{Stream, StreamMeta};
@@ -106,8 +107,9 @@ pub(crate) fn parse_line<'a>(
     line_no: u64,
     source: Source,
     key_attribute: &str,
+    value: Option<&Path>,
 ) -> Result<Parsed<'a>, LoadError> {
-    if let Some(p) = fast_path(text, source) {
+    if let Some(p) = fast_path(text, source, value) {
         return Ok(p);
     }
     let at = At {
@@ -159,6 +161,7 @@ pub(crate) fn parse_line<'a>(
         data: data_text,
         event,
         old: line.old_image.map(|o| compact_json(o.get())),
+        value: None,
     })
 }
 
@@ -305,17 +308,19 @@ thread_local! {
 /// A line's fields through the layout the previous lines shared (see [`Shape`]): most files
 /// repeat one layout, and checking a line against it is much cheaper than reading it from
 /// scratch. After a few misses in a row the layout is learned again from the current line.
-fn shaped_fields(text: &str) -> Option<OrderFields<'_>> {
+fn shaped_fields<'a>(text: &'a str, value: Option<&Path>) -> Option<OrderFields<'a>> {
     SHAPE.with(|cell| {
         let mut cell = cell.borrow_mut();
         let (shape, misses) = &mut *cell;
-        if let Some(f) = shape.as_ref().and_then(|s| s.fields(text)) {
+        // A shape learned for another load's value path reads the wrong number.
+        let current = shape.as_ref().filter(|s| s.value_path() == value);
+        if let Some(f) = current.and_then(|s| s.fields(text)) {
             *misses = 0;
             return Some(f);
         }
         *misses += 1;
-        if shape.is_none() || *misses >= 8 {
-            *shape = Shape::learn(text);
+        if current.is_none() || *misses >= 8 {
+            *shape = Shape::learn(text, value);
             *misses = 0;
             return shape.as_ref().and_then(|s| s.fields(text));
         }
@@ -325,8 +330,8 @@ fn shaped_fields(text: &str) -> Option<OrderFields<'_>> {
 
 /// The common line (`timestamp`, `partitionKey`, `data` and nothing else) without building a
 /// parse tree; `None` sends the line to the full parser, which also words every error.
-fn fast_path(text: &str, source: Source) -> Option<Parsed<'_>> {
-    let f = shaped_fields(text).or_else(|| super::fastjson::order_fields(text).ok())?;
+fn fast_path<'a>(text: &'a str, source: Source, value: Option<&Path>) -> Option<Parsed<'a>> {
+    let f = shaped_fields(text, value).or_else(|| super::fastjson::order_fields(text).ok())?;
     let (ts_raw, data, pk) = (f.timestamp?, f.data?, f.partition_key?);
     let ts_ms = if ts_raw.starts_with('"') {
         let inner = &ts_raw[1..ts_raw.len() - 1];
@@ -356,6 +361,13 @@ fn fast_path(text: &str, source: Source) -> Option<Parsed<'_>> {
         },
         event: EventName::Insert,
         old: None,
+        // What `number_in` would read from the payload at the same token.
+        value: f.value.map(|raw| {
+            crate::json::path::number_from_raw(raw.as_bytes())
+                .ok()
+                .flatten()
+                .unwrap_or(f64::NAN)
+        }),
     })
 }
 

@@ -26,6 +26,8 @@ pub(crate) struct Parsed<'a> {
     pub(crate) data: Cow<'a, str>,
     pub(crate) event: EventName,
     pub(crate) old: Option<Cow<'a, str>>,
+    /// The number at the load's value path ([`super::LoadOptions::value`]), once read.
+    pub(crate) value: Option<f64>,
 }
 
 /// The most shards a stream may have here (`--shards` 1–4096).

@@ -2,6 +2,7 @@
 //! by comparing fixed bytes and validating only the values (see [`Shape`]).
 
 use super::fastjson::{OrderFields, number, order_fields, string};
+use crate::json::path::Path;
 
 /// One piece of a [`Shape`]: bytes every line has, or a value that varies.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +30,12 @@ pub struct Shape {
     timestamp: usize,
     partition_key: usize,
     data: (Mark, Mark),
+    /// The path whose number loading reads (as asked when the shape was learned).
+    value_path: Option<Path>,
+    /// The number token that path lands on in every line of this shape (the keys and structure
+    /// are the same, so a scan of the payload would stop at the same token each time); `None`
+    /// when it lands on anything but a number, or nowhere.
+    value: Option<usize>,
 }
 
 /// Lines with more varying values than this are not worth a shape.
@@ -87,8 +94,9 @@ fn tokenize(b: &[u8]) -> Option<(Vec<Token>, Vec<usize>)> {
 
 impl Shape {
     /// The shape of `line`, if it is a compact orders line (no whitespace) that
-    /// [`order_fields`] accepts.
-    pub fn learn(line: &str) -> Option<Self> {
+    /// [`order_fields`] accepts; with `value`, the token holding the number at that path of
+    /// `data`, when there is one.
+    pub fn learn(line: &str, value: Option<&Path>) -> Option<Self> {
         let f = order_fields(line).ok()?;
         if f.data_spaced {
             return None;
@@ -115,11 +123,20 @@ impl Shape {
             let k = starts.partition_point(|&s| s <= at).saturating_sub(1);
             (k, at - starts[k])
         };
+        let value_token = value.and_then(|path| {
+            let raw = crate::json::path::find(data.as_bytes(), path).ok()??;
+            let at = raw.as_ptr() as usize - line.as_ptr() as usize;
+            let k = varying_at(at)?;
+            let whole = number(b, at).ok()? == at + raw.len();
+            (matches!(tokens[k], Token::Num) && whole).then_some(k)
+        });
         let shape = Self {
             tokens,
             timestamp: timestamp?,
             partition_key: partition_key?,
             data: (mark(data_at), mark(data_end)),
+            value_path: value.cloned(),
+            value: value_token,
         };
         if shape.data.1.0 >= shape.tokens.len() {
             return None;
@@ -130,12 +147,18 @@ impl Shape {
             .then_some(shape)
     }
 
+    /// The path whose number this shape was asked to read.
+    pub fn value_path(&self) -> Option<&Path> {
+        self.value_path.as_ref()
+    }
+
     /// The fields of `line` if it has this shape (`None`: check it the general way). A
     /// partition key with escapes does not fit (the fast path takes keys as they are).
     pub fn fields<'a>(&self, line: &'a str) -> Option<OrderFields<'a>> {
         let b = line.as_bytes();
         let ((ds_k, ds_off), (de_k, de_off)) = self.data;
-        let (mut ts, mut pk) = ((0, 0), (0, 0));
+        let (mut ts, mut pk, mut value) = ((0, 0), (0, 0), None);
+        let value_token = self.value;
         let (mut data_start, mut data_end) = (0, 0);
         let mut pos = 0;
         for (k, token) in self.tokens.iter().enumerate() {
@@ -168,6 +191,8 @@ impl Shape {
                 ts = (start, pos);
             } else if k == self.partition_key {
                 pk = (start + 1, pos - 1);
+            } else if Some(k) == value_token {
+                value = Some(start..pos);
             }
         }
         if pos != b.len() {
@@ -178,6 +203,7 @@ impl Shape {
             partition_key: Some(line.get(pk.0..pk.1)?),
             data: Some(line.get(data_start..data_end)?),
             data_spaced: false,
+            value: value.and_then(|r| line.get(r)),
         })
     }
 }

@@ -288,6 +288,28 @@ pub fn number_from_raw(raw: &[u8]) -> Result<Option<f64>, Unsupported> {
     }
 }
 
+/// The number at `path` in a payload (NaN: absent or not numeric): the fast scanner for
+/// payloads known to be JSON, with `serde_json` as the fallback (and the only reader of
+/// anything else). Loading and the built-ins' columns both read values through this, so a
+/// column read while loading is the one a run would compute.
+pub fn number_in(payload: &[u8], path: &Path, known_json: bool) -> f64 {
+    if known_json {
+        match find(payload, path) {
+            Ok(None) => return f64::NAN,
+            Ok(Some(raw)) => {
+                if let Ok(v) = number_from_raw(raw) {
+                    return v.unwrap_or(f64::NAN);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|doc| path.lookup(&doc).and_then(number_from_value))
+        .unwrap_or(f64::NAN)
+}
+
 /// Small integers, the common case, without the float parser (exact below 10^15).
 fn fast_integer(raw: &[u8]) -> Option<f64> {
     let (neg, digits) = match raw.split_first() {

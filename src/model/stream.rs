@@ -195,6 +195,12 @@ impl ColumnCache {
         }
     }
 
+    /// The column under `key`, if one was computed.
+    pub fn get(&self, key: &str) -> Option<std::sync::Arc<Vec<f64>>> {
+        let cols = self.0.lock().ok()?;
+        cols.iter().find(|(k, _)| k == key).map(|(_, c)| c.clone())
+    }
+
     /// The column under `key`, computing it with `make` the first time.
     pub fn get_or_insert(
         &self,

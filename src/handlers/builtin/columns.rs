@@ -97,7 +97,7 @@ fn value_column(stream: &Stream, path: &Path) -> std::sync::Arc<Vec<f64>> {
     stream.columns.get_or_insert(&key, || {
         let one = |i: usize| {
             if has_new_image(stream, i) {
-                value_of(stream.payload(i), path, known_json)
+                json::path::number_in(stream.payload(i), path, known_json)
             } else {
                 f64::NAN
             }
@@ -119,25 +119,6 @@ fn value_column(stream: &Stream, path: &Path) -> std::sync::Arc<Vec<f64>> {
         first.extend(second);
         first
     })
-}
-
-/// The numeric value at `path` in a payload: the fast scanner, with `serde_json` as fallback.
-fn value_of(payload: &[u8], path: &Path, known_json: bool) -> f64 {
-    if known_json {
-        match json::path::find(payload, path) {
-            Ok(None) => return f64::NAN,
-            Ok(Some(raw)) => {
-                if let Ok(v) = json::path::number_from_raw(raw) {
-                    return v.unwrap_or(f64::NAN);
-                }
-            }
-            Err(_) => {}
-        }
-    }
-    serde_json::from_slice::<Value>(payload)
-        .ok()
-        .and_then(|doc| path.lookup(&doc).and_then(json::path::number_from_value))
-        .unwrap_or(f64::NAN)
 }
 
 /// The label of a DynamoDB record's key, as `Keys` shows it.

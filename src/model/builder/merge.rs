@@ -26,6 +26,8 @@ struct Grouped<'c> {
     key: &'c mut [u32],
     ps: &'c mut [u64],
     pl: &'c mut [u32],
+    /// The values read while loading (empty when none were).
+    val: &'c mut [f64],
 }
 
 impl<'c> Grouped<'c> {
@@ -35,18 +37,21 @@ impl<'c> Grouped<'c> {
         let (key_lo, key_hi) = self.key.split_at_mut(mid);
         let (ps_lo, ps_hi) = self.ps.split_at_mut(mid);
         let (pl_lo, pl_hi) = self.pl.split_at_mut(mid);
+        let (val_lo, val_hi) = self.val.split_at_mut(mid.min(self.val.len()));
         (
             Grouped {
                 ts: ts_lo,
                 key: key_lo,
                 ps: ps_lo,
                 pl: pl_lo,
+                val: val_lo,
             },
             Grouped {
                 ts: ts_hi,
                 key: key_hi,
                 ps: ps_hi,
                 pl: pl_hi,
+                val: val_hi,
             },
         )
     }
@@ -127,6 +132,9 @@ impl StreamBuilder {
             self.payload_starts
                 .push(part.payload_starts[i] + rebase.payload_shift);
             self.payload_lens.push(part.payload_lens[i]);
+            if let Some(&v) = part.values.get(i) {
+                self.values.push(v);
+            }
             if has_events {
                 self.events
                     .push(part.events.get(i).copied().unwrap_or_default());
@@ -164,6 +172,8 @@ impl StreamBuilder {
         let mut key = vec![0u32; n];
         let mut payload_starts = vec![0u64; n];
         let mut payload_lens = vec![0u32; n];
+        let with_values = a.values.len() == a.ts_ms.len() && b.values.len() == b.ts_ms.len();
+        let mut values = vec![0f64; if with_values { n } else { 0 }];
         let rebase_b = Rebase {
             key_map: Some(&key_map),
             payload_shift: shift,
@@ -181,6 +191,7 @@ impl StreamBuilder {
             key: &mut key,
             ps: &mut payload_starts,
             pl: &mut payload_lens,
+            val: &mut values,
         });
         drop(b);
         a.shard = Vec::new();
@@ -188,6 +199,7 @@ impl StreamBuilder {
         a.key = Vec::new();
         a.payload_starts = Vec::new();
         a.payload_lens = Vec::new();
+        a.values = Vec::new();
         // The shard column is only runs now; filled after the inputs are freed.
         let mut shard = Vec::with_capacity(n);
         for (s, &c) in counts.iter().enumerate() {
@@ -199,6 +211,7 @@ impl StreamBuilder {
             key,
             payload_starts,
             payload_lens,
+            values,
             ..a
         }
     }
@@ -300,6 +313,9 @@ fn place(
             out.key[d] = rebase.key(part.key[i]);
             out.ps[d] = part.payload_starts[i] + rebase.payload_shift;
             out.pl[d] = part.payload_lens[i];
+            if let Some(v) = out.val.get_mut(d) {
+                *v = part.values[i];
+            }
             next[s] += 1;
         }
     }

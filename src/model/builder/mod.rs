@@ -132,6 +132,10 @@ pub struct StreamBuilder {
     events: Vec<EventName>,
     old: Vec<(u32, DdbExtra)>,
     payload_is_json: bool,
+    /// The column cache key of a numeric field the loader reads as it parses
+    /// ([`Self::reading_values`]); `values` holds one number per record then.
+    value_key: Option<String>,
+    values: Vec<f64>,
 }
 
 impl StreamBuilder {
@@ -161,6 +165,23 @@ impl StreamBuilder {
             events: Vec::new(),
             old: Vec::new(),
             payload_is_json: false,
+            value_key: None,
+            values: Vec::new(),
+        }
+    }
+
+    /// Keeps a number per record, given by [`Self::push_value`] before each record, as the
+    /// finished stream's cached column `key` (see [`crate::model::stream::column_key`]).
+    pub fn reading_values(mut self, key: String) -> Self {
+        self.value_key = Some(key);
+        self
+    }
+
+    /// The number of the record about to be pushed (ignored unless reading values).
+    #[inline]
+    pub fn push_value(&mut self, v: f64) {
+        if self.value_key.is_some() {
+            self.values.push(v);
         }
     }
 
@@ -206,6 +227,9 @@ impl StreamBuilder {
         self.payload_starts.reserve(n);
         self.payload_lens.reserve(n);
         self.payload.reserve(bytes);
+        if self.value_key.is_some() {
+            self.values.reserve(n);
+        }
     }
 
     /// Number of records added so far.
@@ -229,6 +253,9 @@ impl StreamBuilder {
         grow(&mut self.payload_starts, n);
         grow(&mut self.payload_lens, n);
         grow(&mut self.payload, bytes);
+        if self.value_key.is_some() {
+            grow(&mut self.values, n);
+        }
     }
 
     /// Payload bytes added so far.
@@ -351,13 +378,25 @@ impl StreamBuilder {
         b.shard_count = self.shard_count;
         b.topology = self.topology.clone();
         b.rollover_ms = self.rollover_ms;
+        b.value_key = self.value_key.clone();
         b
     }
 
     /// Groups records by shard (stable), orders each shard by sequence number (or timestamp when
     /// the input carried none) and names shards.
-    pub fn finish(self) -> Stream {
-        self.finish_with(&mut [])
+    pub fn finish(mut self) -> Stream {
+        let values = std::mem::take(&mut self.values);
+        match self.value_key.take() {
+            // Every record got its number (a loader that reads values gives one per record).
+            Some(key) if values.len() == self.len() && !values.is_empty() => {
+                let mut cols = [values];
+                let stream = self.finish_with(&mut cols);
+                let [values] = cols;
+                stream.columns.get_or_insert(&key, || values);
+                stream
+            }
+            _ => self.finish_with(&mut []),
+        }
     }
 
     /// [`Self::finish`], reordering side columns (one value per pushed record) the same way.
