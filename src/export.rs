@@ -50,8 +50,10 @@ pub fn results_json(stream: &Stream, trace: &Trace) -> String {
     }
 }
 
-/// [`results_json`] written straight to `w`, row by row (no copy of the whole text).
-pub fn write_results_json(w: &mut dyn Write, stream: &Stream, trace: &Trace) -> io::Result<()> {
+/// [`results_json`] written straight to `w`, row by row (no copy of the whole text). Generic
+/// over the writer: the serializer writes a few bytes at a time, and through `dyn Write` each
+/// of those was a call that could not be inlined into the buffer's copy.
+pub fn write_results_json<W: Write>(w: &mut W, stream: &Stream, trace: &Trace) -> io::Result<()> {
     struct Rows<'a>(&'a Stream, &'a [WindowResult]);
     impl Serialize for Rows<'_> {
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

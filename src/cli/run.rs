@@ -78,11 +78,19 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
             | crate::sim::SimError::Spec(m) => usage(m),
         })?;
     let delivered = sim.stream(&stream);
-    write_results(args, delivered, &spec.settings, &sim.trace)?;
-    eprint!(
-        "{}",
-        summary(delivered, &sim.trace, &spec.handler, sim.took)
-    );
+    // The summary reads every invocation; it is worded on another core while the results
+    // are written, and printed after them as before.
+    let (written, text) = std::thread::scope(|s| {
+        let words = || summary(delivered, &sim.trace, &spec.handler, sim.took);
+        let worded = std::thread::Builder::new()
+            .name("tumblescope-summary".into())
+            .spawn_scoped(s, words);
+        let written = write_results(args, delivered, &spec.settings, &sim.trace);
+        let text = worded.ok().and_then(|h| h.join().ok());
+        (written, text.unwrap_or_else(words))
+    });
+    written?;
+    eprint!("{text}");
     // The process ends here: handing a million invocations and the stream's arenas back to
     // the allocator one by one would cost more than writing the results did.
     std::mem::forget(sim);
