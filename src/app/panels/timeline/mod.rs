@@ -454,14 +454,16 @@ fn later_hint_ui(scene: &Scene, canvas: Rect) {
     if scene.run.index.t_max <= end {
         return;
     }
-    let later = scene
+    // Per shard, a binary search in start order (walking back from the trace's end counted
+    // millions each frame when zoomed into the middle of a big run).
+    let invs = &scene.run.trace.invocations;
+    let later: usize = scene
         .run
-        .trace
-        .invocations
+        .index
+        .by_shard
         .iter()
-        .rev()
-        .take_while(|i| i.start_ms > end)
-        .count();
+        .map(|list| list.len() - list.partition_point(|&k| invs[k as usize].start_ms <= end))
+        .sum();
     if later == 0 {
         return;
     }

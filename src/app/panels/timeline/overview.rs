@@ -73,8 +73,28 @@ pub fn overview_ui(
 }
 
 /// Invocations starting in each pixel column (all shards), as bars on a square-root scale so
-/// a sparse stretch stays visible next to a dense one. One binary search per column and shard.
+/// a sparse stretch stays visible next to a dense one. The strip always shows the whole run,
+/// so its counts depend only on the run and the strip's width: found once (one binary search
+/// per column and shard, each probing a random invocation, was most of a frame with millions
+/// of them) and kept in egui's memory until either changes.
 fn density_ui(painter: &egui::Painter, run: &Run, whole: &TimeView, strip: Rect, pal: &Palette) {
+    let cols = strip.width().max(1.0) as usize;
+    let id = egui::Id::unique(("overview-density", run.generation, cols));
+    let cached = painter
+        .ctx()
+        .memory_mut(|m| m.data.get_temp::<std::sync::Arc<Vec<usize>>>(id));
+    let counts = cached.unwrap_or_else(|| {
+        let counts = std::sync::Arc::new(density(run, whole, strip));
+        painter
+            .ctx()
+            .memory_mut(|m| m.data.insert_temp(id, counts.clone()));
+        counts
+    });
+    bars_ui(painter, &counts, strip, pal);
+}
+
+/// Invocations starting in each pixel column of `strip`.
+fn density(run: &Run, whole: &TimeView, strip: Rect) -> Vec<usize> {
     let invs = &run.trace.invocations;
     let cols = strip.width().max(1.0) as usize;
     let mut counts = vec![0usize; cols];
@@ -89,6 +109,10 @@ fn density_ui(painter: &egui::Painter, run: &Run, whole: &TimeView, strip: Rect,
             lo = hi;
         }
     }
+    counts
+}
+
+fn bars_ui(painter: &egui::Painter, counts: &[usize], strip: Rect, pal: &Palette) {
     let max = counts.iter().copied().max().unwrap_or(0).max(1) as f32;
     let mut mesh = egui::Mesh::default();
     for (c, &n) in counts.iter().enumerate() {
