@@ -164,7 +164,7 @@ pub struct RunIndex {
     /// The path the series were built with.
     pub path: Option<ValuePath>,
     /// Series per shard.
-    pub series: Vec<ShardSeries>,
+    pub series: std::sync::Arc<Vec<ShardSeries>>,
     /// Per shard: the invocations that started an execution environment (cold starts).
     pub cold_by_shard: Vec<Vec<u32>>,
     /// Which kinds of invocation the run has (what the colour key lists).
@@ -200,8 +200,13 @@ pub fn density_rank(inv: &crate::sim::trace::Invocation) -> u8 {
 impl RunIndex {
     /// Builds the index (O(records + invocations)).
     pub fn build(stream: &Stream, trace: &Trace) -> Self {
+        // Sized first: growing a million-entry list by doubling copies it into fresh memory.
+        let mut per_shard = vec![0usize; stream.shards.len()];
+        for inv in &trace.invocations {
+            per_shard[inv.shard as usize] += 1;
+        }
         let mut idx = Self {
-            by_shard: vec![Vec::new(); stream.shards.len()],
+            by_shard: per_shard.iter().map(|&n| Vec::with_capacity(n)).collect(),
             ranked_by_shard: vec![Default::default(); stream.shards.len()],
             cold_by_shard: vec![Vec::new(); stream.shards.len()],
             delivered_by: vec![u32::MAX; stream.len()],
@@ -292,7 +297,8 @@ impl RunIndex {
 
     /// Rebuilds the plot series for another value path.
     pub fn rebuild_series(&mut self, trace: &Trace, path: ValuePath) {
-        self.series = build_series(trace, self.by_shard.len(), self.t_min, &path);
+        self.series =
+            std::sync::Arc::new(build_series(trace, self.by_shard.len(), self.t_min, &path));
         self.path = Some(path);
     }
 
@@ -314,7 +320,7 @@ pub fn build_series(
     {
         let path = path.clone();
         let t0 = t_min_ms as f64 / 1000.0;
-        let mut series: Vec<ShardSeries> = vec![ShardSeries::default(); shards];
+        let mut series = reserved_series(trace, shards);
         let mut closed_total = vec![0.0; shards];
         for (k, inv) in trace.invocations.iter().enumerate() {
             if inv.status == Status::Failed || inv.window().is_none() {
@@ -375,6 +381,31 @@ pub fn build_series(
         }
         series
     }
+}
+
+/// Empty series per shard with room for every point [`build_series`] may add: a counting pass
+/// is cheaper than growing millions of points by doubling, which copied them each time into
+/// fresh memory (a third of a big run's index).
+fn reserved_series(trace: &Trace, shards: usize) -> Vec<ShardSeries> {
+    let mut counts = vec![(0usize, 0usize); shards];
+    for inv in &trace.invocations {
+        if inv.status == Status::Failed || inv.window().is_none() {
+            continue;
+        }
+        let c = &mut counts[inv.shard as usize];
+        match inv.kind {
+            Kind::Aggregate if inv.state_out.is_some() => *c = (c.0 + 1, c.1 + 1),
+            Kind::Aggregate => {}
+            Kind::Final | Kind::Early => *c = (c.0 + 2, c.1 + 1),
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(in_window, across)| ShardSeries {
+            in_window: Vec::with_capacity(in_window),
+            across_windows: Vec::with_capacity(across),
+        })
+        .collect()
 }
 
 /// A number as a person reads it: integers without a fraction, others with up to 3 decimals.

@@ -42,8 +42,9 @@ struct SeriesCache {
     generation: u64,
     /// The value path they plot.
     path: ValuePath,
-    /// Raw points per shard.
-    series: Vec<ShardSeries>,
+    /// Raw points per shard, shared with the run's index when the path is the index's (a copy cost a big run's
+    /// first frame hundreds of milliseconds and as much memory again).
+    series: std::sync::Arc<Vec<ShardSeries>>,
     /// Drawable in-window running totals per shard.
     in_window: Vec<Shaped>,
     /// Drawable totals across windows per shard.
@@ -92,7 +93,12 @@ impl Plots {
         let series = if run.index.path.as_ref() == Some(&path) {
             run.index.series.clone()
         } else {
-            build_series(&run.trace, run.stream.shards.len(), run.index.t_min, &path)
+            std::sync::Arc::new(build_series(
+                &run.trace,
+                run.stream.shards.len(),
+                run.index.t_min,
+                &path,
+            ))
         };
         let shaped = |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Shaped> {
             series
