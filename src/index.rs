@@ -200,6 +200,36 @@ pub fn density_rank(inv: &crate::sim::trace::Invocation) -> u8 {
 impl RunIndex {
     /// Builds the index (O(records + invocations)).
     pub fn build(stream: &Stream, trace: &Trace) -> Self {
+        // The plot series need only the trace and the run's start: they are built on a second
+        // core while this one indexes the invocations (each pass over millions of them mostly
+        // waits on memory).
+        let (first, _) = stream.time_range().unwrap_or((0, 0));
+        let t_min = trace
+            .invocations
+            .iter()
+            .map(|i| i.start_ms)
+            .min()
+            .map_or(first, |s| s.min(first));
+        let shards = stream.shards.len();
+        let plots = || plot_series(trace, shards, t_min);
+        let (mut idx, (paths, path, series)) = std::thread::scope(|s| {
+            let spawned = std::thread::Builder::new()
+                .name("tumblescope-series".into())
+                .spawn_scoped(s, plots);
+            let idx = Self::index_invocations(stream, trace);
+            let plotted = spawned.ok().and_then(|h| h.join().ok());
+            (idx, plotted.unwrap_or_else(plots))
+        });
+        debug_assert_eq!(idx.t_min, t_min);
+        idx.paths = paths;
+        idx.path = Some(path);
+        idx.series = std::sync::Arc::new(series);
+        idx
+    }
+
+    /// Everything but the plot series: per-shard lists, deliveries, finals, failures, the
+    /// time range and which kinds the run has.
+    fn index_invocations(stream: &Stream, trace: &Trace) -> Self {
         // Sized first: growing a million-entry list by doubling copies it into fresh memory.
         let mut per_shard = vec![0usize; stream.shards.len()];
         for inv in &trace.invocations {
@@ -271,13 +301,6 @@ impl RunIndex {
         idx.t_min = t_min;
         idx.t_max = t_max.max(t_min + 1);
         idx.t_last_record = idx.t_last_record.max(t_min);
-        idx.paths = run_paths(trace);
-        let default_path = if idx.paths.len() == 1 {
-            ValuePath::Path(idx.paths[0].clone())
-        } else {
-            ValuePath::SumOfNumbers
-        };
-        idx.rebuild_series(trace, default_path);
         idx
     }
 
@@ -308,6 +331,23 @@ impl RunIndex {
         let pos = list.partition_point(|&k| trace.invocations[k as usize].start_ms <= t_ms);
         pos.checked_sub(1).map(|p| list[p])
     }
+}
+
+/// The numeric paths of a run's states, the one plotted first (the only path, or the sum of
+/// numbers) and its series.
+fn plot_series(
+    trace: &Trace,
+    shards: usize,
+    t_min_ms: i64,
+) -> (Vec<String>, ValuePath, Vec<ShardSeries>) {
+    let paths = run_paths(trace);
+    let path = if paths.len() == 1 {
+        ValuePath::Path(paths[0].clone())
+    } else {
+        ValuePath::SumOfNumbers
+    };
+    let series = build_series(trace, shards, t_min_ms, &path);
+    (paths, path, series)
 }
 
 /// Running totals per shard for `path`; x is seconds since `t_min_ms`.

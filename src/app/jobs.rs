@@ -288,6 +288,15 @@ fn stream_for(
     ))
 }
 
+/// Hands a replaced run to a thread of its own to free: a big run is gigabytes in millions of
+/// pieces, and freeing them on the UI thread froze the window for as long. (Where no thread
+/// can start, the closure and the run in it are freed here, as before.)
+pub fn drop_off_thread(old: Run) {
+    let _ = std::thread::Builder::new()
+        .name("tumblescope-free".into())
+        .spawn(move || drop(old));
+}
+
 fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, String> {
     let (stream, load_notes) = stream_for(req, tx, wake)?;
     if req.cancel.load(Ordering::Relaxed) {

@@ -302,7 +302,9 @@ impl TumbleApp {
                 {
                     self.view = None;
                 }
-                self.run = Some(run);
+                if let Some(old) = self.run.replace(run) {
+                    jobs::drop_off_thread(old);
+                }
                 self.refresh_finds();
                 self.playing = false;
                 self.apply_startup_selection();
