@@ -156,19 +156,11 @@ impl Shape {
     /// partition key with escapes does not fit (the fast path takes keys as they are).
     pub fn fields<'a>(&self, line: &'a str) -> Option<OrderFields<'a>> {
         let b = line.as_bytes();
-        let ((ds_k, ds_off), (de_k, de_off)) = self.data;
-        let (mut ts, mut pk, mut value) = ((0, 0), (0, 0), None);
-        let value_token = self.value;
-        let (mut data_start, mut data_end) = (0, 0);
+        // Where each token ends; the fields are found from these after the scan, so the loop
+        // over tokens does one store per token instead of a comparison per field.
+        let mut ends = [0usize; MAX_TOKENS];
         let mut pos = 0;
         for (k, token) in self.tokens.iter().enumerate() {
-            if k == ds_k {
-                data_start = pos + ds_off;
-            }
-            if k == de_k {
-                data_end = pos + de_off;
-            }
-            let start = pos;
             pos = match token {
                 Token::Literal(l) => {
                     if !same(b.get(pos..pos + l.len())?, l) {
@@ -187,23 +179,29 @@ impl Shape {
                 }
                 Token::Num => number(b, pos).ok()?,
             };
-            if k == self.timestamp {
-                ts = (start, pos);
-            } else if k == self.partition_key {
-                pk = (start + 1, pos - 1);
-            } else if Some(k) == value_token {
-                value = Some(start..pos);
-            }
+            *ends.get_mut(k)? = pos;
         }
         if pos != b.len() {
             return None;
         }
+        let span = |k: usize| -> Option<std::ops::Range<usize>> {
+            let start = match k {
+                0 => 0,
+                _ => *ends.get(k - 1)?,
+            };
+            Some(start..*ends.get(k)?)
+        };
+        let ((ds_k, ds_off), (de_k, de_off)) = self.data;
+        let pk = span(self.partition_key)?;
         Some(OrderFields {
-            timestamp: Some(line.get(ts.0..ts.1)?),
-            partition_key: Some(line.get(pk.0..pk.1)?),
-            data: Some(line.get(data_start..data_end)?),
+            timestamp: Some(line.get(span(self.timestamp)?)?),
+            partition_key: Some(line.get(pk.start + 1..pk.end - 1)?),
+            data: Some(line.get(span(ds_k)?.start + ds_off..span(de_k)?.start + de_off)?),
             data_spaced: false,
-            value: value.and_then(|r| line.get(r)),
+            value: match self.value {
+                Some(k) => Some(line.get(span(k)?)?),
+                None => None,
+            },
         })
     }
 }
