@@ -819,7 +819,7 @@ fn isolated_point(
         })
         .copied()
         .collect();
-    all.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    all.sort_by(|a, b| { a.t_s }.total_cmp(&{ b.t_s }));
     let x = |p: &tumblescope::index::SeriesPoint| {
         t.position_from_point(&egui_plot::PlotPoint::new(p.t_s, p.value))
             .x
