@@ -129,6 +129,63 @@ pub struct SeriesPoint {
     pub inv: u32,
 }
 
+/// Points per line drawn: more than a plot has pixels is wasted tessellation.
+pub const MAX_PLOT_POINTS: usize = 3000;
+
+/// At most about `max` of `points` as `[t_s, value]`: each bucket's lowest and highest point
+/// (in time order), so a long sawtooth of running totals keeps its peaks and resets when
+/// thinned for drawing.
+pub fn thin(points: &[SeriesPoint], max: usize) -> Vec<[f64; 2]> {
+    if points.len() <= max {
+        return points.iter().map(|p| [p.t_s, p.value]).collect();
+    }
+    let bucket = points.len().div_ceil(max / 2);
+    let mut out = Vec::with_capacity(max + 2);
+    for chunk in points.chunks(bucket) {
+        let (mut lo, mut hi) = (0, 0);
+        for (k, p) in chunk.iter().enumerate() {
+            if p.value < chunk[lo].value {
+                lo = k;
+            }
+            if p.value > chunk[hi].value {
+                hi = k;
+            }
+        }
+        let (a, b) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+        out.push([chunk[a].t_s, chunk[a].value]);
+        if b != a {
+            out.push([chunk[b].t_s, chunk[b].value]);
+        }
+    }
+    out
+}
+
+/// The default series thinned for drawing, per shard: in-window and across windows. Found
+/// with the series on the worker, so a big run's first frame does not thin millions of points.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Thinned {
+    /// In-window running totals per shard.
+    pub in_window: Vec<Vec<[f64; 2]>>,
+    /// Totals across windows per shard.
+    pub across: Vec<Vec<[f64; 2]>>,
+}
+
+impl Thinned {
+    /// `series` thinned to [`MAX_PLOT_POINTS`] per line.
+    pub fn of(series: &[ShardSeries]) -> Self {
+        Self {
+            in_window: series
+                .iter()
+                .map(|s| thin(&s.in_window, MAX_PLOT_POINTS))
+                .collect(),
+            across: series
+                .iter()
+                .map(|s| thin(&s.across_windows, MAX_PLOT_POINTS))
+                .collect(),
+        }
+    }
+}
+
 /// Running totals of one shard.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShardSeries {
@@ -167,6 +224,8 @@ pub struct RunIndex {
     pub path: Option<ValuePath>,
     /// Series per shard.
     pub series: std::sync::Arc<Vec<ShardSeries>>,
+    /// The series thinned for drawing.
+    pub thinned: std::sync::Arc<Thinned>,
     /// Per shard: the invocations that started an execution environment (cold starts).
     pub cold_by_shard: Vec<Vec<u32>>,
     /// Which kinds of invocation the run has (what the colour key lists).
@@ -214,7 +273,7 @@ impl RunIndex {
             .map_or(first, |s| s.min(first));
         let shards = stream.shards.len();
         let plots = || plot_series(trace, shards, t_min);
-        let (mut idx, (paths, path, series)) = std::thread::scope(|s| {
+        let (mut idx, (paths, path, series, thinned)) = std::thread::scope(|s| {
             let spawned = std::thread::Builder::new()
                 .name("tumblescope-series".into())
                 .spawn_scoped(s, plots);
@@ -226,6 +285,7 @@ impl RunIndex {
         idx.paths = paths;
         idx.path = Some(path);
         idx.series = std::sync::Arc::new(series);
+        idx.thinned = std::sync::Arc::new(thinned);
         idx
     }
 
@@ -322,8 +382,9 @@ impl RunIndex {
 
     /// Rebuilds the plot series for another value path.
     pub fn rebuild_series(&mut self, trace: &Trace, path: ValuePath) {
-        self.series =
-            std::sync::Arc::new(build_series(trace, self.by_shard.len(), self.t_min, &path));
+        let series = build_series(trace, self.by_shard.len(), self.t_min, &path);
+        self.thinned = std::sync::Arc::new(Thinned::of(&series));
+        self.series = std::sync::Arc::new(series);
         self.path = Some(path);
     }
 
@@ -336,12 +397,12 @@ impl RunIndex {
 }
 
 /// The numeric paths of a run's states, the one plotted first (the only path, or the sum of
-/// numbers) and its series.
+/// numbers), its series and those thinned for drawing.
 fn plot_series(
     trace: &Trace,
     shards: usize,
     t_min_ms: i64,
-) -> (Vec<String>, ValuePath, Vec<ShardSeries>) {
+) -> (Vec<String>, ValuePath, Vec<ShardSeries>, Thinned) {
     let paths = run_paths(trace);
     let path = if paths.len() == 1 {
         ValuePath::Path(paths[0].clone())
@@ -349,7 +410,8 @@ fn plot_series(
         ValuePath::SumOfNumbers
     };
     let series = build_series(trace, shards, t_min_ms, &path);
-    (paths, path, series)
+    let thinned = Thinned::of(&series);
+    (paths, path, series, thinned)
 }
 
 /// Running totals per shard for `path`; x is seconds since `t_min_ms`.

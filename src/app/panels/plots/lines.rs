@@ -17,37 +17,16 @@ pub struct Shaped {
     pub resets: Vec<PlotPoint>,
 }
 
-/// Points per line drawn: more than a plot has pixels is wasted tessellation.
-pub const MAX_PLOT_POINTS: usize = 3000;
+pub use crate::index::MAX_PLOT_POINTS;
 
-/// Keeps each bucket's lowest and highest point (in time order), so a long sawtooth of
-/// running totals keeps its peaks and resets when thinned for drawing.
+/// [`crate::index::thin`] as plot points.
 pub fn decimate(points: &[SeriesPoint], max: usize) -> Vec<PlotPoint> {
-    if points.len() <= max {
-        return points
-            .iter()
-            .map(|p| PlotPoint::new(p.t_s, p.value))
-            .collect();
-    }
-    let bucket = points.len().div_ceil(max / 2);
-    let mut out = Vec::with_capacity(max + 2);
-    for chunk in points.chunks(bucket) {
-        let (mut lo, mut hi) = (0, 0);
-        for (k, p) in chunk.iter().enumerate() {
-            if p.value < chunk[lo].value {
-                lo = k;
-            }
-            if p.value > chunk[hi].value {
-                hi = k;
-            }
-        }
-        let (a, b) = if lo <= hi { (lo, hi) } else { (hi, lo) };
-        out.push(PlotPoint::new(chunk[a].t_s, chunk[a].value));
-        if b != a {
-            out.push(PlotPoint::new(chunk[b].t_s, chunk[b].value));
-        }
-    }
-    out
+    as_plot_points(&crate::index::thin(points, max))
+}
+
+/// `[x, y]` pairs as plot points.
+pub fn as_plot_points(xy: &[[f64; 2]]) -> Vec<PlotPoint> {
+    xy.iter().map(|&[x, y]| PlotPoint::new(x, y)).collect()
 }
 
 /// Steps, not ramps: a state holds its value from the invocation that returned it until the

@@ -10,7 +10,7 @@ mod totals;
 use egui::Ui;
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
-use self::lines::{MAX_PLOT_POINTS, Shaped, decimate, shape};
+use self::lines::{MAX_PLOT_POINTS, Shaped, as_plot_points, decimate, shape};
 use crate::app::command::AppCommand;
 use crate::app::panels::timeline::view::TimeView;
 use crate::app::session::Run;
@@ -42,8 +42,8 @@ struct SeriesCache {
     generation: u64,
     /// The value path they plot.
     path: ValuePath,
-    /// Raw points per shard, shared with the run's index when the path is the index's (a copy cost a big run's
-    /// first frame hundreds of milliseconds and as much memory again).
+    /// Raw points per shard, shared with the run's index when the path is the index's (a
+    /// copy cost a big run's first frame hundreds of milliseconds and as much memory again).
     series: std::sync::Arc<Vec<ShardSeries>>,
     /// Drawable in-window running totals per shard.
     in_window: Vec<Shaped>,
@@ -90,16 +90,29 @@ impl Plots {
         if !stale {
             return;
         }
-        let series = if run.index.path.as_ref() == Some(&path) {
-            run.index.series.clone()
-        } else {
-            std::sync::Arc::new(build_series(
-                &run.trace,
-                run.stream.shards.len(),
-                run.index.t_min,
-                &path,
-            ))
-        };
+        let ours = run.index.path.as_ref() == Some(&path);
+        if ours {
+            // Thinned on the worker with the index: only shaped here.
+            let t = &run.index.thinned;
+            let shaped = |lines: &[Vec<[f64; 2]>]| -> Vec<Shaped> {
+                lines.iter().map(|l| shape(as_plot_points(l))).collect()
+            };
+            self.cache = Some(SeriesCache {
+                generation: run.generation,
+                path,
+                series: run.index.series.clone(),
+                in_window: shaped(&t.in_window),
+                across: shaped(&t.across),
+            });
+            return;
+        }
+        // Another path: built here, on first use.
+        let series = std::sync::Arc::new(build_series(
+            &run.trace,
+            run.stream.shards.len(),
+            run.index.t_min,
+            &path,
+        ));
         let shaped = |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Shaped> {
             series
                 .iter()
