@@ -77,9 +77,22 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
             | crate::sim::SimError::Input(m)
             | crate::sim::SimError::Spec(m) => usage(m),
         })?;
-    let delivered = sim.stream(&stream);
-    // The summary reads every invocation; it is worded on another core while the results
-    // are written, and printed after them as before.
+    results_and_summary(args, sim.stream(&stream), &spec, &sim)?;
+    // The process ends here: handing a million invocations and the stream's arenas back to
+    // the allocator one by one would cost more than writing the results did.
+    std::mem::forget(sim);
+    std::mem::forget(stream);
+    Ok(())
+}
+
+/// The results, then the summary on stderr. The summary reads every invocation: it is worded
+/// on another core while the results are written.
+fn results_and_summary(
+    args: &RunArgs,
+    delivered: &Stream,
+    spec: &crate::run::RunSpec,
+    sim: &crate::run::Simulated,
+) -> Result<(), CliError> {
     let (written, text) = std::thread::scope(|s| {
         let words = || summary(delivered, &sim.trace, &spec.handler, sim.took);
         let worded = std::thread::Builder::new()
@@ -91,10 +104,6 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
     });
     written?;
     eprint!("{text}");
-    // The process ends here: handing a million invocations and the stream's arenas back to
-    // the allocator one by one would cost more than writing the results did.
-    std::mem::forget(sim);
-    std::mem::forget(stream);
     Ok(())
 }
 

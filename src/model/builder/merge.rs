@@ -150,9 +150,8 @@ impl StreamBuilder {
 
     /// [`Self::merge`] for records with no sequence numbers, event names or old images (every
     /// orders file): records come out already grouped by shard, stably, so `finish` finds them
-    /// in order and copies nothing; `b`'s payload bytes move on a second thread meanwhile. This
-    /// join is serial work between parallel parsing and a usable stream, so it is kept to one
-    /// pass.
+    /// in order and copies nothing; two cores each group half of the shards. This join is
+    /// serial work between parallel parsing and a usable stream, so it is kept to one pass.
     fn merge_plain(mut a: Self, mut b: Self, segments: &[(usize, usize)]) -> Self {
         // `b`'s payload joins `a`'s arena (sized for both while loading) and is freed before
         // the grouped columns are allocated, so the two never count together at the peak.
