@@ -1883,3 +1883,47 @@ fn a_split_draws_its_children_from_the_split_on() {
     h.run_steps(60);
     h.get_by_label_contains(&format!("{} begins at", child.id));
 }
+
+/// Plotting another number of the state builds its series on a worker thread (a big run's
+/// take seconds): the lines for the new choice follow without the UI thread building them.
+#[test]
+fn another_plotted_value_is_built_off_the_ui_thread() {
+    let mut h = harness();
+    settle(&mut h);
+    let run = app(&h).run.clone().unwrap();
+    let default = run.index.path.clone().unwrap();
+    let other = match &default {
+        tumblescope::index::ValuePath::SumOfNumbers => {
+            tumblescope::index::ValuePath::Path(run.index.paths[0].clone())
+        }
+        tumblescope::index::ValuePath::Path(_) => tumblescope::index::ValuePath::SumOfNumbers,
+    };
+    assert_eq!(
+        app(&h).plots.plotted(),
+        Some((run.generation, &default)),
+        "the default lines come with the run"
+    );
+    h.get_all_by_value(&format!("value: {}", default.label()))
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::ComboBox)
+        .expect("the value picker")
+        .click();
+    h.run_steps(2);
+    h.get_by_label(&other.label()).click();
+    h.run_steps(1);
+    for _ in 0..500 {
+        if app(&h).plots.plotted().is_some() {
+            break;
+        }
+        assert!(
+            app(&h).plots.building(),
+            "no lines means they are being built"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.run_steps(1);
+    }
+    assert_eq!(app(&h).plots.plotted(), Some((run.generation, &other)));
+    assert!(!app(&h).plots.building());
+    h.get_all_by_value(&format!("value: {}", other.label()))
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::ComboBox)
+        .expect("the picker shows the new choice");
+}

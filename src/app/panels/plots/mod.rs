@@ -76,11 +76,23 @@ pub struct Plots {
     pub compared: Option<(u64, u64, ValuePath)>,
     /// A's running totals, drawable (in-window, across).
     pub(super) a_lines: Option<(Vec<Shaped>, Vec<Shaped>)>,
+    /// Series for a value path other than the index's, being built on a worker.
+    building: Option<Building>,
+}
+
+/// Series for another value path, under way on a worker thread: a big run's take seconds,
+/// and the UI thread never waits for them.
+struct Building {
+    generation: u64,
+    path: ValuePath,
+    rx: crossbeam_channel::Receiver<(std::sync::Arc<Vec<ShardSeries>>, crate::index::Thinned)>,
 }
 
 impl Plots {
-    /// Builds the series and lines for the run and chosen path, once per (run, path).
-    fn ensure(&mut self, run: &Run) {
+    /// Builds the series and lines for the run and chosen path, once per (run, path): the
+    /// index's default path is ready with the run; another is built on a worker, and there
+    /// are no lines until it arrives.
+    fn ensure(&mut self, run: &Run, ctx: &egui::Context) {
         let path = self.current_path(run);
         self.hidden.resize(run.stream.shards.len(), false);
         let stale = self
@@ -90,44 +102,49 @@ impl Plots {
         if !stale {
             return;
         }
-        let ours = run.index.path.as_ref() == Some(&path);
-        if ours {
-            // Thinned on the worker with the index: only shaped here.
-            let t = &run.index.thinned;
-            let shaped = |lines: &[Vec<[f64; 2]>]| -> Vec<Shaped> {
-                lines.iter().map(|l| shape(as_plot_points(l))).collect()
-            };
-            self.cache = Some(SeriesCache {
-                generation: run.generation,
+        if run.index.path.as_ref() == Some(&path) {
+            self.building = None;
+            self.cache = Some(cached(
+                run,
                 path,
-                series: run.index.series.clone(),
-                in_window: shaped(&t.in_window),
-                across: shaped(&t.across),
-            });
+                run.index.series.clone(),
+                &run.index.thinned,
+            ));
             return;
         }
-        // Another path: built here, on first use.
-        let series = std::sync::Arc::new(build_series(
-            &run.trace,
-            run.stream.shards.len(),
-            run.index.t_min,
-            &path,
-        ));
-        let shaped = |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Shaped> {
-            series
-                .iter()
-                .map(|s| shape(decimate(f(s), MAX_PLOT_POINTS)))
-                .collect()
-        };
-        let in_window = shaped(|s| &s.in_window);
-        let across = shaped(|s| &s.across_windows);
-        self.cache = Some(SeriesCache {
-            generation: run.generation,
-            path,
-            series,
-            in_window,
-            across,
-        });
+        self.cache = None;
+        let wanted = |b: &Building| b.generation == run.generation && b.path == path;
+        if !self.building.as_ref().is_some_and(wanted) {
+            self.building = Some(build_elsewhere(run, path.clone()));
+        }
+        let Some(b) = &self.building else { return };
+        match b.rx.try_recv() {
+            Ok((series, thinned)) => {
+                self.building = None;
+                self.cache = Some(cached(run, path, series, &thinned));
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                ctx.request_repaint_after(std::time::Duration::from_millis(30));
+            }
+            // The worker could not start or failed: built here instead, once.
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                self.building = None;
+                let series =
+                    build_series(&run.trace, run.stream.shards.len(), run.index.t_min, &path);
+                let thinned = crate::index::Thinned::of(&series);
+                self.cache = Some(cached(run, path, std::sync::Arc::new(series), &thinned));
+            }
+        }
+    }
+
+    /// Whether the series for the chosen path are still being built.
+    pub fn building(&self) -> bool {
+        self.building.is_some()
+    }
+
+    /// The value path of the lines drawn now, and the run (generation) they belong to.
+    pub fn plotted(&self) -> Option<(u64, &ValuePath)> {
+        self.cache.as_ref().map(|c| (c.generation, &c.path))
     }
 
     /// A new comparison arrived: its lines are shaped once.
@@ -198,6 +215,47 @@ pub fn plots_ui(
         }
         PlotTab::Bookmarks => bookmarks::bookmarks_ui(ui, run, bookmarks, cmds),
         PlotTab::Compare => compare::compare_ui(ui, run, pinned, st.comparison.as_deref(), cmds),
+    }
+}
+
+/// The cache for `run` and `path` from its series and their thinned lines (only shaped here).
+fn cached(
+    run: &Run,
+    path: ValuePath,
+    series: std::sync::Arc<Vec<ShardSeries>>,
+    thinned: &crate::index::Thinned,
+) -> SeriesCache {
+    let shaped = |lines: &[Vec<[f64; 2]>]| -> Vec<Shaped> {
+        lines.iter().map(|l| shape(as_plot_points(l))).collect()
+    };
+    SeriesCache {
+        generation: run.generation,
+        path,
+        series,
+        in_window: shaped(&thinned.in_window),
+        across: shaped(&thinned.across),
+    }
+}
+
+/// Starts building `run`'s series for `path` on a named worker thread.
+fn build_elsewhere(run: &Run, path: ValuePath) -> Building {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let trace = run.trace.clone();
+    let (shards, t_min) = (run.stream.shards.len(), run.index.t_min);
+    let job = path.clone();
+    let build = move || {
+        let series = build_series(&trace, shards, t_min, &job);
+        let thinned = crate::index::Thinned::of(&series);
+        tx.send((std::sync::Arc::new(series), thinned)).ok();
+    };
+    // No thread to spare: the sender is dropped with the closure, and `ensure` builds here.
+    let _ = std::thread::Builder::new()
+        .name("tumblescope-series".into())
+        .spawn(build);
+    Building {
+        generation: run.generation,
+        path,
+        rx,
     }
 }
 

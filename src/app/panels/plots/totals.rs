@@ -28,9 +28,17 @@ pub(super) fn totals_ui(
     cmds: &mut Vec<AppCommand>,
 ) {
     let pal = Palette::of(ui.visuals());
-    st.ensure(run);
+    st.ensure(run, ui.ctx());
     legend_ui(ui, run, across, &pal, &mut st.hidden);
-    let Some(cache) = &st.cache else { return };
+    let Some(cache) = &st.cache else {
+        if st.building() {
+            ui.label(format!(
+                "Working out the running totals of {}…",
+                st.current_path(run).label()
+            ));
+        }
+        return;
+    };
     let lines = if across {
         &cache.across
     } else {
