@@ -527,6 +527,23 @@ mod tests {
     use crate::handlers::builtin::{Builtin, BuiltinSpec};
 
     #[test]
+    fn thinning_keeps_peaks_and_resets() {
+        let pts: Vec<SeriesPoint> = (0..10_000)
+            .map(|k| SeriesPoint {
+                t_s: k as f64,
+                value: (k % 500) as f64,
+                inv: k,
+            })
+            .collect();
+        let d = thin(&pts, 400);
+        assert!(d.len() <= 402);
+        assert!(d.iter().any(|p| p[1] == 499.0));
+        assert!(d.iter().filter(|p| p[1] == 0.0).count() >= 15);
+        assert!(d.windows(2).all(|w| w[0][0] <= w[1][0]));
+        assert_eq!(thin(&pts[..10], 400).len(), 10);
+    }
+
+    #[test]
     fn fit_leaves_out_a_grace_tail_longer_than_half_the_records() {
         let idx = |t_last_record, t_max| RunIndex {
             t_min: 0,

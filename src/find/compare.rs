@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::CANCEL_EVERY;
-use crate::index::{ShardSeries, ValuePath, build_series, state_value};
+use crate::index::{ValuePath, build_series, state_value};
 use crate::model::stream::Stream;
 use crate::sim::trace::{Invocation, Trace};
 
@@ -43,8 +43,9 @@ pub struct Comparison {
     /// The first position in processing order where the runs' invocations differ (shard,
     /// window, records, status or returned state): B's index there, if B has one.
     pub parted_at: Option<(usize, Option<u32>)>,
-    /// A's running totals for the path, on B's time axis (seconds since B's first instant).
-    pub a_series: Vec<ShardSeries>,
+    /// A's running totals for the path, on B's time axis (seconds since B's first instant),
+    /// thinned for drawing here rather than on the UI thread (A's full series are not kept).
+    pub a_lines: crate::index::Thinned,
 }
 
 impl Comparison {
@@ -95,7 +96,7 @@ pub fn compare(
     Some(Comparison {
         windows: pairs.into_values().collect(),
         parted_at,
-        a_series,
+        a_lines: crate::index::Thinned::of(&a_series),
     })
 }
 

@@ -17,13 +17,6 @@ pub struct Shaped {
     pub resets: Vec<PlotPoint>,
 }
 
-pub use crate::index::MAX_PLOT_POINTS;
-
-/// [`crate::index::thin`] as plot points.
-pub fn decimate(points: &[SeriesPoint], max: usize) -> Vec<PlotPoint> {
-    as_plot_points(&crate::index::thin(points, max))
-}
-
 /// `[x, y]` pairs as plot points.
 pub fn as_plot_points(xy: &[[f64; 2]]) -> Vec<PlotPoint> {
     xy.iter().map(|&[x, y]| PlotPoint::new(x, y)).collect()
@@ -148,23 +141,6 @@ mod tests {
         let s = shape(pts(&[(0.0, 6.0), (1.0, 5.0)]));
         assert_eq!(s.segments.len(), 1);
         assert!(s.resets.is_empty());
-    }
-
-    #[test]
-    fn decimation_keeps_peaks_and_resets() {
-        let pts: Vec<SeriesPoint> = (0..10_000)
-            .map(|k| SeriesPoint {
-                t_s: k as f64,
-                value: (k % 500) as f64,
-                inv: k,
-            })
-            .collect();
-        let d = decimate(&pts, 400);
-        assert!(d.len() <= 402);
-        assert!(d.iter().any(|p| p.y == 499.0));
-        assert!(d.iter().filter(|p| p.y == 0.0).count() >= 15);
-        assert!(d.windows(2).all(|w| w[0].x <= w[1].x));
-        assert_eq!(decimate(&pts[..10], 400).len(), 10);
     }
 
     #[test]

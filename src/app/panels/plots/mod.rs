@@ -10,7 +10,7 @@ mod totals;
 use egui::Ui;
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
-use self::lines::{MAX_PLOT_POINTS, Shaped, as_plot_points, decimate, shape};
+use self::lines::{Shaped, as_plot_points, shape};
 use crate::app::command::AppCommand;
 use crate::app::panels::timeline::view::TimeView;
 use crate::app::session::Run;
@@ -149,13 +149,10 @@ impl Plots {
 
     /// A new comparison arrived: its lines are shaped once.
     pub fn set_comparison(&mut self, c: std::sync::Arc<crate::find::compare::Comparison>) {
-        let shaped = |f: fn(&ShardSeries) -> &Vec<crate::index::SeriesPoint>| -> Vec<Shaped> {
-            c.a_series
-                .iter()
-                .map(|s| shape(decimate(f(s), MAX_PLOT_POINTS)))
-                .collect()
+        let shaped = |lines: &[Vec<[f64; 2]>]| -> Vec<Shaped> {
+            lines.iter().map(|l| shape(as_plot_points(l))).collect()
         };
-        self.a_lines = Some((shaped(|s| &s.in_window), shaped(|s| &s.across_windows)));
+        self.a_lines = Some((shaped(&c.a_lines.in_window), shaped(&c.a_lines.across)));
         self.comparison = Some(c);
     }
 
