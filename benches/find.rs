@@ -5,13 +5,16 @@
 //! Run: `cargo bench --bench find` (`TUMBLESCOPE_BENCH_RECORDS` for another size). Each query
 //! runs five times; the median is printed with the number of matches.
 
+#[path = "common/dense.rs"]
+mod dense;
+
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use tumblescope::find::query::parse;
 use tumblescope::find::records::{payload_order, search};
 use tumblescope::find::table::{Column, TableQuery, rows};
-use tumblescope::generate::{GenOptions, KeyStrategy, generate_stream};
+use tumblescope::generate::generate_stream;
 
 fn median_ms(mut f: impl FnMut() -> usize) -> (f64, usize) {
     let mut times = Vec::new();
@@ -26,17 +29,8 @@ fn median_ms(mut f: impl FnMut() -> usize) -> (f64, usize) {
 }
 
 fn main() {
-    let n: u64 = std::env::var("TUMBLESCOPE_BENCH_RECORDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let opts = GenOptions {
-        count: n,
-        interval_ms: 0.25,
-        shards: 8,
-        keys: KeyStrategy::Uniform { n: 64 },
-        ..GenOptions::default()
-    };
+    let n = dense::records();
+    let opts = dense::options(n);
     let stream = generate_stream(&opts, Default::default());
     let no = AtomicBool::new(false);
     println!("{} records", stream.len());

@@ -11,13 +11,15 @@
 //! invocations), and also reports peak memory against the file's size and a re-run after a
 //! setting change (batch size) against the first run.
 
+#[path = "common/dense.rs"]
+mod dense;
+
 use std::time::{Duration, Instant};
 
 use tumblescope::app::TumbleApp;
 use tumblescope::app::command::AppCommand;
 use tumblescope::app::panels::timeline::view::TimeView;
 use tumblescope::app::state::StartupOptions;
-use tumblescope::generate::{GenOptions, KeyStrategy};
 use tumblescope::run::{RunSpec, SourceSpec};
 
 fn input(t: f64) -> egui::RawInput {
@@ -42,13 +44,7 @@ fn frame(ctx: &egui::Context, app: &mut TumbleApp, t: f64) -> Duration {
 /// The generated dense stream: ~4,000 orders/s over 8 shards, so reads every 200 ms return
 /// about 100 records per shard, and batches of 100 give about n/100 invocations.
 fn generated_spec(n: u64) -> RunSpec {
-    let opts = GenOptions {
-        count: n,
-        interval_ms: 0.25,
-        shards: 8,
-        keys: KeyStrategy::Uniform { n: 64 },
-        ..GenOptions::default()
-    };
+    let opts = dense::options(n);
     RunSpec {
         source: SourceSpec::Generated {
             options: opts.clone(),
@@ -112,10 +108,7 @@ fn rerun_and_memory(
 }
 
 fn main() {
-    let n: u64 = std::env::var("TUMBLESCOPE_BENCH_RECORDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let n = dense::records();
     let ctx = egui::Context::default();
     let mut app = TumbleApp::new(&ctx, None, StartupOptions::default());
     app.wait_for_job(Duration::from_secs(120));

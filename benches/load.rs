@@ -6,10 +6,13 @@
 //! is written to the system temp directory and reused; compare peers on the same file with
 //! `../shared/peers/duckdb_windows.py <file>`.
 
+#[path = "common/dense.rs"]
+mod dense;
+
 use std::io::Write as _;
 use std::time::Instant;
 
-use tumblescope::generate::{GenOptions, Generator, KeyStrategy, write_order_line};
+use tumblescope::generate::{Generator, write_order_line};
 use tumblescope::ingest::{LoadControl, LoadOptions, load_paths};
 
 #[path = "common/alloc.rs"]
@@ -19,19 +22,10 @@ mod alloc;
 static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn main() {
-    let n: u64 = std::env::var("TUMBLESCOPE_BENCH_RECORDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let n = dense::records();
     let path = std::env::temp_dir().join(format!("tumblescope-orders-{n}.jsonl"));
     if !path.exists() {
-        let opts = GenOptions {
-            count: n,
-            interval_ms: 0.25,
-            shards: 8,
-            keys: KeyStrategy::Uniform { n: 64 },
-            ..GenOptions::default()
-        };
+        let opts = dense::options(n);
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("temp file"));
         let mut line = Vec::new();
         for o in Generator::new(opts) {

@@ -380,14 +380,6 @@ impl RunIndex {
         (self.t_min, end.min(self.t_max))
     }
 
-    /// Rebuilds the plot series for another value path.
-    pub fn rebuild_series(&mut self, trace: &Trace, path: ValuePath) {
-        let series = build_series(trace, self.by_shard.len(), self.t_min, &path);
-        self.thinned = std::sync::Arc::new(Thinned::of(&series));
-        self.series = std::sync::Arc::new(series);
-        self.path = Some(path);
-    }
-
     /// The invocation (index) of `shard` running or last finished at time `t_ms`.
     pub fn invocation_at(&self, trace: &Trace, shard: usize, t_ms: i64) -> Option<u32> {
         let list = self.by_shard.get(shard)?;

@@ -53,23 +53,19 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
         adopt_template(&mut spec, t, args);
     }
     let from_template = template.as_ref().and_then(|t| t.handler.clone());
-    if spec.handler.is_empty() {
-        // The likely handler, so loading can read its field as it parses; settled below.
-        spec.handler = args
-            .handler
+    // An explicit --handler wins; then the scenario's; then the template's; then the stream's
+    // own source's default (an event file can say DynamoDB without --source).
+    let settle = |scenario_handler: &str, source| match (&args.handler, &args.scenario) {
+        (Some(h), _) => h.clone(),
+        (None, Some(_)) => scenario_handler.to_owned(),
+        (None, None) => from_template
             .clone()
-            .or_else(|| from_template.clone())
-            .unwrap_or_else(|| crate::handlers::default_spec(spec.stream_source).to_owned());
-    }
-    let stream = load_stream(&spec)?;
-    // An explicit --handler wins; then the scenario's; then the stream's own source's default
-    // (an event file can say DynamoDB without --source).
-    spec.handler = match (&args.handler, &args.scenario, from_template) {
-        (Some(h), _, _) => h.clone(),
-        (None, Some(_), _) => spec.handler,
-        (None, None, Some(h)) => h,
-        (None, None, None) => crate::handlers::default_spec(stream.source).to_owned(),
+            .unwrap_or_else(|| crate::handlers::default_spec(source).to_owned()),
     };
+    // The likely handler first, so loading can read its field as it parses.
+    spec.handler = settle(&spec.handler, spec.stream_source);
+    let stream = load_stream(&spec)?;
+    spec.handler = settle(&spec.handler, stream.source);
     let sim =
         crate::run::simulate(&spec, &stream, &mut Default::default()).map_err(|e| match e {
             crate::sim::SimError::Settings(m) => usage(format!("invalid settings:\n{m}")),

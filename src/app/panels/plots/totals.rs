@@ -16,6 +16,16 @@ use crate::index::{SeriesPoint, ShardSeries, format_value};
 use crate::model::clock_millis;
 use crate::sim::trace::Kind;
 
+/// While another value path's series are built on their worker: says so.
+fn building_ui(ui: &mut Ui, run: &Run, st: &Plots) {
+    if st.building() {
+        ui.label(format!(
+            "Working out the running totals of {}…",
+            st.current_path(run).label()
+        ));
+    }
+}
+
 /// Running totals per shard, the selected invocation marked; a click selects the invocation in
 /// force at that time on the nearest curve.
 pub(super) fn totals_ui(
@@ -31,13 +41,7 @@ pub(super) fn totals_ui(
     st.ensure(run, ui.ctx());
     legend_ui(ui, run, across, &pal, &mut st.hidden);
     let Some(cache) = &st.cache else {
-        if st.building() {
-            ui.label(format!(
-                "Working out the running totals of {}…",
-                st.current_path(run).label()
-            ));
-        }
-        return;
+        return building_ui(ui, run, st);
     };
     let lines = if across {
         &cache.across
