@@ -162,6 +162,8 @@ pub(super) struct Engine<'a> {
     pub(super) log: Option<Vec<super::parallel::Step>>,
     /// With shards split over threads: where this part's progress is published.
     pub(super) live: Option<&'a super::parallel::Live>,
+    /// Memory for the trace made ready on another core ([`super::room`]).
+    room: super::room::Room,
 }
 
 impl<'a> Engine<'a> {
@@ -207,6 +209,7 @@ impl<'a> Engine<'a> {
             owned: 0..stream.shards.len(),
             log: None,
             live: None,
+            room: Default::default(),
         }
     }
 
@@ -235,6 +238,9 @@ impl<'a> Engine<'a> {
                 .is_some_and(|i| i.measured.is_some());
             if slow || self.trace.invocations.len().is_multiple_of(64) {
                 let done = self.records_read();
+                if self.log.is_none() {
+                    self.room.tend(done, total, &mut self.trace.invocations);
+                }
                 if let Some(p) = control.progress.as_mut()
                     && (done >= last_report + 4_096
                         || (slow && last_report_at.elapsed().as_millis() >= 100))
@@ -268,6 +274,7 @@ impl<'a> Engine<'a> {
             }
         }
         self.finish(handler);
+        self.room.settle(&mut self.trace.invocations);
         if let Some(p) = control.progress.as_mut() {
             p(Progress {
                 records_done: self.records_read(),

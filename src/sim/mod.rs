@@ -9,6 +9,7 @@ mod parallel;
 mod plan;
 mod response;
 mod retry;
+mod room;
 mod shard;
 pub mod trace;
 pub mod warnings;
