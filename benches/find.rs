@@ -2,7 +2,8 @@
 //! (8 shards, 64 keys): the find worker's cost per request. Target (issue 15): ≤ 100 ms per
 //! search at 1 M records.
 //!
-//! Run: `cargo bench --bench find` (`TUMBLESCOPE_BENCH_RECORDS` for another size). Each query
+//! Run: `cargo bench --bench find` (`TUMBLESCOPE_BENCH_RECORDS` for another size, or
+//! `TUMBLESCOPE_BENCH_FILE=orders.jsonl` to search a file whose payloads stay on disk). Each query
 //! runs five times; the median is printed with the number of matches.
 
 #[path = "common/dense.rs"]
@@ -29,9 +30,21 @@ fn median_ms(mut f: impl FnMut() -> usize) -> (f64, usize) {
 }
 
 fn main() {
-    let n = dense::records();
-    let opts = dense::options(n);
-    let stream = generate_stream(&opts, Default::default());
+    let stream = match std::env::var_os("TUMBLESCOPE_BENCH_FILE") {
+        // An orders file: its payloads stay in the file and are read back to search.
+        Some(path) => {
+            let opts = tumblescope::ingest::LoadOptions {
+                shards: 8,
+                ..Default::default()
+            };
+            let paths = [std::path::PathBuf::from(path)];
+            let mut control = tumblescope::ingest::LoadControl::default();
+            tumblescope::ingest::load_paths(&paths, &opts, &mut control)
+                .expect("the file loads")
+                .0
+        }
+        None => generate_stream(&dense::options(dense::records()), Default::default()),
+    };
     let no = AtomicBool::new(false);
     println!("{} records", stream.len());
     let t = Instant::now();
