@@ -44,7 +44,7 @@ fn scan_only(stream: &tumblescope::model::stream::Stream) {
     let t = std::time::Instant::now();
     let mut sum = 0.0;
     for i in 0..stream.len() {
-        if let Ok(Some(raw)) = tumblescope::json::path::find(stream.payload(i), &path) {
+        if let Ok(Some(raw)) = tumblescope::json::path::find(&stream.payload(i), &path) {
             sum += tumblescope::json::path::number_from_raw(raw)
                 .ok()
                 .flatten()
@@ -63,7 +63,7 @@ fn calibrate(stream: &tumblescope::model::stream::Stream) {
     let t = std::time::Instant::now();
     let mut sum = 0u64;
     for i in 0..stream.len() {
-        for &b in stream.payload(i) {
+        for &b in stream.payload(i).iter() {
             sum = sum.wrapping_add(u64::from(b == b'"'));
         }
     }

@@ -385,7 +385,7 @@ mod tests {
         let f = sim.trace.filter.as_ref().unwrap();
         let large = (0..stream.len())
             .filter(|&i| {
-                let v: serde_json::Value = serde_json::from_slice(stream.payload(i)).unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&stream.payload(i)).unwrap();
                 v["Item"]["sales"].as_i64().unwrap() > 80
             })
             .count() as u64;
@@ -561,7 +561,7 @@ mod tests {
         for d in &t.discards {
             for i in d.records.clone() {
                 let v: serde_json::Value =
-                    serde_json::from_slice(stream.payload(i as usize)).unwrap();
+                    serde_json::from_slice(&stream.payload(i as usize)).unwrap();
                 assert!(v["Item"]["sales"].as_i64().unwrap() >= 99);
             }
         }

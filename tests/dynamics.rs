@@ -424,7 +424,7 @@ proptest::proptest! {
         }
         let mut want: Vec<String> = (0..stream.len())
             .filter(|&i| {
-                let v: serde_json::Value = serde_json::from_slice(stream.payload(i)).unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&stream.payload(i)).unwrap();
                 v["Item"]["sales"].as_i64().unwrap() >= threshold
             })
             .map(|i| stream.seq(i).into_owned())

@@ -783,7 +783,7 @@ fn dynamodb_scenario_sums_the_inserted_items() {
     let expected: i64 = (0..stream.len())
         .filter(|&i| stream.event_name(i) == tumblescope::model::EventName::Insert)
         .map(|i| {
-            let v: serde_json::Value = serde_json::from_slice(stream.payload(i)).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&stream.payload(i)).unwrap();
             v["sales"].as_i64().unwrap()
         })
         .sum();

@@ -222,7 +222,7 @@ fn thrown_errors_are_failed_invocations_then_retries_bisect_and_discards() {
         // and discards exactly those, each alone.
         let throwing: Vec<u32> = (0..s.len())
             .filter(|&i| {
-                let v: serde_json::Value = serde_json::from_slice(s.payload(i)).unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&s.payload(i)).unwrap();
                 v["Item"]["sales"].as_i64().unwrap() >= 97
             })
             .map(|i| i as u32)

@@ -24,7 +24,7 @@ fn load(names: &[&str], opts: LoadOptions) -> (Stream, tumblescope::ingest::Load
 }
 
 fn json(stream: &Stream, i: usize) -> serde_json::Value {
-    serde_json::from_slice(stream.payload(i)).unwrap()
+    serde_json::from_slice(&stream.payload(i)).unwrap()
 }
 
 fn find(stream: &Stream, f: impl Fn(usize) -> bool) -> usize {

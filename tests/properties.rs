@@ -150,7 +150,7 @@ fn total_sales(stream: &Stream) -> f64 {
     let path = tumblescope::json::path::Path::parse(value_path(stream));
     (0..stream.len())
         .map(|i| {
-            let v: serde_json::Value = serde_json::from_slice(stream.payload(i)).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&stream.payload(i)).unwrap();
             path.lookup(&v).and_then(serde_json::Value::as_f64).unwrap()
         })
         .sum()
@@ -373,7 +373,7 @@ struct Poisoned {
 
 impl Poisoned {
     fn sales(stream: &Stream, i: usize) -> i64 {
-        let v: serde_json::Value = serde_json::from_slice(stream.payload(i)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&stream.payload(i)).unwrap();
         let path = tumblescope::json::path::Path::parse(value_path(stream));
         path.lookup(&v).and_then(serde_json::Value::as_i64).unwrap()
     }

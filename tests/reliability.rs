@@ -454,7 +454,7 @@ fn csv_values_stay_as_written_in_the_payload() {
     let stream = load("pos.csv", csv, tumblescope::model::Source::Kinesis);
     assert_eq!(stream.partition_key(0), "007");
     assert_eq!(
-        std::str::from_utf8(stream.payload(0)).unwrap(),
+        std::str::from_utf8(&stream.payload(0)).unwrap(),
         r#"{"timestamp":"2026-01-01T12:00:00Z","partitionKey":"007","id":"007","zip":"02134","phone":"+15551234567","qty":1e3,"sales":12.50}"#
     );
     // The column used as a number is still read as one.
@@ -1066,7 +1066,8 @@ mod shapes {
             w.write_record(&row).unwrap();
             let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
             let stream = load("cells.csv", &text, tumblescope::model::Source::Kinesis);
-            let payload = std::str::from_utf8(stream.payload(0)).unwrap();
+            let bytes = stream.payload(0);
+            let payload = std::str::from_utf8(&bytes).unwrap();
             let parsed: serde_json::Value = serde_json::from_str(payload).unwrap();
             for (k, c) in cells.iter().enumerate() {
                 let key = format!("c{k}");

@@ -267,6 +267,39 @@ fn an_invalid_window_shows_the_range_error_and_keeps_the_last_good_run() {
 }
 
 #[test]
+fn records_read_back_from_the_file_and_a_file_changed_in_place_is_said() {
+    // Payloads stay in the input file: the inspector shows them read back; once the file is
+    // found changed in place the status bar says so, and no other bytes are shown.
+    let mut h = harness();
+    let dir = std::env::temp_dir().join(format!("ts-ui-inplace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("orders.jsonl");
+    let line = |k: u32, v: &str| {
+        format!(
+            "{{\"timestamp\":{},\"partitionKey\":\"k{k}\",\"data\":{{\"Item\":{{\"note\":\"{v}\"}}}}}}\n",
+            1_767_268_800 + k
+        )
+    };
+    let text: String = (0..20).map(|k| line(k, "as-written")).collect();
+    std::fs::write(&path, &text).unwrap();
+    open_by_typed_path(&mut h, &path);
+    let run = app(&h).run.as_ref().unwrap();
+    assert!(run.stream.payload_in_file(0));
+    h.get_by_label_contains("as-written");
+    let changed: String = (0..20).map(|k| line(k, "edited meanwhile")).collect();
+    std::fs::write(&path, changed).unwrap();
+    // A pass over the records (what Find or a new value column does) reads the file afresh
+    // and finds it changed; what the inspector already read stays what was loaded.
+    let stream = app(&h).run.as_ref().unwrap().stream.clone();
+    assert!(stream.payload_reader().get(0).is_empty());
+    h.get_by_label("Next >").click();
+    h.run_steps(3);
+    h.get_by_label_contains("changed after it was loaded");
+    assert!(h.query_by_label_contains("edited meanwhile").is_none());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_file_opened_from_the_file_menu_loads_and_simulates() {
     let mut h = harness();
     let dir = std::env::temp_dir().join(format!("ts-ui-{}", std::process::id()));
@@ -1392,7 +1425,7 @@ fn find_searches_records_and_steps_through_the_matches() {
     let run = app(&h).run.clone().unwrap();
     let expected: Vec<usize> = (0..run.stream.len())
         .filter(|&i| {
-            let v: serde_json::Value = serde_json::from_slice(run.stream.payload(i)).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&run.stream.payload(i)).unwrap();
             v["Item"]["sales"].as_f64().unwrap() > 90.0
         })
         .collect();

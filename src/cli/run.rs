@@ -73,12 +73,25 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
             | crate::sim::SimError::Input(m)
             | crate::sim::SimError::Spec(m) => usage(m),
         })?;
-    results_and_summary(args, sim.stream(&stream), &spec, &sim)?;
+    unchanged_input(&stream)?;
+    results_and_summary(args, sim.stream(&stream), &spec, &sim).map_err(|e| {
+        // An output that failed because the input changed is the input's fault (exit code 2).
+        unchanged_input(&stream).err().unwrap_or(e)
+    })?;
     // The process ends here: handing a million invocations and the stream's arenas back to
     // the allocator one by one would cost more than writing the results did.
     std::mem::forget(sim);
     std::mem::forget(stream);
     Ok(())
+}
+
+/// Payloads left in the input file were read as they were loaded (the file did not change
+/// under the run).
+fn unchanged_input(stream: &Stream) -> Result<(), CliError> {
+    match stream.payload_fault() {
+        Some(why) => Err(usage(why.to_owned())),
+        None => Ok(()),
+    }
 }
 
 /// The results, then the summary on stderr. The summary reads every invocation: it is worded
@@ -121,8 +134,14 @@ fn write_results(
     };
     written.map_err(|e| failure(e.to_string()))?;
     if let Some(path) = &args.events {
+        // Events carry payloads read back from the input: a file changed meanwhile fails
+        // the write (nothing is left behind) instead of writing other bytes.
         let write = |w: &mut dyn std::io::Write| {
-            crate::export::write_events_jsonl(w, stream, settings, trace)
+            crate::export::write_events_jsonl(w, stream, settings, trace)?;
+            match stream.payload_fault() {
+                Some(why) => Err(std::io::Error::other(why.to_owned())),
+                None => Ok(()),
+            }
         };
         if crate::output::is_stdio(path) {
             write(&mut stdout)

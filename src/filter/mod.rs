@@ -96,11 +96,17 @@ impl FilterCriteria {
         self.patterns.is_empty()
     }
 
-    /// Which filters record `i` matches, as a bit set (filter k is bit k), and whether its data
-    /// could not be read as JSON where a filter needed it.
-    pub fn match_record(&self, stream: &Stream, ctx: &EventContext, i: usize) -> (u16, bool) {
+    /// Which filters record `i` (its payload already read) matches, as a bit set (filter k is
+    /// bit k), and whether its data could not be read as JSON where a filter needed it.
+    fn match_payload(
+        &self,
+        stream: &Stream,
+        ctx: &EventContext,
+        i: usize,
+        payload: &[u8],
+    ) -> (u16, bool) {
         let (event, not_json) = match stream.source {
-            Source::Kinesis => self.kinesis_view(stream, i),
+            Source::Kinesis => self.kinesis_view(stream, i, payload),
             Source::Dynamodb => (dynamodb_view(stream, ctx, i), false),
         };
         let mut bits = 0u16;
@@ -119,11 +125,16 @@ impl FilterCriteria {
 
     /// What a Kinesis pattern is matched against: `data` decoded from JSON, beside the
     /// record's own fields.
-    fn kinesis_view(&self, stream: &Stream, i: usize) -> (Map<String, Value>, bool) {
+    fn kinesis_view(
+        &self,
+        stream: &Stream,
+        i: usize,
+        payload: &[u8],
+    ) -> (Map<String, Value>, bool) {
         let mut m = Map::new();
         let mut not_json = false;
         if self.uses_data.iter().any(|&d| d) {
-            match serde_json::from_slice::<Value>(stream.payload(i)) {
+            match serde_json::from_slice::<Value>(payload) {
                 Ok(v) => {
                     m.insert("data".into(), v);
                 }
@@ -151,8 +162,11 @@ impl FilterCriteria {
             ..FilterReport::default()
         };
         let mut keep = Vec::new();
-        for i in 0..stream.len() {
-            let (bits, not_json) = self.match_record(stream, &ctx, i);
+        // Matched in parallel, payloads read in file order; counted in record order.
+        let matched = stream.map_payloads(None, |i, payload| {
+            self.match_payload(stream, &ctx, i, payload)
+        });
+        for (i, (bits, not_json)) in matched.into_iter().enumerate() {
             for (k, n) in report.matched_per_filter.iter_mut().enumerate() {
                 *n += u64::from(bits >> k & 1);
             }

@@ -8,6 +8,7 @@ use memchr::memmem;
 use super::CANCEL_EVERY;
 use super::query::{Field, Op, Query};
 use crate::json::path::{find, number_from_raw};
+use crate::model::payloads::{IN_FILE, PayloadReader};
 use crate::model::stream::Stream;
 
 /// What a search found.
@@ -23,11 +24,7 @@ pub struct Matches {
 /// shard reordered only the offsets). Text search scans the buffer in this order, a few long
 /// spans instead of a million short calls. Worth keeping per stream.
 pub fn payload_order(stream: &Stream) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..stream.len() as u32).collect();
-    if !stream.payload_starts.is_sorted() {
-        order.sort_unstable_by_key(|&i| stream.payload_starts[i as usize]);
-    }
-    order
+    stream.payload_order()
 }
 
 /// Searches `stream`; `None` when cancelled. `order` is [`payload_order`] of the stream (text
@@ -45,14 +42,26 @@ pub fn search(
             must_contain: Some(contains),
             ..
         } => {
+            // Candidates come in buffer order: tested so, payloads left in a file are read
+            // front to back.
             let mut candidates = scan_parts(stream, order, contains, cancel)?;
+            let (mut seq, mut payloads) = (Vec::new(), stream.payload_reader());
+            candidates.retain(|&i| test.test(i as usize, &mut payloads, &mut seq));
             candidates.sort_unstable();
             candidates.dedup();
-            let mut seq = Vec::new();
-            candidates.retain(|&i| test.test(i as usize, &mut seq));
             candidates
         }
         How::Text { .. } => test.text_search(order, cancel)?,
+        How::Predicate {
+            field: Field::Data(_),
+            ..
+        } if stream.payload_files.is_some() => {
+            let mut found = in_parts(order.len(), |range| {
+                test.run(order[range].iter().map(|&i| i as usize), cancel)
+            })?;
+            found.sort_unstable();
+            found
+        }
         _ => in_parts(stream.len(), |range| test.run(range, cancel))?,
     };
     Some(Matches {
@@ -224,22 +233,22 @@ impl<'a> Test<'a> {
         Some(records)
     }
 
-    /// The matching records of `range`, in order; `None` when cancelled.
-    fn run(&self, range: std::ops::Range<usize>, cancel: &AtomicBool) -> Option<Vec<u32>> {
-        let mut seq = Vec::new();
+    /// The records of `indices` that match, in that order; `None` when cancelled.
+    fn run(&self, indices: impl Iterator<Item = usize>, cancel: &AtomicBool) -> Option<Vec<u32>> {
+        let (mut seq, mut payloads) = (Vec::new(), self.stream.payload_reader());
         let mut out = Vec::new();
-        for i in range {
-            if i % CANCEL_EVERY == 0 && cancel.load(Ordering::Relaxed) {
+        for (k, i) in indices.enumerate() {
+            if k % CANCEL_EVERY == 0 && cancel.load(Ordering::Relaxed) {
                 return None;
             }
-            if self.test(i, &mut seq) {
+            if self.test(i, &mut payloads, &mut seq) {
                 out.push(i as u32);
             }
         }
         Some(out)
     }
 
-    fn test(&self, i: usize, seq: &mut Vec<u8>) -> bool {
+    fn test(&self, i: usize, payloads: &mut PayloadReader<'_>, seq: &mut Vec<u8>) -> bool {
         let stream = self.stream;
         match &self.how {
             How::Text {
@@ -248,7 +257,7 @@ impl<'a> Test<'a> {
                 digits,
             } => {
                 key_hits[stream.key[i] as usize]
-                    || contains.test(stream.payload(i))
+                    || contains.test(payloads.get(i))
                     || (*digits && contains.test(super::seq_into(stream, i, seq)))
             }
             How::Column { column, op, number } => op.numbers(column[i], *number),
@@ -265,7 +274,7 @@ impl<'a> Test<'a> {
                     std::str::from_utf8(super::seq_into(stream, i, seq)).unwrap_or(""),
                     value,
                 ),
-                Field::Data(path) => match find(stream.payload(i), path) {
+                Field::Data(path) => match find(payloads.get(i), path) {
                     Ok(Some(raw)) => compare_raw(raw, *op, value, *number),
                     _ => *op == Op::Ne,
                 },
@@ -287,16 +296,27 @@ fn scan_parts(
 }
 
 /// The records of `part` (in buffer order) whose payload holds a match: each run of
-/// back-to-back payloads is scanned as one slice, and a hit is kept only inside one record.
+/// neighbouring payloads is scanned as one slice (payloads left in a file with the rest of
+/// their lines between them), and a hit is kept only inside one record.
 fn scan_spans(
     stream: &Stream,
     part: &[u32],
     contains: &Contains,
     cancel: &AtomicBool,
 ) -> Option<Vec<u32>> {
-    let start = |k: usize| stream.payload_starts[part[k] as usize] as usize;
+    let raw = |k: usize| stream.payload_starts[part[k] as usize];
+    let start = |k: usize| (raw(k) & !IN_FILE) as usize;
     let end = |k: usize| start(k) + stream.payload_lens[part[k] as usize] as usize;
+    let in_file = |k: usize| raw(k) & IN_FILE != 0;
+    // The rest of a line between two payloads in a file (its timestamp and key) is scanned
+    // too rather than cutting the span there.
+    let follows = |k: usize, j: usize| {
+        in_file(j) == in_file(k)
+            && start(j) >= end(k)
+            && start(j) - end(k) <= if in_file(j) { SPAN_GAP } else { 0 }
+    };
     let mut hits = Vec::new();
+    let mut bytes = Vec::new();
     let mut k = 0;
     while k < part.len() {
         if cancel.load(Ordering::Relaxed) {
@@ -304,11 +324,19 @@ fn scan_spans(
         }
         // The span: records whose payloads follow each other (capped, to check cancel).
         let mut j = k;
-        while j + 1 < part.len() && start(j + 1) == end(j) && j - k < CANCEL_EVERY * 4 {
+        while j + 1 < part.len() && follows(j, j + 1) && j - k < CANCEL_EVERY * 4 {
             j += 1;
         }
         let base = start(k);
-        let span = &stream.payload[base..end(j)];
+        let span: &[u8] = match &stream.payload_files {
+            Some(files) if in_file(k) => {
+                if !files.read_into(base as u64, end(j) - base, &mut bytes) {
+                    return Some(hits);
+                }
+                &bytes
+            }
+            _ => &stream.payload[base..end(j)],
+        };
         // Hits come in order: a cursor walks the span's records alongside them.
         let (mut cur, mut last) = (k, None);
         contains.each_hit(span, |at, len| {
@@ -316,7 +344,11 @@ fn scan_spans(
             while cur < j && end(cur) <= abs {
                 cur += 1;
             }
-            if abs + len <= end(cur) {
+            if abs + len <= start(cur) {
+                // Between two payloads in a file (the rest of a line): no record's.
+                return;
+            }
+            if abs >= start(cur) && abs + len <= end(cur) {
                 if last != Some(cur) {
                     last = Some(cur);
                     hits.push(part[cur]);
@@ -325,9 +357,9 @@ fn scan_spans(
             }
             // A hit across a boundary is no record's, and it may hide one that starts inside
             // it: test the records it reaches on their own.
-            let mut m = cur + 1;
+            let mut m = if abs >= start(cur) { cur + 1 } else { cur };
             while m <= j && start(m) < abs + len {
-                if contains.test(stream.payload(part[m] as usize)) {
+                if contains.test(&stream.payload(part[m] as usize)) {
                     hits.push(part[m]);
                 }
                 m += 1;
@@ -338,32 +370,19 @@ fn scan_spans(
     Some(hits)
 }
 
+/// The most bytes between two payloads in a file for them to be scanned as one span.
+const SPAN_GAP: usize = 512;
+
 /// A data field as numbers, one per record (NaN where absent or not a number): from the
 /// stream's column cache, which the built-in handlers fill for the same field, so a search on
 /// the plotted field costs one pass over numbers.
 fn numeric_column(stream: &Stream, path: &crate::json::path::Path) -> std::sync::Arc<Vec<f64>> {
     let key = format!("find:{}", path.segments().join("."));
     stream.columns.get_or_insert(&key, || {
-        let n = stream.len();
-        let mut column = vec![f64::NAN; n];
-        let chunk = n.div_ceil(threads_for(n)).max(1);
-        // Split among the cores: each fills its own slice of the column.
-        std::thread::scope(|scope| {
-            for (t, part) in column.chunks_mut(chunk).enumerate() {
-                let from = t * chunk;
-                std::thread::Builder::new()
-                    .name(format!("tumblescope-find-{t}"))
-                    .spawn_scoped(scope, move || {
-                        for (k, slot) in part.iter_mut().enumerate() {
-                            if let Ok(Some(raw)) = find(stream.payload(from + k), path) {
-                                *slot = number_from_raw(raw).ok().flatten().unwrap_or(f64::NAN);
-                            }
-                        }
-                    })
-                    .expect("spawning a search thread");
-            }
-        });
-        column
+        stream.map_payloads(None, |_, payload| match find(payload, path) {
+            Ok(Some(raw)) => number_from_raw(raw).ok().flatten().unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        })
     })
 }
 
@@ -445,12 +464,14 @@ mod tests {
     use super::*;
     use crate::find::query::parse;
 
-    fn stream() -> Stream {
-        let text = "\
+    const TEXT: &str = "\
 {\"timestamp\":1767268800,\"partitionKey\":\"store-1\",\"data\":{\"Item\":{\"sales\":95,\"name\":\"Lamp\"}}}
 {\"timestamp\":1767268801,\"partitionKey\":\"store-2\",\"data\":{\"Item\":{\"sales\":\"12\",\"name\":\"desk\"}}}
 {\"timestamp\":1767268802,\"partitionKey\":\"store-3\",\"data\":{\"Item\":{\"sales\":91}}}
 ";
+
+    fn stream() -> Stream {
+        let text = TEXT;
         let opts = crate::ingest::orders::OrdersOptions {
             source: crate::model::Source::Kinesis,
             shards: 1,
@@ -504,6 +525,50 @@ mod tests {
         // buffer but in no record.
         assert!(found(&s, "}{").is_empty());
         assert!(found(&s, "}}}{\"item").is_empty());
+    }
+
+    #[test]
+    fn payloads_left_in_the_file_are_searched_as_held_ones() {
+        // The file has the rest of each line between payloads: text there is in no record.
+        let path =
+            std::env::temp_dir().join(format!("tumblescope-find-{}.jsonl", std::process::id()));
+        std::fs::write(&path, TEXT.repeat(40)).unwrap();
+        let opts = crate::ingest::LoadOptions {
+            shards: 3,
+            ..Default::default()
+        };
+        let mut control = crate::ingest::LoadControl::default();
+        let (in_file, _) =
+            crate::ingest::load_paths(std::slice::from_ref(&path), &opts, &mut control).unwrap();
+        assert!(in_file.payload_in_file(0));
+        // The same stream with every payload held, back to back.
+        let mut held = in_file.clone();
+        held.payload_files = None;
+        for i in 0..held.len() {
+            held.payload_starts[i] = held.payload.len() as u64;
+            held.payload.extend_from_slice(&in_file.payload(i));
+        }
+        assert!(!held.payload_in_file(0));
+        for q in [
+            "lamp",
+            "Lamp",
+            "partitionKey",
+            "timestamp",
+            "}}}",
+            "\"}}",
+            "desk\"}}",
+            "Item.sales > 90",
+            "Item.name = desk",
+            "Item.name != desk",
+            "Item.name ~ es",
+            "store-3",
+            "sales",
+        ] {
+            assert_eq!(found(&in_file, q), found(&held, q), "{q}");
+        }
+        assert!(found(&in_file, "partitionKey").is_empty());
+        assert_eq!(found(&in_file, "lamp").len(), 40);
+        std::fs::remove_file(&path).ok();
     }
 
     #[test]

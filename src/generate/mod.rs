@@ -450,7 +450,7 @@ mod tests {
         );
         let col = s.columns.get_or_insert(&key, || panic!("pre-filled"));
         for i in 0..s.len() {
-            let v: serde_json::Value = serde_json::from_slice(s.payload(i)).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&s.payload(i)).unwrap();
             assert_eq!(v["Item"]["sales"].as_f64().unwrap(), col[i]);
         }
         assert!(s.payload_is_json);

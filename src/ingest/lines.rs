@@ -6,6 +6,7 @@ use std::io::Read as _;
 
 use super::record::Parsed;
 use super::{Format, LoadCtx, LoadError, LoadOptions, LoadProgress};
+use crate::model::payloads::InputFiles;
 use crate::model::stream::{RecordRef, Stream, StreamBuilder};
 
 /// Bytes read per block. Big enough that thread hand-off is noise, small enough to keep memory
@@ -48,6 +49,7 @@ fn parse_into(
     file: &str,
     parse: &ParseFn<'_>,
     b: &mut StreamBuilder,
+    at: Option<u64>,
 ) -> (Vec<LoadError>, usize, u64) {
     let before = b.len();
     let mut errs = Vec::new();
@@ -76,7 +78,7 @@ fn parse_into(
             };
             match line {
                 Ok(line) => match parse(line, line_no) {
-                    Ok(p) => push(b, &p, None),
+                    Ok(p) => push(b, &p, None, at.and_then(|at| located(&p, chunk, at))),
                     Err(e) => errs.push(e),
                 },
                 Err(e) => errs.push(LoadError::at(
@@ -153,12 +155,32 @@ pub(crate) fn load_line_files(
     let mut parts = [first.sibling(), first];
     let mut segments: Vec<(usize, usize)> = Vec::new();
     let mut bytes_done = 0u64;
+    let mut files = InputFiles::default();
     for path in cx.paths {
-        load_line_file(cx, path, format, &mut parts, &mut segments, &mut bytes_done)?;
+        let mut into = Into {
+            parts: &mut parts,
+            segments: &mut segments,
+            files: &mut files,
+        };
+        load_line_file(cx, path, format, &mut into, &mut bytes_done)?;
     }
     cx.report.bytes = bytes_done;
     let [a, b] = parts;
-    Ok(StreamBuilder::merge(a, b, &segments).finish())
+    let mut stream = StreamBuilder::merge(a, b, &segments).finish();
+    if !files.is_empty() {
+        stream.payload_files = Some(std::sync::Arc::new(files));
+    }
+    Ok(stream)
+}
+
+/// What a file's records are loaded into.
+struct Into<'a> {
+    /// One builder per core.
+    parts: &'a mut [StreamBuilder; 2],
+    /// Each block's split between the builders.
+    segments: &'a mut Vec<(usize, usize)>,
+    /// The files payloads are left in.
+    files: &'a mut InputFiles,
 }
 
 /// Reads one file block by block into the two builders; `segments` gets each block's split.
@@ -166,15 +188,17 @@ fn load_line_file(
     cx: &mut LoadCtx<'_, '_>,
     path: &std::path::Path,
     format: Format,
-    parts: &mut [StreamBuilder; 2],
-    segments: &mut Vec<(usize, usize)>,
+    into: &mut Into<'_>,
     bytes_done: &mut u64,
 ) -> Result<(), LoadError> {
+    let (parts, segments) = (&mut *into.parts, &mut *into.segments);
     let (opts, total) = (cx.opts, cx.total);
     let (control, errors) = (&mut *cx.control, &mut cx.errors);
     let file = path.display().to_string();
     let parse = parser(format, opts, &file);
     let mut f = std::fs::File::open(path).map_err(|e| LoadError::file(&file, e.to_string()))?;
+    let base = leave_payloads_in(into.files, &f, &file);
+    let mut block_at = 0u64;
     // Two buffers: while both cores parse one block, a third thread reads the next into the
     // other, so the disk (or page cache) copy is off the critical path.
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
@@ -188,20 +212,7 @@ fn load_line_file(
         if control.cancelled() {
             return Err(LoadError::Cancelled);
         }
-        let cut = if eof {
-            buf.len()
-        } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(p) => p + 1,
-                // A line longer than a block: keep reading.
-                None => {
-                    let got = read_block(&mut f, &mut buf, &file)?;
-                    eof = got < BLOCK;
-                    *bytes_done += got as u64;
-                    continue;
-                }
-            }
-        };
+        let cut = whole_lines(&mut f, &mut buf, &mut eof, bytes_done, &file)?;
         if cut == 0 {
             break;
         }
@@ -211,7 +222,16 @@ fn load_line_file(
         next.clear();
         next.extend_from_slice(&buf[cut..]);
         let reader = (!eof).then_some((&mut f, &mut next));
-        let (done, read) = parse_block(parts, &pieces, density, &file, parse.as_ref(), reader)?;
+        let located = base.map(|b| (b + block_at, chunk));
+        let (done, read) = parse_block(
+            parts,
+            &pieces,
+            density,
+            &file,
+            parse.as_ref(),
+            reader,
+            located,
+        )?;
         let first_block = segments.is_empty();
         let (block_errors, newlines) = collect_pieces(done, line_no, segments);
         if first_block && !eof {
@@ -233,9 +253,41 @@ fn load_line_file(
         let got = read.unwrap_or(0);
         *bytes_done += got as u64;
         eof = got < BLOCK;
+        block_at += cut as u64;
         std::mem::swap(&mut buf, &mut next);
     }
     Ok(())
+}
+
+/// Where `buf`'s last whole line ends (all of it at the end of the file); a line longer than a
+/// block is read on until it ends.
+fn whole_lines(
+    f: &mut std::fs::File,
+    buf: &mut Vec<u8>,
+    eof: &mut bool,
+    bytes_done: &mut u64,
+    file: &str,
+) -> Result<usize, LoadError> {
+    loop {
+        if *eof {
+            return Ok(buf.len());
+        }
+        if let Some(p) = memchr::memrchr(b'\n', buf) {
+            return Ok(p + 1);
+        }
+        let got = read_block(f, buf, file)?;
+        *eof = got < BLOCK;
+        *bytes_done += got as u64;
+    }
+}
+
+/// Registers `f` for its payloads to stay in it when it is a regular file (before reading, so a
+/// change made while loading shows); returns where it starts among the inputs.
+fn leave_payloads_in(files: &mut InputFiles, f: &std::fs::File, file: &str) -> Option<u64> {
+    match f.metadata() {
+        Ok(m) if m.is_file() => f.try_clone().ok().and_then(|c| files.add(file, c).ok()),
+        _ => None,
+    }
 }
 
 /// Parses one block's pieces on both cores, each claiming the next unparsed piece, while a
@@ -248,7 +300,12 @@ fn parse_block(
     file: &str,
     parse: &ParseFn<'_>,
     reader: Option<(&mut std::fs::File, &mut Vec<u8>)>,
+    located: Option<(u64, &[u8])>,
 ) -> Result<(Vec<Piece>, Option<usize>), LoadError> {
+    // Where a piece starts in the files, from where its block does.
+    let piece_at = |piece: &[u8]| {
+        located.map(|(at, block)| at + (piece.as_ptr() as usize - block.as_ptr() as usize) as u64)
+    };
     let claimed = std::sync::atomic::AtomicUsize::new(0);
     // A core slowed by anything else on the machine simply parses fewer pieces instead of
     // holding the other up at the end of the block.
@@ -265,7 +322,7 @@ fn parse_block(
                 let n = piece.len() as f64 * 1.1;
                 part.grow_for((n * records) as usize + 16, (n * bytes) as usize + 64);
             }
-            let (errs, n, lines) = parse_into(piece, 0, file, parse, part);
+            let (errs, n, lines) = parse_into(piece, 0, file, parse, part, piece_at(piece));
             done.push(Piece {
                 index: k,
                 which,
@@ -457,11 +514,22 @@ fn format_parser<'o>(format: Format, opts: &'o LoadOptions, file: &str) -> Box<P
     }
 }
 
-pub(super) fn push(b: &mut StreamBuilder, p: &Parsed<'_>, shard: Option<u32>) {
+/// Where `p`'s payload lies among the input files, when it is written verbatim in `chunk`
+/// (which starts at `at` there): borrowed from the line, not rewritten.
+fn located(p: &Parsed<'_>, chunk: &[u8], at: u64) -> Option<u64> {
+    let std::borrow::Cow::Borrowed(data) = &p.data else {
+        return None;
+    };
+    let offset = (data.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+    (offset + data.len() <= chunk.len()).then_some(at + offset as u64)
+}
+
+/// Adds a parsed record; its payload stays in the file when `at` says where it lies there.
+pub(super) fn push(b: &mut StreamBuilder, p: &Parsed<'_>, shard: Option<u32>, at: Option<u64>) {
     if let Some(v) = p.value {
         b.push_value(v);
     }
-    b.push_ref(RecordRef {
+    let rec = RecordRef {
         ts_ms: p.ts_ms,
         partition_key: &p.pk,
         explicit_hash_key: p.ehk,
@@ -471,7 +539,11 @@ pub(super) fn push(b: &mut StreamBuilder, p: &Parsed<'_>, shard: Option<u32>) {
         event_name: p.event,
         old_image: p.old.as_deref().map(str::as_bytes),
         typed: None,
-    });
+    };
+    match at {
+        Some(at) => b.push_ref_in_file(rec, at),
+        None => b.push_ref(rec),
+    }
 }
 
 #[cfg(test)]
@@ -585,7 +657,7 @@ mod tests {
                 || (stream.meta.view_type.has_new()
                     && stream.event_name(i) != crate::model::EventName::Remove);
             let want = if imaged {
-                crate::json::path::number_in(stream.payload(i), &p, true)
+                crate::json::path::number_in(&stream.payload(i), &p, true)
             } else {
                 f64::NAN
             };

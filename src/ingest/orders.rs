@@ -400,7 +400,7 @@ mod tests {
         ts.sort();
         assert_eq!(ts, [1_767_268_800_250, 1_767_268_801_500]);
         let i = (0..2).find(|&i| s.partition_key(i) == "a").unwrap();
-        assert_eq!(s.payload(i), br#"{"Item":{"sales":3}}"#);
+        assert_eq!(*s.payload(i), *br#"{"Item":{"sales":3}}"#);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! arithmetic inexact and traces non-reproducible.
 
 pub mod builder;
+pub mod payloads;
 pub mod position;
 pub mod reshard;
 pub mod routing;

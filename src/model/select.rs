@@ -14,6 +14,7 @@ impl Stream {
             created_ms: self.created_ms,
             keys: self.keys.clone(),
             payload_is_json: self.payload_is_json,
+            payload_files: self.payload_files.clone(),
             ..Stream::default()
         };
         out.shards = self.selected_shards(keep);
@@ -22,9 +23,13 @@ impl Stream {
         for &i in keep {
             out.ts_ms.push(self.ts_ms[i]);
             out.key.push(self.key[i]);
-            out.payload_starts.push(out.payload.len() as u64);
             out.payload_lens.push(self.payload_lens[i]);
-            out.payload.extend_from_slice(self.payload(i));
+            if self.payload_in_file(i) {
+                out.payload_starts.push(self.payload_starts[i]);
+            } else {
+                out.payload_starts.push(out.payload.len() as u64);
+                out.payload.extend_from_slice(&self.payload(i));
+            }
             let seq = self.seq(i);
             seq_starts.push(seq_text.len() as u64);
             seq_lens.push(seq.len() as u16);

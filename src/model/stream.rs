@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::payloads::{IN_FILE, InputFiles, PayloadReader};
 use crate::model::routing;
 use crate::model::{EventName, Source, StreamViewType};
 
@@ -247,8 +248,10 @@ pub struct Stream {
     pub payload_starts: Vec<u64>,
     /// Payload length of record `i`.
     pub payload_lens: Vec<u32>,
-    /// All payload bytes (Kinesis: the raw blob; DynamoDB: the item as plain JSON).
+    /// Payload bytes held in memory (Kinesis: the raw blob; DynamoDB: the item as plain JSON).
     pub payload: Vec<u8>,
+    /// The input files holding the payloads whose start has [`IN_FILE`] set.
+    pub payload_files: Option<std::sync::Arc<InputFiles>>,
     /// Sequence numbers.
     pub seqs: Seqs,
     /// DynamoDB columns (empty for Kinesis).
@@ -302,10 +305,37 @@ impl Stream {
         self.ts_ms.is_empty()
     }
 
-    /// Payload bytes of record `i`.
-    pub fn payload(&self, i: usize) -> &[u8] {
-        let start = self.payload_starts[i] as usize;
-        &self.payload[start..start + self.payload_lens[i] as usize]
+    /// Payload bytes of record `i`: borrowed when held, read (through a small shared cache)
+    /// when left in the input file. Empty, with [`Self::payload_fault`] set, when that file
+    /// changed since loading. Passes over many records use [`Self::payload_reader`].
+    pub fn payload(&self, i: usize) -> Cow<'_, [u8]> {
+        let (start, len) = (self.payload_starts[i], self.payload_lens[i] as usize);
+        if start & IN_FILE == 0 {
+            let start = start as usize;
+            return Cow::Borrowed(&self.payload[start..start + len]);
+        }
+        if len == 0 {
+            return Cow::Borrowed(&[]);
+        }
+        match &self.payload_files {
+            Some(files) => files.read(start & !IN_FILE, len),
+            None => Cow::Borrowed(&[]),
+        }
+    }
+
+    /// A reader for payloads in bulk, best in file order ([`crate::find::payload_order`]).
+    pub fn payload_reader(&self) -> PayloadReader<'_> {
+        PayloadReader::new(self)
+    }
+
+    /// Why payloads left in an input file could not be read as they were loaded, if so.
+    pub fn payload_fault(&self) -> Option<&str> {
+        self.payload_files.as_deref().and_then(InputFiles::fault)
+    }
+
+    /// Whether record `i`'s payload is left in its input file.
+    pub fn payload_in_file(&self, i: usize) -> bool {
+        self.payload_starts[i] & IN_FILE != 0
     }
 
     /// Payload length of record `i`, without touching the bytes.
@@ -470,7 +500,7 @@ mod tests {
                 let expected =
                     routing::shard_for_hash(routing::kinesis_hash_key(s.partition_key(i)), 3);
                 assert_eq!(s.shard_of(i) as u32, expected);
-                let payload: serde_json::Value = serde_json::from_slice(s.payload(i)).unwrap();
+                let payload: serde_json::Value = serde_json::from_slice(&s.payload(i)).unwrap();
                 let idx = payload["i"].as_i64().unwrap();
                 assert_eq!(s.ts_ms[i], 10_000 - idx * 10);
             }

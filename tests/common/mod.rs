@@ -42,7 +42,7 @@ pub fn run(stream: &Stream, settings: &Settings, spec: &str) -> Trace {
 pub fn sales(stream: &Stream, range: std::ops::Range<usize>) -> i64 {
     range
         .map(|i| {
-            let v: Value = serde_json::from_slice(stream.payload(i)).unwrap();
+            let v: Value = serde_json::from_slice(&stream.payload(i)).unwrap();
             v["Item"]["sales"].as_i64().unwrap()
         })
         .sum()

@@ -482,7 +482,8 @@ fn records_ui(ui: &mut Ui, run: &Run, inv: &Invocation) {
                     ui.label(RichText::new(run.stream.partition_key(i)).monospace());
                 });
                 row.col(|ui| {
-                    let payload = String::from_utf8_lossy(run.stream.payload(i));
+                    let bytes = run.stream.payload(i);
+                    let payload = String::from_utf8_lossy(&bytes);
                     let text = if ddb {
                         format!("{} {payload}", run.stream.event_name(i).as_str())
                     } else {

@@ -178,7 +178,11 @@ impl TumbleApp {
 
     pub(crate) fn status_ui(&mut self, ui: &mut Ui, pal: &Palette, cmds: &mut Vec<AppCommand>) {
         self.status_bar.log(&self.status);
-        let shown = if self.setup.errors.is_empty() {
+        let fault = self.run.as_ref().and_then(|r| r.stream.payload_fault());
+        let shown = if let Some(why) = fault {
+            // Payloads are read back from the input file; once it changed they cannot be.
+            (format!("{why} (records' data is shown empty)"), true)
+        } else if self.setup.errors.is_empty() {
             let (text, is_error) = self.status_bar.shown(&self.status, Instant::now());
             (text.to_owned(), is_error)
         } else {

@@ -50,25 +50,31 @@ impl Builtin {
     /// Group id per record (`u32::MAX`: no label), ids in order of the labels' names.
     fn group_column(&mut self, stream: &Stream, by: &GroupBy) -> Vec<u32> {
         let mut ids: BTreeMap<String, u32> = BTreeMap::new();
-        let mut labels = Vec::with_capacity(stream.len());
-        for i in 0..stream.len() {
-            let label = match (by, stream.source) {
-                (GroupBy::PartitionKey, Source::Kinesis) => {
-                    Some(stream.partition_key(i).to_owned())
+        let labels: Vec<Option<String>> = match (by, stream.source) {
+            (GroupBy::PartitionKey, Source::Kinesis) => (0..stream.len())
+                .map(|i| Some(stream.partition_key(i).to_owned()))
+                .collect(),
+            (GroupBy::PartitionKey, Source::Dynamodb) => (0..stream.len())
+                .map(|i| Some(ddb_key_label(stream, i)))
+                .collect(),
+            (GroupBy::Field(p), _) => stream.map_payloads(None, |i, bytes| {
+                if !has_new_image(stream, i) {
+                    return None;
                 }
-                (GroupBy::PartitionKey, Source::Dynamodb) => Some(ddb_key_label(stream, i)),
-                (GroupBy::Field(p), _) if has_new_image(stream, i) => {
-                    serde_json::from_slice::<Value>(stream.payload(i))
-                        .ok()
-                        .and_then(|doc| p.lookup(&doc).map(json::path::label_from_value))
-                }
-                (GroupBy::Field(_), _) => None,
-            };
-            labels.push(label.map(|l| {
-                let next = ids.len() as u32;
-                *ids.entry(l).or_insert(next)
-            }));
-        }
+                serde_json::from_slice::<Value>(bytes)
+                    .ok()
+                    .and_then(|doc| p.lookup(&doc).map(json::path::label_from_value))
+            }),
+        };
+        let labels: Vec<Option<u32>> = labels
+            .into_iter()
+            .map(|l| {
+                l.map(|l| {
+                    let next = ids.len() as u32;
+                    *ids.entry(l).or_insert(next)
+                })
+            })
+            .collect();
         self.group_names = vec![String::new(); ids.len()];
         for (name, id) in ids {
             self.group_names[id as usize] = name;
@@ -91,33 +97,16 @@ fn has_new_image(stream: &Stream, i: usize) -> bool {
 /// The number at `path` of every record (NaN: absent or not numeric), computed once per stream
 /// and path and shared through the stream's column cache.
 fn value_column(stream: &Stream, path: &Path) -> std::sync::Arc<Vec<f64>> {
-    let n = stream.len();
     let known_json = stream.payload_is_json;
     let key = crate::model::stream::column_key(path, stream.meta.view_type);
     stream.columns.get_or_insert(&key, || {
-        let one = |i: usize| {
+        stream.map_payloads(None, |i, bytes| {
             if has_new_image(stream, i) {
-                json::path::number_in(stream.payload(i), path, known_json)
+                json::path::number_in(bytes, path, known_json)
             } else {
                 f64::NAN
             }
-        };
-        // Scanning every payload is the slow part of a first run: split it over two threads
-        // (this machine class has two cores); the engine itself stays on one.
-        let mid = n / 2;
-        let (mut first, second) = std::thread::scope(|s| {
-            let h = std::thread::Builder::new()
-                .name("tumblescope-column".into())
-                .spawn_scoped(s, || (mid..n).map(one).collect::<Vec<f64>>());
-            let first: Vec<f64> = (0..mid).map(one).collect();
-            let second = match h {
-                Ok(h) => h.join().unwrap_or_else(|_| (mid..n).map(one).collect()),
-                Err(_) => (mid..n).map(one).collect(),
-            };
-            (first, second)
-        });
-        first.extend(second);
-        first
+        })
     })
 }
 
@@ -129,7 +118,7 @@ fn ddb_key_label(stream: &Stream, i: usize) -> String {
             .ok()
             .and_then(|v| v.get(attr).map(json::path::label_from_value))
     };
-    from(stream.payload(i))
+    from(&stream.payload(i))
         .or_else(|| stream.old_image(i).and_then(from))
         .unwrap_or_else(|| stream.partition_key(i).to_owned())
 }

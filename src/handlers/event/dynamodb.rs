@@ -115,7 +115,7 @@ pub(super) fn marshalled_images(
     event: EventName,
     view: crate::model::StreamViewType,
 ) -> (Image, Option<Image>, Option<Image>) {
-    let item = parse_item(stream.payload(i));
+    let item = parse_item(&stream.payload(i));
     let old = stream.old_image(i).map(parse_item);
     let key_attr = &stream.meta.key_attribute;
     let key_value = item

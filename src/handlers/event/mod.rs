@@ -202,7 +202,7 @@ pub fn write_record(
             let plain = stream.write_seq(i, out);
             let seq_end = out.len() - 1;
             out.extend_from_slice(b",\"data\":\"");
-            push_base64(out, stream.payload(i));
+            push_base64(out, &stream.payload(i));
             out.extend_from_slice(b"\",\"approximateArrivalTimestamp\":");
             push_arrival(out, stream.ts_ms[i]);
             if let Some(enc) = stream.encryption_type(i) {
@@ -319,7 +319,7 @@ pub fn write_kinesis_compact(req: &Request<'_>, ctx: &EventContext, out: &mut Ve
         out.push(b',');
         stream.write_seq(i, out);
         out.extend_from_slice(b",\"");
-        push_base64(out, stream.payload(i));
+        push_base64(out, &stream.payload(i));
         out.extend_from_slice(b"\",");
         push_arrival(out, stream.ts_ms[i]);
     }
@@ -454,7 +454,7 @@ mod tests {
         let data = base64::engine::general_purpose::STANDARD
             .decode(v["kinesis"]["data"].as_str().unwrap())
             .unwrap();
-        assert_eq!(data, s.payload(0));
+        assert_eq!(data, *s.payload(0));
         assert!(
             record_json(&s, &ctx, 0).contains("\"approximateArrivalTimestamp\":1607497475.000")
         );

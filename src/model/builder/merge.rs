@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use super::StreamBuilder;
+use crate::model::payloads::IN_FILE;
 
 /// How one part's records are renumbered when they join the merged builder: their key ids and
 /// their offsets into the joined payload and sequence arenas.
@@ -17,6 +18,16 @@ impl Rebase<'_> {
     #[inline]
     fn key(&self, k: u32) -> u32 {
         self.key_map.map_or(k, |m| m[k as usize])
+    }
+
+    /// A payload start in the joined arena; one left in the input file does not move.
+    #[inline]
+    fn payload(&self, start: u64) -> u64 {
+        if start & IN_FILE != 0 {
+            start
+        } else {
+            start + self.payload_shift
+        }
     }
 }
 
@@ -130,7 +141,7 @@ impl StreamBuilder {
             self.ts_ms.push(part.ts_ms[i]);
             self.key.push(rebase.key(part.key[i]));
             self.payload_starts
-                .push(part.payload_starts[i] + rebase.payload_shift);
+                .push(rebase.payload(part.payload_starts[i]));
             self.payload_lens.push(part.payload_lens[i]);
             if let Some(&v) = part.values.get(i) {
                 self.values.push(v);
@@ -310,7 +321,7 @@ fn place(
             let d = next[s];
             out.ts[d] = part.ts_ms[i];
             out.key[d] = rebase.key(part.key[i]);
-            out.ps[d] = part.payload_starts[i] + rebase.payload_shift;
+            out.ps[d] = rebase.payload(part.payload_starts[i]);
             out.pl[d] = part.payload_lens[i];
             if let Some(v) = out.val.get_mut(d) {
                 *v = part.values[i];

@@ -9,6 +9,7 @@ mod finish;
 mod keys;
 mod merge;
 
+use crate::model::payloads::IN_FILE;
 use crate::model::reshard::{ReshardPlan, Topology};
 use crate::model::routing;
 use crate::model::stream::{ColumnCache, Seqs, Stream, StreamMeta};
@@ -327,6 +328,23 @@ impl StreamBuilder {
             (None, None, None) => self.key_shard[key as usize],
         };
         self.push_keyed(shard, rec.ts_ms, key, rec.data);
+        self.push_extras(&rec);
+    }
+
+    /// [`Self::push_ref`] for a record whose payload (`rec.data`) is written verbatim at `at`
+    /// in the input files: only where it lies is kept (see [`crate::model::payloads`]).
+    pub fn push_ref_in_file(&mut self, rec: RecordRef<'_>, at: u64) {
+        self.push_ref(RecordRef { data: &[], ..rec });
+        if let (Some(start), Some(len)) =
+            (self.payload_starts.last_mut(), self.payload_lens.last_mut())
+        {
+            *start = at | IN_FILE;
+            *len = rec.data.len().min(u32::MAX as usize) as u32;
+        }
+    }
+
+    /// A pushed record's event name, old image and sequence number, where it has them.
+    fn push_extras(&mut self, rec: &RecordRef<'_>) {
         let i = self.ts_ms.len() - 1;
         if rec.event_name != EventName::Insert || !self.events.is_empty() {
             self.events.resize(i, EventName::Insert);
@@ -462,6 +480,7 @@ impl StreamBuilder {
             payload_starts,
             payload_lens,
             payload,
+            payload_files: None,
             seqs,
             ddb,
             backwards,

@@ -51,7 +51,8 @@ pub(super) fn filtered_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
 
 fn filtered_tooltip(run: &Run, i: usize) -> String {
     let patterns = run.spec.settings.filters.join("\n  ");
-    let payload = String::from_utf8_lossy(run.source.payload(i));
+    let bytes = run.source.payload(i);
+    let payload = String::from_utf8_lossy(&bytes);
     let payload = if payload.len() > 120 {
         format!("{}…", &payload[..payload.floor_char_boundary(120)])
     } else {

@@ -187,7 +187,8 @@ fn density_ui(
 }
 
 fn record_tooltip(run: &Run, i: usize) -> String {
-    let payload = String::from_utf8_lossy(run.stream.payload(i));
+    let bytes = run.stream.payload(i);
+    let payload = String::from_utf8_lossy(&bytes);
     let payload = if payload.len() > 160 {
         format!("{}…", &payload[..payload.floor_char_boundary(160)])
     } else {
