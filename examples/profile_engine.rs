@@ -1,4 +1,5 @@
-//! Profiling aid: `cargo run --release --example profile_engine -- 2000000`.
+//! Profiling aid: `cargo run --release --example profile_engine -- 2000000 [sparse]` (sparse:
+//! orders 160 ms apart over 10,000 stores, one or two records per invocation).
 use tumblescope::handlers::Handler as _;
 
 fn main() {
@@ -6,11 +7,15 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2_000_000);
+    let sparse = std::env::args().nth(2).is_some_and(|a| a == "sparse");
     let opts = tumblescope::generate::GenOptions {
         count: n,
-        interval_ms: 0.125,
+        interval_ms: if sparse { 160.0 } else { 0.125 },
+        jitter: if sparse { 0.6 } else { 0.0 },
         shards: 8,
-        keys: tumblescope::generate::KeyStrategy::Uniform { n: 64 },
+        keys: tumblescope::generate::KeyStrategy::Uniform {
+            n: if sparse { 10_000 } else { 64 },
+        },
         ..Default::default()
     };
     let stream = tumblescope::generate::generate_stream(&opts, Default::default());
