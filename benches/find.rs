@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use tumblescope::find::query::parse;
-use tumblescope::find::records::{payload_order, search};
+use tumblescope::find::records::search;
 use tumblescope::find::table::{Column, TableQuery, rows};
 use tumblescope::generate::generate_stream;
 
@@ -48,7 +48,7 @@ fn main() {
     let no = AtomicBool::new(false);
     println!("{} records", stream.len());
     let t = Instant::now();
-    let order = payload_order(&stream);
+    let order = stream.payload_order();
     println!(
         "payload order (once per stream) {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0

@@ -13,6 +13,13 @@ use tumblescope::sim::trace::Kind;
 
 type State = Option<TumbleApp>;
 
+/// A folder of this test process's own under the temporary directory, made if missing.
+fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ts-ui-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn harness() -> Harness<'static, State> {
     harness_sized(1600.0, 1000.0)
 }
@@ -271,8 +278,7 @@ fn records_read_back_from_the_file_and_a_file_changed_in_place_is_said() {
     // Payloads stay in the input file: the inspector shows them read back; once the file is
     // found changed in place the status bar says so, and no other bytes are shown.
     let mut h = harness();
-    let dir = std::env::temp_dir().join(format!("ts-ui-inplace-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("inplace");
     let path = dir.join("orders.jsonl");
     let line = |k: u32, v: &str| {
         format!(
@@ -302,8 +308,7 @@ fn records_read_back_from_the_file_and_a_file_changed_in_place_is_said() {
 #[test]
 fn a_file_opened_from_the_file_menu_loads_and_simulates() {
     let mut h = harness();
-    let dir = std::env::temp_dir().join(format!("ts-ui-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("file");
     let path = dir.join("orders.jsonl");
     let mut text = String::new();
     for k in 0..50 {
@@ -411,8 +416,7 @@ fn scenarios_load_from_the_menu() {
 #[test]
 fn a_session_not_named_session_json_opens_as_a_session() {
     let mut h = harness();
-    let dir = std::env::temp_dir().join(format!("ts-ui-renamed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("renamed");
     let mut spec = tumblescope::run::RunSpec::demo();
     spec.settings.batch_size = 37;
     let session = tumblescope::app::session::SessionFile {
@@ -440,8 +444,7 @@ fn a_session_not_named_session_json_opens_as_a_session() {
 #[test]
 fn a_session_naming_a_handler_file_asks_before_running_it() {
     let mut h = harness();
-    let dir = std::env::temp_dir().join(format!("ts-ui-session-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("session");
     let handler = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("sample-data/handlers/kinesis-sales-v2.js");
     let mut spec = tumblescope::run::RunSpec::demo();
@@ -758,8 +761,7 @@ fn the_late_records_warning_shows_on_the_batch_that_carries_them() {
             r
         })
         .collect();
-    let dir = std::env::temp_dir().join(format!("ts-ui-late-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("late");
     let path = dir.join("late-event.json");
     std::fs::write(&path, serde_json::json!({ "Records": records }).to_string()).unwrap();
     let mut h = harness();
@@ -787,8 +789,7 @@ fn handler_state_warnings_show_on_the_invocations_they_concern() {
     if !common::available("node") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("ts-ui-state-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("state");
     // Returns state from aggregates but nothing from finals (accepted by default, Q5).
     let no_final = dir.join("no-final-state.js");
     std::fs::write(
@@ -1294,8 +1295,7 @@ fn await_status(h: &mut Harness<'static, State>, prefix: &str) {
 /// a typed path, and a stream is opened by picking its file in the list.
 #[test]
 fn the_built_in_file_browser_saves_exports_and_opens_streams() {
-    let dir = std::env::temp_dir().join(format!("ts-ui-browser-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("browser");
     let mut h = harness();
     h.get_by_label("View").click();
     h.run_steps(2);
@@ -1606,8 +1606,7 @@ fn saving_the_handler_file_re_runs_and_a_broken_save_keeps_the_last_run() {
     if !common::available("node") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("ts-ui-watch-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("watch");
     let file = dir.join("handler.js");
     let source = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -157,7 +157,7 @@ fn order_for(cache: &mut OrderCache, stream: &Arc<crate::model::stream::Stream>)
     match cache {
         Some((k, order)) if *k == key => order.clone(),
         _ => {
-            let order = Arc::new(records::payload_order(stream));
+            let order = Arc::new(stream.payload_order());
             *cache = Some((key, order.clone()));
             order
         }

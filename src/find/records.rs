@@ -20,15 +20,8 @@ pub struct Matches {
     pub per_shard: Vec<usize>,
 }
 
-/// Records in the order their payloads lie in the stream's buffer (input order; grouping by
-/// shard reordered only the offsets). Text search scans the buffer in this order, a few long
-/// spans instead of a million short calls. Worth keeping per stream.
-pub fn payload_order(stream: &Stream) -> Vec<u32> {
-    stream.payload_order()
-}
-
-/// Searches `stream`; `None` when cancelled. `order` is [`payload_order`] of the stream (text
-/// searches scan whole spans of the buffer with it). The work is split among the machine's
+/// Searches `stream`; `None` when cancelled. `order` is [`Stream::payload_order`] (text
+/// searches scan whole spans of the buffer, or of the file, with it; worth keeping per stream). The work is split among the machine's
 /// cores, each part's matches joined in order, so the answer is the same on any machine.
 pub fn search(
     stream: &Stream,
@@ -482,7 +475,7 @@ mod tests {
 
     fn found(s: &Stream, q: &str) -> Vec<String> {
         let q = parse(q).unwrap().unwrap();
-        let m = search(s, &q, &payload_order(s), &AtomicBool::new(false)).unwrap();
+        let m = search(s, &q, &s.payload_order(), &AtomicBool::new(false)).unwrap();
         assert_eq!(m.per_shard.iter().sum::<usize>(), m.records.len());
         m.records
             .iter()
@@ -576,7 +569,7 @@ mod tests {
         let s = stream();
         let q = parse("store").unwrap().unwrap();
         assert_eq!(
-            search(&s, &q, &payload_order(&s), &AtomicBool::new(true)),
+            search(&s, &q, &s.payload_order(), &AtomicBool::new(true)),
             None
         );
     }

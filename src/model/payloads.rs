@@ -5,8 +5,8 @@
 //! changed in place is noticed (its length or modification time moved) and reported as a fault
 //! instead of serving different bytes.
 
-use std::borrow::Cow;
 use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -20,13 +20,51 @@ const WINDOW: usize = 256 << 10;
 /// Windows kept for [`InputFiles::read`]: a few runtimes reading different parts of the file
 /// at once do not evict each other.
 const WINDOWS: usize = 8;
+/// Single payloads remembered by [`InputFiles::read`], by offset: the rows a panel shows are
+/// asked for again on every frame, and rows from all over the file (Find's matches) would
+/// otherwise evict each other's windows and cost a window's read each, frame after frame.
+const RECENT: usize = 256;
+/// The longest payload remembered on its own.
+const RECENT_MAX: usize = 4096;
 
 /// The input files a stream's payloads stay in.
 #[derive(Default)]
 pub struct InputFiles {
     files: Vec<InputFile>,
-    windows: Mutex<Vec<Window>>,
+    cache: Mutex<Cache>,
     fault: OnceLock<String>,
+    /// Reads from the files so far (what the caches are there to keep low).
+    reads: AtomicU64,
+}
+
+#[derive(Default)]
+struct Cache {
+    windows: Vec<Window>,
+    /// Direct-mapped by offset: (offset, bytes).
+    recent: Vec<Option<(u64, Vec<u8>)>>,
+}
+
+impl Cache {
+    fn slot(at: u64) -> usize {
+        (at.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % RECENT
+    }
+
+    fn recent(&self, at: u64, len: usize) -> Option<&[u8]> {
+        match self.recent.get(Self::slot(at))? {
+            Some((a, bytes)) if *a == at && bytes.len() == len => Some(bytes),
+            _ => None,
+        }
+    }
+
+    fn remember(&mut self, at: u64, bytes: &[u8]) {
+        if bytes.len() > RECENT_MAX {
+            return;
+        }
+        if self.recent.is_empty() {
+            self.recent.resize(RECENT, None);
+        }
+        self.recent[Self::slot(at)] = Some((at, bytes.to_vec()));
+    }
 }
 
 struct InputFile {
@@ -89,24 +127,34 @@ impl InputFiles {
         self.fault.get().map(String::as_str)
     }
 
-    /// `len` bytes at `at`, through the shared windows; empty (and a fault recorded) when the
-    /// file cannot give them as they were. A window read before the file changed still holds
-    /// the bytes as loaded, so it goes on serving them.
-    pub fn read(&self, at: u64, len: usize) -> Cow<'static, [u8]> {
-        let Ok(mut windows) = self.windows.lock() else {
-            return Cow::Owned(self.read_direct(at, len));
+    /// `len` bytes at `at`, through the shared caches; empty (and a fault recorded) when the
+    /// file cannot give them as they were. Bytes read before the file changed are still the
+    /// bytes as loaded, so the caches go on serving them.
+    pub fn read(&self, at: u64, len: usize) -> Vec<u8> {
+        let Ok(mut cache) = self.cache.lock() else {
+            return self.read_direct(at, len);
         };
+        if let Some(bytes) = cache.recent(at, len) {
+            return bytes.to_vec();
+        }
+        self.read_windowed(&mut cache, at, len)
+    }
+
+    /// Through the windows; a payload that needed a read of its own is remembered on its own
+    /// too (one a window serves costs no read, and a pass in file order is served by windows).
+    fn read_windowed(&self, cache: &mut Cache, at: u64, len: usize) -> Vec<u8> {
+        let windows = &mut cache.windows;
         let tick = windows.iter().map(|w| w.used).max().unwrap_or(0) + 1;
         if let Some(w) = windows.iter_mut().find(|w| w.covers(at, len)) {
             w.used = tick;
-            return Cow::Owned(w.slice(at, len).to_vec());
+            return w.slice(at, len).to_vec();
         }
         if len > WINDOW {
-            return Cow::Owned(self.read_direct(at, len));
+            return self.read_direct(at, len);
         }
         let mut bytes = Vec::new();
         if !self.fill(at, WINDOW, &mut bytes) || bytes.len() < len {
-            return Cow::Owned(Vec::new());
+            return Vec::new();
         }
         let out = bytes[..len].to_vec();
         let fresh = Window {
@@ -119,7 +167,13 @@ impl InputFiles {
         } else if let Some(old) = windows.iter_mut().min_by_key(|w| w.used) {
             *old = fresh;
         }
-        Cow::Owned(out)
+        cache.remember(at, &out);
+        out
+    }
+
+    /// Reads from the files so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// Replaces `out` with the `len` bytes at `at`; false (a fault recorded) when the file
@@ -156,6 +210,7 @@ impl InputFiles {
         let n = want.min((f.len - offset) as usize);
         // Every byte is read over; only room the buffer never had is zeroed.
         out.resize(n, 0);
+        self.reads.fetch_add(1, Ordering::Relaxed);
         match read_exact_at(&f.file, out, offset) {
             Ok(()) => true,
             Err(e) => self.failed(format!("{}: {e}", f.name)),
@@ -388,6 +443,20 @@ mod tests {
         (text, want)
     }
 
+    /// `n` orders written to a scratch file `name` and loaded: the text, each key's payload,
+    /// the path and the stream.
+    fn loaded(
+        n: usize,
+        tag: &str,
+        name: &str,
+    ) -> (String, HashMap<String, String>, PathBuf, Stream) {
+        let (text, want) = orders(n, tag);
+        let path = scratch(name);
+        std::fs::write(&path, &text).unwrap();
+        let s = load(std::slice::from_ref(&path));
+        (text, want, path, s)
+    }
+
     fn load(paths: &[PathBuf]) -> Stream {
         let opts = LoadOptions {
             shards: 4,
@@ -454,10 +523,7 @@ mod tests {
 
     #[test]
     fn a_file_changed_in_place_is_a_fault_not_other_bytes() {
-        let (text, _) = orders(200, "c");
-        let path = scratch("changed.jsonl");
-        std::fs::write(&path, &text).unwrap();
-        let s = load(std::slice::from_ref(&path));
+        let (text, _, path, s) = loaded(200, "c", "changed.jsonl");
         assert!(s.payload_in_file(0));
         std::fs::write(&path, text.replace("sales", "SALES!")).unwrap();
         assert!(s.payload(0).is_empty(), "no bytes rather than other bytes");
@@ -475,15 +541,45 @@ mod tests {
     fn a_file_replaced_by_rename_keeps_the_payloads_loaded() {
         // What editors do on save: write a new file, rename it over the old one. The stream
         // holds the old file open, so it still reads what it loaded.
-        let (text, want) = orders(300, "d");
-        let path = scratch("renamed.jsonl");
-        std::fs::write(&path, &text).unwrap();
-        let s = load(std::slice::from_ref(&path));
+        let (text, want, path, s) = loaded(300, "d", "renamed.jsonl");
         let next = scratch("renamed.jsonl.new");
         std::fs::write(&next, text.replace("sales", "units")).unwrap();
         std::fs::rename(&next, &path).unwrap();
         assert_payloads(&s, &want);
         assert_eq!(s.payload_fault(), None);
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn rows_from_all_over_the_file_asked_for_again_are_not_read_again() {
+        // What a panel does each frame: the same few payloads, far apart (more of them than
+        // there are windows), asked for again and again.
+        let (_, want, path, s) = loaded(80_000, "e", "rows.jsonl");
+        let files = s.payload_files.clone().unwrap();
+        let order = s.payload_order();
+        let rows: Vec<usize> = order
+            .iter()
+            .step_by(s.len() / 20)
+            .map(|&i| i as usize)
+            .collect();
+        assert!(rows.len() > super::WINDOWS);
+        let frame = || {
+            for &i in &rows {
+                assert_eq!(
+                    *s.payload(i),
+                    *want[s.partition_key(i)].as_bytes(),
+                    "record {i}"
+                );
+            }
+        };
+        frame();
+        frame();
+        let settled = files.reads();
+        for _ in 0..5 {
+            frame();
+        }
+        assert_eq!(files.reads(), settled, "no read after the rows were seen");
+        assert!(settled <= 2 * rows.len() as u64, "{settled} reads");
         std::fs::remove_file(&path).ok();
     }
 }

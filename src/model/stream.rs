@@ -318,12 +318,12 @@ impl Stream {
             return Cow::Borrowed(&[]);
         }
         match &self.payload_files {
-            Some(files) => files.read(start & !IN_FILE, len),
+            Some(files) => Cow::Owned(files.read(start & !IN_FILE, len)),
             None => Cow::Borrowed(&[]),
         }
     }
 
-    /// A reader for payloads in bulk, best in file order ([`crate::find::payload_order`]).
+    /// A reader for payloads in bulk, best in file order ([`Self::payload_order`]).
     pub fn payload_reader(&self) -> PayloadReader<'_> {
         PayloadReader::new(self)
     }
