@@ -1,5 +1,6 @@
-//! Profiling aid: `cargo run --release --example profile_engine -- 2000000 [sparse]` (sparse:
-//! orders 160 ms apart over 10,000 stores, one or two records per invocation).
+//! Profiling aid: `cargo run --release --example profile_engine -- 2000000 [sparse [RUNS]]`
+//! (sparse: orders 160 ms apart over 10,000 stores, one or two records per invocation; RUNS
+//! other than 5 skips the payload scans, so a profile shows the engine alone).
 use tumblescope::handlers::Handler as _;
 
 fn main() {
@@ -22,10 +23,16 @@ fn main() {
     let settings = tumblescope::model::settings::Settings::default();
     let spec =
         tumblescope::handlers::builtin::BuiltinSpec::parse("builtin:sum:Item.sales").unwrap();
-    calibrate(&stream);
-    scan_only(&stream);
-    scan_only(&stream);
-    for _ in 0..5 {
+    let runs: usize = std::env::args()
+        .nth(3)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5);
+    if runs == 5 {
+        calibrate(&stream);
+        scan_only(&stream);
+        scan_only(&stream);
+    }
+    for _ in 0..runs {
         let t = std::time::Instant::now();
         let mut h = tumblescope::handlers::builtin::Builtin::new(spec.clone());
         h.prepare(&stream, &settings).unwrap();

@@ -145,19 +145,26 @@ impl Engine<'_> {
             attempt: b.attempt,
             at_ms: b.at,
         };
+        if let Some((state, deferred)) = handler.returned_state(&req) {
+            // What `invoke` would have answered, with nothing else in it: the general path's
+            // reading of it, without building one.
+            let end = b.at + self.settings.duration_ms(b.range.len());
+            let Some(mut inv) = self.invoked(idx, (n, shard_n), &b, end, &state_in, extra_flags)
+            else {
+                return;
+            };
+            if deferred {
+                inv.flags |= flags::DEFERRED_WRITE;
+            }
+            return self.batch_succeeded(idx, &b, inv, Some(state), state_in, end);
+        }
         let invoked = handler.invoke(&req);
         let duration = self.duration(b.range.len(), &invoked);
         let end = b.at + duration;
         let outcome = self.evaluate(&invoked, b.kind, b.window.is_some(), &b.range);
-
-        let sim = &mut self.shards[idx];
-        sim.now = end;
-        sim.idle_since = end;
-        let Some(open) = sim.open.as_mut() else {
+        let Some(mut inv) = self.invoked(idx, (n, shard_n), &b, end, &state_in, extra_flags) else {
             return;
         };
-        open.invocations += 1;
-        let mut inv = new_invocation((n, shard_n), idx, &b, end, state_in.clone(), extra_flags);
         attach(&mut inv, invoked);
         match outcome {
             Outcome::Success(state) => self.batch_succeeded(idx, &b, inv, state, state_in, end),
@@ -167,6 +174,31 @@ impl Engine<'_> {
             } => self.batch_partly_failed(idx, &b, inv, first_failed, state, end),
             Outcome::Failure(error) => self.batch_failed(idx, &b, inv, error, end),
         }
+    }
+
+    /// The shard after an attempt that ended at `end`, and the attempt's invocation (`None`
+    /// without an open window).
+    fn invoked(
+        &mut self,
+        idx: usize,
+        numbers: (u32, u32),
+        b: &BatchArgs,
+        end: i64,
+        state_in: &State,
+        extra_flags: u8,
+    ) -> Option<Invocation> {
+        let sim = &mut self.shards[idx];
+        sim.now = end;
+        sim.idle_since = end;
+        sim.open.as_mut()?.invocations += 1;
+        Some(new_invocation(
+            numbers,
+            idx,
+            b,
+            end,
+            state_in.clone(),
+            extra_flags,
+        ))
     }
 
     /// Moves the shard to the batch: its records are read (unless re-delivered), the window

@@ -207,6 +207,17 @@ impl super::Handler for Builtin {
         Ok(())
     }
 
+    fn returned_state(&mut self, req: &Request<'_>) -> Option<(State, bool)> {
+        if req.window.is_none() || self.spec.fail.is_some() {
+            return None;
+        }
+        let deferred = req.is_final || req.is_early;
+        if deferred && req.records.is_empty() {
+            return Some((req.state.clone(), true));
+        }
+        Some((self.next_state(req.state, req.records.clone()), deferred))
+    }
+
     fn invoke(&mut self, req: &Request<'_>) -> Invoked {
         let shard_id = &req.stream.shards[req.shard].id;
         if req.window.is_some() && (req.is_final || req.is_early) && req.records.is_empty() {
