@@ -249,6 +249,10 @@ impl TumbleApp {
         for answer in self.finder.wait(timeout) {
             self.find_answered(answer);
         }
+        if let Some(run) = &self.run {
+            run.stream.wait_for_payloads(timeout);
+            run.source.wait_for_payloads(timeout);
+        }
     }
 
     /// Whether a job is running.
@@ -261,6 +265,10 @@ impl TumbleApp {
         match result {
             Ok(run) => {
                 let run = *run;
+                for stream in [&run.stream, &run.source] {
+                    let ctx = self.ctx.clone();
+                    stream.set_payload_wake(std::sync::Arc::new(move || ctx.request_repaint()));
+                }
                 let n = run.trace.invocations.len() as u32;
                 self.status = StatusLine::info(status::run_summary(&run, n));
                 if !run.trace.stalls.is_empty()

@@ -5,6 +5,7 @@
 
 pub mod builder;
 pub mod payloads;
+pub mod payloads_later;
 pub mod position;
 pub mod reshard;
 pub mod routing;

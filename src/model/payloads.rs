@@ -35,6 +35,8 @@ pub struct InputFiles {
     fault: OnceLock<String>,
     /// Reads from the files so far (what the caches are there to keep low).
     reads: AtomicU64,
+    /// Reads for the UI on a background thread ([`InputFiles::read_or_queue`]).
+    pub(super) later: Mutex<super::payloads_later::Later>,
 }
 
 #[derive(Default)]
@@ -169,6 +171,17 @@ impl InputFiles {
         }
         cache.remember(at, &out);
         out
+    }
+
+    /// `len` bytes at `at` if a cache holds them; `None` when none does, or when another
+    /// thread holds the caches (it may be reading: a caller that cannot wait does not).
+    pub(super) fn cached(&self, at: u64, len: usize) -> Option<Vec<u8>> {
+        let cache = self.cache.try_lock().ok()?;
+        if let Some(bytes) = cache.recent(at, len) {
+            return Some(bytes.to_vec());
+        }
+        let w = cache.windows.iter().find(|w| w.covers(at, len))?;
+        Some(w.slice(at, len).to_vec())
     }
 
     /// Reads from the files so far.

@@ -323,6 +323,34 @@ impl Stream {
         }
     }
 
+    /// Record `i`'s payload if it is at hand, without waiting on a file (for the UI: a row
+    /// shows it is reading until then); `None` queues the read on a background thread, which
+    /// calls the wake function given to [`Self::set_payload_wake`] when it is done.
+    pub fn payload_now(&self, i: usize) -> Option<Cow<'_, [u8]>> {
+        let (start, len) = (self.payload_starts[i], self.payload_lens[i] as usize);
+        match &self.payload_files {
+            Some(files) if start & IN_FILE != 0 && len > 0 => {
+                files.read_or_queue(start & !IN_FILE, len).map(Cow::Owned)
+            }
+            _ => Some(self.payload(i)),
+        }
+    }
+
+    /// Who to wake when a payload asked for by [`Self::payload_now`] has been read.
+    pub fn set_payload_wake(&self, wake: crate::model::payloads_later::Wake) {
+        if let Some(files) = &self.payload_files {
+            files.set_wake(wake);
+        }
+    }
+
+    /// Waits up to `timeout` for the payloads [`Self::payload_now`] queued (tests and
+    /// screenshots; the UI never waits); whether they are all read.
+    pub fn wait_for_payloads(&self, timeout: std::time::Duration) -> bool {
+        self.payload_files
+            .as_ref()
+            .is_none_or(|f| f.wait_for_reads(timeout))
+    }
+
     /// A reader for payloads in bulk, best in file order ([`Self::payload_order`]).
     pub fn payload_reader(&self) -> PayloadReader<'_> {
         PayloadReader::new(self)

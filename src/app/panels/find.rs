@@ -165,13 +165,7 @@ fn matches_list_ui(ui: &mut Ui, run: &Run, st: &FindState, cmds: &mut Vec<AppCom
             for i in rows {
                 let r = m.records[i] as usize;
                 let s = &run.stream;
-                let bytes = s.payload(r);
-                let data = String::from_utf8_lossy(&bytes);
-                let data = if data.len() > 120 {
-                    format!("{}…", &data[..data.floor_char_boundary(120)])
-                } else {
-                    data.into_owned()
-                };
+                let data = crate::app::panels::payload_text(s, r, 120);
                 let text = format!(
                     "shard {}  {}  {}  {data}",
                     s.shard_of(r),

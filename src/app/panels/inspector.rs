@@ -482,12 +482,11 @@ fn records_ui(ui: &mut Ui, run: &Run, inv: &Invocation) {
                     ui.label(RichText::new(run.stream.partition_key(i)).monospace());
                 });
                 row.col(|ui| {
-                    let bytes = run.stream.payload(i);
-                    let payload = String::from_utf8_lossy(&bytes);
+                    let payload = crate::app::panels::payload_text(&run.stream, i, usize::MAX);
                     let text = if ddb {
                         format!("{} {payload}", run.stream.event_name(i).as_str())
                     } else {
-                        payload.into_owned()
+                        payload
                     };
                     ui.add(egui::Label::new(RichText::new(text).monospace()).truncate())
                         .on_hover_text(

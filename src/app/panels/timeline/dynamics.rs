@@ -51,13 +51,7 @@ pub(super) fn filtered_ui(scene: &Scene, lane: &Lane, picks: &mut Picks) {
 
 fn filtered_tooltip(run: &Run, i: usize) -> String {
     let patterns = run.spec.settings.filters.join("\n  ");
-    let bytes = run.source.payload(i);
-    let payload = String::from_utf8_lossy(&bytes);
-    let payload = if payload.len() > 120 {
-        format!("{}…", &payload[..payload.floor_char_boundary(120)])
-    } else {
-        payload.into_owned()
-    };
+    let payload = crate::app::panels::payload_text(&run.source, i, 120);
     format!(
         "filtered out: no FilterCriteria pattern matched this record\n  {patterns}\nkey {}  {}\n{payload}",
         run.source.partition_key(i),

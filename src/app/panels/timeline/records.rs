@@ -187,13 +187,7 @@ fn density_ui(
 }
 
 fn record_tooltip(run: &Run, i: usize) -> String {
-    let bytes = run.stream.payload(i);
-    let payload = String::from_utf8_lossy(&bytes);
-    let payload = if payload.len() > 160 {
-        format!("{}…", &payload[..payload.floor_char_boundary(160)])
-    } else {
-        payload.into_owned()
-    };
+    let payload = crate::app::panels::payload_text(&run.stream, i, 160);
     let state = match run.index.delivered_by[i] {
         u32::MAX => "not delivered".to_owned(),
         k => format!("delivered by invocation {} (click to select it)", k + 1),
