@@ -306,6 +306,45 @@ fn records_read_back_from_the_file_and_a_file_changed_in_place_is_said() {
 }
 
 #[test]
+fn a_big_batch_builds_its_event_json_off_the_frame_and_shows_it() {
+    // 600 records in one second and BatchSize 1000: the first invocation carries all of them,
+    // too many to pretty-print in a frame; the Event JSON tab shows it once a worker built it.
+    let mut h = harness();
+    let dir = scratch_dir("bigevent");
+    let path = dir.join("orders.jsonl");
+    let text: String = (0..600)
+        .map(|k| {
+            format!(
+                "{{\"timestamp\":1767268800,\"partitionKey\":\"k\",\"data\":{{\"Item\":{{\"sales\":{k}}}}}}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&path, &text).unwrap();
+    open_by_typed_path(&mut h, &path);
+    h.get_by_label("BatchSize").set_value_accesskit(1000.0);
+    await_rerun(&mut h);
+    let run = app(&h).run.as_ref().unwrap();
+    assert_eq!(run.spec.settings.batch_size, 1000);
+    assert_eq!(run.trace.invocations[0].record_count(), 600);
+    h.get_by_label_contains("Event JSON").click();
+    let mut shown = false;
+    for _ in 0..200 {
+        h.run_steps(1);
+        if h.query_all_by_label_contains("\"sequenceNumber\"")
+            .next()
+            .is_some()
+        {
+            shown = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(shown, "the event of 600 records is shown once built");
+    assert!(h.query_by_label_contains("Building the event").is_none());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_file_opened_from_the_file_menu_loads_and_simulates() {
     let mut h = harness();
     let dir = scratch_dir("file");

@@ -175,7 +175,7 @@ impl InputFiles {
 
     /// `len` bytes at `at` if a cache holds them; `None` when none does, or when another
     /// thread holds the caches (it may be reading: a caller that cannot wait does not).
-    pub(super) fn cached(&self, at: u64, len: usize) -> Option<Vec<u8>> {
+    pub fn cached(&self, at: u64, len: usize) -> Option<Vec<u8>> {
         let cache = self.cache.try_lock().ok()?;
         if let Some(bytes) = cache.recent(at, len) {
             return Some(bytes.to_vec());

@@ -336,6 +336,17 @@ impl Stream {
         }
     }
 
+    /// Whether record `i`'s payload can be had without reading a file or waiting on a reader.
+    pub fn payload_at_hand(&self, i: usize) -> bool {
+        let (start, len) = (self.payload_starts[i], self.payload_lens[i] as usize);
+        match &self.payload_files {
+            Some(files) if start & IN_FILE != 0 && len > 0 => {
+                files.cached(start & !IN_FILE, len).is_some()
+            }
+            _ => true,
+        }
+    }
+
     /// Who to wake when a payload asked for by [`Self::payload_now`] has been read.
     pub fn set_payload_wake(&self, wake: crate::model::payloads_later::Wake) {
         if let Some(files) = &self.payload_files {

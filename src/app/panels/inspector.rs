@@ -64,6 +64,9 @@ impl Tab {
     }
 }
 
+/// An event's pretty-printed text and its lines' spans.
+type Built = (String, Vec<(usize, usize)>);
+
 /// Text computed once per selection, not per frame.
 #[derive(Default)]
 pub struct Inspector {
@@ -71,6 +74,8 @@ pub struct Inspector {
     pub tab: Tab,
     key: Option<(u64, u32)>,
     event: String,
+    /// The event being built on a worker (a big batch, or payloads still in the file).
+    event_job: Option<crossbeam_channel::Receiver<Built>>,
     event_lines: Vec<(usize, usize)>,
     response: String,
     state_in: Value,
@@ -113,7 +118,13 @@ impl Inspector {
             .map(|(_, text)| text.clone())
     }
 
-    fn refresh(&mut self, run: &Run, k: u32) {
+    fn refresh(&mut self, ctx: &egui::Context, run: &Run, k: u32) {
+        if let Some(rx) = &self.event_job
+            && let Ok((event, lines)) = rx.try_recv()
+        {
+            (self.event, self.event_lines) = (event, lines);
+            self.event_job = None;
+        }
         if self.key == Some((run.generation, k)) {
             return;
         }
@@ -121,9 +132,15 @@ impl Inspector {
         let Some(inv) = run.trace.invocations.get(k as usize) else {
             return;
         };
-        let req = inv.request(&run.stream, &run.spec.settings);
-        self.event = pretty(&req.event_json());
-        self.event_lines = line_spans(&self.event);
+        self.event_job = None;
+        if event_at_hand(run, inv) {
+            self.event = event_text(run, inv);
+            self.event_lines = line_spans(&self.event);
+        } else {
+            self.event.clear();
+            self.event_lines.clear();
+            self.event_job = Some(build_event(ctx.clone(), run.clone(), k));
+        }
         self.response = pretty(&inv.response_json().to_string());
         self.state_in = Value::Object(inv.state_in.to_json());
         self.state_out = inv.state_out.as_ref().map(|s| Value::Object(s.to_json()));
@@ -149,6 +166,46 @@ impl Inspector {
     }
 }
 
+/// Batches up to this many records whose payloads are all at hand build their event in the
+/// frame (well under a millisecond); bigger ones, up to 10,000 records and 6 MB pretty-printed,
+/// or ones whose payloads must be read from the file, are built on a worker.
+const EVENT_IN_FRAME: usize = 256;
+
+fn event_at_hand(run: &Run, inv: &Invocation) -> bool {
+    let range = inv.record_range();
+    range.len() <= EVENT_IN_FRAME && range.into_iter().all(|i| run.stream.payload_at_hand(i))
+}
+
+fn event_text(run: &Run, inv: &Invocation) -> String {
+    pretty(&inv.request(&run.stream, &run.spec.settings).event_json())
+}
+
+/// The event of invocation `k`, pretty-printed on a worker thread that wakes the UI when done.
+fn build_event(ctx: egui::Context, run: Run, k: u32) -> crossbeam_channel::Receiver<Built> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let job = move || {
+        let Some(inv) = run.trace.invocations.get(k as usize) else {
+            return;
+        };
+        let text = event_text(&run, inv);
+        let lines = line_spans(&text);
+        if tx.send((text, lines)).is_ok() {
+            ctx.request_repaint();
+        }
+    };
+    // A dropped receiver (another selection meanwhile) makes the answer go nowhere.
+    if let Err(e) = std::thread::Builder::new()
+        .name("tumblescope-event".into())
+        .spawn(job)
+    {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        tx.send((format!("the event could not be built: {e}"), Vec::new()))
+            .ok();
+        return rx;
+    }
+    rx
+}
+
 fn line_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut start = 0;
@@ -169,7 +226,7 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
         ui.label("Select an invocation on the timeline or with the stepper.");
         return;
     };
-    st.refresh(run, k);
+    st.refresh(ui.ctx(), run, k);
     let Some(inv) = run.trace.invocations.get(k as usize) else {
         return;
     };
@@ -222,6 +279,15 @@ pub fn inspector_ui(ui: &mut Ui, run: &Run, selected: Option<u32>, st: &mut Insp
     match st.tab {
         Tab::Records => records_ui(ui, run, inv),
         Tab::State => state_ui(ui, inv, st, &pal),
+        Tab::Event if st.event_job.is_some() => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!(
+                    "Building the event ({} records)…",
+                    inv.record_range().len()
+                ));
+            });
+        }
         Tab::Event => text_ui(ui, "event", &st.event, &st.event_lines),
         Tab::Response => {
             let lines = line_spans(&st.response);
@@ -595,4 +661,72 @@ pub fn explain(run: &Run, inv: &Invocation) -> String {
 /// Where a user would get bitten (the same warnings the command line reports).
 pub fn warnings(_run: &Run, inv: &Invocation) -> Vec<String> {
     crate::sim::warnings::invocation_warnings_untyped(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The demo's settings over `count` generated orders, `per_s` a second, in batches of up
+    /// to `batch_size`.
+    fn run_of(count: u64, per_s: f64, batch_size: u32) -> Run {
+        let mut spec = crate::run::RunSpec::demo();
+        spec.settings.batch_size = batch_size;
+        let opts = crate::generate::GenOptions {
+            count,
+            interval_ms: 1000.0 / per_s,
+            shards: 1,
+            ..Default::default()
+        };
+        let stream = Arc::new(crate::generate::generate_stream(&opts, Default::default()));
+        let mut h = crate::handlers::builtin::Builtin::new(
+            crate::handlers::builtin::BuiltinSpec::parse("builtin:sum:Item.sales").unwrap(),
+        );
+        let trace = crate::sim::simulate(&stream, &spec.settings, &mut h).unwrap();
+        Run {
+            spec,
+            index: Arc::new(crate::index::RunIndex::build(&stream, &trace)),
+            source: stream.clone(),
+            stream,
+            dropped: Arc::default(),
+            trace: Arc::new(trace),
+            took: Duration::ZERO,
+            generation: 1,
+            load_notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn big_batches_build_their_event_on_a_worker_and_small_ones_in_the_frame() {
+        let small = run_of(200, 20.0, 100);
+        let first = &small.trace.invocations[0];
+        assert!((1..=100).contains(&first.record_count()));
+        assert!(event_at_hand(&small, first));
+
+        let big = run_of(5_000, 2_000.0, 1_000);
+        let (k, first) = (big.trace.invocations.iter().enumerate())
+            .max_by_key(|(_, i)| i.record_count())
+            .unwrap();
+        assert!(
+            first.record_count() > EVENT_IN_FRAME,
+            "{}",
+            first.record_count()
+        );
+        assert!(!event_at_hand(&big, first));
+        let rx = build_event(egui::Context::default(), big.clone(), k as u32);
+        let (text, lines) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert_eq!(
+            text,
+            event_text(&big, first),
+            "the frame's text, built elsewhere"
+        );
+        assert_eq!(lines, line_spans(&text));
+        assert_eq!(
+            text.matches("\"sequenceNumber\"").count(),
+            first.record_count()
+        );
+    }
 }
