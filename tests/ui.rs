@@ -1994,6 +1994,8 @@ fn another_plotted_value_is_built_off_the_ui_thread() {
     }
     assert_eq!(app(&h).plots.plotted(), Some((run.generation, &other)));
     assert!(!app(&h).plots.building());
+    // The lines may have arrived after the last frame: the picker shows them from the next.
+    h.run_steps(2);
     h.get_all_by_value(&format!("value: {}", other.label()))
         .find(|n| n.accesskit_node().role() == egui::accesskit::Role::ComboBox)
         .expect("the picker shows the new choice");
