@@ -1,10 +1,11 @@
 //! Partition key → id, for interning while loading. Keys up to 23 bytes (store ids, user ids,
-//! UUIDs without dashes) live inline in the table's buckets: comparing one is comparing three
-//! words already in the cache line the lookup brought in, where a boxed key cost a cache miss
-//! per record on big key sets (10,000 stores: a sixth of a sparse file's load).
+//! UUIDs without dashes) are kept as three words in a vector by id, and the table holds only
+//! ids: a lookup reads a 4-byte slot and one key, where a table of keys with their ids was
+//! twice the size of the core's cache on big key sets (10,000 stores: intern was the load's
+//! largest cost, each lookup a miss to memory while the file streamed past).
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 use super::FxHasher;
 
@@ -15,15 +16,10 @@ const INLINE: usize = 23;
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Short([u64; 3]);
 
-impl std::hash::Hash for Short {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        for w in self.0 {
-            state.write_u64(w);
-        }
-    }
-}
-
 impl Short {
+    /// In the place of a long key's id: its length byte (255) is no short key's.
+    const NONE: Self = Self([0xFF, 0, 0]);
+
     fn of(key: &str) -> Option<Self> {
         let b = key.as_bytes();
         if b.len() > INLINE {
@@ -39,22 +35,34 @@ impl Short {
         };
         Some(Self([word(0), word(1), word(2)]))
     }
+
+    fn hash(&self) -> u64 {
+        let mut h = Fx::default().build_hasher();
+        for w in self.0 {
+            std::hash::Hasher::write_u64(&mut h, w);
+        }
+        std::hash::Hasher::finish(&h)
+    }
 }
 
 type Fx = BuildHasherDefault<FxHasher>;
 
-/// The ids of interned keys.
-#[derive(Clone, Debug, Default)]
+/// The ids of interned keys, given in order (0, 1, 2, …).
+#[derive(Clone, Default)]
 pub(super) struct KeyIds {
-    short: HashMap<Short, u32, Fx>,
+    /// Ids of short keys, found by the key's hash and compared through `by_id`.
+    short: hashbrown::HashTable<u32>,
+    /// Each id's short key ([`Short::NONE`] for a long one).
+    by_id: Vec<Short>,
     long: HashMap<Box<str>, u32, Fx>,
 }
 
-impl std::fmt::Debug for Short {
+impl std::fmt::Debug for KeyIds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let bytes: Vec<u8> = self.0.iter().flat_map(|w| w.to_le_bytes()).collect();
-        let len = usize::from(bytes[0]);
-        f.write_str(&String::from_utf8_lossy(&bytes[1..=len]))
+        f.debug_struct("KeyIds")
+            .field("short", &self.short.len())
+            .field("long", &self.long.len())
+            .finish()
     }
 }
 
@@ -63,18 +71,28 @@ impl KeyIds {
     #[inline]
     pub(super) fn get(&self, key: &str) -> Option<u32> {
         match Short::of(key) {
-            Some(s) => self.short.get(&s).copied(),
+            Some(s) => {
+                let by_id = &self.by_id;
+                self.short
+                    .find(s.hash(), |&id| by_id[id as usize] == s)
+                    .copied()
+            }
             None => self.long.get(key).copied(),
         }
     }
 
-    /// Interns `key` as `id`.
+    /// Interns `key` as `id`, the next id.
     pub(super) fn insert(&mut self, key: &str, id: u32) {
+        debug_assert_eq!(id as usize, self.by_id.len(), "ids are given in order");
         match Short::of(key) {
             Some(s) => {
-                self.short.insert(s, id);
+                self.by_id.push(s);
+                let by_id = &self.by_id;
+                self.short
+                    .insert_unique(s.hash(), id, |&i| by_id[i as usize].hash());
             }
             None => {
+                self.by_id.push(Short::NONE);
                 self.long.insert(key.into(), id);
             }
         }
@@ -99,5 +117,24 @@ mod tests {
         }
         assert_eq!(ids.get("store-00043"), None);
         assert_eq!(ids.get(&"k".repeat(INLINE + 2)), None);
+    }
+
+    #[test]
+    fn tens_of_thousands_of_keys_keep_their_ids_as_the_table_grows() {
+        let mut ids = KeyIds::default();
+        let key = |k: u32| match k % 3 {
+            0 => format!("store-{k:05}"),
+            1 => format!("{k:x}"),
+            _ => format!("a-partition-key-longer-than-23-bytes-{k}"),
+        };
+        for k in 0..50_000u32 {
+            assert_eq!(ids.get(&key(k)), None);
+            ids.insert(&key(k), k);
+        }
+        for k in 0..50_000u32 {
+            assert_eq!(ids.get(&key(k)), Some(k));
+        }
+        assert_eq!(ids.get("store-50001"), None);
+        assert_eq!(ids.get("a-partition-key-longer-than-23-bytes-50000"), None);
     }
 }
