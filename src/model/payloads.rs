@@ -58,6 +58,28 @@ impl Cache {
         }
     }
 
+    /// What the caches hold of `len` bytes at `at` (the window serving it counts as used).
+    fn serve(&mut self, at: u64, len: usize) -> Option<Vec<u8>> {
+        if let Some(bytes) = self.recent(at, len) {
+            return Some(bytes.to_vec());
+        }
+        let tick = self.windows.iter().map(|w| w.used).max().unwrap_or(0) + 1;
+        let w = self.windows.iter_mut().find(|w| w.covers(at, len))?;
+        w.used = tick;
+        Some(w.slice(at, len).to_vec())
+    }
+
+    /// A window just read, in the place of the least recently used one when all are taken.
+    fn keep_window(&mut self, at: u64, bytes: Vec<u8>) {
+        let used = self.windows.iter().map(|w| w.used).max().unwrap_or(0) + 1;
+        let fresh = Window { at, bytes, used };
+        if self.windows.len() < WINDOWS {
+            self.windows.push(fresh);
+        } else if let Some(old) = self.windows.iter_mut().min_by_key(|w| w.used) {
+            *old = fresh;
+        }
+    }
+
     fn remember(&mut self, at: u64, bytes: &[u8]) {
         if bytes.len() > RECENT_MAX {
             return;
@@ -131,26 +153,17 @@ impl InputFiles {
 
     /// `len` bytes at `at`, through the shared caches; empty (and a fault recorded) when the
     /// file cannot give them as they were. Bytes read before the file changed are still the
-    /// bytes as loaded, so the caches go on serving them.
+    /// bytes as loaded, so the caches go on serving them. The caches are not held while the
+    /// file is read: a caller that only wants what they hold ([`Self::cached`], the UI) never
+    /// waits behind another's read.
     pub fn read(&self, at: u64, len: usize) -> Vec<u8> {
         let Ok(mut cache) = self.cache.lock() else {
             return self.read_direct(at, len);
         };
-        if let Some(bytes) = cache.recent(at, len) {
-            return bytes.to_vec();
+        if let Some(bytes) = cache.serve(at, len) {
+            return bytes;
         }
-        self.read_windowed(&mut cache, at, len)
-    }
-
-    /// Through the windows; a payload that needed a read of its own is remembered on its own
-    /// too (one a window serves costs no read, and a pass in file order is served by windows).
-    fn read_windowed(&self, cache: &mut Cache, at: u64, len: usize) -> Vec<u8> {
-        let windows = &mut cache.windows;
-        let tick = windows.iter().map(|w| w.used).max().unwrap_or(0) + 1;
-        if let Some(w) = windows.iter_mut().find(|w| w.covers(at, len)) {
-            w.used = tick;
-            return w.slice(at, len).to_vec();
-        }
+        drop(cache);
         if len > WINDOW {
             return self.read_direct(at, len);
         }
@@ -159,29 +172,33 @@ impl InputFiles {
             return Vec::new();
         }
         let out = bytes[..len].to_vec();
-        let fresh = Window {
-            at,
-            bytes,
-            used: tick,
-        };
-        if windows.len() < WINDOWS {
-            windows.push(fresh);
-        } else if let Some(old) = windows.iter_mut().min_by_key(|w| w.used) {
-            *old = fresh;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.keep_window(at, bytes);
+            // A payload that needed a read of its own is remembered on its own too (one a
+            // window serves costs no read, and a pass in file order is served by windows).
+            cache.remember(at, &out);
         }
-        cache.remember(at, &out);
         out
     }
 
     /// `len` bytes at `at` if a cache holds them; `None` when none does, or when another
-    /// thread holds the caches (it may be reading: a caller that cannot wait does not).
+    /// thread holds the caches (a caller that cannot wait does not).
     pub fn cached(&self, at: u64, len: usize) -> Option<Vec<u8>> {
+        self.peek(at, len, <[u8]>::to_vec)
+    }
+
+    /// Whether a cache holds `len` bytes at `at` ([`Self::cached`] without the copy).
+    pub fn holds(&self, at: u64, len: usize) -> bool {
+        self.peek(at, len, |_| ()).is_some()
+    }
+
+    fn peek<R>(&self, at: u64, len: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         let cache = self.cache.try_lock().ok()?;
         if let Some(bytes) = cache.recent(at, len) {
-            return Some(bytes.to_vec());
+            return Some(f(bytes));
         }
         let w = cache.windows.iter().find(|w| w.covers(at, len))?;
-        Some(w.slice(at, len).to_vec())
+        Some(f(w.slice(at, len)))
     }
 
     /// Reads from the files so far.

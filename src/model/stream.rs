@@ -327,24 +327,24 @@ impl Stream {
     /// shows it is reading until then); `None` queues the read on a background thread, which
     /// calls the wake function given to [`Self::set_payload_wake`] when it is done.
     pub fn payload_now(&self, i: usize) -> Option<Cow<'_, [u8]>> {
-        let (start, len) = (self.payload_starts[i], self.payload_lens[i] as usize);
-        match &self.payload_files {
-            Some(files) if start & IN_FILE != 0 && len > 0 => {
-                files.read_or_queue(start & !IN_FILE, len).map(Cow::Owned)
-            }
-            _ => Some(self.payload(i)),
+        match self.in_file(i) {
+            Some((files, at, len)) => files.read_or_queue(at, len).map(Cow::Owned),
+            None => Some(self.payload(i)),
         }
     }
 
     /// Whether record `i`'s payload can be had without reading a file or waiting on a reader.
     pub fn payload_at_hand(&self, i: usize) -> bool {
+        self.in_file(i)
+            .is_none_or(|(files, at, len)| files.holds(at, len))
+    }
+
+    /// Where record `i`'s payload lies in the input files, if it was left there (and is not
+    /// empty).
+    fn in_file(&self, i: usize) -> Option<(&std::sync::Arc<InputFiles>, u64, usize)> {
         let (start, len) = (self.payload_starts[i], self.payload_lens[i] as usize);
-        match &self.payload_files {
-            Some(files) if start & IN_FILE != 0 && len > 0 => {
-                files.cached(start & !IN_FILE, len).is_some()
-            }
-            _ => true,
-        }
+        let files = self.payload_files.as_ref()?;
+        (start & IN_FILE != 0 && len > 0).then_some((files, start & !IN_FILE, len))
     }
 
     /// Who to wake when a payload asked for by [`Self::payload_now`] has been read.
