@@ -17,8 +17,7 @@
 //!                                               waiting for MaximumBatchingWindow if set
 //! ```
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use super::limits::check_record_sizes;
 use super::shard::{ShardSim, tick_at_or_after};
@@ -214,16 +213,16 @@ impl<'a> Engine<'a> {
     }
 
     pub(super) fn run(&mut self, handler: &mut dyn Handler, control: &mut Control<'_>) -> Trace {
-        let mut heap = BinaryHeap::new();
+        let mut queue = super::queue::Queue::new(self.shards.len());
         for idx in self.owned.clone() {
             if let Some(at) = self.plan(idx) {
-                heap.push(Reverse((at, idx)));
+                queue.push(at, idx);
             }
         }
         let total = self.stream.len() as u64;
         let mut last_report = 0u64;
         let mut last_report_at = std::time::Instant::now();
-        while let Some(Reverse((at, idx))) = heap.pop() {
+        while let Some((at, idx)) = queue.pop() {
             // Checked before every invocation: a user handler can take seconds each.
             if control.cancelled() {
                 self.trace.cancelled = true;
@@ -259,11 +258,11 @@ impl<'a> Engine<'a> {
             };
             self.execute(idx, action, handler);
             if let Some(at) = self.plan(idx) {
-                heap.push(Reverse((at, idx)));
+                queue.push(at, idx);
             }
             while let Some(child) = self.woken.pop() {
                 if let Some(at) = self.plan(child) {
-                    heap.push(Reverse((at, child)));
+                    queue.push(at, child);
                 }
             }
             if let Some(log) = self.log.as_mut() {

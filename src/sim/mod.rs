@@ -7,6 +7,7 @@ mod execute;
 mod limits;
 mod parallel;
 mod plan;
+mod queue;
 mod response;
 mod retry;
 mod room;
