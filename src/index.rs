@@ -261,6 +261,15 @@ pub fn density_rank(inv: &crate::sim::trace::Invocation) -> u8 {
 impl RunIndex {
     /// Builds the index (O(records + invocations)).
     pub fn build(stream: &Stream, trace: &Trace) -> Self {
+        Self::build_reusing(stream, trace, Self::default())
+    }
+
+    /// [`RunIndex::build`] into the memory of a replaced run's index (its per-invocation lists
+    /// and plot series, the index's bulk): a big run's re-run then touches no fresh pages for
+    /// them, each of which costs a fault. What the index holds is the same.
+    pub fn build_reusing(stream: &Stream, trace: &Trace, old: Self) -> Self {
+        let spare_series = std::sync::Arc::try_unwrap(old.series).unwrap_or_default();
+        let spare_lists = (old.by_shard, old.delivered_by);
         // The plot series need only the trace and the run's start: they are built on a second
         // core while this one indexes the invocations (each pass over millions of them mostly
         // waits on memory).
@@ -272,12 +281,16 @@ impl RunIndex {
             .min()
             .map_or(first, |s| s.min(first));
         let shards = stream.shards.len();
-        let plots = || plot_series(trace, shards, t_min);
+        let spare = std::sync::Mutex::new(spare_series);
+        let plots = || {
+            let spare = std::mem::take(&mut *spare.lock().unwrap_or_else(|e| e.into_inner()));
+            plot_series(trace, shards, t_min, spare)
+        };
         let (mut idx, (paths, path, series, thinned)) = std::thread::scope(|s| {
             let spawned = std::thread::Builder::new()
                 .name("tumblescope-series".into())
                 .spawn_scoped(s, plots);
-            let idx = Self::index_invocations(stream, trace);
+            let idx = Self::index_invocations(stream, trace, spare_lists);
             let plotted = spawned.ok().and_then(|h| h.join().ok());
             (idx, plotted.unwrap_or_else(plots))
         });
@@ -291,17 +304,23 @@ impl RunIndex {
 
     /// Everything but the plot series: per-shard lists, deliveries, finals, failures, the
     /// time range and which kinds the run has.
-    fn index_invocations(stream: &Stream, trace: &Trace) -> Self {
+    fn index_invocations(
+        stream: &Stream,
+        trace: &Trace,
+        (spare_by_shard, mut delivered_by): (Vec<Vec<u32>>, Vec<u32>),
+    ) -> Self {
         // Sized first: growing a million-entry list by doubling copies it into fresh memory.
         let mut per_shard = vec![0usize; stream.shards.len()];
         for inv in &trace.invocations {
             per_shard[inv.shard as usize] += 1;
         }
+        delivered_by.clear();
+        delivered_by.resize(stream.len(), u32::MAX);
         let mut idx = Self {
-            by_shard: per_shard.iter().map(|&n| Vec::with_capacity(n)).collect(),
+            by_shard: reserved_lists(spare_by_shard, &per_shard),
             ranked_by_shard: vec![Default::default(); stream.shards.len()],
             cold_by_shard: vec![Vec::new(); stream.shards.len()],
-            delivered_by: vec![u32::MAX; stream.len()],
+            delivered_by,
             ..Self::default()
         };
         let (mut t_min, mut t_max) = stream.time_range().unwrap_or((0, 0));
@@ -394,6 +413,7 @@ fn plot_series(
     trace: &Trace,
     shards: usize,
     t_min_ms: i64,
+    spare: Vec<ShardSeries>,
 ) -> (Vec<String>, ValuePath, Vec<ShardSeries>, Thinned) {
     let paths = run_paths(trace);
     let path = if paths.len() == 1 {
@@ -401,7 +421,7 @@ fn plot_series(
     } else {
         ValuePath::SumOfNumbers
     };
-    let series = build_series(trace, shards, t_min_ms, &path);
+    let series = build_series_reusing(trace, shards, t_min_ms, &path, spare);
     let thinned = Thinned::of(&series);
     (paths, path, series, thinned)
 }
@@ -413,10 +433,21 @@ pub fn build_series(
     t_min_ms: i64,
     path: &ValuePath,
 ) -> Vec<ShardSeries> {
+    build_series_reusing(trace, shards, t_min_ms, path, Vec::new())
+}
+
+/// [`build_series`] into the memory of `spare` (a replaced run's series).
+fn build_series_reusing(
+    trace: &Trace,
+    shards: usize,
+    t_min_ms: i64,
+    path: &ValuePath,
+    spare: Vec<ShardSeries>,
+) -> Vec<ShardSeries> {
     {
         let path = path.clone();
         let t0 = t_min_ms as f64 / 1000.0;
-        let mut series = reserved_series(trace, shards);
+        let mut series = reserved_series(trace, shards, spare);
         let mut closed_total = vec![0.0; shards];
         for (k, inv) in trace.invocations.iter().enumerate() {
             if inv.status == Status::Failed || inv.window().is_none() {
@@ -482,7 +513,7 @@ pub fn build_series(
 /// Empty series per shard with room for every point [`build_series`] may add: a counting pass
 /// is cheaper than growing millions of points by doubling, which copied them each time into
 /// fresh memory (a third of a big run's index).
-fn reserved_series(trace: &Trace, shards: usize) -> Vec<ShardSeries> {
+fn reserved_series(trace: &Trace, shards: usize, spare: Vec<ShardSeries>) -> Vec<ShardSeries> {
     let mut counts = vec![(0usize, 0usize); shards];
     for inv in &trace.invocations {
         if inv.status == Status::Failed || inv.window().is_none() {
@@ -495,11 +526,30 @@ fn reserved_series(trace: &Trace, shards: usize) -> Vec<ShardSeries> {
             Kind::Final | Kind::Early => *c = (c.0 + 2, c.1 + 1),
         }
     }
+    let mut spare = spare.into_iter();
     counts
         .into_iter()
-        .map(|(in_window, across)| ShardSeries {
-            in_window: Vec::with_capacity(in_window),
-            across_windows: Vec::with_capacity(across),
+        .map(|(in_window, across)| {
+            let mut s = spare.next().unwrap_or_default();
+            s.in_window.clear();
+            s.in_window.reserve(in_window);
+            s.across_windows.clear();
+            s.across_windows.reserve(across);
+            s
+        })
+        .collect()
+}
+
+/// Empty lists with room for `counts`, in the memory of `spare` where there is one.
+fn reserved_lists(spare: Vec<Vec<u32>>, counts: &[usize]) -> Vec<Vec<u32>> {
+    let mut spare = spare.into_iter();
+    counts
+        .iter()
+        .map(|&n| {
+            let mut list = spare.next().unwrap_or_default();
+            list.clear();
+            list.reserve(n);
+            list
         })
         .collect()
 }
@@ -550,6 +600,32 @@ mod tests {
         // Never past the end, and never less than the minimum tail after the records.
         assert_eq!(idx(1_000, 200_000).fit_range(30_000), (0, 31_000));
         assert_eq!(idx(1_000, 20_000).fit_range(30_000), (0, 20_000));
+    }
+
+    /// An index built into a replaced index's memory (another scenario's: other shards, more
+    /// points) holds what a fresh one does.
+    #[test]
+    fn an_index_built_into_a_replaced_ones_memory_is_the_fresh_index() {
+        let built = |id: &str| {
+            let scenario = crate::scenarios::by_id(id).unwrap();
+            let stream = scenario.stream.build(Default::default());
+            let mut h = Builtin::new(BuiltinSpec::parse(&scenario.handler).unwrap());
+            let trace = crate::sim::simulate(&stream, &scenario.settings, &mut h).unwrap();
+            (stream, trace)
+        };
+        let (stream, trace) = built("running-total");
+        let (old_stream, old_trace) = built("skewed");
+        let old = RunIndex::build(&old_stream, &old_trace);
+        assert!(old.series.iter().map(|s| s.in_window.len()).sum::<usize>() > 0);
+        let fresh = RunIndex::build(&stream, &trace);
+        let reused = RunIndex::build_reusing(&stream, &trace, old);
+        assert_eq!(reused.by_shard, fresh.by_shard);
+        assert_eq!(reused.delivered_by, fresh.delivered_by);
+        assert_eq!(reused.finals, fresh.finals);
+        assert_eq!(reused.series, fresh.series);
+        assert_eq!(reused.thinned, fresh.thinned);
+        assert_eq!((reused.t_min, reused.t_max), (fresh.t_min, fresh.t_max));
+        assert_eq!(reused.paths, fresh.paths);
     }
 
     #[test]

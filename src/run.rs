@@ -246,6 +246,17 @@ pub fn simulate(
     stream: &Stream,
     control: &mut Control<'_>,
 ) -> Result<Simulated, SimError> {
+    simulate_reusing(spec, stream, control, Vec::new())
+}
+
+/// [`simulate`], writing the invocations into a replaced run's memory
+/// ([`crate::sim::simulate_reusing`]).
+pub fn simulate_reusing(
+    spec: &RunSpec,
+    stream: &Stream,
+    control: &mut Control<'_>,
+    spare: Vec<crate::sim::Invocation>,
+) -> Result<Simulated, SimError> {
     let mut handler = crate::handlers::from_spec(&spec.handler).map_err(SimError::Spec)?;
     let started = Instant::now();
     let s = &spec.settings;
@@ -265,11 +276,12 @@ pub fn simulate(
         };
         (Some(delivered), Some((report, criteria.warnings)))
     };
-    let mut trace = crate::sim::simulate_with(
+    let mut trace = crate::sim::simulate_reusing(
         delivered.as_ref().unwrap_or(stream),
         s,
         handler.as_mut(),
         control,
+        spare,
     )?;
     if let Some((report, warnings)) = filter {
         trace.filter = Some(report);

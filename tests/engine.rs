@@ -717,7 +717,7 @@ fn dynamodb_polls_four_times_a_second_and_idle_kinesis_once() {
             .collect()
     };
     let ddb = dynamodb(1, &orders);
-    let aggs = aggregates(&run(&ddb, &Settings::default(), "builtin:sum:sales"));
+    let aggs = aggregates(&run(&ddb, &Settings::default(), "builtin:sum:Item.sales"));
     assert_eq!(aggs, expected(250));
     assert_eq!(aggs[1], (250, 2));
 
@@ -743,7 +743,7 @@ fn dynamodb_polls_four_times_a_second_and_idle_kinesis_once() {
     let ddb = aggregates(&run(
         &dynamodb(1, &[(0, 1), (4_300, 1)]),
         &Settings::default(),
-        "builtin:sum:sales",
+        "builtin:sum:Item.sales",
     ));
     assert_eq!(ddb, [(0, 1), (4_500, 1)]);
 }
@@ -754,7 +754,7 @@ fn dynamodb_events_carry_whole_seconds() {
     // rounded: 12:00:00.999 is 12:00:00.
     let ddb = dynamodb(1, &[(0, 1), (999, 2), (1_000, 3), (1_500, 4)]);
     let settings = Settings::default();
-    let trace = run(&ddb, &settings, "builtin:sum:sales");
+    let trace = run(&ddb, &settings, "builtin:sum:Item.sales");
     let times: Vec<serde_json::Value> = trace
         .invocations
         .iter()
@@ -1111,7 +1111,7 @@ fn records_over_4_mb_are_refused_only_past_the_6_mb_payload() {
 fn dynamodb_batches_are_cut_at_the_6_mb_payload() {
     let stream = padded_orders(tumblescope::model::Source::Dynamodb, 60, |_| 300_000);
     let settings = Settings::default();
-    let trace = run(&stream, &settings, "builtin:sum:sales");
+    let trace = run(&stream, &settings, "builtin:sum:Item.sales");
     let cuts = assert_cuts_maximal(&stream, &settings, &trace);
     assert!(cuts >= 2, "{:#?}", render(&trace));
 }
@@ -1264,4 +1264,39 @@ fn assert_cuts_maximal(
         }
     }
     cuts
+}
+
+/// A re-run written into a replaced run's memory is the run a fresh one makes, byte for byte:
+/// the spare's old invocations (another setting's, more of them) leave nothing behind.
+#[test]
+fn a_run_written_into_a_replaced_runs_memory_is_the_fresh_run() {
+    let orders: Vec<(i64, &str, i64)> = (0..3_000)
+        .map(|k| (k * 700, ["a", "b", "c"][k as usize % 3], k % 5 + 1))
+        .collect();
+    let stream = kinesis(2, &orders);
+    let settings = Settings {
+        tumbling_window_s: 30,
+        ..Settings::default()
+    };
+    let fresh = run(&stream, &settings, "builtin:sum:Item.sales");
+    let other = Settings {
+        tumbling_window_s: 10,
+        ..Settings::default()
+    };
+    let replaced = run(&stream, &other, "builtin:sum:Item.sales");
+    assert!(replaced.invocations.len() > fresh.invocations.len());
+    let mut control = sim::Control::default();
+    let again = sim::simulate_reusing(
+        &stream,
+        &settings,
+        &mut builtin("builtin:sum:Item.sales"),
+        &mut control,
+        replaced.invocations,
+    )
+    .unwrap();
+    assert_eq!(again, fresh);
+    assert_eq!(
+        tumblescope::trace_events::trace_events_json(&stream, &again),
+        tumblescope::trace_events::trace_events_json(&stream, &fresh)
+    );
 }

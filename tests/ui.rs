@@ -8,6 +8,7 @@ use std::time::Duration;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use tumblescope::app::TumbleApp;
+use tumblescope::app::command::AppCommand;
 use tumblescope::app::state::StartupOptions;
 use tumblescope::sim::trace::Kind;
 
@@ -1086,7 +1087,7 @@ fn a_template_opens_into_the_setup_with_its_origins_listed() {
 /// answer runs, on a worker thread) writes the run's trace, one slice per invocation.
 #[test]
 fn the_run_exports_as_a_perfetto_trace() {
-    use tumblescope::app::command::{AppCommand, ExportKind};
+    use tumblescope::app::command::ExportKind;
     let mut h = harness();
     h.get_by_label("File").click();
     h.run_steps(2);
@@ -2000,4 +2001,115 @@ fn another_plotted_value_is_built_off_the_ui_thread() {
     h.get_all_by_value(&format!("value: {}", other.label()))
         .find(|n| n.accesskit_node().role() == egui::accesskit::Role::ComboBox)
         .expect("the picker shows the new choice");
+}
+
+fn events_of(run: &tumblescope::app::session::Run) -> String {
+    tumblescope::trace_events::trace_events_json(&run.stream, &run.trace)
+}
+
+/// A big run leaves the screen while its re-run writes into its memory; cancelling the re-run
+/// brings it back exactly as it was. (`reuse_trace_bytes` 1 makes the demo "big"; the commands
+/// are applied directly because a click could come after the small re-run already ended.)
+#[test]
+fn a_cancelled_re_run_of_a_big_run_brings_the_run_back_as_it_was() {
+    let mut h = harness();
+    let (spec, before, total) = {
+        let run = app(&h).run.as_ref().unwrap();
+        (
+            run.spec.clone(),
+            events_of(run),
+            run.trace.invocations.len(),
+        )
+    };
+    {
+        let a = h.state_mut().as_mut().unwrap();
+        a.reuse_trace_bytes = 1;
+        a.draft.settings.batch_size = 7;
+        a.apply(AppCommand::Rerun);
+        assert!(
+            a.run.is_none(),
+            "the big run left the screen for its re-run"
+        );
+        a.apply(AppCommand::Cancel);
+        assert!(a.busy(), "the run is being brought back");
+    }
+    h.run_steps(1);
+    h.get_by_label_contains("Bringing back the last complete run");
+    settle(&mut h);
+    let run = app(&h).run.as_ref().expect("brought back");
+    assert_eq!(run.spec, spec);
+    assert_eq!(events_of(run), before);
+    h.get_by_label_contains("Cancelled; showing the last complete run");
+    h.get_by_label(&format!("invocation 1 of {total}"));
+}
+
+/// The re-run written into the big run's memory is the run a fresh simulation makes.
+#[test]
+fn a_big_runs_re_run_in_its_own_memory_is_the_fresh_run() {
+    let mut h = harness();
+    {
+        let a = h.state_mut().as_mut().unwrap();
+        a.reuse_trace_bytes = 1;
+        a.draft.settings.batch_size = 7;
+        a.apply(AppCommand::Rerun);
+        assert!(a.run.is_none());
+    }
+    h.run_steps(1);
+    // Said on screen while the re-run works (unless this small one is done already).
+    if app(&h).run.is_none() {
+        h.get_by_label_contains("Re-running in the last run's memory");
+    }
+    settle(&mut h);
+    let run = app(&h).run.as_ref().expect("re-ran");
+    assert_eq!(run.spec.settings.batch_size, 7);
+    let fresh = tumblescope::run::simulate(
+        &run.spec,
+        &run.source,
+        &mut tumblescope::sim::Control::default(),
+    )
+    .unwrap();
+    assert_eq!(*run.trace, fresh.trace);
+    let total = fresh.trace.invocations.len();
+    h.get_by_label(&format!("invocation 1 of {total}"));
+}
+
+/// Below the size, the last run stays on screen while the re-run works.
+#[test]
+fn a_small_run_stays_on_screen_through_its_re_run() {
+    let mut h = harness();
+    let a = h.state_mut().as_mut().unwrap();
+    let generation = a.run.as_ref().unwrap().generation;
+    a.draft.settings.batch_size = 7;
+    a.apply(AppCommand::Rerun);
+    assert_eq!(a.run.as_ref().map(|r| r.generation), Some(generation));
+    settle(&mut h);
+    assert_eq!(app(&h).run.as_ref().unwrap().spec.settings.batch_size, 7);
+}
+
+/// A failed re-run of a big run brings the run back too, with the setup returned to it.
+#[test]
+fn a_failed_re_run_of_a_big_run_brings_the_run_back_and_says_why() {
+    let mut h = harness();
+    let (spec, before) = {
+        let run = app(&h).run.as_ref().unwrap();
+        (run.spec.clone(), events_of(run))
+    };
+    {
+        let a = h.state_mut().as_mut().unwrap();
+        a.reuse_trace_bytes = 1;
+        a.draft.handler = "builtin:no-such-handler".into();
+        a.apply(AppCommand::Rerun);
+        assert!(a.run.is_none());
+    }
+    settle(&mut h);
+    let a = app(&h);
+    let run = a.run.as_ref().expect("brought back");
+    assert_eq!(run.spec, spec);
+    assert_eq!(a.draft, spec, "the setup matches the run shown");
+    assert_eq!(events_of(run), before);
+    assert!(
+        a.status.text.contains("showing the last good run"),
+        "{}",
+        a.status.text
+    );
 }

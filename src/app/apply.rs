@@ -176,7 +176,7 @@ impl TumbleApp {
                 if self.jobs.busy() {
                     self.jobs.cancel();
                     self.pending_spec = None;
-                    self.status = StatusLine::info("Cancelled; showing the last complete run.");
+                    self.cancelled();
                 }
                 self.playing = false;
             }

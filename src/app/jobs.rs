@@ -12,7 +12,7 @@ use crate::index::RunIndex;
 use crate::ingest::{LoadControl, LoadProgress};
 use crate::model::stream::Stream;
 use crate::run::RunSpec;
-use crate::sim::{Control, Progress};
+use crate::sim::{Control, Invocation, Progress};
 
 /// A request to the worker.
 pub struct JobRequest {
@@ -24,6 +24,24 @@ pub struct JobRequest {
     pub previous: Option<(RunSpec, Arc<Stream>)>,
     /// Set to cancel.
     pub cancel: Arc<AtomicBool>,
+    /// A replaced run's memory for this one, emptied on the worker, not the UI thread.
+    pub spare: Spare,
+}
+
+/// A replaced run's memory for the next run to write into: its invocations
+/// ([`crate::sim::simulate_reusing`]) and its index ([`RunIndex::build_reusing`]).
+#[derive(Default)]
+pub struct Spare {
+    /// The invocations (their memory, that is).
+    pub invocations: Vec<Invocation>,
+    /// The index.
+    pub index: RunIndex,
+}
+
+impl Spare {
+    fn capacity(&self) -> usize {
+        self.invocations.capacity()
+    }
 }
 
 /// How far a job's phase is.
@@ -113,7 +131,12 @@ impl Jobs {
     }
 
     /// Starts a run, cancelling the one in flight.
-    pub fn start(&mut self, spec: RunSpec, previous: Option<(RunSpec, Arc<Stream>)>) -> u64 {
+    pub fn start(
+        &mut self,
+        spec: RunSpec,
+        previous: Option<(RunSpec, Arc<Stream>)>,
+        spare: Spare,
+    ) -> u64 {
         self.cancel();
         let id = self.next_id;
         self.next_id += 1;
@@ -125,6 +148,7 @@ impl Jobs {
             spec,
             previous,
             cancel,
+            spare,
         });
         if sent.is_err() {
             self.current = None;
@@ -192,13 +216,34 @@ impl Jobs {
 
 fn worker(rx: &Receiver<JobRequest>, tx: &Sender<JobEvent>, wake: &dyn Fn()) {
     static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    while let Ok(mut req) = rx.recv() {
+    // A cancelled run's invocations: the memory of the run the UI released for it, for the
+    // request that follows (which brings that run back, or replaces it). Given back when none
+    // comes soon.
+    let mut pool = Spare::default();
+    loop {
+        let mut req = match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(req) => req,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                pool = Spare::default();
+                continue;
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
         // Only the newest request matters; older ones were cancelled by the UI.
-        while let Ok(newer) = rx.try_recv() {
+        while let Ok(mut newer) = rx.try_recv() {
+            if newer.spare.capacity() < req.spare.capacity() {
+                newer.spare = std::mem::take(&mut req.spare);
+            }
             req = newer;
         }
         let id = req.id;
-        let result = run(&req, tx, wake).map(|mut r| {
+        let spare = if req.spare.capacity() >= pool.capacity() {
+            pool = Spare::default();
+            std::mem::take(&mut req.spare)
+        } else {
+            std::mem::take(&mut pool)
+        };
+        let result = run(&req, spare, &mut pool, tx, wake).map(|mut r| {
             r.generation = GENERATION.fetch_add(1, Ordering::Relaxed);
             Box::new(r)
         });
@@ -297,7 +342,13 @@ pub fn drop_off_thread(old: Run) {
         .spawn(move || drop(old));
 }
 
-fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, String> {
+fn run(
+    req: &JobRequest,
+    spare: Spare,
+    pool: &mut Spare,
+    tx: &Sender<JobEvent>,
+    wake: &dyn Fn(),
+) -> Result<Run, String> {
     let (stream, load_notes) = stream_for(req, tx, wake)?;
     if req.cancel.load(Ordering::Relaxed) {
         return Err("cancelled".into());
@@ -310,12 +361,16 @@ fn run(req: &JobRequest, tx: &Sender<JobEvent>, wake: &dyn Fn()) -> Result<Run, 
         cancel: Some(&req.cancel),
         progress: Some(&mut on_progress),
     };
-    let sim = crate::run::simulate(&req.spec, &stream, &mut control).map_err(|e| e.to_string())?;
+    let Spare { invocations, index } = spare;
+    let mut sim = crate::run::simulate_reusing(&req.spec, &stream, &mut control, invocations)
+        .map_err(|e| e.to_string())?;
     if sim.trace.cancelled {
+        pool.invocations = std::mem::take(&mut sim.trace.invocations);
+        pool.index = index;
         return Err("cancelled".into());
     }
     let delivered = sim.delivered.map_or_else(|| stream.clone(), Arc::new);
-    let index = RunIndex::build(&delivered, &sim.trace);
+    let index = RunIndex::build_reusing(&delivered, &sim.trace, index);
     Ok(Run {
         spec: req.spec.clone(),
         dropped: Arc::new(sim.dropped),

@@ -120,11 +120,20 @@ impl TumbleApp {
                 };
                 timeline_ui(ui, run, self.selected, self.view, marks, cmds);
             }
-            None => {
-                ui.centered_and_justified(|ui| {
-                    ui.spinner();
-                });
-            }
+            None => match &self.released {
+                Some(released) => {
+                    ui.vertical_centered(|ui| {
+                        ui.add_space(ui.available_height() * 0.4);
+                        ui.spinner();
+                        ui.label(released.describe());
+                    });
+                }
+                None => {
+                    ui.centered_and_justified(|ui| {
+                        ui.spinner();
+                    });
+                }
+            },
         });
         self.rects.timeline = Some(central.response.rect);
         central.response.rect

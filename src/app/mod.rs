@@ -14,6 +14,7 @@ mod layout;
 pub mod lesson;
 mod marks;
 pub mod panels;
+pub mod rerun;
 pub mod session;
 pub mod state;
 pub mod status;
@@ -83,6 +84,11 @@ pub struct TumbleApp {
     jobs: Jobs,
     /// Spec of the job in flight (to know what "last good" will be).
     pending_spec: Option<RunSpec>,
+    /// A big run taken off the screen so the job in flight can re-run into its memory.
+    released: Option<rerun::Released>,
+    /// Traces from this size (bytes) up are re-run in their own memory ([`rerun`]);
+    /// [`rerun::REUSE_TRACE_BYTES`] unless a test wants its path with a small run.
+    pub reuse_trace_bytes: usize,
     /// When to re-run after the draft changed (debounced).
     rerun_at: Option<Instant>,
     /// Where the selection was, to find it again in the next run.
@@ -186,6 +192,8 @@ impl TumbleApp {
             status_bar: Default::default(),
             jobs,
             pending_spec: None,
+            released: None,
+            reuse_trace_bytes: rerun::REUSE_TRACE_BYTES,
             rerun_at: None,
             keep: None,
             select_after_run: None,
@@ -232,12 +240,10 @@ impl TumbleApp {
 
     /// Runs the draft in the background.
     fn start_run(&mut self) {
-        let previous = self
-            .run
-            .as_ref()
-            .map(|r| (r.spec.clone(), r.source.clone()));
+        let previous = self.previous_run();
+        let spare = self.release_for_rerun();
         self.pending_spec = Some(self.draft.clone());
-        self.jobs.start(self.draft.clone(), previous);
+        self.jobs.start(self.draft.clone(), previous, spare);
         self.rerun_at = None;
     }
 
@@ -304,29 +310,35 @@ impl TumbleApp {
                 };
                 self.selected = new_sel.or((n > 0).then_some(0));
                 if self
-                    .run
-                    .as_ref()
-                    .is_none_or(|old| !old.spec.same_stream(&run.spec))
+                    .shown_spec()
+                    .is_none_or(|old| !old.same_stream(&run.spec))
                 {
                     self.view = None;
                 }
                 if let Some(old) = self.run.replace(run) {
                     jobs::drop_off_thread(old);
                 }
+                if let Some(note) = self.shown_after_release() {
+                    self.status = note;
+                }
                 self.refresh_finds();
                 self.playing = false;
                 self.apply_startup_selection();
                 self.apply_startup_find_and_lesson();
             }
-            Err(e) if e == "cancelled" => {
-                self.status = StatusLine::info("Cancelled; showing the last complete run.");
-            }
+            Err(e) if e == "cancelled" => self.cancelled(),
             Err(e) => {
-                self.status = StatusLine::error(format!("{e} — showing the last good run."));
+                let note = StatusLine::error(format!("{e} — showing the last good run."));
                 // Return the setup to what is shown, so the panel matches the picture.
-                if let Some(r) = &self.run {
-                    self.draft = r.spec.clone();
+                if let Some(spec) = self.shown_spec() {
+                    self.draft = spec.clone();
                     self.setup = SetupState::default();
+                }
+                if !self.restore_released(note.clone()) {
+                    self.status = match self.run {
+                        Some(_) => note,
+                        None => StatusLine::error(e),
+                    };
                 }
             }
         }

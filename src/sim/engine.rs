@@ -80,12 +80,27 @@ pub fn simulate_with(
     handler: &mut dyn Handler,
     control: &mut Control<'_>,
 ) -> Result<Trace, SimError> {
+    simulate_reusing(stream, settings, handler, control, Vec::new())
+}
+
+/// [`simulate_with`], writing the invocations into `spare`'s memory (emptied first). A re-run
+/// of a big stream then needs no new memory for its trace: the pages of the run it replaces
+/// are already the process's, where fresh ones cost a fault each, and the two traces are never
+/// held at once. Only where the trace lives changes, never what it holds.
+pub fn simulate_reusing(
+    stream: &Stream,
+    settings: &Settings,
+    handler: &mut dyn Handler,
+    control: &mut Control<'_>,
+    mut spare: Vec<crate::sim::trace::Invocation>,
+) -> Result<Trace, SimError> {
+    spare.clear();
     let threads = if settings.shards_in_order {
         1
     } else {
         stream.shards.len()
     };
-    simulate_on_threads(stream, settings, handler, control, threads)
+    run_checked(stream, settings, handler, control, threads, spare)
 }
 
 /// [`simulate_with`] on at most `threads` threads. Shards never wait on one another unless
@@ -100,6 +115,17 @@ pub fn simulate_on_threads(
     control: &mut Control<'_>,
     threads: usize,
 ) -> Result<Trace, SimError> {
+    run_checked(stream, settings, handler, control, threads, Vec::new())
+}
+
+fn run_checked(
+    stream: &Stream,
+    settings: &Settings,
+    handler: &mut dyn Handler,
+    control: &mut Control<'_>,
+    threads: usize,
+    spare: Vec<crate::sim::trace::Invocation>,
+) -> Result<Trace, SimError> {
     settings.check().map_err(SimError::Settings)?;
     let first = stream.time_range().map(|r| r.0);
     settings
@@ -110,6 +136,8 @@ pub fn simulate_on_threads(
         .prepare(stream, settings)
         .map_err(SimError::Handler)?;
     match super::parallel::run(stream, settings, handler, control, threads) {
+        // (The parts grew traces of their own; `spare` is freed unused. User handlers only,
+        // whose invocations cost far more than the memory.)
         super::parallel::Outcome::Merged(trace) => return Ok(*trace),
         // The runtimes saw an interleaving of table writes a sequential run would not have:
         // start them afresh and run in order.
@@ -117,7 +145,7 @@ pub fn simulate_on_threads(
             handler
                 .prepare(stream, settings)
                 .map_err(SimError::Handler)?;
-            let mut trace = run_in_order(stream, settings, handler, control);
+            let mut trace = run_in_order(stream, settings, handler, control, spare);
             if matches!(outcome, super::parallel::Outcome::Conflict) {
                 trace.ran_on = crate::sim::trace::RanOn::InOrderAfterTableRead;
             }
@@ -125,7 +153,7 @@ pub fn simulate_on_threads(
         }
         super::parallel::Outcome::NotSplit => {}
     }
-    Ok(run_in_order(stream, settings, handler, control))
+    Ok(run_in_order(stream, settings, handler, control, spare))
 }
 
 fn run_in_order(
@@ -133,8 +161,11 @@ fn run_in_order(
     settings: &Settings,
     handler: &mut dyn Handler,
     control: &mut Control<'_>,
+    spare: Vec<crate::sim::trace::Invocation>,
 ) -> Trace {
     let mut engine = Engine::new(stream, settings);
+    debug_assert!(spare.is_empty());
+    engine.trace.invocations = spare;
     engine.trace.deferred = handler.deferred_writes().map(crate::sim::trace::Deferred);
     engine.run(handler, control)
 }

@@ -16,5 +16,7 @@ pub mod trace;
 pub mod warnings;
 
 pub use crate::model::state::State;
-pub use engine::{Control, Progress, SimError, simulate, simulate_on_threads, simulate_with};
+pub use engine::{
+    Control, Progress, SimError, simulate, simulate_on_threads, simulate_reusing, simulate_with,
+};
 pub use trace::{Invocation, Kind, Reason, Status, Trace, WindowResult};

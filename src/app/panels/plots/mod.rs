@@ -89,6 +89,13 @@ struct Building {
 }
 
 impl Plots {
+    /// Lets go of the shown run's series (its run is leaving the screen, and its memory is
+    /// wanted for the next run's); they are built again for whatever run is shown next.
+    pub fn forget_series(&mut self) {
+        self.cache = None;
+        self.building = None;
+    }
+
     /// Builds the series and lines for the run and chosen path, once per (run, path): the
     /// index's default path is ready with the run; another is built on a worker, and there
     /// are no lines until it arrives.
