@@ -1,6 +1,7 @@
 //! Profiling aid: `cargo run --release --example profile_engine -- 2000000 [sparse [RUNS]]`
 //! (sparse: orders 160 ms apart over 10,000 stores, one or two records per invocation; RUNS
-//! other than 5 skips the payload scans, so a profile shows the engine alone).
+//! other than 5 skips the payload scans, so a profile shows the engine alone; with
+//! `TUMBLESCOPE_REUSE=1` each run writes into the previous run's memory).
 use tumblescope::handlers::Handler as _;
 
 fn main() {
@@ -32,21 +33,36 @@ fn main() {
         scan_only(&stream);
         scan_only(&stream);
     }
+    // TUMBLESCOPE_REUSE=1: each run after the first writes into the previous run's memory, as
+    // an app re-run of a big run does.
+    let reuse = std::env::var_os("TUMBLESCOPE_REUSE").is_some();
+    let mut spare = Vec::new();
     for _ in 0..runs {
         let t = std::time::Instant::now();
         let mut h = tumblescope::handlers::builtin::Builtin::new(spec.clone());
         h.prepare(&stream, &settings).unwrap();
         let prep = t.elapsed().as_secs_f64();
-        let trace = tumblescope::sim::simulate(&stream, &settings, &mut h).unwrap();
+        let mut control = tumblescope::sim::Control::default();
+        let trace = tumblescope::sim::simulate_reusing(
+            &stream,
+            &settings,
+            &mut h,
+            &mut control,
+            std::mem::take(&mut spare),
+        )
+        .unwrap();
         let dt = t.elapsed().as_secs_f64();
         eprintln!(
-            "{} records, {} invocations: prepare {:.3} s, total {:.3} s, {:.1} M records/s",
+            "{} records, {} invocations: prepare {:.3} s, total {:.4} s, {:.1} M records/s",
             n,
             trace.invocations.len(),
             prep,
             dt - prep,
             n as f64 / (dt - prep) / 1e6
         );
+        if reuse {
+            spare = trace.invocations;
+        }
     }
 }
 

@@ -287,7 +287,7 @@ impl<'a> Engine<'a> {
             let Some(action) = self.shards[idx].planned.take() else {
                 continue;
             };
-            self.execute(idx, action, handler);
+            self.execute(idx, &action, handler);
             if let Some(at) = self.plan(idx) {
                 queue.push(at, idx);
             }

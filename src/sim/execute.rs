@@ -18,9 +18,9 @@ impl Engine<'_> {
     // ------------------------------------------------------------------------
     // Execution.
 
-    pub(super) fn execute(&mut self, idx: usize, action: Action, handler: &mut dyn Handler) {
-        match action {
-            Action::Batch(b) => self.execute_batch(idx, b, handler),
+    pub(super) fn execute(&mut self, idx: usize, action: &Action, handler: &mut dyn Handler) {
+        match *action {
+            Action::Batch(ref b) => self.execute_batch(idx, b, handler),
             Action::Close {
                 at,
                 kind,
@@ -33,14 +33,14 @@ impl Engine<'_> {
             }
             Action::Expire {
                 at,
-                range,
+                ref range,
                 retention,
                 from_pending,
                 attempts,
                 read_at,
             } => {
                 self.note_read(idx, read_at);
-                self.expire(idx, at, range, retention, from_pending, attempts);
+                self.expire(idx, at, range.clone(), retention, from_pending, attempts);
             }
             Action::End { at } => self.end_shard(idx, at),
         }
@@ -124,10 +124,10 @@ impl Engine<'_> {
         self.trace.invocations.len() as u32 + 1
     }
 
-    pub(super) fn execute_batch(&mut self, idx: usize, b: BatchArgs, handler: &mut dyn Handler) {
+    pub(super) fn execute_batch(&mut self, idx: usize, b: &BatchArgs, handler: &mut dyn Handler) {
         self.note_read(idx, b.read_at);
         let n = self.next_n();
-        let Some((state_in, extra_flags)) = self.take_batch(idx, &b, n) else {
+        let Some((state_in, extra_flags)) = self.take_batch(idx, b, n) else {
             return;
         };
         let shard_n = self.shards[idx].next_shard_n();
@@ -149,35 +149,36 @@ impl Engine<'_> {
             // What `invoke` would have answered, with nothing else in it: the general path's
             // reading of it, without building one.
             let end = b.at + self.settings.duration_ms(b.range.len());
-            let Some(mut inv) = self.invoked(idx, (n, shard_n), &b, end, &state_in, extra_flags)
+            let Some(mut inv) = self.invoked(idx, (n, shard_n), b, end, &state_in, extra_flags)
             else {
                 return;
             };
             if deferred {
                 inv.flags |= flags::DEFERRED_WRITE;
             }
-            return self.batch_succeeded(idx, &b, inv, Some(state), state_in, end);
+            return self.batch_succeeded(idx, b, inv, Some(state), state_in, end);
         }
         let invoked = handler.invoke(&req);
         let duration = self.duration(b.range.len(), &invoked);
         let end = b.at + duration;
         let outcome = self.evaluate(&invoked, b.kind, b.window.is_some(), &b.range);
-        let Some(mut inv) = self.invoked(idx, (n, shard_n), &b, end, &state_in, extra_flags) else {
+        let Some(mut inv) = self.invoked(idx, (n, shard_n), b, end, &state_in, extra_flags) else {
             return;
         };
         attach(&mut inv, invoked);
         match outcome {
-            Outcome::Success(state) => self.batch_succeeded(idx, &b, inv, state, state_in, end),
+            Outcome::Success(state) => self.batch_succeeded(idx, b, inv, state, state_in, end),
             Outcome::Partial {
                 first_failed,
                 state,
-            } => self.batch_partly_failed(idx, &b, inv, first_failed, state, end),
-            Outcome::Failure(error) => self.batch_failed(idx, &b, inv, error, end),
+            } => self.batch_partly_failed(idx, b, inv, first_failed, state, end),
+            Outcome::Failure(error) => self.batch_failed(idx, b, inv, error, end),
         }
     }
 
     /// The shard after an attempt that ended at `end`, and the attempt's invocation (`None`
     /// without an open window).
+    #[inline]
     fn invoked(
         &mut self,
         idx: usize,
@@ -260,6 +261,7 @@ impl Engine<'_> {
         Some((state_in, extra_flags))
     }
 
+    #[inline]
     fn batch_succeeded(
         &mut self,
         idx: usize,
