@@ -89,6 +89,9 @@ impl TumbleApp {
                     Some(run) => inspector_ui(ui, run, self.selected, &mut self.inspector),
                     None => {
                         ui.spinner();
+                        // Held at its width while there is no run (a big run's re-run), so the
+                        // timeline does not jump wider and back.
+                        ui.expand_to_include_rect(ui.max_rect());
                     }
                 });
             self.rects.inspector = Some(inspector.response.rect);
