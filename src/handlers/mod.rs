@@ -386,6 +386,13 @@ pub trait Handler: Send {
     fn deferred_writes(&self) -> Option<std::sync::Arc<dyn DeferredWrites>> {
         None
     }
+
+    /// This handler as the built-in, when it is one: the engine then runs a copy of itself
+    /// compiled for it, whose calls per invocation are inlined instead of dispatched (a sparse
+    /// run makes a million of them, and each returned its answer through memory).
+    fn as_builtin(&mut self) -> Option<&mut builtin::Builtin> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -11,14 +11,14 @@ use crate::model::state::State;
 use crate::sim::trace::{Invocation, Kind, Reason, Stall, Status, WindowStatus, flags};
 
 impl Engine<'_> {
-    pub(super) fn execute_close(
+    pub(super) fn execute_close<H: Handler + ?Sized>(
         &mut self,
         idx: usize,
         at: i64,
         kind: Kind,
         reason: Reason,
         attempt: u32,
-        handler: &mut dyn Handler,
+        handler: &mut H,
     ) {
         let n = self.next_n();
         let stream = self.stream;
@@ -66,7 +66,7 @@ impl Engine<'_> {
             close_reason: None,
             read_at: None,
         };
-        let mut inv = new_invocation((n, shard_n), idx, &b, end, state_in.clone(), 0);
+        let mut inv = new_invocation((n, shard_n), idx, &b, end, (state_in.clone(), None), 0);
         inv.is_final = is_final;
         inv.is_early = is_early;
         attach(&mut inv, invoked);

@@ -167,7 +167,10 @@ fn run_in_order(
     debug_assert!(spare.is_empty());
     engine.trace.invocations = spare;
     engine.trace.deferred = handler.deferred_writes().map(crate::sim::trace::Deferred);
-    engine.run(handler, control)
+    match handler.as_builtin() {
+        Some(builtin) => engine.run(builtin, control),
+        None => engine.run(handler, control),
+    }
 }
 
 pub(super) struct Engine<'a> {
@@ -243,7 +246,11 @@ impl<'a> Engine<'a> {
         }
     }
 
-    pub(super) fn run(&mut self, handler: &mut dyn Handler, control: &mut Control<'_>) -> Trace {
+    pub(super) fn run<H: Handler + ?Sized>(
+        &mut self,
+        handler: &mut H,
+        control: &mut Control<'_>,
+    ) -> Trace {
         let mut queue = super::queue::Queue::new(self.shards.len());
         for idx in self.owned.clone() {
             if let Some(at) = self.plan(idx) {

@@ -18,7 +18,12 @@ impl Engine<'_> {
     // ------------------------------------------------------------------------
     // Execution.
 
-    pub(super) fn execute(&mut self, idx: usize, action: &Action, handler: &mut dyn Handler) {
+    pub(super) fn execute<H: Handler + ?Sized>(
+        &mut self,
+        idx: usize,
+        action: &Action,
+        handler: &mut H,
+    ) {
         match *action {
             Action::Batch(ref b) => self.execute_batch(idx, b, handler),
             Action::Close {
@@ -124,7 +129,12 @@ impl Engine<'_> {
         self.trace.invocations.len() as u32 + 1
     }
 
-    pub(super) fn execute_batch(&mut self, idx: usize, b: &BatchArgs, handler: &mut dyn Handler) {
+    pub(super) fn execute_batch<H: Handler + ?Sized>(
+        &mut self,
+        idx: usize,
+        b: &BatchArgs,
+        handler: &mut H,
+    ) {
         self.note_read(idx, b.read_at);
         let n = self.next_n();
         let Some((state_in, extra_flags)) = self.take_batch(idx, b, n) else {
@@ -149,14 +159,25 @@ impl Engine<'_> {
             // What `invoke` would have answered, with nothing else in it: the general path's
             // reading of it, without building one.
             let end = b.at + self.settings.duration_ms(b.range.len());
-            let Some(mut inv) = self.invoked(idx, (n, shard_n), b, end, &state_in, extra_flags)
-            else {
+            if !self.advance_to(idx, end) {
                 return;
-            };
-            if deferred {
-                inv.flags |= flags::DEFERRED_WRITE;
             }
-            return self.batch_succeeded(idx, b, inv, Some(state), state_in, end);
+            let mut flags = extra_flags;
+            if deferred {
+                flags |= flags::DEFERRED_WRITE;
+            }
+            // Built where it is stored, whole: filled in on the stack and then copied, its
+            // freshly written small fields were read back wide, which stalled the core on
+            // every invocation of a sparse run.
+            self.trace.invocations.push(new_invocation(
+                (n, shard_n),
+                idx,
+                b,
+                end,
+                (state_in.clone(), Some(state.clone())),
+                flags,
+            ));
+            return self.succeeded(idx, b, n, Some(state), state_in, end);
         }
         let invoked = handler.invoke(&req);
         let duration = self.duration(b.range.len(), &invoked);
@@ -176,6 +197,21 @@ impl Engine<'_> {
         }
     }
 
+    /// The shard after an attempt that ended at `end`; false without an open window.
+    #[inline]
+    fn advance_to(&mut self, idx: usize, end: i64) -> bool {
+        let sim = &mut self.shards[idx];
+        sim.now = end;
+        sim.idle_since = end;
+        match sim.open.as_mut() {
+            Some(open) => {
+                open.invocations += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The shard after an attempt that ended at `end`, and the attempt's invocation (`None`
     /// without an open window).
     #[inline]
@@ -188,16 +224,15 @@ impl Engine<'_> {
         state_in: &State,
         extra_flags: u8,
     ) -> Option<Invocation> {
-        let sim = &mut self.shards[idx];
-        sim.now = end;
-        sim.idle_since = end;
-        sim.open.as_mut()?.invocations += 1;
+        if !self.advance_to(idx, end) {
+            return None;
+        }
         Some(new_invocation(
             numbers,
             idx,
             b,
             end,
-            state_in.clone(),
+            (state_in.clone(), None),
             extra_flags,
         ))
     }
@@ -282,7 +317,22 @@ impl Engine<'_> {
         inv.state_out = state.clone();
         let n = inv.n;
         self.trace.invocations.push(inv);
-        if is_final {
+        self.succeeded(idx, b, n, state, state_in, end);
+    }
+
+    /// After a successful attempt `n` is in the trace: its records are delivered, and the
+    /// window takes the returned state or closes.
+    #[inline]
+    fn succeeded(
+        &mut self,
+        idx: usize,
+        b: &BatchArgs,
+        n: u32,
+        state: Option<State>,
+        state_in: State,
+        end: i64,
+    ) {
+        if b.kind == Kind::Final {
             self.trace.records_delivered += b.range.len() as u64;
             // The tail batch is in the returned state, when there is one.
             let final_state = state.unwrap_or(state_in);
@@ -389,7 +439,7 @@ impl Engine<'_> {
         }
     }
 
-    pub(super) fn finish(&mut self, handler: &dyn Handler) {
+    pub(super) fn finish<H: Handler + ?Sized>(&mut self, handler: &H) {
         let windowed = self.window_ms.is_some();
         for idx in self.owned.clone() {
             let sim = &mut self.shards[idx];
@@ -443,15 +493,16 @@ pub(super) fn new_invocation(
     idx: usize,
     b: &BatchArgs,
     end: i64,
-    state_in: State,
+    (state_in, state_out): (State, Option<State>),
     flags: u8,
 ) -> Invocation {
-    let mut inv = Invocation {
+    let (window_start_ms, window_len_ms) = crate::sim::trace::window_parts(b.window);
+    Invocation {
         n,
         shard: idx as u32,
         shard_n,
-        window_start_ms: 0,
-        window_len_ms: 0,
+        window_start_ms,
+        window_len_ms,
         kind: b.kind,
         attempt: b.attempt,
         start_ms: b.at,
@@ -463,12 +514,10 @@ pub(super) fn new_invocation(
         is_early: false,
         flags,
         state_in,
-        state_out: None,
+        state_out,
         measured: None,
         extra: None,
-    };
-    inv.set_window(b.window);
-    inv
+    }
 }
 
 pub(super) fn attach(inv: &mut Invocation, invoked: Invoked) {

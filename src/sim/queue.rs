@@ -32,6 +32,7 @@ impl Queue {
     }
 
     /// Plans shard `idx`'s next step at `at`; the shard has none planned.
+    #[inline]
     pub(super) fn push(&mut self, at: i64, idx: usize) {
         match self {
             Self::Scan { at: times, present } => {
@@ -43,7 +44,9 @@ impl Queue {
         }
     }
 
-    /// The smallest planned `(time, shard)`, taken off the queue.
+    /// The smallest planned `(time, shard)`, taken off the queue. Inlined: returned through
+    /// memory, the pair was read back wider than it was written, a stall per step.
+    #[inline]
     pub(super) fn pop(&mut self) -> Option<(i64, usize)> {
         match self {
             Self::Scan { at, present } => {

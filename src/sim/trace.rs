@@ -173,6 +173,16 @@ pub struct Invocation {
     pub extra: Option<Arc<Extra>>,
 }
 
+/// A window as an invocation keeps it: start and length (0 for none).
+pub(crate) fn window_parts(window: Option<Window>) -> (i64, u32) {
+    window.map_or((0, 0), |w| {
+        (
+            w.start_ms,
+            u32::try_from(w.end_ms - w.start_ms).unwrap_or(u32::MAX),
+        )
+    })
+}
+
 impl Invocation {
     /// The window (`None` without tumbling windows).
     pub fn window(&self) -> Option<Window> {
@@ -184,14 +194,7 @@ impl Invocation {
 
     /// Sets the window (tumbling windows are at most 15 minutes long).
     pub fn set_window(&mut self, window: Option<Window>) {
-        let (start, len) = window.map_or((0, 0), |w| {
-            (
-                w.start_ms,
-                u32::try_from(w.end_ms - w.start_ms).unwrap_or(u32::MAX),
-            )
-        });
-        self.window_start_ms = start;
-        self.window_len_ms = len;
+        (self.window_start_ms, self.window_len_ms) = window_parts(window);
     }
 
     /// Real measured duration of a user handler, µs.

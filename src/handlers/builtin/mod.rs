@@ -207,6 +207,11 @@ impl super::Handler for Builtin {
         Ok(())
     }
 
+    fn as_builtin(&mut self) -> Option<&mut Builtin> {
+        Some(self)
+    }
+
+    #[inline]
     fn returned_state(&mut self, req: &Request<'_>) -> Option<(State, bool)> {
         if req.window.is_none() || self.spec.fail.is_some() {
             return None;
