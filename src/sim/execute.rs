@@ -239,6 +239,7 @@ impl Engine<'_> {
 
     /// Moves the shard to the batch: its records are read (unless re-delivered), the window
     /// opens if none is. Returns the input state and warning flags, or `None` without a window.
+    #[inline]
     fn take_batch(&mut self, idx: usize, b: &BatchArgs, n: u32) -> Option<(State, u8)> {
         let stream = self.stream;
         let sim = &mut self.shards[idx];
