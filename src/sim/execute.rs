@@ -309,9 +309,6 @@ impl Engine<'_> {
     ) {
         let is_final = b.kind == Kind::Final;
         inv.status = Status::Ok;
-        if b.kind == Kind::Aggregate {
-            self.trace.records_delivered += b.range.len() as u64;
-        }
         if state.is_none() && is_final {
             inv.flags |= flags::FINAL_WITHOUT_STATE;
         }
@@ -333,8 +330,10 @@ impl Engine<'_> {
         state_in: State,
         end: i64,
     ) {
-        if b.kind == Kind::Final {
+        if matches!(b.kind, Kind::Aggregate | Kind::Final) {
             self.trace.records_delivered += b.range.len() as u64;
+        }
+        if b.kind == Kind::Final {
             // The tail batch is in the returned state, when there is one.
             let final_state = state.unwrap_or(state_in);
             self.close_window(
