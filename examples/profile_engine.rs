@@ -36,7 +36,7 @@ fn main() {
     // TUMBLESCOPE_REUSE=1: each run after the first writes into the previous run's memory, as
     // an app re-run of a big run does.
     let reuse = std::env::var_os("TUMBLESCOPE_REUSE").is_some();
-    let mut spare = Vec::new();
+    let mut spare = tumblescope::sim::TraceMemory::default();
     for _ in 0..runs {
         let t = std::time::Instant::now();
         let mut h = tumblescope::handlers::builtin::Builtin::new(spec.clone());
@@ -61,7 +61,8 @@ fn main() {
             n as f64 / (dt - prep) / 1e6
         );
         if reuse {
-            spare = trace.invocations;
+            let mut trace = trace;
+            spare = tumblescope::sim::TraceMemory::take_from(&mut trace);
         }
     }
 }

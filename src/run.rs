@@ -246,7 +246,7 @@ pub fn simulate(
     stream: &Stream,
     control: &mut Control<'_>,
 ) -> Result<Simulated, SimError> {
-    simulate_reusing(spec, stream, control, Vec::new())
+    simulate_reusing(spec, stream, control, Default::default())
 }
 
 /// [`simulate`], writing the invocations into a replaced run's memory
@@ -255,7 +255,7 @@ pub fn simulate_reusing(
     spec: &RunSpec,
     stream: &Stream,
     control: &mut Control<'_>,
-    spare: Vec<crate::sim::Invocation>,
+    spare: crate::sim::TraceMemory,
 ) -> Result<Simulated, SimError> {
     let mut handler = crate::handlers::from_spec(&spec.handler).map_err(SimError::Spec)?;
     let started = Instant::now();

@@ -1291,7 +1291,10 @@ fn a_run_written_into_a_replaced_runs_memory_is_the_fresh_run() {
         &settings,
         &mut builtin("builtin:sum:Item.sales"),
         &mut control,
-        replaced.invocations,
+        sim::TraceMemory {
+            invocations: replaced.invocations,
+            windows: replaced.windows,
+        },
     )
     .unwrap();
     assert_eq!(again, fresh);

@@ -12,7 +12,7 @@ use crate::index::RunIndex;
 use crate::ingest::{LoadControl, LoadProgress};
 use crate::model::stream::Stream;
 use crate::run::RunSpec;
-use crate::sim::{Control, Invocation, Progress};
+use crate::sim::{Control, Progress, TraceMemory};
 
 /// A request to the worker.
 pub struct JobRequest {
@@ -32,15 +32,15 @@ pub struct JobRequest {
 /// ([`crate::sim::simulate_reusing`]) and its index ([`RunIndex::build_reusing`]).
 #[derive(Default)]
 pub struct Spare {
-    /// The invocations (their memory, that is).
-    pub invocations: Vec<Invocation>,
+    /// The trace's invocations and windows (their memory, that is).
+    pub trace: TraceMemory,
     /// The index.
     pub index: RunIndex,
 }
 
 impl Spare {
     fn capacity(&self) -> usize {
-        self.invocations.capacity()
+        self.trace.invocations.capacity()
     }
 }
 
@@ -361,11 +361,11 @@ fn run(
         cancel: Some(&req.cancel),
         progress: Some(&mut on_progress),
     };
-    let Spare { invocations, index } = spare;
-    let mut sim = crate::run::simulate_reusing(&req.spec, &stream, &mut control, invocations)
+    let Spare { trace, index } = spare;
+    let mut sim = crate::run::simulate_reusing(&req.spec, &stream, &mut control, trace)
         .map_err(|e| e.to_string())?;
     if sim.trace.cancelled {
-        pool.invocations = std::mem::take(&mut sim.trace.invocations);
+        pool.trace = TraceMemory::take_from(&mut sim.trace);
         pool.index = index;
         return Err("cancelled".into());
     }

@@ -14,7 +14,7 @@ use super::jobs::{self, Spare};
 use super::status::StatusLine;
 use crate::model::stream::Stream;
 use crate::run::RunSpec;
-use crate::sim::Invocation;
+use crate::sim::{Invocation, TraceMemory};
 
 /// Traces from this size up are re-run in their own memory: 256 MiB, about 2.6 M invocations.
 pub const REUSE_TRACE_BYTES: usize = 256 << 20;
@@ -79,20 +79,20 @@ impl TumbleApp {
         let Some(mut run) = self.run.take() else {
             return Spare::default();
         };
-        let invocations = Arc::get_mut(&mut run.trace)
-            .map(|t| std::mem::take(&mut t.invocations))
+        let trace = Arc::get_mut(&mut run.trace)
+            .map(TraceMemory::take_from)
             .unwrap_or_default();
         // The plots' cache shares the index's series; the new run's come from this memory.
         self.plots.forget_series();
         let index = Arc::get_mut(&mut run.index)
             .map(std::mem::take)
             .unwrap_or_default();
-        let spare = Spare { invocations, index };
+        let spare = Spare { trace, index };
         self.released = Some(Released {
             spec: run.spec.clone(),
             stream: run.source.clone(),
-            invocations: spare.invocations.len(),
-            bytes: bytes(spare.invocations.len()),
+            invocations: spare.trace.invocations.len(),
+            bytes: bytes(spare.trace.invocations.len()),
             restoring: None,
         });
         jobs::drop_off_thread(run);

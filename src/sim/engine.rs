@@ -80,21 +80,41 @@ pub fn simulate_with(
     handler: &mut dyn Handler,
     control: &mut Control<'_>,
 ) -> Result<Trace, SimError> {
-    simulate_reusing(stream, settings, handler, control, Vec::new())
+    simulate_reusing(stream, settings, handler, control, TraceMemory::default())
 }
 
-/// [`simulate_with`], writing the invocations into `spare`'s memory (emptied first). A re-run
-/// of a big stream then needs no new memory for its trace: the pages of the run it replaces
-/// are already the process's, where fresh ones cost a fault each, and the two traces are never
-/// held at once. Only where the trace lives changes, never what it holds.
+/// A replaced trace's big lists, whose memory a new run writes into.
+#[derive(Debug, Default)]
+pub struct TraceMemory {
+    /// Its invocations.
+    pub invocations: Vec<crate::sim::trace::Invocation>,
+    /// Its windows.
+    pub windows: Vec<crate::sim::trace::WindowResult>,
+}
+
+impl TraceMemory {
+    /// The memory of `trace`'s lists (the trace keeps the rest).
+    pub fn take_from(trace: &mut Trace) -> Self {
+        Self {
+            invocations: std::mem::take(&mut trace.invocations),
+            windows: std::mem::take(&mut trace.windows),
+        }
+    }
+}
+
+/// [`simulate_with`], writing the invocations and windows into `spare`'s memory (emptied
+/// first). A re-run of a big stream then needs no new memory for its trace: the pages of the
+/// run it replaces are already the process's, where fresh ones cost a fault each, and the two
+/// traces are never held at once. Only where the trace lives changes, never what it holds.
 pub fn simulate_reusing(
     stream: &Stream,
     settings: &Settings,
     handler: &mut dyn Handler,
     control: &mut Control<'_>,
-    mut spare: Vec<crate::sim::trace::Invocation>,
+    mut spare: TraceMemory,
 ) -> Result<Trace, SimError> {
-    spare.clear();
+    spare.invocations.clear();
+    spare.windows.clear();
     let threads = if settings.shards_in_order {
         1
     } else {
@@ -115,7 +135,14 @@ pub fn simulate_on_threads(
     control: &mut Control<'_>,
     threads: usize,
 ) -> Result<Trace, SimError> {
-    run_checked(stream, settings, handler, control, threads, Vec::new())
+    run_checked(
+        stream,
+        settings,
+        handler,
+        control,
+        threads,
+        TraceMemory::default(),
+    )
 }
 
 fn run_checked(
@@ -124,7 +151,7 @@ fn run_checked(
     handler: &mut dyn Handler,
     control: &mut Control<'_>,
     threads: usize,
-    spare: Vec<crate::sim::trace::Invocation>,
+    spare: TraceMemory,
 ) -> Result<Trace, SimError> {
     settings.check().map_err(SimError::Settings)?;
     let first = stream.time_range().map(|r| r.0);
@@ -161,11 +188,12 @@ fn run_in_order(
     settings: &Settings,
     handler: &mut dyn Handler,
     control: &mut Control<'_>,
-    spare: Vec<crate::sim::trace::Invocation>,
+    spare: TraceMemory,
 ) -> Trace {
     let mut engine = Engine::new(stream, settings);
-    debug_assert!(spare.is_empty());
-    engine.trace.invocations = spare;
+    debug_assert!(spare.invocations.is_empty() && spare.windows.is_empty());
+    engine.trace.invocations = spare.invocations;
+    engine.trace.windows = spare.windows;
     engine.trace.deferred = handler.deferred_writes().map(crate::sim::trace::Deferred);
     match handler.as_builtin() {
         Some(builtin) => engine.run(builtin, control),

@@ -17,6 +17,7 @@ pub mod warnings;
 
 pub use crate::model::state::State;
 pub use engine::{
-    Control, Progress, SimError, simulate, simulate_on_threads, simulate_reusing, simulate_with,
+    Control, Progress, SimError, TraceMemory, simulate, simulate_on_threads, simulate_reusing,
+    simulate_with,
 };
 pub use trace::{Invocation, Kind, Reason, Status, Trace, WindowResult};
