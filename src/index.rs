@@ -295,6 +295,16 @@ impl RunIndex {
             (idx, plotted.unwrap_or_else(plots))
         });
         debug_assert_eq!(idx.t_min, t_min);
+        // A small run's index built in a big one's memory gives back what it did not need.
+        let mut series = series;
+        for s in &mut series {
+            crate::sim::engine::give_back_spare(&mut s.in_window);
+            crate::sim::engine::give_back_spare(&mut s.across_windows);
+        }
+        for list in &mut idx.by_shard {
+            crate::sim::engine::give_back_spare(list);
+        }
+        crate::sim::engine::give_back_spare(&mut idx.delivered_by);
         idx.paths = paths;
         idx.path = Some(path);
         idx.series = std::sync::Arc::new(series);

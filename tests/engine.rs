@@ -1303,3 +1303,32 @@ fn a_run_written_into_a_replaced_runs_memory_is_the_fresh_run() {
         tumblescope::trace_events::trace_events_json(&stream, &fresh)
     );
 }
+
+/// A small run handed a big run's memory gives back what it did not need.
+#[test]
+fn a_small_run_in_a_big_runs_memory_gives_the_rest_back() {
+    let orders: Vec<(i64, &str, i64)> = (0..500).map(|k| (k * 700, "a", 1)).collect();
+    let stream = kinesis(1, &orders);
+    let settings = Settings {
+        tumbling_window_s: 30,
+        ..Settings::default()
+    };
+    let big = sim::TraceMemory {
+        invocations: Vec::with_capacity(200_000),
+        windows: Vec::with_capacity(50_000),
+    };
+    let mut control = sim::Control::default();
+    let mut h = builtin("builtin:sum:Item.sales");
+    let trace = sim::simulate_reusing(&stream, &settings, &mut h, &mut control, big).unwrap();
+    assert_eq!(trace, run(&stream, &settings, "builtin:sum:Item.sales"));
+    assert!(
+        trace.invocations.capacity() < 10_000,
+        "{}",
+        trace.invocations.capacity()
+    );
+    assert!(
+        trace.windows.capacity() < 10_000,
+        "{}",
+        trace.windows.capacity()
+    );
+}

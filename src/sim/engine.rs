@@ -195,9 +195,21 @@ fn run_in_order(
     engine.trace.invocations = spare.invocations;
     engine.trace.windows = spare.windows;
     engine.trace.deferred = handler.deferred_writes().map(crate::sim::trace::Deferred);
-    match handler.as_builtin() {
+    let mut trace = match handler.as_builtin() {
         Some(builtin) => engine.run(builtin, control),
         None => engine.run(handler, control),
+    };
+    // A small run written into a big one's memory gives back what it did not need.
+    give_back_spare(&mut trace.invocations);
+    give_back_spare(&mut trace.windows);
+    trace
+}
+
+/// Frees a list's room beyond half again its length (memory it was handed, never touched by
+/// this run).
+pub(crate) fn give_back_spare<T>(list: &mut Vec<T>) {
+    if list.capacity() > list.len() + list.len() / 2 + 1024 {
+        list.shrink_to_fit();
     }
 }
 
