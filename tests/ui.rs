@@ -2053,6 +2053,11 @@ fn a_big_runs_re_run_in_its_own_memory_is_the_fresh_run() {
         a.draft.settings.batch_size = 7;
         a.apply(AppCommand::Rerun);
         assert!(a.run.is_none());
+        a.apply(AppCommand::ToggleBookmark);
+        assert!(
+            a.bookmarks.is_empty(),
+            "nothing to bookmark without a run on screen"
+        );
     }
     h.run_steps(1);
     // Said on screen while the re-run works (unless this small one is done already).

@@ -9,7 +9,8 @@ impl TumbleApp {
     pub(super) fn apply_bookmark(&mut self, cmd: AppCommand) {
         match cmd {
             AppCommand::ToggleBookmark => {
-                let Some(n) = self.selected.map(|k| k + 1) else {
+                // No run on screen (a big run's re-run): nothing to mark.
+                let Some(n) = self.selected.filter(|_| self.run.is_some()).map(|k| k + 1) else {
                     return;
                 };
                 match self.bookmarks.binary_search_by_key(&n, |b| b.invocation) {

@@ -61,7 +61,7 @@ pub fn stepper_ui(ui: &mut Ui, st: &StepperState, speed: f32, cmds: &mut Vec<App
         ui,
         mark,
         AppCommand::ToggleBookmark,
-        st.selected.is_some(),
+        has && st.selected.is_some(),
         cmds,
     );
     button(ui, "Next final", AppCommand::NextFinal, st.has_finals, cmds);
