@@ -281,18 +281,15 @@ impl RunIndex {
             .min()
             .map_or(first, |s| s.min(first));
         let shards = stream.shards.len();
-        let spare = std::sync::Mutex::new(spare_series);
-        let plots = || {
-            let spare = std::mem::take(&mut *spare.lock().unwrap_or_else(|e| e.into_inner()));
-            plot_series(trace, shards, t_min, spare)
-        };
         let (mut idx, (paths, path, series, thinned)) = std::thread::scope(|s| {
             let spawned = std::thread::Builder::new()
                 .name("tumblescope-series".into())
-                .spawn_scoped(s, plots);
+                .spawn_scoped(s, move || plot_series(trace, shards, t_min, spare_series));
             let idx = Self::index_invocations(stream, trace, spare_lists);
             let plotted = spawned.ok().and_then(|h| h.join().ok());
-            (idx, plotted.unwrap_or_else(plots))
+            // Where no thread could run them, the series are built here (in fresh memory).
+            let here = || plot_series(trace, shards, t_min, Vec::new());
+            (idx, plotted.unwrap_or_else(here))
         });
         debug_assert_eq!(idx.t_min, t_min);
         // A small run's index built in a big one's memory gives back what it did not need.

@@ -19,13 +19,17 @@ use crate::sim::{Invocation, TraceMemory};
 /// Traces from this size up are re-run in their own memory: 256 MiB, about 2.6 M invocations.
 pub const REUSE_TRACE_BYTES: usize = 256 << 20;
 
+/// The bytes `n` invocations take in a trace.
+fn trace_bytes(n: usize) -> usize {
+    n.saturating_mul(size_of::<Invocation>())
+}
+
 /// A run taken off the screen for its re-run: what brings it back.
 pub(super) struct Released {
     spec: RunSpec,
     stream: Arc<Stream>,
-    /// Its invocations and their bytes, for what the screen says meanwhile.
+    /// Its invocations, for what the screen says meanwhile.
     invocations: usize,
-    bytes: usize,
     /// Set once it is being brought back: what to say when it is shown again.
     restoring: Option<StatusLine>,
 }
@@ -40,7 +44,7 @@ impl Released {
             "Re-running in the last run's memory: its {} invocations ({:.0} MB) are not held \
              twice. Cancel brings it back.",
             self.invocations,
-            self.bytes as f64 / 1e6
+            trace_bytes(self.invocations) as f64 / 1e6
         )
     }
 }
@@ -68,9 +72,8 @@ impl TumbleApp {
     /// the re-run writes into; empty (nothing released) for a small run, or while anything
     /// else (a search, an export) still reads its trace.
     pub(super) fn release_for_rerun(&mut self) -> Spare {
-        let bytes = |n: usize| n.saturating_mul(size_of::<Invocation>());
         let big = self.run.as_ref().is_some_and(|r| {
-            bytes(r.trace.invocations.len()) >= self.reuse_trace_bytes
+            trace_bytes(r.trace.invocations.len()) >= self.reuse_trace_bytes
                 && Arc::strong_count(&r.trace) == 1
         });
         if !big {
@@ -92,7 +95,6 @@ impl TumbleApp {
             spec: run.spec.clone(),
             stream: run.source.clone(),
             invocations: spare.trace.invocations.len(),
-            bytes: bytes(spare.trace.invocations.len()),
             restoring: None,
         });
         jobs::drop_off_thread(run);
